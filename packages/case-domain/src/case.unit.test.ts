@@ -1,0 +1,107 @@
+import t from 'tap'
+import type { CaseEvent } from '@civic-desk/contracts'
+import { CaseRuleViolation, decide, evolve, initialState, replay, toPublicView, type CaseCommand, type CaseState, type CommandMeta, type Submission } from './case.ts'
+import { STATUS_TRANSITIONS, canTransition } from './status-machine.ts'
+
+const meta: CommandMeta = {
+  eventId: '0b8f7f4e-7d1a-4c55-9a43-2f1f3c9d8e10',
+  occurredAt: '2026-11-20T09:15:00.000Z',
+  actor: { kind: 'channel', id: 'alo153' },
+  correlationId: 'req-1',
+  causationId: null,
+}
+
+const submission: Submission = {
+  caseId: '9f0d6a3e-5b7c-5d1e-8f2a-3b4c5d6e7f80',
+  trackingCode: 'K7MA-4PXR-9TB',
+  channel: 'call-center',
+  externalId: 'call-778812',
+  kind: 'complaint',
+  category: 'yol-cukur',
+  description: 'Atatürk Caddesi üzerinde büyük bir çukur var, araçlar zarar görüyor.',
+  location: { neighbourhood: 'Kazımdirik', address: 'Atatürk Cd. No:12' },
+  citizen: { name: 'Ayşe Yılmaz', phone: '+90 532 111 22 33', preferredChannel: 'sms' },
+  receivedAt: '2026-11-20T09:15:00.000Z',
+}
+
+const submit = (data: Submission = submission): CaseCommand => ({ type: 'SubmitCase', meta, data })
+
+function given(events: CaseEvent[]): CaseState {
+  return replay(events)
+}
+
+t.test('given no case, when submitted, then CaseSubmitted v1 with the command metadata', async (t) => {
+  const events = decide(submit(), initialState())
+  t.same(events, [{ ...meta, type: 'CaseSubmitted', schemaVersion: 1, data: submission }])
+})
+
+t.test('given a submitted case, when the same request is submitted again, then nothing happens', async (t) => {
+  const state = given(decide(submit(), initialState()))
+  t.same(decide(submit({ ...submission, receivedAt: '2026-11-20T09:16:00.000Z' }), state), [])
+})
+
+t.test('given a submitted case, when the same key comes with another body, then already_submitted', async (t) => {
+  const state = given(decide(submit(), initialState()))
+  const other = { ...submission, description: 'Başka bir şey' }
+  t.throws(() => decide(submit(other), state), new CaseRuleViolation('already_submitted', ''))
+  try {
+    decide(submit(other), state)
+  } catch (error) {
+    t.equal((error as CaseRuleViolation).code, 'already_submitted')
+  }
+})
+
+t.test('given a case, when another request lands on the same tracking code, then tracking_code_taken', async (t) => {
+  const state = given(decide(submit(), initialState()))
+  for (const other of [{ ...submission, externalId: 'call-999' }, { ...submission, externalId: undefined }]) {
+    try {
+      decide(submit(other as Submission), state)
+      t.fail('should throw')
+    } catch (error) {
+      t.equal((error as CaseRuleViolation).code, 'tracking_code_taken')
+    }
+  }
+})
+
+t.test('evolve: a submitted case is open with the submission, the citizen time wins', async (t) => {
+  const withTime = { ...submission, submittedAt: '2026-11-19T17:00:00+03:00' }
+  const state = evolve(initialState(), { ...meta, type: 'CaseSubmitted', schemaVersion: 1, data: withTime })
+  if (state.status === 'none') throw new Error('expected an open case')
+  t.equal(state.status, 'submitted')
+  t.equal(state.submittedAt, '2026-11-19T17:00:00+03:00')
+  t.equal(state.department, null)
+  t.equal(state.timeline.length, 1)
+})
+
+t.test('public view has no personal data and names the category', async (t) => {
+  const state = given(decide(submit(), initialState()))
+  if (state.status === 'none') throw new Error('expected an open case')
+  const view = toPublicView(state, {
+    category: (code) => (code === 'yol-cukur' ? { code, nameTr: 'Yol çukuru', nameEn: 'Pothole', extra: 1 } as never : undefined),
+    department: () => undefined,
+  })
+  t.same(view.category, { code: 'yol-cukur', nameTr: 'Yol çukuru', nameEn: 'Pothole' })
+  t.equal(view.status, 'submitted')
+  t.equal(view.statusTextTr, 'Başvurunuz alındı')
+  const text = JSON.stringify(view)
+  for (const secret of ['Ayşe', '532', 'Atatürk Cd', 'call-778812', 'çukur var']) t.notOk(text.includes(secret), `no ${secret}`)
+})
+
+t.test('status machine: every target is a known status and closed cases can only be reopened', async (t) => {
+  const statuses = Object.keys(STATUS_TRANSITIONS)
+  for (const targets of Object.values(STATUS_TRANSITIONS)) for (const s of targets) t.ok(statuses.includes(s), s)
+  t.ok(canTransition('submitted', 'routed'))
+  t.notOk(canTransition('submitted', 'resolved'))
+  t.notOk(canTransition('closed', 'resolved'))
+})
+
+t.test('codec: an event survives encode → store shape → decode unchanged', async (t) => {
+  const { encodeCaseEvent, decodeCaseEvent } = await import('./codec.ts')
+  const [event] = decide(submit(), initialState())
+  if (!event) throw new Error('expected an event')
+  const stored = JSON.parse(JSON.stringify(encodeCaseEvent(event)))
+  t.equal(stored.id, meta.eventId)
+  t.notOk('data' in stored.metadata, 'metadata does not repeat the data')
+  t.same(decodeCaseEvent(stored), event)
+  t.throws(() => decodeCaseEvent({ ...stored, type: 'Nonsense' }))
+})

@@ -1,0 +1,87 @@
+import { v5 as uuidv5 } from 'uuid'
+
+/**
+ * Tracking codes are read out over the phone, so the alphabet leaves out characters that look or
+ * sound alike (0/O, 1/I/L) and letters Turkish speakers do not use (Q, W). 29 symbols: a prime, so
+ * a weighted check character catches every single wrong character and every swap of two characters.
+ */
+export const TRACKING_ALPHABET = '23456789ABCDEFGHJKMNPRSTUVXYZ'
+const BASE = TRACKING_ALPHABET.length // 29
+/** Data characters: 29^10 ≈ 2^48.6 possible codes. */
+export const TRACKING_DATA_LENGTH = 10
+const CODE_LENGTH = TRACKING_DATA_LENGTH + 1
+/** Multiplicative inverse of the check character's weight (11) modulo 29: 11 × 8 = 88 ≡ 1. */
+const INVERSE_OF_CHECK_WEIGHT = 8
+
+const valueOf = new Map([...TRACKING_ALPHABET].map((c, i) => [c, i] as const))
+
+function weightedSum(values: readonly number[]): number {
+  let sum = 0
+  values.forEach((v, i) => { sum = (sum + (i + 1) * v) % BASE })
+  return sum
+}
+
+function checkValue(data: readonly number[]): number {
+  // Chosen so that the weighted sum of all eleven characters is 0 mod 29.
+  return ((BASE - weightedSum(data)) * INVERSE_OF_CHECK_WEIGHT) % BASE
+}
+
+/**
+ * Turns at least 8 bytes of randomness (or of a keyed digest) into a tracking code in its
+ * canonical form, e.g. `K7MA-4PXR-9TB`.
+ */
+export function trackingCodeFromBytes(bytes: Uint8Array): string {
+  if (bytes.length < 8) throw new RangeError('a tracking code needs at least 8 bytes of entropy')
+  let n = 0n
+  for (const b of bytes) n = (n << 8n) | BigInt(b)
+  const data: number[] = []
+  for (let i = 0; i < TRACKING_DATA_LENGTH; i++) {
+    data.push(Number(n % BigInt(BASE)))
+    n /= BigInt(BASE)
+  }
+  return format([...data, checkValue(data)])
+}
+
+function format(values: readonly number[]): string {
+  const chars = values.map((v) => TRACKING_ALPHABET[v]).join('')
+  return `${chars.slice(0, 4)}-${chars.slice(4, 8)}-${chars.slice(8)}`
+}
+
+export type ParsedTrackingCode =
+  | { readonly ok: true; readonly code: string }
+  | { readonly ok: false; readonly reason: 'length' | 'character' | 'check' }
+
+/**
+ * Accepts a code as a person typed it (any case, spaces or dashes anywhere) and returns its
+ * canonical form, or why it cannot be a tracking code.
+ */
+export function parseTrackingCode(input: string): ParsedTrackingCode {
+  // Plain toUpperCase, not the Turkish locale: a typed "i" must not become "İ".
+  const compact = input.toUpperCase().replace(/[\s-]/g, '')
+  if (compact.length !== CODE_LENGTH) return { ok: false, reason: 'length' }
+  const values: number[] = []
+  for (const c of compact) {
+    const v = valueOf.get(c)
+    if (v === undefined) return { ok: false, reason: 'character' }
+    values.push(v)
+  }
+  if (weightedSum(values) !== 0) return { ok: false, reason: 'check' }
+  return { ok: true, code: format(values) }
+}
+
+/** Namespace of case ids derived from tracking codes (a fixed, random UUID). */
+const CASE_ID_NAMESPACE = '5d0c4b7e-2a51-4f0e-9b8e-6c1f3f0d2a77'
+
+/**
+ * The case id belonging to a tracking code. Deriving it (UUID v5) means a citizen's code leads
+ * straight to the case stream with no index, and the store's "stream must not exist" check makes
+ * codes unique.
+ */
+export function caseIdForTrackingCode(code: string): string {
+  return uuidv5(code, CASE_ID_NAMESPACE)
+}
+
+/** Name of the event stream of one case. */
+export function caseStreamId(caseId: string): string {
+  return `case-${caseId}`
+}

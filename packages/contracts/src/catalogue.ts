@@ -1,0 +1,318 @@
+/**
+ * The service catalogue: which directorates (müdürlük) a municipality has, which request
+ * categories each one answers, the keywords that route free text to a category, and the
+ * deadline (SLA) that starts when a case is routed. Municipalities edit it as JSON
+ * (`infra/catalogue/catalogue.json`); `validateCatalogue` is the single gate it passes.
+ */
+import { z } from 'zod'
+
+const KEBAB_CASE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
+
+/** A catalogue code: kebab-case ASCII (`fen-isleri`, `yol-cukur`), stable once cases use it. */
+export const CatalogueCodeSchema = z
+  .string()
+  .regex(KEBAB_CASE, { error: 'must be kebab-case: lower-case a-z, digits and single hyphens (e.g. "fen-isleri")' })
+
+/** Code of a directorate (müdürlük), e.g. `fen-isleri`. */
+export const DepartmentCodeSchema = CatalogueCodeSchema
+/** Code of a request category, e.g. `yol-cukur`. */
+export const CategoryCodeSchema = CatalogueCodeSchema
+
+const NameSchema = z.string().trim().min(1, { error: 'must not be empty' })
+
+const positiveWhole = z.number().int({ error: 'must be a whole number' }).positive({ error: 'must be greater than 0' })
+
+/** A directorate of the municipality. */
+export const DepartmentSchema = z
+  .strictObject({
+    code: DepartmentCodeSchema,
+    nameTr: NameSchema,
+    nameEn: NameSchema,
+  })
+  .readonly()
+
+/**
+ * How long the municipality gives itself for a category: wall-clock `hours` (the 48-hour
+ * promise) or `workingDays` (weekends and public holidays do not count; the holiday
+ * calendar is data supplied elsewhere).
+ */
+export const SlaSchema = z.union(
+  [
+    z.strictObject({ hours: positiveWhole }).readonly(),
+    z.strictObject({ workingDays: positiveWhole }).readonly(),
+  ],
+  { error: 'must be either { "hours": n } or { "workingDays": n } with a whole number n > 0' },
+)
+
+/** Which statute, if any, fixes the outer limit of a category's deadline. */
+export const LegalDeadlineKindSchema = z.enum(['cimer', 'information', 'kvkk'])
+
+/**
+ * A keyword used to route free text: lower-case by Turkish rules ("I" → "ı", "İ" → "i"),
+ * no surrounding spaces. Inflected forms are listed separately ("çukur", "çukuru").
+ */
+export const KeywordSchema = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  .refine((k) => k === k.trim(), { error: 'must not start or end with spaces' })
+  .refine((k) => k === k.toLocaleLowerCase('tr-TR'), {
+    error: 'must be lower-case by Turkish rules ("I" → "ı", "İ" → "i")',
+  })
+
+/** A request category, answered by exactly one directorate. */
+export const CategorySchema = z
+  .strictObject({
+    code: CategoryCodeSchema,
+    department: DepartmentCodeSchema,
+    nameTr: NameSchema,
+    nameEn: NameSchema,
+    keywords: z.array(KeywordSchema).min(1, { error: 'list at least one keyword' }).readonly(),
+    sla: SlaSchema,
+    /** Set when a law bounds this category's deadline; the SLA must then stay within it. */
+    legalDeadline: LegalDeadlineKindSchema.optional(),
+  })
+  .readonly()
+
+const days = (max: number) => positiveWhole.max(max, { error: `the law allows at most ${max}` })
+
+/**
+ * The deadlines set by law, as this municipality applies them. The schema caps each at its
+ * statutory maximum, so a municipality may promise faster, never slower:
+ * - `cimer`: CİMER petitions, 30 calendar days (Law 3071 art. 7);
+ * - `information`: Bilgi Edinme requests, 15 working days, 30 when extended (Law 4982 art. 11);
+ * - `kvkk`: data-subject requests, 30 calendar days (Law 6698 art. 13);
+ * - `municipalPromise`: the municipality's own promise (48 hours by default), no legal cap.
+ */
+export const LegalDeadlinesSchema = z
+  .strictObject({
+    cimer: z.strictObject({ calendarDays: days(30) }).readonly(),
+    information: z.strictObject({ workingDays: days(15), extendedWorkingDays: days(30) }).readonly(),
+    kvkk: z.strictObject({ calendarDays: days(30) }).readonly(),
+    municipalPromise: SlaSchema,
+  })
+  .readonly()
+
+/** The whole catalogue file. */
+export const CatalogueSchema = z
+  .strictObject({
+    version: z.literal(1, { error: 'must be 1 (the only catalogue format so far)' }),
+    departments: z.array(DepartmentSchema).min(1, { error: 'list at least one department' }).readonly(),
+    categories: z.array(CategorySchema).min(1, { error: 'list at least one category' }).readonly(),
+    deadlines: LegalDeadlinesSchema,
+  })
+  .readonly()
+
+/** A catalogue code (kebab-case). */
+export type CatalogueCode = z.infer<typeof CatalogueCodeSchema>
+/** A directorate. */
+export type Department = z.infer<typeof DepartmentSchema>
+/** A category SLA: `{ hours }` or `{ workingDays }`. */
+export type Sla = z.infer<typeof SlaSchema>
+/** `'cimer' | 'information' | 'kvkk'`. */
+export type LegalDeadlineKind = z.infer<typeof LegalDeadlineKindSchema>
+/** A request category. */
+export type Category = z.infer<typeof CategorySchema>
+/** The legal deadlines section. */
+export type LegalDeadlines = z.infer<typeof LegalDeadlinesSchema>
+/** A validated catalogue (deeply frozen). */
+export type Catalogue = z.infer<typeof CatalogueSchema>
+
+/** The statutory deadlines themselves (the maxima `LegalDeadlinesSchema` enforces). */
+export const LEGAL_DEADLINES = {
+  cimer: { calendarDays: 30 },
+  information: { workingDays: 15, extendedWorkingDays: 30 },
+  kvkk: { calendarDays: 30 },
+  municipalPromise: { hours: 48 },
+} as const satisfies LegalDeadlines
+
+/** One thing wrong with a catalogue, at a path such as `categories[3].department`. */
+export interface CatalogueProblem {
+  readonly path: string
+  readonly message: string
+}
+
+/** Thrown by `validateCatalogue`; the message lists every problem with its path. */
+export class CatalogueError extends Error {
+  override readonly name = 'CatalogueError'
+  readonly problems: readonly CatalogueProblem[]
+  readonly source: string | undefined
+
+  constructor(problems: readonly CatalogueProblem[], source?: string) {
+    const where = source === undefined ? '' : ` in ${source}`
+    const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`
+    super(
+      `Invalid service catalogue${where} (${count}):\n` +
+        problems.map((p) => `  - ${p.path === '' ? '(root)' : p.path}: ${p.message}`).join('\n'),
+    )
+    this.problems = problems
+    this.source = source
+  }
+}
+
+/** Formats a zod issue path as `categories[3].sla.hours`. */
+export function formatCataloguePath(path: ReadonlyArray<PropertyKey>): string {
+  let out = ''
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`
+    else out += out === '' ? String(key) : `.${String(key)}`
+  }
+  return out
+}
+
+/**
+ * Parses a catalogue and checks its cross references: unique department and category codes,
+ * every category's department exists, no repeated keyword within a category, and SLAs of
+ * categories bound by a law stay within it. Throws a `CatalogueError` listing every problem;
+ * `source` (e.g. a file name) is named in the message.
+ */
+export function validateCatalogue(raw: unknown, source?: string): Catalogue {
+  const problems: CatalogueProblem[] = []
+  const parsed = CatalogueSchema.safeParse(raw)
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = formatCataloguePath(issue.path)
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          problems.push({ path: formatCataloguePath([...issue.path, key]), message: 'unknown field (check the spelling)' })
+        }
+      } else {
+        problems.push({ path, message: issue.message })
+      }
+    }
+  }
+  // Cross references are checked on the raw input, defensively, so that a file with a typo
+  // in one field still reports its unknown departments and duplicates in the same run.
+  problems.push(...crossReferenceProblems(raw))
+  if (problems.length > 0 || !parsed.success) throw new CatalogueError(problems, source)
+  return deepFreeze(parsed.data)
+}
+
+function crossReferenceProblems(raw: unknown): CatalogueProblem[] {
+  const problems: CatalogueProblem[] = []
+  if (!isRecord(raw)) return problems
+  const departments = Array.isArray(raw['departments']) ? (raw['departments'] as unknown[]) : []
+  const categories = Array.isArray(raw['categories']) ? (raw['categories'] as unknown[]) : []
+
+  const departmentAt = new Map<string, number>()
+  departments.forEach((d, i) => {
+    const code = isRecord(d) ? d['code'] : undefined
+    if (typeof code !== 'string') return
+    const first = departmentAt.get(code)
+    if (first === undefined) departmentAt.set(code, i)
+    else problems.push({ path: `departments[${i}].code`, message: `duplicate department code "${code}" (first used at departments[${first}])` })
+  })
+
+  const known = [...departmentAt.keys()].join(', ')
+  const categoryAt = new Map<string, number>()
+  categories.forEach((c, i) => {
+    if (!isRecord(c)) return
+    const code = c['code']
+    if (typeof code === 'string') {
+      const first = categoryAt.get(code)
+      if (first === undefined) categoryAt.set(code, i)
+      else problems.push({ path: `categories[${i}].code`, message: `duplicate category code "${code}" (first used at categories[${first}])` })
+    }
+    const department = c['department']
+    if (typeof department === 'string' && !departmentAt.has(department)) {
+      problems.push({ path: `categories[${i}].department`, message: `unknown department "${department}" (known: ${known === '' ? 'none' : known})` })
+    }
+    if (Array.isArray(c['keywords'])) {
+      const seen = new Set<unknown>()
+      ;(c['keywords'] as unknown[]).forEach((k, j) => {
+        if (seen.has(k)) problems.push({ path: `categories[${i}].keywords[${j}]`, message: `repeated keyword "${String(k)}"` })
+        seen.add(k)
+      })
+    }
+    problems.push(...legalDeadlineProblems(c, `categories[${i}]`, raw['deadlines']))
+  })
+
+  const deadlines = raw['deadlines']
+  if (isRecord(deadlines) && isRecord(deadlines['information'])) {
+    const { workingDays, extendedWorkingDays } = deadlines['information']
+    if (typeof workingDays === 'number' && typeof extendedWorkingDays === 'number' && extendedWorkingDays < workingDays) {
+      problems.push({ path: 'deadlines.information.extendedWorkingDays', message: `must not be shorter than workingDays (${workingDays})` })
+    }
+  }
+  return problems
+}
+
+function legalDeadlineProblems(category: Record<string, unknown>, path: string, deadlines: unknown): CatalogueProblem[] {
+  const kind = category['legalDeadline']
+  const sla = category['sla']
+  if (typeof kind !== 'string' || !isRecord(sla) || !isRecord(deadlines)) return []
+  const limit = deadlines[kind]
+  if (!isRecord(limit)) return []
+  if (kind === 'information') {
+    const max = limit['workingDays']
+    if (typeof max !== 'number') return []
+    const given = sla['workingDays']
+    if (typeof given !== 'number') return [{ path: `${path}.sla`, message: `must be given in workingDays (at most ${max}): Law 4982 counts working days` }]
+    return given > max ? [{ path: `${path}.sla.workingDays`, message: `${given} exceeds the legal deadline of ${max} working days` }] : []
+  }
+  const maxDays = limit['calendarDays']
+  if (typeof maxDays !== 'number') return []
+  const given = sla['hours']
+  if (typeof given !== 'number') return [{ path: `${path}.sla`, message: `must be given in hours (at most ${maxDays * 24}): the ${kind} deadline counts calendar days` }]
+  return given > maxDays * 24 ? [{ path: `${path}.sla.hours`, message: `${given} exceeds the legal deadline of ${maxDays} days (${maxDays * 24} hours)` }] : []
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}
+
+interface CatalogueIndex {
+  readonly departments: ReadonlyMap<string, Department>
+  readonly categories: ReadonlyMap<string, Category>
+  readonly byDepartment: ReadonlyMap<string, readonly Category[]>
+}
+
+// Validated catalogues are frozen, so an index built once per catalogue object stays true.
+const indexes = new WeakMap<Catalogue, CatalogueIndex>()
+
+function indexOf(catalogue: Catalogue): CatalogueIndex {
+  let index = indexes.get(catalogue)
+  if (index === undefined) {
+    const byDepartment = new Map<string, Category[]>()
+    for (const c of catalogue.categories) {
+      const list = byDepartment.get(c.department) ?? []
+      list.push(c)
+      byDepartment.set(c.department, list)
+    }
+    index = {
+      departments: new Map(catalogue.departments.map((d) => [d.code, d])),
+      categories: new Map(catalogue.categories.map((c) => [c.code, c])),
+      byDepartment,
+    }
+    indexes.set(catalogue, index)
+  }
+  return index
+}
+
+/** The category with this code, or `undefined`. */
+export function categoryByCode(catalogue: Catalogue, code: string): Category | undefined {
+  return indexOf(catalogue).categories.get(code)
+}
+
+/** The department with this code, or `undefined`. */
+export function departmentByCode(catalogue: Catalogue, code: string): Department | undefined {
+  return indexOf(catalogue).departments.get(code)
+}
+
+/** The categories a department answers, in catalogue order (empty for an unknown code). */
+export function categoriesOfDepartment(catalogue: Catalogue, departmentCode: string): readonly Category[] {
+  return indexOf(catalogue).byDepartment.get(departmentCode) ?? []
+}
+
+/** The department that answers a category, or `undefined` when the category is unknown. */
+export function departmentOfCategory(catalogue: Catalogue, categoryCode: string): Department | undefined {
+  const category = categoryByCode(catalogue, categoryCode)
+  return category === undefined ? undefined : departmentByCode(catalogue, category.department)
+}

@@ -1,0 +1,30 @@
+import { z } from 'zod'
+
+/** Who caused an event: a channel adapter, a member of staff, a citizen, or one of our services. */
+export const Actor = z.strictObject({
+  kind: z.enum(['channel', 'staff', 'citizen', 'service', 'system']),
+  id: z.string().min(1).max(200),
+})
+export type Actor = z.infer<typeof Actor>
+
+/** Metadata every case event carries, whatever its type. */
+export const EventMeta = z.strictObject({
+  eventId: z.uuid(),
+  schemaVersion: z.number().int().positive(),
+  occurredAt: z.iso.datetime({ offset: true }),
+  actor: Actor,
+  correlationId: z.string().min(1).max(200),
+  /** The event or request that caused this one; null for a request from outside. */
+  causationId: z.string().min(1).max(200).nullable(),
+})
+export type EventMeta = z.infer<typeof EventMeta>
+
+/** Builds the schema of one event type and version: the metadata plus a literal type and its data. */
+export function eventSchema<const T extends string, const V extends number, D extends z.ZodType>(type: T, schemaVersion: V, data: D) {
+  return z.strictObject({
+    ...EventMeta.shape,
+    type: z.literal(type),
+    schemaVersion: z.literal(schemaVersion),
+    data,
+  })
+}

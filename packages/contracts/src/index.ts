@@ -1,0 +1,10 @@
+/**
+ * @civic-desk/contracts — the shapes that cross a boundary: case events (versioned), HTTP bodies
+ * and views, the service catalogue. Types are inferred from the zod schemas.
+ */
+export { Actor, EventMeta, eventSchema } from './envelope.ts'
+export { Channel, Citizen, ExternalId, Location, PreferredContact, RequestKind, SubmissionBody, SubmissionReceipt } from './request.ts'
+export { CaseStatus, PublicCaseView, PublicTimelineEntry } from './status.ts'
+export { CaseEvent, CaseSubmittedV1 } from './events.ts'
+export type { CaseEventType } from './events.ts'
+export * from './catalogue.ts'

@@ -1,0 +1,34 @@
+import { z } from 'zod'
+import { RequestKind } from './request.ts'
+
+/**
+ * The statuses a citizen can see. `none` is the state of a case that does not exist yet and never
+ * appears in a view.
+ */
+export const CaseStatus = z.enum(['submitted', 'routed', 'in_progress', 'waiting_for_citizen', 'resolved', 'rejected', 'closed'])
+export type CaseStatus = z.infer<typeof CaseStatus>
+
+/** One public step of a case, as a citizen may see it (no names, no internal notes). */
+export const PublicTimelineEntry = z.strictObject({
+  at: z.iso.datetime({ offset: true }),
+  step: z.string(),
+  /** Turkish text for the citizen. */
+  textTr: z.string(),
+  textEn: z.string(),
+})
+export type PublicTimelineEntry = z.infer<typeof PublicTimelineEntry>
+
+/** `GET /v1/requests/:trackingCode`: what anyone holding the tracking code may see. Never personal data. */
+export const PublicCaseView = z.strictObject({
+  trackingCode: z.string(),
+  status: CaseStatus,
+  statusTextTr: z.string(),
+  kind: RequestKind,
+  category: z.strictObject({ code: z.string(), nameTr: z.string(), nameEn: z.string() }).nullable(),
+  department: z.strictObject({ code: z.string(), nameTr: z.string(), nameEn: z.string() }).nullable(),
+  submittedAt: z.iso.datetime({ offset: true }),
+  updatedAt: z.iso.datetime({ offset: true }),
+  expectedBy: z.iso.datetime({ offset: true }).nullable(),
+  timeline: z.array(PublicTimelineEntry),
+})
+export type PublicCaseView = z.infer<typeof PublicCaseView>

@@ -1,0 +1,16 @@
+/** @civic-desk/event-store: the event store port and its adapters. */
+export type {
+  AppendResult,
+  EventStore,
+  EventToAppend,
+  ExpectedRevision,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  SubscribeToAllOptions,
+  Subscription,
+} from './port.ts'
+export { ConcurrencyError } from './port.ts'
+export { createMemoryEventStore, type MemoryEventStoreOptions } from './memory.ts'
+export { openSqliteEventStore, type SqliteEventStoreOptions } from './sqlite.ts'
+export { eventStoreContract, type EventStoreFixture } from './contract.ts'

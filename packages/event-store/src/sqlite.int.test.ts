@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { ConcurrencyError, eventStoreContract, openSqliteEventStore, type EventStore } from './index.ts'
+
+const POLL_MS = 20
+
+function freshDirectory(): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'civic-desk-event-store-'))
+  // The file sits in a sub-folder that does not exist yet: the store must create it.
+  return { dir, file: join(dir, 'data', 'events.sqlite') }
+}
+
+/** A fresh temp folder for this test, removed (after the stores close) when it ends. */
+function tempFile(t: Test, stores: EventStore[]): string {
+  const { dir, file } = freshDirectory()
+  t.teardown(async () => {
+    for (const store of stores) await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return file
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+const event = (type: string, data: unknown = {}) => ({ id: randomUUID(), type, data })
+
+void t.test('contract', async (t) => {
+  eventStoreContract(t, async () => {
+    const { dir, file } = freshDirectory()
+    const opened: EventStore[] = []
+    const open = (): EventStore => {
+      const store = openSqliteEventStore({ file, pollIntervalMs: POLL_MS })
+      opened.push(store)
+      return store
+    }
+    return {
+      store: open(),
+      reopen: async () => open(),
+      cleanup: async () => {
+        for (const store of opened) await store.close()
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
+  })
+})
+
+void t.test('two store instances on one file (two processes): B sees A through polling', async (t) => {
+  const stores: EventStore[] = []
+  const file = tempFile(t, stores)
+  const a = openSqliteEventStore({ file, pollIntervalMs: POLL_MS })
+  stores.push(a)
+  t.ok(existsSync(file), 'the missing parent folder was created')
+  const b = openSqliteEventStore({ file, pollIntervalMs: POLL_MS })
+  stores.push(b)
+
+  const everything: number[] = []
+  const errors: unknown[] = []
+  const subscription = b.subscribeToAll({ onError: (error) => errors.push(error) }, (recorded) => {
+    everything.push(recorded.position)
+  })
+  const first = await a.append('case-1', [event('Opened'), event('Noted')], { expectedRevision: 'no_stream' })
+  await until(() => everything.length === 2, 'B to receive the events A appended')
+  t.same(everything, [first.position - 1, first.position])
+
+  // Writes interleave through the file: B sees A's stream and its revision.
+  await t.rejects(b.append('case-1', [event('Opened')], { expectedRevision: 'no_stream' }), ConcurrencyError)
+  const fromB = await b.append('case-1', [event('Closed')], { expectedRevision: 1 })
+  t.equal(fromB.nextRevision, 2)
+  t.ok(fromB.position > first.position)
+  const fromA = await a.append('case-2', [event('Opened')], { expectedRevision: 'no_stream' })
+  t.ok(fromA.position > fromB.position, 'positions stay global across instances')
+  t.same((await a.readStream('case-1')).map((recorded) => recorded.type), ['Opened', 'Noted', 'Closed'])
+
+  await until(() => everything.length === 4, 'B to receive its own and A’s later events')
+  t.same(everything, [first.position - 1, first.position, fromB.position, fromA.position])
+  t.equal(await a.headPosition(), fromA.position)
+  t.equal(await b.headPosition(), fromA.position)
+  t.same(errors, [])
+  await subscription.close()
+})
+
+void t.test('group commit: concurrent appends share one transaction and keep queue order', async (t) => {
+  const stores: EventStore[] = []
+  const file = tempFile(t, stores)
+  const batches: { appends: number; events: number }[] = []
+  const store = openSqliteEventStore({ file, onBatchCommitted: ({ appends, events }) => batches.push({ appends, events }) })
+  stores.push(store)
+
+  const results = await Promise.all(Array.from({ length: 100 }, (_, i) => store.append(`group-${i}`, [event('Opened', { i })], { expectedRevision: 'no_stream' })))
+  t.same(batches, [{ appends: 100, events: 100 }], 'one flush carried all 100 appends')
+  t.same(
+    results.map((result) => result.position),
+    Array.from({ length: 100 }, (_, i) => i + 1),
+    '100 distinct positions, increasing in call order',
+  )
+  t.ok(results.every((result) => result.nextRevision === 0))
+
+  // In one batch, later appends see earlier ones: a conflict fails only itself.
+  batches.length = 0
+  const [created, duplicate, next, other] = await Promise.allSettled([
+    store.append('mixed', [event('Opened')], { expectedRevision: 'no_stream' }),
+    store.append('mixed', [event('Opened')], { expectedRevision: 'no_stream' }),
+    store.append('mixed', [event('Noted')], { expectedRevision: 0 }),
+    store.append('mixed-other', [event('Opened')], { expectedRevision: 'no_stream' }),
+  ])
+  t.same(batches.map((batch) => batch.appends), [4])
+  t.equal(created?.status, 'fulfilled')
+  t.ok(duplicate?.status === 'rejected' && duplicate.reason instanceof ConcurrencyError && duplicate.reason.actual === 0, 'the second no_stream append fails alone')
+  t.ok(next?.status === 'fulfilled' && next.value.nextRevision === 1, 'an append expecting the first one in the same batch succeeds')
+  t.equal(other?.status, 'fulfilled')
+  t.same((await store.readStream('mixed')).map((recorded) => recorded.type), ['Opened', 'Noted'])
+})
+
+void t.test('a committed append survives a fresh open, including events appended right before close', async (t) => {
+  const stores: EventStore[] = []
+  const file = tempFile(t, stores)
+  const store = openSqliteEventStore({ file })
+  stores.push(store)
+  // Not awaited: close() must still commit what was accepted before it.
+  const pending = store.append('late', [event('Opened')], { expectedRevision: 'no_stream' })
+  await store.close()
+  t.equal((await pending).nextRevision, 0)
+  const reopened = openSqliteEventStore({ file })
+  stores.push(reopened)
+  t.same((await reopened.readStream('late')).map((recorded) => recorded.type), ['Opened'])
+})
+
+void t.test('invalid options fail fast with a message', async (t) => {
+  const { dir, file } = freshDirectory()
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  t.throws(() => openSqliteEventStore({ file, pollIntervalMs: 0 }), /pollIntervalMs/)
+  const plainFile = join(dir, 'plain-file')
+  writeFileSync(plainFile, 'not a folder')
+  t.throws(() => openSqliteEventStore({ file: join(plainFile, 'events.sqlite') }), /cannot create the folder/)
+
+  // better-sqlite3's own error class must not escape: callers get a plain Error.
+  const notADatabase = join(dir, 'garbage.sqlite')
+  writeFileSync(notADatabase, 'x'.repeat(4096))
+  let error: unknown
+  try {
+    openSqliteEventStore({ file: notADatabase })
+  } catch (caught) {
+    error = caught
+  }
+  t.equal(error instanceof Error ? Object.getPrototypeOf(error) : undefined, Error.prototype, 'a plain Error')
+  t.match(error instanceof Error ? error.message : '', /SQLITE_NOTADB/)
+})

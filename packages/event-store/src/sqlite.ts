@@ -1,0 +1,311 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedRevision, type RecordedEvent, type Subscription } from './port.ts'
+import { CATCH_UP_BATCH_SIZE, NO_STREAM, assertExpectedRevision, checkCount, newEventsOnly, prepareAppend, type SerializedEvent } from './shared.ts'
+import { startCatchUpSubscription, type CatchUpSubscription } from './subscription.ts'
+
+export interface SqliteEventStoreOptions {
+  /** Path of the database file; its folder is created when missing. */
+  readonly file: string
+  /** How often idle subscriptions look for events appended by other processes. Default 200. */
+  readonly pollIntervalMs?: number
+  /** How long a write waits for another process holding the file's write lock. Default 5000. */
+  readonly busyTimeoutMs?: number
+  readonly logger?: { warn(obj: object, msg: string): void }
+  /** Metrics hook, called after each group commit with how much it carried. */
+  readonly onBatchCommitted?: (batch: { readonly appends: number; readonly events: number; readonly durationMs: number }) => void
+}
+
+const SCHEMA_VERSION = 1
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  position    INTEGER PRIMARY KEY AUTOINCREMENT,
+  stream_id   TEXT    NOT NULL,
+  revision    INTEGER NOT NULL,
+  event_id    TEXT    NOT NULL,
+  type        TEXT    NOT NULL,
+  data        TEXT    NOT NULL,
+  metadata    TEXT    NOT NULL,
+  recorded_at TEXT    NOT NULL,
+  UNIQUE (stream_id, revision)
+);
+`
+
+interface EventRow {
+  readonly position: number
+  readonly stream_id: string
+  readonly revision: number
+  readonly event_id: string
+  readonly type: string
+  readonly data: string
+  readonly metadata: string
+  readonly recorded_at: string
+}
+
+const EVENT_COLUMNS = 'position, stream_id, revision, event_id, type, data, metadata, recorded_at'
+
+interface PendingAppend {
+  readonly streamId: string
+  readonly events: readonly SerializedEvent[]
+  readonly expectedRevision: ExpectedRevision
+  readonly resolve: (result: AppendResult) => void
+  readonly reject: (error: Error) => void
+}
+
+/** Turns a better-sqlite3 failure into a plain Error so the vendor type stays in this file. */
+function toStoreError(error: unknown, operation: string): Error {
+  if (error instanceof ConcurrencyError) return error
+  if (error instanceof Database.SqliteError) return new Error(`Event store (sqlite) ${operation} failed: ${error.code}: ${error.message}`)
+  if (error instanceof Error) return error
+  return new Error(`Event store (sqlite) ${operation} failed: ${String(error)}`)
+}
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    streamId: row.stream_id,
+    revision: row.revision,
+    position: row.position,
+    id: row.event_id,
+    type: row.type,
+    data: JSON.parse(row.data) as unknown,
+    metadata: JSON.parse(row.metadata) as unknown,
+    recordedAt: row.recorded_at,
+  }
+}
+
+function openDatabase(options: SqliteEventStoreOptions): Database.Database {
+  const { file } = options
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000
+  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new Error(`openSqliteEventStore: busyTimeoutMs must be an integer >= 0, got ${busyTimeoutMs}`)
+  if (file !== ':memory:') {
+    try {
+      mkdirSync(dirname(file), { recursive: true })
+    } catch (error) {
+      throw new Error(`Event store: cannot create the folder of ${file}: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+  let db: Database.Database | undefined
+  try {
+    db = new Database(file)
+    // Set before anything that takes a lock, so a second process opening the file waits instead of failing.
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`)
+    const journalMode: unknown = db.pragma('journal_mode = WAL', { simple: true })
+    if (journalMode !== 'wal' && file !== ':memory:') {
+      options.logger?.warn({ file, journalMode }, 'event store: sqlite refused WAL mode; concurrent readers will block writers')
+    }
+    // FULL: the WAL is fsynced at every commit, so a resolved append survives a power cut.
+    db.pragma('synchronous = FULL')
+    // 64 MiB page cache: the index pages that appends touch stay in memory.
+    db.pragma('cache_size = -65536')
+    const database = db
+    database
+      .transaction(() => {
+        const version = database.pragma('user_version', { simple: true })
+        if (typeof version === 'number' && version > SCHEMA_VERSION) {
+          throw new Error(`Event store file ${file} has schema version ${version}; this code knows up to ${SCHEMA_VERSION}. Upgrade the service.`)
+        }
+        database.exec(SCHEMA)
+        database.pragma(`user_version = ${SCHEMA_VERSION}`)
+      })
+      .immediate()
+    return database
+  } catch (error) {
+    db?.close()
+    throw toStoreError(error, `open ${file}`)
+  }
+}
+
+/**
+ * Opens (creating when needed) a durable event store in one SQLite file; several processes may
+ * share the file. Concurrent appends are group-committed: one transaction and one fsync per tick.
+ */
+export function openSqliteEventStore(options: SqliteEventStoreOptions): EventStore {
+  const pollIntervalMs = options.pollIntervalMs ?? 200
+  if (!Number.isSafeInteger(pollIntervalMs) || pollIntervalMs <= 0) throw new Error(`openSqliteEventStore: pollIntervalMs must be an integer > 0, got ${pollIntervalMs}`)
+  const { logger, onBatchCommitted } = options
+  const db = openDatabase(options)
+
+  // One index, (stream_id, revision), serves every per-stream question: the stream's revision is its
+  // last entry, and an event id is looked for among the stream's own (few) events. Each extra
+  // index would be one more random B-tree write in the append hot path.
+  const selectStreamRevision = db.prepare<[string], number | null>('SELECT max(revision) FROM events WHERE stream_id = ?').pluck()
+  const selectEventExists = db.prepare<[string, string], number>('SELECT 1 FROM events WHERE stream_id = ? AND event_id = ?').pluck()
+  const selectPositionOf = db.prepare<[string, number], number>('SELECT position FROM events WHERE stream_id = ? AND revision = ?').pluck()
+  const insertEvent = db.prepare<[string, number, string, string, string, string, string]>(
+    'INSERT INTO events (stream_id, revision, event_id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  )
+  // LIMIT -1 means no limit in SQLite.
+  const selectStream = db.prepare<[string, number, number], EventRow>(
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`,
+  )
+  const selectAll = db.prepare<[number, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
+  // substr/length count characters on both sides, so the prefix test is exact for any text.
+  const selectAllWithPrefix = db.prepare<{ after: number; prefix: string; limit: number }, EventRow>(
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE position > @after AND substr(stream_id, 1, length(@prefix)) = @prefix ORDER BY position LIMIT @limit`,
+  )
+  const selectHead = db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck()
+
+  /**
+   * One append inside the batch transaction. Every check happens before the first write, so a
+   * refused append has written nothing and needs no savepoint of its own.
+   */
+  const appendOne = (pending: PendingAppend, recordedAt: string): AppendResult => {
+    const { streamId, expectedRevision } = pending
+    const actual = selectStreamRevision.get(streamId) ?? NO_STREAM
+    const fresh = newEventsOnly(pending.events, (id) => actual !== NO_STREAM && selectEventExists.get(streamId, id) !== undefined)
+    if (fresh.length === 0) {
+      return { nextRevision: actual, position: selectPositionOf.get(streamId, actual) ?? 0 }
+    }
+    assertExpectedRevision(streamId, expectedRevision, actual)
+    let revision = actual
+    let position = 0
+    for (const event of fresh) {
+      revision += 1
+      position = Number(insertEvent.run(streamId, revision, event.id, event.type, event.data, event.metadata, recordedAt).lastInsertRowid)
+    }
+    return { nextRevision: revision, position }
+  }
+
+  /**
+   * All queued appends, in queue order, in one IMMEDIATE transaction. A refused append (wrong
+   * revision) writes nothing and leaves the others to commit; later appends see the effect of
+   * earlier ones as if they ran one after the other. An unexpected SQLite error aborts the batch.
+   */
+  const appendBatch = db.transaction((batch: readonly PendingAppend[], recordedAt: string): (AppendResult | Error)[] =>
+    batch.map((pending) => {
+      try {
+        return appendOne(pending, recordedAt)
+      } catch (error) {
+        if (error instanceof ConcurrencyError) return error
+        throw error
+      }
+    }),
+  )
+
+  let queue: PendingAppend[] = []
+  let flushScheduled: NodeJS.Immediate | undefined
+  const subscriptions = new Set<CatchUpSubscription>()
+  let closed = false
+  let closing: Promise<void> | undefined
+
+  const flush = (): void => {
+    flushScheduled = undefined
+    const batch = queue
+    queue = []
+    if (batch.length === 0) return
+    let outcomes: (AppendResult | Error)[]
+    const started = performance.now()
+    try {
+      outcomes = appendBatch.immediate(batch, new Date().toISOString())
+    } catch (error) {
+      // The transaction did not commit: nothing of the batch is stored.
+      const failure = toStoreError(error, 'append')
+      for (const pending of batch) pending.reject(failure)
+      return
+    }
+    let wrote = false
+    batch.forEach((pending, index) => {
+      const outcome = outcomes[index]
+      if (outcome === undefined) pending.reject(new Error('Event store (sqlite) append: internal error, no outcome'))
+      else if (outcome instanceof Error) pending.reject(outcome)
+      else {
+        wrote = true
+        pending.resolve(outcome)
+      }
+    })
+    if (wrote) for (const { wake } of subscriptions) wake()
+    onBatchCommitted?.({ appends: batch.length, events: batch.reduce((sum, pending) => sum + pending.events.length, 0), durationMs: performance.now() - started })
+  }
+
+  const assertOpen = (operation: string): void => {
+    if (closed) throw new Error(`Event store is closed: cannot ${operation}`)
+  }
+
+  const readAllRows = (after: number, limit: number, streamPrefix: string | undefined): EventRow[] => {
+    try {
+      return streamPrefix === undefined ? selectAll.all(after, limit) : selectAllWithPrefix.all({ after, prefix: streamPrefix, limit })
+    } catch (error) {
+      throw toStoreError(error, 'readAll')
+    }
+  }
+
+  return {
+    append(streamId, events, { expectedRevision }) {
+      return new Promise<AppendResult>((resolve, reject) => {
+        assertOpen('append')
+        const serialized = prepareAppend(streamId, events, expectedRevision)
+        queue.push({ streamId, events: serialized, expectedRevision, resolve, reject })
+        flushScheduled ??= setImmediate(flush)
+      })
+    },
+
+    async readStream(streamId, readOptions = {}) {
+      assertOpen('readStream')
+      checkCount('readStream maxCount', readOptions.maxCount)
+      checkCount('readStream fromRevision', readOptions.fromRevision)
+      try {
+        return selectStream.all(streamId, readOptions.fromRevision ?? 0, readOptions.maxCount ?? -1).map(toRecorded)
+      } catch (error) {
+        throw toStoreError(error, `readStream ${streamId}`)
+      }
+    },
+
+    async readAll(readOptions = {}) {
+      assertOpen('readAll')
+      checkCount('readAll maxCount', readOptions.maxCount)
+      checkCount('readAll after', readOptions.after)
+      return readAllRows(readOptions.after ?? 0, readOptions.maxCount ?? -1, readOptions.streamPrefix).map(toRecorded)
+    },
+
+    subscribeToAll(subscribeOptions, handler): Subscription {
+      assertOpen('subscribeToAll')
+      checkCount('subscribeToAll after', subscribeOptions.after)
+      const { onError } = subscribeOptions
+      const entry: CatchUpSubscription = startCatchUpSubscription(
+        {
+          after: subscribeOptions.after ?? 0,
+          streamPrefix: subscribeOptions.streamPrefix,
+          batchSize: CATCH_UP_BATCH_SIZE,
+          // Appends through this instance wake the loop at once; polling catches other processes.
+          pollIntervalMs,
+          // Unfiltered pages, filtered in the loop: events of other streams are read once, not on every poll.
+          // No gaps: SQLite has one writer at a time and positions are taken inside the write
+          // transaction, so commits land in position order and a reader always sees a prefix of the log.
+          readBatch: async (after, limit) => readAllRows(after, limit, undefined).map(toRecorded),
+          onFailure: (error) => {
+            if (onError !== undefined) onError(error)
+            else logger?.warn({ err: error }, 'event store subscription stopped: handler or store failed')
+          },
+          onEnd: () => subscriptions.delete(entry),
+        },
+        handler,
+      )
+      subscriptions.add(entry)
+      return entry.subscription
+    },
+
+    async headPosition() {
+      assertOpen('headPosition')
+      try {
+        return selectHead.get() ?? 0
+      } catch (error) {
+        throw toStoreError(error, 'headPosition')
+      }
+    },
+
+    close() {
+      if (closing === undefined) {
+        closed = true
+        // Appends accepted before close still get committed (or rejected) before the file closes.
+        if (flushScheduled !== undefined) clearImmediate(flushScheduled)
+        flush()
+        closing = Promise.all([...subscriptions].map(({ subscription }) => subscription.close())).then(() => {
+          db.close()
+        })
+      }
+      return closing
+    },
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * The fastify app every service starts from: request ids, RFC 9457 problem responses for
+ * every error, health and readiness endpoints, and (optionally) access control. It never
+ * listens by itself: `main.ts` calls `listen`, tests call `inject`.
+ *
+ * Problem types. Every error body is `application/problem+json` with
+ * `type = https://civic-desk.dev/problems/<code>`; the codes are stable API:
+ *
+ * | code                    | status | meaning                                                         |
+ * | ----------------------- | ------ | --------------------------------------------------------------- |
+ * | validation_failed       | 400    | fields are invalid; `errors[]` names each (`field`, `message`)  |
+ * | malformed_json          | 400    | the body is not JSON although the content type says it is       |
+ * | bad_request             | 400    | the request cannot be read (bad URL, wrong Content-Length, …)   |
+ * | unauthorized            | 401    | no bearer token or an unknown one (`WWW-Authenticate` is sent)  |
+ * | forbidden               | 403    | the caller lacks the role (`requiredRoles`) or the scope        |
+ * | not_found               | 404    | no such resource, or no such route                              |
+ * | conflict                | 409    | the request conflicts with what is already recorded             |
+ * | precondition_failed     | 412    | `If-Match` does not match the current revision                  |
+ * | payload_too_large       | 413    | the body is over the service's limit                            |
+ * | unsupported_media_type  | 415    | the body's content type cannot be read (send application/json)  |
+ * | not_ready               | 503    | `/readyz`: a dependency is not ready (`details`)                |
+ * | service_unavailable     | 503    | the service is shutting down; retry on another instance         |
+ * | internal_error          | 500    | a bug or an outage; the detail is generic, quote `requestId`    |
+ * Other statuses raised by fastify itself get the snake-cased status text as code.
+ */
+import { randomUUID } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
+import { LogController, fastify, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { AccessControl } from './auth.ts'
+import { ProblemError, ServiceUnavailableError, ValidationError, type FieldError } from './errors.ts'
+import type { Logger } from './logging.ts'
+
+/** Base of every problem `type` URI; the code is appended. */
+export const PROBLEM_TYPE_BASE = 'https://civic-desk.dev/problems/'
+
+/** Content type of every error response. */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
+
+/** The `type` URI of a problem code. */
+export function problemType(code: string): string {
+  return `${PROBLEM_TYPE_BASE}${code}`
+}
+
+/** An RFC 9457 problem body as this project sends it. */
+export interface ProblemDetails {
+  readonly type: string
+  readonly title: string
+  readonly status: number
+  readonly detail: string
+  readonly instance: string
+  readonly code: string
+  readonly requestId: string
+  readonly errors?: readonly FieldError[]
+  readonly [extension: string]: unknown
+}
+
+/** What `readiness` reports; `details` (no secrets, please) is shown to the caller. */
+export interface Readiness {
+  readonly ready: boolean
+  readonly details?: Readonly<Record<string, unknown>>
+}
+
+/** Options of `createHttpApp`. */
+export interface CreateHttpAppOptions {
+  /** The process's root logger; fastify logs each request through a child with its `requestId`. */
+  readonly logger: Logger
+  /** Named in `/healthz` and `/readyz`. */
+  readonly serviceName: string
+  /** Largest accepted request body in bytes; default 64 KiB. */
+  readonly bodyLimit?: number
+  /** Access control behind `app.requireRole(...)`. */
+  readonly access?: AccessControl
+  /** Checked by `GET /readyz`; ready when omitted. */
+  readonly readiness?: () => Promise<Readiness>
+}
+
+/** Default body limit: 64 KiB is generous for a citizen request without attachments. */
+export const DEFAULT_BODY_LIMIT = 64 * 1024
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** `access.requireRole` of the app's access control; throws at route definition when the app has none. */
+    requireRole: AccessControl['requireRole']
+  }
+}
+
+// Visible, header- and log-safe characters only; anything else gets a fresh id.
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:;=+/@-]{1,128}$/
+
+/** The request id to use for an incoming `x-request-id` header value, or a new UUID. */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID()
+}
+
+interface ProblemInit {
+  readonly status: number
+  readonly code: string
+  readonly title: string
+  readonly detail: string
+  readonly errors?: readonly FieldError[]
+  readonly extensions?: Readonly<Record<string, unknown>>
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+const INTERNAL: ProblemInit = {
+  status: 500,
+  code: 'internal_error',
+  title: 'Internal server error',
+  detail: 'Something went wrong on our side. Please try again later; quote the request id if you report it.',
+}
+
+/** Builds the app (not listening). */
+export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
+  // Typed as fastify's base logger so the app is a plain FastifyInstance, the type services use.
+  const loggerInstance: FastifyBaseLogger = options.logger
+  const app = fastify({
+    loggerInstance,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    // Shutdown is answered by our own hook below, so even that is a problem document.
+    return503OnClosing: false,
+    frameworkErrors: (error, request, reply) => {
+      sendProblem(request, reply, toProblem(error))
+    },
+  })
+
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+
+  app.decorateRequest('principal', null)
+  const access = options.access
+  app.decorate(
+    'requireRole',
+    access === undefined
+      ? () => {
+          throw new Error('requireRole: this app was created without `access` (pass createAccessControl(...) to createHttpApp)')
+        }
+      : access.requireRole.bind(access),
+  )
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    if (closing) {
+      reply.header('connection', 'close')
+      throw new ServiceUnavailableError('This instance is shutting down; retry the request.', { headers: { 'retry-after': '1' } })
+    }
+  })
+
+  app.setErrorHandler((error, request, reply) => {
+    const problem = toProblem(error)
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
+    else request.log.info({ problem: problem.code, status: problem.status }, 'request rejected')
+    return sendProblem(request, reply, problem)
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    return sendProblem(request, reply, {
+      status: 404,
+      code: 'not_found',
+      title: 'Not found',
+      detail: `There is no route for ${request.method} ${pathOf(request.url)}.`,
+    })
+  })
+
+  const service = options.serviceName
+  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok', service }))
+
+  app.get('/readyz', { logLevel: 'warn' }, async (request, reply) => {
+    if (options.readiness === undefined) return { status: 'ready', service }
+    let report: Readiness
+    try {
+      report = await options.readiness()
+    } catch (error) {
+      request.log.error({ err: error }, 'readiness check failed')
+      report = { ready: false }
+    }
+    if (report.ready) return { status: 'ready', service, ...(report.details === undefined ? {} : { details: report.details }) }
+    return sendProblem(request, reply, {
+      status: 503,
+      code: 'not_ready',
+      title: 'Service not ready',
+      detail: `${service} is not ready to serve requests yet.`,
+      extensions: { service, ...(report.details === undefined ? {} : { details: report.details }) },
+      headers: { 'retry-after': '5' },
+    })
+  })
+
+  return app
+}
+
+function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemInit): FastifyReply {
+  const body: ProblemDetails = {
+    ...problem.extensions,
+    type: problemType(problem.code),
+    title: problem.title,
+    status: problem.status,
+    detail: problem.detail,
+    instance: pathOf(request.url),
+    code: problem.code,
+    requestId: request.id,
+    ...(problem.errors === undefined ? {} : { errors: problem.errors }),
+  }
+  reply.code(problem.status)
+  reply.header('x-request-id', request.id)
+  for (const [name, value] of Object.entries(problem.headers ?? {})) reply.header(name, value)
+  reply.header('content-type', PROBLEM_CONTENT_TYPE)
+  return reply.send(body)
+}
+
+/** The path only: query strings may carry personal data and are no part of the problem's identity. */
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '/'
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}
+
+/** Maps anything thrown to a problem. Only our own errors and fastify's 4xx say what happened. */
+function toProblem(error: unknown): ProblemInit {
+  if (error instanceof ValidationError) {
+    return { status: error.status, code: error.code, title: error.title, detail: error.detail, errors: error.errors, extensions: error.extensions, headers: error.headers }
+  }
+  if (error instanceof ProblemError) {
+    return { status: error.status, code: error.code, title: error.title, detail: error.detail, extensions: error.extensions, headers: error.headers }
+  }
+  if (typeof error !== 'object' || error === null) return INTERNAL
+  const e = error as { code?: unknown; statusCode?: unknown; message?: unknown; validation?: unknown; validationContext?: unknown }
+
+  if (Array.isArray(e.validation)) {
+    const where = partName(e.validationContext)
+    const errors = e.validation.map((v: unknown) => ajvFieldError(v, where))
+    return { status: 400, code: 'validation_failed', title: 'Request validation failed', detail: `Invalid ${where}: ${errors.map((x) => x.field).join(', ')}.`, errors }
+  }
+
+  switch (e.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return {
+        status: 400,
+        code: 'malformed_json',
+        title: 'Malformed JSON',
+        detail: 'The request body is not valid JSON.',
+        errors: [{ field: 'body', message: e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'is empty' : 'is not valid JSON' }],
+      }
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, code: 'payload_too_large', title: 'Payload too large', detail: 'The request body is larger than this service accepts.' }
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return {
+        status: 415,
+        code: 'unsupported_media_type',
+        title: 'Unsupported media type',
+        detail: 'The request body has a content type this route cannot read; send application/json.',
+      }
+    default:
+      break
+  }
+
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500
+  if (status >= 400 && status < 500) {
+    // Fastify's own client errors carry messages written for clients; other libraries' might not.
+    const own = typeof e.code === 'string' && e.code.startsWith('FST_') && typeof e.message === 'string'
+    const text = STATUS_CODES[status] ?? 'Client error'
+    return {
+      status,
+      code: text.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, ''),
+      title: text,
+      detail: own ? String(e.message) : `${text}.`,
+    }
+  }
+  return INTERNAL
+}
+
+function partName(context: unknown): string {
+  switch (context) {
+    case 'querystring':
+      return 'query'
+    case 'body':
+    case 'params':
+    case 'headers':
+      return context
+    default:
+      return 'request'
+  }
+}
+
+function ajvFieldError(raw: unknown, where: string): FieldError {
+  const v = (typeof raw === 'object' && raw !== null ? raw : {}) as {
+    instancePath?: unknown
+    message?: unknown
+    params?: { missingProperty?: unknown; additionalProperty?: unknown }
+  }
+  const segments = typeof v.instancePath === 'string' ? v.instancePath.split('/').filter((s) => s !== '') : []
+  const missing = v.params?.missingProperty
+  const extra = v.params?.additionalProperty
+  if (typeof missing === 'string') segments.push(missing)
+  if (typeof extra === 'string') segments.push(extra)
+  const message = typeof extra === 'string' ? 'Unknown field' : typeof v.message === 'string' ? v.message : 'is invalid'
+  return { field: segments.length === 0 ? where : segments.join('.'), message }
+}

@@ -1,0 +1,68 @@
+/**
+ * @civic-desk/service-kit — what every service is built from: config from the environment,
+ * pino logging, typed errors mapped to RFC 9457 problems, the fastify app factory with health
+ * and readiness, bearer-token access control, graceful shutdown, and catalogue loading.
+ */
+export {
+  ConfigError,
+  defineConfig,
+  envBoolean,
+  envJson,
+  envList,
+  type ConfigEntries,
+  type ConfigEntry,
+  type ConfigOf,
+  type ConfigProblem,
+  type ConfigRow,
+  type ConfigSpec,
+  type DefineConfigOptions,
+} from './config.ts'
+export { LOG_LEVELS, REDACTED_PATHS, createLogger, logLevelSchema, type CreateLoggerOptions, type LogLevel, type Logger } from './logging.ts'
+export {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PreconditionFailedError,
+  ProblemError,
+  ServiceUnavailableError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+  fieldErrorsFromZod,
+  parseWith,
+  type FieldError,
+  type ProblemErrorOptions,
+  type RequestPart,
+} from './errors.ts'
+export {
+  DEFAULT_BODY_LIMIT,
+  PROBLEM_CONTENT_TYPE,
+  PROBLEM_TYPE_BASE,
+  createHttpApp,
+  problemType,
+  requestIdFrom,
+  type CreateHttpAppOptions,
+  type ProblemDetails,
+  type Readiness,
+} from './http.ts'
+export {
+  AccessConfigError,
+  AccessConfigSchema,
+  AccessTokenSchema,
+  ROLES,
+  RoleSchema,
+  createAccessControl,
+  devAccessConfig,
+  loadAccessConfig,
+  sha256Hex,
+  type AccessConfig,
+  type AccessConfigInput,
+  type AccessConfigSource,
+  type AccessControl,
+  type AccessToken,
+  type Principal,
+  type Role,
+} from './auth.ts'
+export { installShutdown, type InstallShutdownOptions, type Shutdown, type ShutdownTask } from './shutdown.ts'
+export { defaultCatalogueFile, loadCatalogue } from './catalogue.ts'

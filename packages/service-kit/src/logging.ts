@@ -1,0 +1,49 @@
+/**
+ * One pino root logger per process, JSON lines to stdout; components take
+ * `logger.child({ component })`. Services import the `Logger` type from here, not pino.
+ */
+import { pino } from 'pino'
+import { z } from 'zod'
+
+/** The structured logger every component receives (pino's). */
+export type Logger = pino.Logger
+
+/** Levels a logger can be set to, most severe first. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/** A log level name. */
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** Config schema for a log level variable, default `info`. */
+export const logLevelSchema = z.enum(LOG_LEVELS).default('info')
+
+/** Paths whose values never reach the logs (credentials travel in these headers). */
+export const REDACTED_PATHS: readonly string[] = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+]
+
+/** Options of `createLogger`. */
+export interface CreateLoggerOptions {
+  /** Minimum level written. */
+  readonly level: LogLevel
+  /** Service name, written as `name` on every line. */
+  readonly name: string
+  /** Where lines go; stdout when omitted (tests pass a stream to read them back). */
+  readonly destination?: pino.DestinationStream
+}
+
+/** Creates the process's root logger: JSON lines, ISO timestamps, level labels, credentials redacted. */
+export function createLogger(options: CreateLoggerOptions): Logger {
+  const settings: pino.LoggerOptions = {
+    name: options.name,
+    level: options.level,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+  }
+  return options.destination === undefined ? pino(settings) : pino(settings, options.destination)
+}

@@ -1,0 +1,38 @@
+import { Writable } from 'node:stream'
+import t from 'tap'
+import { createLogger, logLevelSchema } from './logging.ts'
+
+function capture() {
+  const lines: Array<Record<string, unknown>> = []
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>)
+      done()
+    },
+  })
+  return { lines, destination }
+}
+
+t.test('writes JSON lines with name, level label, ISO time; children add their component', async (t) => {
+  const { lines, destination } = capture()
+  const logger = createLogger({ level: 'info', name: 'intake', destination })
+  logger.child({ component: 'routing' }).info({ caseId: 'c-1' }, 'case routed to Fen İşleri')
+  logger.debug('not written below info')
+  t.equal(lines.length, 1)
+  t.match(lines[0], { name: 'intake', level: 'info', component: 'routing', caseId: 'c-1', msg: 'case routed to Fen İşleri' })
+  t.match(lines[0]?.['time'], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+})
+
+t.test('authorization headers and cookies never reach the log', async (t) => {
+  const { lines, destination } = capture()
+  const logger = createLogger({ level: 'info', name: 'intake', destination })
+  logger.info({ req: { method: 'POST', headers: { authorization: 'Bearer s3cret-token', cookie: 'sid=abc', 'user-agent': 'curl' } } }, 'incoming')
+  t.same((lines[0]?.['req'] as { headers: unknown }).headers, { authorization: '[redacted]', cookie: '[redacted]', 'user-agent': 'curl' })
+  t.notMatch(JSON.stringify(lines), /s3cret-token/)
+})
+
+t.test('the log level schema defaults to info and rejects unknown levels', async (t) => {
+  t.equal(logLevelSchema.parse(undefined), 'info')
+  t.equal(logLevelSchema.parse('debug'), 'debug')
+  t.equal(logLevelSchema.safeParse('verbose').success, false)
+})

@@ -1,0 +1,28 @@
+// A child process for shutdown.int.test.ts: installs the shutdown handler for the scenario
+// named in argv[2], then prints "ready" on stderr and waits for a signal (or, for "crash",
+// throws an uncaught error). Logs go to stdout.
+import { createLogger } from './logging.ts'
+import { installShutdown, type ShutdownTask } from './shutdown.ts'
+
+const scenario = process.argv[2]
+const logger = createLogger({ level: 'info', name: 'shutdown-fixture' })
+const ok = (name: string): ShutdownTask => ({ name, close: async () => {} })
+
+const tasks: Record<string, ShutdownTask[]> = {
+  ok: [ok('http'), ok('event store')],
+  failing: [{ name: 'http', close: async () => Promise.reject(new Error('socket exploded')) }, ok('event store')],
+  slow: [ok('http'), { name: 'event store', close: () => new Promise<void>(() => {}) }],
+  crash: [ok('http'), ok('event store')],
+}
+const selected = scenario === undefined ? undefined : tasks[scenario]
+if (selected === undefined) throw new Error(`unknown scenario ${String(scenario)}`)
+
+installShutdown({ logger, delayMs: 500, tasks: selected })
+// Keeps the event loop alive until a signal arrives, as a listening server would.
+setInterval(() => {}, 60_000)
+process.stderr.write('ready\n')
+if (scenario === 'crash') {
+  setTimeout(() => {
+    throw new Error('unexpected state in projector')
+  }, 50)
+}

@@ -1,0 +1,96 @@
+import type { FastifyInstance } from 'fastify'
+import { SubmissionBody, categoryByCode, departmentByCode, type Catalogue } from '@civic-desk/contracts'
+import { caseIdForTrackingCode, caseStreamId, decodeCaseEvent, parseTrackingCode, replay, toPublicView, type CatalogueNames } from '@civic-desk/case-domain'
+import type { EventStore } from '@civic-desk/event-store'
+import {
+  ConflictError,
+  NotFoundError,
+  ValidationError,
+  createHttpApp,
+  parseWith,
+  type AccessControl,
+  type Logger,
+} from '@civic-desk/service-kit'
+import { submitRequest, type SubmitDeps } from './submit.ts'
+
+export interface IntakeDeps extends SubmitDeps {
+  readonly catalogue: Catalogue
+  readonly access: AccessControl
+  readonly logger: Logger
+  /** Body limit in bytes (64 KiB by default). */
+  readonly bodyLimit?: number
+}
+
+/** Catalogue names for the public view. */
+function catalogueNames(catalogue: Catalogue): CatalogueNames {
+  return {
+    category: (code) => categoryByCode(catalogue, code),
+    department: (code) => departmentByCode(catalogue, code),
+  }
+}
+
+/**
+ * The intake HTTP API: channel adapters hand in requests, citizens look them up by tracking code.
+ * Returns an app that is not listening; the composition root (or a test's inject) drives it.
+ */
+export async function buildIntakeApp(deps: IntakeDeps): Promise<FastifyInstance> {
+  const app = createHttpApp({
+    serviceName: 'intake',
+    logger: deps.logger,
+    access: deps.access,
+    bodyLimit: deps.bodyLimit ?? 64 * 1024,
+    readiness: async () => ({ ready: true, details: { eventStoreHead: await deps.store.headPosition() } }),
+  })
+  // Channel adapters speak JSON only; any other body is refused with 415 rather than parsed.
+  app.removeContentTypeParser('text/plain')
+  const names = catalogueNames(deps.catalogue)
+  const log = deps.logger.child({ component: 'intake' })
+
+  app.post('/v1/requests', { preHandler: deps.access.requireRole('channel') }, async (request, reply) => {
+    const body = parseWith(SubmissionBody, request.body, 'body')
+    if (body.category !== undefined && categoryByCode(deps.catalogue, body.category) === undefined) {
+      throw new ValidationError(`Unknown category '${body.category}'.`, [
+        { field: 'category', message: `not in the catalogue; known categories: ${deps.catalogue.categories.map((c) => c.code).join(', ')}` },
+      ])
+    }
+    const principal = request.principal
+    const result = await submitRequest(deps, body, {
+      actor: { kind: 'channel', id: principal?.id ?? 'unknown' },
+      correlationId: request.id,
+    })
+    switch (result.outcome) {
+      case 'created':
+        log.info({ caseId: result.receipt.caseId, channel: body.channel, kind: body.kind, position: result.position, correlationId: request.id }, 'case submitted')
+        return reply.code(201).header('location', `/v1/requests/${result.receipt.trackingCode}`).send(result.receipt)
+      case 'duplicate':
+        log.info({ caseId: result.receipt.caseId, channel: body.channel, correlationId: request.id }, 'repeated submission answered from the existing case')
+        return reply.code(200).header('location', `/v1/requests/${result.receipt.trackingCode}`).send(result.receipt)
+      case 'conflict':
+        throw new ConflictError(
+          `A different request was already submitted through ${body.channel} with externalId '${body.externalId ?? ''}' (tracking code ${result.receipt.trackingCode}). Use a new externalId for a new request.`,
+        )
+      default: {
+        const unreachable: never = result
+        return unreachable
+      }
+    }
+  })
+
+  app.get<{ Params: { trackingCode: string } }>('/v1/requests/:trackingCode', async (request) => {
+    const parsed = parseTrackingCode(request.params.trackingCode)
+    if (!parsed.ok) {
+      const why = {
+        length: 'a tracking code has 11 characters, e.g. K7MA-4PXR-9TB',
+        character: 'a tracking code uses only the digits 2–9 and the letters A–Z without I, L, O, Q and W',
+        check: 'the check character does not match: one character is probably mistyped',
+      }[parsed.reason]
+      throw new ValidationError(`'${request.params.trackingCode}' is not a valid tracking code.`, [{ field: 'trackingCode', message: why }])
+    }
+    const events = await deps.store.readStream(caseStreamId(caseIdForTrackingCode(parsed.code)))
+    const state = replay(events.map(decodeCaseEvent))
+    if (state.status === 'none') throw new NotFoundError(`No application with tracking code ${parsed.code}.`)
+    return toPublicView(state, names)
+  })
+
+  return app
+}

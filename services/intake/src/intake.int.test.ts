@@ -1,0 +1,189 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
+import { createAccessControl, createLogger, defaultCatalogueFile, devAccessConfig, loadCatalogue } from '@civic-desk/service-kit'
+import { caseIdForTrackingCode, caseStreamId } from '@civic-desk/case-domain'
+import { buildIntakeApp } from './app.ts'
+
+const catalogue = loadCatalogue(defaultCatalogueFile)
+const logger = createLogger({ level: 'silent', name: 'intake-test' })
+const access = createAccessControl(devAccessConfig(catalogue.departments.map((d) => d.code)))
+const trackingKey = Buffer.alloc(32, 7)
+
+async function setup(t: Test) {
+  const dir = mkdtempSync(join(tmpdir(), 'civic-intake-'))
+  const file = join(dir, 'events.sqlite')
+  let store: EventStore = openSqliteEventStore({ file })
+  const build = () => buildIntakeApp({ store, catalogue, access, logger, trackingKey, now: () => new Date('2026-11-20T09:15:00.000Z') })
+  let app = await build()
+  t.teardown(async () => {
+    await app.close()
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return {
+    get app() { return app },
+    get store() { return store },
+    /** Closes everything and opens the same data folder again, as a process restart would. */
+    async restart() {
+      await app.close()
+      await store.close()
+      store = openSqliteEventStore({ file })
+      app = await build()
+    },
+  }
+}
+
+const channel = { authorization: 'Bearer dev-channel' }
+const pothole = {
+  channel: 'call-center',
+  externalId: 'alo153-20261120-0042',
+  kind: 'complaint',
+  category: 'yol-cukur',
+  description: 'Şehit Öğretmen Sokağı’nda büyük bir ÇUKUR var; İstanbul yönüne giden araçlar zarar görüyor.',
+  location: { neighbourhood: 'Kazımdirik', address: 'Şehit Öğretmen Sk. No:4', lat: 38.4682, lon: 27.2097 },
+  citizen: { name: 'Ayşe Yılmaz', phone: '+90 532 111 22 33', email: 'ayse@example.com', preferredChannel: 'sms' },
+}
+
+t.test('a Turkish complaint is stored durably and answered with a tracking code', async (t) => {
+  const env = await setup(t)
+  const res = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: pothole })
+  t.equal(res.statusCode, 201)
+  const receipt = res.json()
+  t.match(receipt, { status: 'submitted', trackingCode: /^[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{3}$/ })
+  t.equal(receipt.caseId, caseIdForTrackingCode(receipt.trackingCode))
+  t.equal(res.headers.location, `/v1/requests/${receipt.trackingCode}`)
+
+  const events = await env.store.readStream(caseStreamId(receipt.caseId))
+  t.equal(events.length, 1)
+  t.equal(events[0]?.type, 'CaseSubmitted')
+  t.match(events[0]?.data, { caseId: receipt.caseId, description: pothole.description, citizen: pothole.citizen, receivedAt: '2026-11-20T09:15:00.000Z' })
+  t.match(events[0]?.metadata, { schemaVersion: 1, actor: { kind: 'channel', id: 'dev-channel' }, causationId: null })
+
+  const view = await env.app.inject({ method: 'GET', url: `/v1/requests/${receipt.trackingCode}` })
+  t.equal(view.statusCode, 200)
+  t.match(view.json(), { trackingCode: receipt.trackingCode, status: 'submitted', kind: 'complaint', category: { code: 'yol-cukur' }, department: null, expectedBy: null })
+  for (const secret of ['Ayşe', '532', 'ayse@', 'Şehit Öğretmen Sk', 'alo153-', 'ÇUKUR']) t.notOk(view.body.includes(secret), `public view hides ${secret}`)
+
+  // The citizen reads the code over the phone: lower case and spaces are fine.
+  const sloppy = await env.app.inject({ method: 'GET', url: `/v1/requests/${encodeURIComponent(receipt.trackingCode.toLowerCase().replaceAll('-', ' '))}` })
+  t.equal(sloppy.statusCode, 200)
+
+  await env.restart()
+  const afterRestart = await env.app.inject({ method: 'GET', url: `/v1/requests/${receipt.trackingCode}` })
+  t.equal(afterRestart.statusCode, 200, 'still there after a restart')
+})
+
+t.test('anonymous requests without externalId get distinct random codes', async (t) => {
+  const env = await setup(t)
+  const body = { channel: 'whatsapp', kind: 'tip', description: 'Parkta gece saatlerinde gürültü yapılıyor.' }
+  const a = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: body })
+  const b = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: body })
+  t.equal(a.statusCode, 201)
+  t.equal(b.statusCode, 201)
+  t.not(a.json().trackingCode, b.json().trackingCode)
+  t.equal(await env.store.headPosition(), 2)
+})
+
+t.test('the same (channel, externalId) again answers 200 with the same case; a different body 409', async (t) => {
+  const env = await setup(t)
+  const first = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: pothole })
+  const again = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: pothole })
+  t.equal(first.statusCode, 201)
+  t.equal(again.statusCode, 200)
+  t.same(again.json(), first.json())
+  t.equal(await env.store.headPosition(), 1)
+
+  const changed = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: { ...pothole, description: 'Başka bir konu' } })
+  t.equal(changed.statusCode, 409)
+  t.equal(changed.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.match(changed.json(), { status: 409, detail: /alo153-20261120-0042/ })
+  t.equal(await env.store.headPosition(), 1, 'nothing written')
+
+  const otherChannel = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: { ...pothole, channel: 'web' } })
+  t.equal(otherChannel.statusCode, 201, 'the key is per channel')
+  t.not(otherChannel.json().caseId, first.json().caseId)
+})
+
+t.test('concurrent retries of one request create exactly one case', async (t) => {
+  const env = await setup(t)
+  const payload = { ...pothole, externalId: 'wa-msg-551' }
+  const answers = await Promise.all(Array.from({ length: 12 }, () => env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload })))
+  t.same(answers.map((a) => a.statusCode).sort(), [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 201])
+  t.equal(new Set(answers.map((a) => a.json().caseId)).size, 1)
+  t.equal(await env.store.headPosition(), 1)
+})
+
+const tooLong = 'ç'.repeat(4001)
+const badInputs: Array<{ name: string; status: number; field?: string; headers?: Record<string, string>; payload?: unknown; raw?: string }> = [
+  { name: 'malformed JSON', status: 400, field: 'body', raw: '{"channel": "web", "kind": ' },
+  { name: 'wrong type', status: 400, field: 'kind', payload: { ...pothole, kind: 5 } },
+  { name: 'unknown channel', status: 400, field: 'channel', payload: { ...pothole, channel: 'pigeon' } },
+  { name: 'unknown kind', status: 400, field: 'kind', payload: { ...pothole, kind: 'praise' } },
+  { name: 'unknown category', status: 400, field: 'category', payload: { ...pothole, category: 'uzay-gemisi' } },
+  { name: 'empty description', status: 400, field: 'description', payload: { ...pothole, description: '' } },
+  { name: 'blank description', status: 400, field: 'description', payload: { ...pothole, description: '   \n ' } },
+  { name: 'description over 4000 characters', status: 400, field: 'description', payload: { ...pothole, description: tooLong } },
+  { name: 'missing description', status: 400, field: 'description', payload: { channel: 'web', kind: 'request' } },
+  { name: 'unknown field', status: 400, field: 'priority', payload: { ...pothole, priority: 'high' } },
+  { name: 'latitude out of range', status: 400, field: 'location.lat', payload: { ...pothole, location: { lat: 123, lon: 27 } } },
+  { name: 'bad e-mail', status: 400, field: 'citizen.email', payload: { ...pothole, citizen: { email: 'not-an-email' } } },
+  { name: 'bad submittedAt', status: 400, field: 'submittedAt', payload: { ...pothole, submittedAt: 'dün' } },
+  { name: 'body over 64 KiB', status: 413, payload: { ...pothole, description: 'x'.repeat(70 * 1024) } },
+  { name: 'missing token', status: 401, headers: {}, payload: pothole },
+  { name: 'wrong token', status: 401, headers: { authorization: 'Bearer nope' }, payload: pothole },
+  { name: 'role without channel rights', status: 403, headers: { authorization: 'Bearer dev-auditor' }, payload: pothole },
+]
+
+for (const bad of badInputs) {
+  t.test(`bad input: ${bad.name} → ${bad.status}, nothing stored`, async (t) => {
+    const env = await setup(t)
+    const res = await env.app.inject({
+      method: 'POST',
+      url: '/v1/requests',
+      headers: { ...(bad.headers ?? channel), 'content-type': 'application/json' },
+      payload: bad.raw ?? JSON.stringify(bad.payload),
+    })
+    t.equal(res.statusCode, bad.status)
+    t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
+    const problem = res.json()
+    t.equal(problem.status, bad.status)
+    t.type(problem.title, 'string')
+    t.type(problem.detail, 'string')
+    if (bad.field !== undefined) {
+      t.ok(problem.errors?.some((e: { field: string }) => e.field === bad.field), `names ${bad.field}: ${JSON.stringify(problem.errors)}`)
+    }
+    t.equal(await env.store.headPosition(), 0, 'the store holds no trace')
+  })
+}
+
+t.test('wrong content type → 415, nothing stored', async (t) => {
+  const env = await setup(t)
+  const res = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: { ...channel, 'content-type': 'text/plain' }, payload: 'merhaba' })
+  t.equal(res.statusCode, 415)
+  t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.equal(await env.store.headPosition(), 0)
+})
+
+t.test('status lookup: malformed code 400 naming the reason, unknown code 404', async (t) => {
+  const env = await setup(t)
+  const created = (await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: pothole })).json()
+  const code: string = created.trackingCode
+  // Change one character: the check character catches it.
+  const chars = code.split('')
+  chars[0] = chars[0] === 'A' ? 'B' : 'A'
+  const typo = await env.app.inject({ method: 'GET', url: `/v1/requests/${chars.join('')}` })
+  t.equal(typo.statusCode, 400)
+  t.match(typo.json(), { status: 400, errors: [{ field: 'trackingCode', message: /check character/ }] })
+
+  const short = await env.app.inject({ method: 'GET', url: '/v1/requests/ABC' })
+  t.equal(short.statusCode, 400)
+
+  // A well-formed code nobody was given.
+  const { trackingCodeFromBytes } = await import('@civic-desk/case-domain')
+  const unknown = await env.app.inject({ method: 'GET', url: `/v1/requests/${trackingCodeFromBytes(Buffer.alloc(16, 1))}` })
+  t.equal(unknown.statusCode, 404)
+  t.equal(unknown.headers['content-type'], 'application/problem+json; charset=utf-8')
+})
