@@ -46,7 +46,7 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<FastifyInstance>
   const names = catalogueNames(deps.catalogue)
   const log = deps.logger.child({ component: 'intake' })
 
-  app.post('/v1/requests', { preHandler: deps.access.requireRole('channel') }, async (request, reply) => {
+  app.post('/v1/requests', { onRequest: deps.access.requireRole('channel') }, async (request, reply) => {
     const body = parseWith(SubmissionBody, request.body, 'body')
     if (body.category !== undefined && categoryByCode(deps.catalogue, body.category) === undefined) {
       throw new ValidationError(`Unknown category '${body.category}'.`, [

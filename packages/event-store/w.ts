@@ -1,4 +1,0 @@
-import { parentPort } from 'node:worker_threads'
-import { helper } from './helper.ts'
-const x: number = helper()
-parentPort!.postMessage(x)
