@@ -103,6 +103,14 @@ export class PayloadTooLargeError extends ProblemError {
   readonly title = 'Payload too large'
 }
 
+/** 429: the caller sent too many requests in a time window; `Retry-After` says when to come back. */
+export class TooManyRequestsError extends ProblemError {
+  override readonly name = 'TooManyRequestsError'
+  readonly status = 429
+  readonly code = 'too_many_requests'
+  readonly title = 'Too many requests'
+}
+
 /** 415: the request body has a media type the route cannot read. */
 export class UnsupportedMediaTypeError extends ProblemError {
   override readonly name = 'UnsupportedMediaTypeError'

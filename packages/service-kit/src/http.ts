@@ -18,6 +18,7 @@
  * | precondition_failed     | 412    | `If-Match` does not match the current revision                  |
  * | payload_too_large       | 413    | the body is over the service's limit                            |
  * | unsupported_media_type  | 415    | the body's content type cannot be read (send application/json)  |
+ * | too_many_requests       | 429    | a rate limit was hit; `Retry-After` says when to try again      |
  * | not_ready               | 503    | `/readyz`: a dependency is not ready (`details`)                |
  * | service_unavailable     | 503    | the service is shutting down; retry on another instance         |
  * | internal_error          | 500    | a bug or an outage; the detail is generic, quote `requestId`    |

@@ -26,6 +26,7 @@ export {
   PreconditionFailedError,
   ProblemError,
   ServiceUnavailableError,
+  TooManyRequestsError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
   ValidationError,

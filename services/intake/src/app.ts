@@ -1,3 +1,4 @@
+import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import { SubmissionBody, categoryByCode, departmentByCode, type Catalogue } from '@civic-desk/contracts'
 import { caseIdForTrackingCode, caseStreamId, decodeCaseEvent, parseTrackingCode, replay, toPublicView, type CatalogueNames } from '@civic-desk/case-domain'
@@ -5,6 +6,7 @@ import type { EventStore } from '@civic-desk/event-store'
 import {
   ConflictError,
   NotFoundError,
+  TooManyRequestsError,
   ValidationError,
   createHttpApp,
   parseWith,
@@ -19,6 +21,8 @@ export interface IntakeDeps extends SubmitDeps {
   readonly logger: Logger
   /** Body limit in bytes (64 KiB by default). */
   readonly bodyLimit?: number
+  /** Public status look-ups allowed per client address and minute (120 by default). */
+  readonly lookupsPerMinute?: number
 }
 
 /** Catalogue names for the public view. */
@@ -76,7 +80,16 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<FastifyInstance>
     }
   })
 
-  app.get<{ Params: { trackingCode: string } }>('/v1/requests/:trackingCode', async (request) => {
+  // Codes are not guessable, and a per-address limit on the anonymous look-up keeps it that way
+  // for anyone who tries to enumerate them.
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new TooManyRequestsError(`Too many status look-ups from your address; please try again in ${context.after}.`),
+  })
+  const lookupLimit = { max: deps.lookupsPerMinute ?? 120, timeWindow: '1 minute' }
+
+  app.get<{ Params: { trackingCode: string } }>('/v1/requests/:trackingCode', { config: { rateLimit: lookupLimit } }, async (request) => {
     const parsed = parseTrackingCode(request.params.trackingCode)
     if (!parsed.ok) {
       const why = {

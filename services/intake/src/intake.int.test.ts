@@ -187,3 +187,23 @@ t.test('status lookup: malformed code 400 naming the reason, unknown code 404', 
   t.equal(unknown.statusCode, 404)
   t.equal(unknown.headers['content-type'], 'application/problem+json; charset=utf-8')
 })
+
+t.test('status lookups are rate-limited per client address with a 429 problem', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'civic-intake-'))
+  const store = openSqliteEventStore({ file: join(dir, 'events.sqlite') })
+  const app = await buildIntakeApp({ store, catalogue, access, logger, trackingKey, now: () => new Date(), lookupsPerMinute: 3 })
+  t.teardown(async () => {
+    await app.close()
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const url = '/v1/requests/ABC'
+  const statuses = []
+  for (let i = 0; i < 4; i++) statuses.push((await app.inject({ method: 'GET', url, remoteAddress: '10.1.1.1' })).statusCode)
+  t.same(statuses, [400, 400, 400, 429])
+  const limited = await app.inject({ method: 'GET', url, remoteAddress: '10.1.1.1' })
+  t.equal(limited.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.match(limited.json(), { status: 429, code: 'too_many_requests', detail: /try again in 1 minute/ })
+  t.ok(limited.headers['retry-after'], 'tells when to retry')
+  t.equal((await app.inject({ method: 'GET', url, remoteAddress: '10.2.2.2' })).statusCode, 400, 'other addresses are not affected')
+})

@@ -10,6 +10,7 @@ export const standaloneConfig = defineConfig({
   catalogueFile: { env: 'CIVIC_CATALOGUE_FILE', schema: z.string().min(1).default(defaultCatalogueFile), doc: 'Service catalogue (directorates, categories, SLAs); see infra/catalogue/README.md' },
   accessFile: { env: 'CIVIC_ACCESS_FILE', schema: z.string().min(1).optional(), doc: 'JSON file of API tokens and roles; unset = development tokens (dev-channel, dev-staff-<department>, …)' },
   trackingKey: { env: 'CIVIC_TRACKING_KEY', schema: z.string().min(1).optional(), doc: 'Secret (hex, ≥ 32 bytes) for tracking codes of requests with an externalId; unset = created in CIVIC_DATA_DIR/tracking.key' },
+  lookupsPerMinute: { env: 'CIVIC_LOOKUPS_PER_MINUTE', schema: z.coerce.number().int().min(1).default(120), doc: 'Public status look-ups allowed per client address and minute (429 beyond)' },
   bodyLimit: { env: 'CIVIC_BODY_LIMIT_BYTES', schema: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024), doc: 'Largest accepted request body' },
 })
 export type StandaloneConfig = ReturnType<typeof standaloneConfig.parse>
