@@ -71,3 +71,15 @@ t.test('case id is derived from the code, stable and distinct', async (t) => {
   t.not(caseIdForTrackingCode(a), caseIdForTrackingCode(b))
   t.match(caseIdForTrackingCode(a), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
 })
+
+t.test('case ids are RFC 9562 version-5 UUIDs: a known vector and the uuid library agree', async (t) => {
+  const { v5 } = await import('uuid')
+  for (const code of codes.slice(0, 20)) t.equal(caseIdForTrackingCode(code), v5(code, '5d0c4b7e-2a51-4f0e-9b8e-6c1f3f0d2a77'))
+})
+
+t.test('the same bytes always give the same code (keyed codes depend on it)', async (t) => {
+  const bytes = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+  t.equal(trackingCodeFromBytes(bytes), trackingCodeFromBytes(bytes))
+  t.not(trackingCodeFromBytes(bytes), trackingCodeFromBytes(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 9])))
+  t.equal(trackingCodeFromBytes(new Uint8Array(8)), '2222-2222-222' , 'all-zero entropy maps to the first symbol everywhere (check 0 too)')
+})

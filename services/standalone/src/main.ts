@@ -22,9 +22,9 @@ const accessConfig = config.accessFile === undefined ? devAccessConfig(catalogue
 const access = createAccessControl(accessConfig)
 
 const trackingKey = config.trackingKey !== undefined ? decodeTrackingKey(config.trackingKey) : loadOrCreateTrackingKey(join(dataDir, 'tracking.key')).key
-const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), writer: 'worker', logger: logger.child({ component: 'event-store' }) })
+const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
 
-const app = await buildIntakeApp({ store, catalogue, access, logger, trackingKey, now: () => new Date(), bodyLimit: config.bodyLimit })
+const app = await buildIntakeApp({ store, catalogue, access, logger, trackingKey, now: () => new Date(), bodyLimit: config.bodyLimit, lookupsPerMinute: config.lookupsPerMinute })
 
 installShutdown({
   logger,
