@@ -13,7 +13,7 @@ const meta: CommandMeta = {
 
 const submission: Submission = {
   caseId: '9f0d6a3e-5b7c-5d1e-8f2a-3b4c5d6e7f80',
-  trackingCode: 'K7MA-4PXR-9TB',
+  trackingCode: 'K7MA-4PXR-9TK',
   channel: 'call-center',
   externalId: 'call-778812',
   kind: 'complaint',

@@ -31,7 +31,7 @@ const HALF_SPACE = BASE ** 5
 
 /**
  * Turns at least 8 bytes of randomness (or of a keyed digest) into a tracking code in its
- * canonical form, e.g. `K7MA-4PXR-9TB`. Each half of the code comes from one 32-bit word
+ * canonical form, e.g. `K7MA-4PXR-9TK`. Each half of the code comes from one 32-bit word
  * (2^32 / 29^5 ≈ 209, so the modulo bias is below 0.5 %), which keeps this hot path free of BigInt.
  */
 export function trackingCodeFromBytes(bytes: Uint8Array): string {

@@ -25,6 +25,8 @@ export interface IntakeDeps extends SubmitDeps {
   readonly lookupsPerMinute?: number
 }
 
+const CLOCK_SKEW_MS = 5 * 60_000
+
 /** Catalogue names for the public view. */
 function catalogueNames(catalogue: Catalogue): CatalogueNames {
   return {
@@ -56,6 +58,10 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<FastifyInstance>
       throw new ValidationError(`Unknown category '${body.category}'.`, [
         { field: 'category', message: `not in the catalogue; known categories: ${deps.catalogue.categories.map((c) => c.code).join(', ')}` },
       ])
+    }
+    // A channel's clock may run a little fast; a time further ahead is a mistake, not an application.
+    if (body.submittedAt !== undefined && Date.parse(body.submittedAt) > deps.now().getTime() + CLOCK_SKEW_MS) {
+      throw new ValidationError('submittedAt lies in the future.', [{ field: 'submittedAt', message: 'must not be later than now (5 minutes of clock difference are tolerated)' }])
     }
     const principal = request.principal
     const result = await submitRequest(deps, body, {
@@ -93,7 +99,7 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<FastifyInstance>
     const parsed = parseTrackingCode(request.params.trackingCode)
     if (!parsed.ok) {
       const why = {
-        length: 'a tracking code has 11 characters, e.g. K7MA-4PXR-9TB',
+        length: 'a tracking code has 11 characters, e.g. K7MA-4PXR-9TK',
         character: 'a tracking code uses only the digits 2–9 and the letters A–Z without I, L, O, Q and W',
         check: 'the check character does not match: one character is probably mistyped',
       }[parsed.reason]

@@ -76,6 +76,16 @@ t.test('a Turkish complaint is stored durably and answered with a tracking code'
   t.equal(afterRestart.statusCode, 200, 'still there after a restart')
 })
 
+t.test('a petition scanned later keeps the citizen time; a few minutes of clock skew are tolerated', async (t) => {
+  const env = await setup(t)
+  for (const submittedAt of ['2026-11-18T14:30:00+03:00', '2026-11-20T09:17:00.000Z']) {
+    const res = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: { channel: 'petition', kind: 'request', description: 'Dilekçe: mahallemize park yapılması talebi.', submittedAt } })
+    t.equal(res.statusCode, 201, submittedAt)
+    const view = await env.app.inject({ method: 'GET', url: `/v1/requests/${res.json().trackingCode}` })
+    t.equal(view.json().submittedAt, submittedAt)
+  }
+})
+
 t.test('anonymous requests without externalId get distinct random codes', async (t) => {
   const env = await setup(t)
   const body = { channel: 'whatsapp', kind: 'tip', description: 'Parkta gece saatlerinde gürültü yapılıyor.' }
@@ -131,6 +141,7 @@ const badInputs: Array<{ name: string; status: number; field?: string; headers?:
   { name: 'latitude out of range', status: 400, field: 'location.lat', payload: { ...pothole, location: { lat: 123, lon: 27 } } },
   { name: 'bad e-mail', status: 400, field: 'citizen.email', payload: { ...pothole, citizen: { email: 'not-an-email' } } },
   { name: 'bad submittedAt', status: 400, field: 'submittedAt', payload: { ...pothole, submittedAt: 'dün' } },
+  { name: 'submittedAt in the future', status: 400, field: 'submittedAt', payload: { ...pothole, submittedAt: '2026-11-21T09:15:00+03:00' } },
   { name: 'body over 64 KiB', status: 413, payload: { ...pothole, description: 'x'.repeat(70 * 1024) } },
   { name: 'missing token', status: 401, headers: {}, payload: pothole },
   { name: 'wrong token', status: 401, headers: { authorization: 'Bearer nope' }, payload: pothole },
