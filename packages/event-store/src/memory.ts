@@ -1,6 +1,6 @@
 import type { AppendResult, EventStore, RecordedEvent, SubscribeToAllOptions, Subscription } from './port.ts'
-import { CATCH_UP_BATCH_SIZE, NO_STREAM, assertExpectedRevision, checkCount, newEventsOnly, prepareAppend, type SerializedEvent } from './shared.ts'
-import { startCatchUpSubscription, type CatchUpSubscription } from './subscription.ts'
+import { NO_STREAM, assertExpectedRevision, checkCount, newEventsOnly, prepareAppend, type SerializedEvent } from './shared.ts'
+import { subscribeInto, type CatchUpSubscription } from './subscription.ts'
 
 /** A stored event; data stays JSON text so every read hands out fresh objects, as a database would. */
 interface StoredEvent extends SerializedEvent {
@@ -105,25 +105,13 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     subscribeToAll(subscribeOptions: SubscribeToAllOptions, handler): Subscription {
       assertOpen('subscribeToAll')
       checkCount('subscribeToAll after', subscribeOptions.after)
-      const { onError } = subscribeOptions
-      const entry: CatchUpSubscription = startCatchUpSubscription(
-        {
-          after: subscribeOptions.after ?? 0,
-          streamPrefix: subscribeOptions.streamPrefix,
-          batchSize: CATCH_UP_BATCH_SIZE,
-          // Every append goes through this object and wakes the loop: no polling needed.
-          pollIntervalMs: undefined,
-          readBatch: async (after, limit) => readAllSync(after, limit, undefined),
-          onFailure: (error) => {
-            if (onError !== undefined) onError(error)
-            else options.logger?.warn({ err: error }, 'event store subscription stopped: handler or store failed')
-          },
-          onEnd: () => subscriptions.delete(entry),
-        },
+      return subscribeInto(
+        subscriptions,
+        subscribeOptions,
+        // Every append goes through this object and wakes the loop: no polling needed.
+        { pollIntervalMs: undefined, readBatch: async (after, limit) => readAllSync(after, limit, undefined), logger: options.logger },
         handler,
       )
-      subscriptions.add(entry)
-      return entry.subscription
     },
 
     async headPosition() {

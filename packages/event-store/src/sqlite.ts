@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedRevision, type RecordedEvent, type Subscription } from './port.ts'
-import { CATCH_UP_BATCH_SIZE, NO_STREAM, assertExpectedRevision, checkCount, newEventsOnly, prepareAppend, type SerializedEvent } from './shared.ts'
-import { startCatchUpSubscription, type CatchUpSubscription } from './subscription.ts'
+import { NO_STREAM, assertExpectedRevision, checkCount, newEventsOnly, prepareAppend, type SerializedEvent } from './shared.ts'
+import { subscribeInto, type CatchUpSubscription } from './subscription.ts'
 
 export interface SqliteEventStoreOptions {
   /** Path of the database file; its folder is created when missing. */
@@ -262,28 +262,20 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     subscribeToAll(subscribeOptions, handler): Subscription {
       assertOpen('subscribeToAll')
       checkCount('subscribeToAll after', subscribeOptions.after)
-      const { onError } = subscribeOptions
-      const entry: CatchUpSubscription = startCatchUpSubscription(
+      return subscribeInto(
+        subscriptions,
+        subscribeOptions,
         {
-          after: subscribeOptions.after ?? 0,
-          streamPrefix: subscribeOptions.streamPrefix,
-          batchSize: CATCH_UP_BATCH_SIZE,
           // Appends through this instance wake the loop at once; polling catches other processes.
           pollIntervalMs,
           // Unfiltered pages, filtered in the loop: events of other streams are read once, not on every poll.
           // No gaps: SQLite has one writer at a time and positions are taken inside the write
           // transaction, so commits land in position order and a reader always sees a prefix of the log.
           readBatch: async (after, limit) => readAllRows(after, limit, undefined).map(toRecorded),
-          onFailure: (error) => {
-            if (onError !== undefined) onError(error)
-            else logger?.warn({ err: error }, 'event store subscription stopped: handler or store failed')
-          },
-          onEnd: () => subscriptions.delete(entry),
+          logger,
         },
         handler,
       )
-      subscriptions.add(entry)
-      return entry.subscription
     },
 
     async headPosition() {

@@ -4,7 +4,8 @@
  * through the same store instance) or until the poll interval passes (appends from elsewhere).
  * Internal to the package.
  */
-import type { RecordedEvent, Subscription } from './port.ts'
+import type { RecordedEvent, SubscribeToAllOptions, Subscription } from './port.ts'
+import { CATCH_UP_BATCH_SIZE } from './shared.ts'
 
 export interface CatchUpOptions {
   /** Deliver events with a position strictly greater than this. */
@@ -103,4 +104,39 @@ export function startCatchUpSubscription(
       stopIdling?.()
     },
   }
+}
+
+/**
+ * What both adapters do in `subscribeToAll`: start the loop over the adapter's own page reader,
+ * keep it in the adapter's set (so appends can wake it and close() can stop it), and send a
+ * failure to `onError`, or to the logger when the caller gave none.
+ */
+export function subscribeInto(
+  registry: Set<CatchUpSubscription>,
+  options: SubscribeToAllOptions,
+  source: {
+    readonly pollIntervalMs: number | undefined
+    readonly readBatch: CatchUpOptions['readBatch']
+    readonly logger: { warn(obj: object, msg: string): void } | undefined
+  },
+  handler: (event: RecordedEvent) => Promise<void> | void,
+): Subscription {
+  const { onError } = options
+  const entry: CatchUpSubscription = startCatchUpSubscription(
+    {
+      after: options.after ?? 0,
+      streamPrefix: options.streamPrefix,
+      batchSize: CATCH_UP_BATCH_SIZE,
+      pollIntervalMs: source.pollIntervalMs,
+      readBatch: source.readBatch,
+      onFailure: (error) => {
+        if (onError !== undefined) onError(error)
+        else source.logger?.warn({ err: error }, 'event store subscription stopped: handler or store failed')
+      },
+      onEnd: () => registry.delete(entry),
+    },
+    handler,
+  )
+  registry.add(entry)
+  return entry.subscription
 }
