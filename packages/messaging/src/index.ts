@@ -1,0 +1,35 @@
+/** @civic-desk/messaging: the message bus port, its adapters and their contract suite. */
+export type {
+  /** A delivered message: topic, partition, offset, key, parsed value, headers, timestamp. */
+  BusMessage,
+  /** The bus port: publish, subscribe in consumer groups, close. */
+  Bus,
+  /** One member of a consumer group; close() finishes in-flight work and commits. */
+  BusSubscription,
+  /** A message as handed to publish. */
+  OutgoingMessage,
+  /** Options of Bus.subscribe: topic, group, start, schema, handler, retries. */
+  SubscribeOptions,
+  /** One of the names in TOPICS. */
+  TopicName,
+} from './port.ts'
+export {
+  /** Topic names of the event flow. */
+  TOPICS,
+  /** Zod schema (and type) of what lands in TOPICS.deadLetter. */
+  DeadLetterRecord,
+  /** Thrown by a handler to dead-letter a message without retrying. */
+  NonRetriableError,
+  /** Default handler attempts per message (5). */
+  DEFAULT_MAX_ATTEMPTS,
+  /** Default wait before the first retry, in ms (100); doubles per attempt. */
+  DEFAULT_RETRY_BACKOFF_MS,
+  /** Cap of one retry wait, in ms. */
+  MAX_RETRY_BACKOFF_MS,
+} from './port.ts'
+/** Structured logger the adapters accept (a pino logger fits). */
+export type { BusLogger } from './shared.ts'
+/** In-process bus for standalone mode and tests, with its options and raw-publish test hook. */
+export { createMemoryBus, type MemoryBus, type MemoryBusOptions, type RawOutgoingMessage } from './memory.ts'
+/** The reusable adapter test suite, its fixture type and the condition-waiting helper it uses. */
+export { busContract, waitFor, type BusFixture } from './contract.ts'
