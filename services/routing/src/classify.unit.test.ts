@@ -1,0 +1,57 @@
+import t from 'tap'
+import { loadCatalogue, defaultCatalogueFile } from '@civic-desk/service-kit'
+import { createClassifier, foldTurkish, words } from './classify.ts'
+
+const classifier = createClassifier(loadCatalogue(defaultCatalogueFile))
+const best = (text: string) => classifier.classify(text)[0]?.category.code
+
+t.test('Turkish case folding: dotted and dotless I, then ASCII folding', async (t) => {
+  t.equal(foldTurkish('ÇUKUR'), 'cukur')
+  t.equal(foldTurkish('IŞIK'), 'isik')
+  t.equal(foldTurkish('İSTANBUL'), 'istanbul')
+  t.equal(foldTurkish('Işıklar Caddesi'), 'isiklar caddesi')
+  t.same(words('Çöpler, 3 gündür alınmadı!'), ['copler', '3', 'gundur', 'alinmadi'])
+})
+
+t.test('a pothole in any spelling goes to roads', async (t) => {
+  for (const text of [
+    'Sokağımızda büyük bir ÇUKUR var',
+    'sokagimizda buyuk bir cukur var',
+    'Çukurlar yüzünden araçlar zarar görüyor',
+    'Evin önündeki çukurda su birikiyor',
+    'ÇUKURLARI NE ZAMAN KAPATACAKSINIZ',
+  ]) {
+    t.equal(best(text), 'yol-cukur', text)
+  }
+})
+
+t.test('other directorates by their words', async (t) => {
+  t.equal(best('Çöpler üç gündür toplanmadı, konteyner taşıyor'), 'cop-toplama')
+  t.equal(best('Mahallede saldırgan sahipsiz köpekler var, çocuklara ısırdı'), 'sokak-hayvanlari')
+  t.equal(best('Sabaha kadar yüksek sesle müzik, gürültü yüzünden uyuyamıyoruz'), 'gurultu')
+  t.equal(best('Evimizde 2 gündür su akmıyor, boru patlak'), 'su-arizasi')
+  t.equal(best('Annem yatalak hasta, evde bakım hizmeti istiyoruz'), 'evde-bakim')
+  t.equal(best('KVKK kapsamında kişisel verilerimin silinmesini talep ediyorum'), 'kvkk-basvurusu')
+})
+
+t.test('short keywords do not match inside longer words', async (t) => {
+  // "su" must not fire on "sunum", "yol" not on "yolcu", "kar" not on "karar".
+  const codes = classifier.classify('Belediye meclisinin karar sunum toplantısına yolcu olarak katıldım').map((m) => m.category.code)
+  t.notOk(codes.includes('su-arizasi'), 'no water')
+  t.notOk(codes.includes('kar-buzlanma'), 'no snow')
+  t.notOk(codes.includes('yol-cukur'), 'no road')
+  // …but they do match with a real suffix.
+  t.ok(classifier.classify('Suyu kesik').some((m) => m.category.code === 'su-arizasi'))
+})
+
+t.test('phrases count more than single words and report what matched', async (t) => {
+  const [match] = classifier.classify('Rögar kapağı kırık, açık rögar tehlike yaratıyor')
+  t.equal(match?.category.code, 'rogar-kapagi')
+  t.ok(match && match.matched.includes('rögar kapağı'))
+  t.ok(match && match.score >= 3)
+})
+
+t.test('no keyword, no guess', async (t) => {
+  t.same(classifier.classify('Merhaba, iyi günler dilerim.'), [])
+  t.same(classifier.classify(''), [])
+})
