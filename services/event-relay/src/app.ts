@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify'
+import type { EventStore } from '@civic-desk/event-store'
+import { createHttpApp, type AccessControl, type Logger } from '@civic-desk/service-kit'
+import type { Relay } from './relay.ts'
+
+export interface RelayAppDeps {
+  readonly relay: Relay
+  readonly store: EventStore
+  readonly access: AccessControl
+  readonly logger: Logger
+}
+
+/** What `GET /v1/relay/status` answers. */
+export interface RelayStatus {
+  readonly running: boolean
+  /** Global position of the last event published and checkpointed. */
+  readonly position: number
+  /** Global position of the newest stored event (of any stream). */
+  readonly head: number
+  /** head - position: an upper bound of the events still to publish (non-case events count too). */
+  readonly lag: number
+  /** Events collected and waiting for their batch to go out. */
+  readonly buffered: number
+  /** Messages published since this process started. */
+  readonly published: number
+  /** Failed publishes, saves or store reads since the last success; > 0 means the relay is retrying. */
+  readonly consecutiveFailures: number
+}
+
+/** The relay's HTTP surface: health, readiness and an operator status page. Never listens by itself. */
+export function buildRelayApp(deps: RelayAppDeps): FastifyInstance {
+  const { relay, store } = deps
+  const status = async (): Promise<RelayStatus> => {
+    const head = await store.headPosition()
+    const position = relay.position
+    return { running: relay.running, position, head, lag: Math.max(0, head - position), buffered: relay.buffered, published: relay.published, consecutiveFailures: relay.consecutiveFailures }
+  }
+  const app = createHttpApp({
+    serviceName: 'event-relay',
+    logger: deps.logger,
+    access: deps.access,
+    readiness: async () => {
+      const s = await status()
+      return { ready: s.running, details: { position: s.position, head: s.head, lag: s.lag, consecutiveFailures: s.consecutiveFailures } }
+    },
+  })
+  app.get('/v1/relay/status', { onRequest: deps.access.requireRole('operator') }, status)
+  return app
+}

@@ -1,0 +1,47 @@
+// Composition root of the event relay as its own process. The only module that reads process.env.
+// For now it reads the sqlite store in CIVIC_DATA_DIR and publishes to an IN-MEMORY bus, which no
+// other process can read: the Kafka adapter comes in a later issue, and the standalone wiring
+// (relay + consumers on one shared memory bus) is done in services/standalone.
+import { join, resolve } from 'node:path'
+import { openSqliteEventStore } from '@civic-desk/event-store'
+import { createMemoryBus } from '@civic-desk/messaging'
+import { createAccessControl, createLogger, devAccessConfig, installShutdown, loadAccessConfig } from '@civic-desk/service-kit'
+import { buildRelayApp } from './app.ts'
+import { createFileCheckpointStore } from './checkpoint.ts'
+import { relayConfig } from './config.ts'
+import { startRelay } from './relay.ts'
+
+let config
+try {
+  config = relayConfig.parse(process.env)
+} catch (error) {
+  process.stderr.write(`event-relay cannot start: ${(error as Error).message}\n`)
+  process.exit(1)
+}
+
+const logger = createLogger({ level: config.logLevel, name: 'event-relay' })
+const dataDir = resolve(config.dataDir)
+const devTokens = config.accessFile === undefined
+// The relay only serves operators; no department tokens needed.
+const access = createAccessControl(config.accessFile === undefined ? devAccessConfig([]) : loadAccessConfig({ file: config.accessFile }))
+
+const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
+const bus = createMemoryBus({ logger: logger.child({ component: 'bus' }) })
+const checkpoints = createFileCheckpointStore({ file: join(dataDir, 'event-relay.checkpoint.json') })
+const relay = await startRelay({ store, bus, checkpoints, logger, batchSize: config.batchSize })
+const app = buildRelayApp({ relay, store, access, logger })
+
+installShutdown({
+  logger,
+  tasks: [
+    { name: 'http', close: () => app.close() },
+    // Before the bus and the store: it publishes what it collected and saves the checkpoint.
+    { name: 'relay', close: () => relay.stop() },
+    { name: 'bus', close: () => bus.close() },
+    { name: 'event store', close: () => store.close() },
+  ],
+})
+
+await app.listen({ port: config.port, host: config.host })
+logger.info({ port: config.port, host: config.host, dataDir, position: relay.position, head: await store.headPosition() }, 'event-relay is up')
+if (devTokens) logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-operator for /v1/relay/status). Set CIVIC_ACCESS_FILE before going live.')
