@@ -202,3 +202,11 @@ function parseAccessConfig(raw: unknown, where: string): AccessConfig {
   })
   throw new AccessConfigError(`Invalid ${where}:\n${lines.join('\n')}`)
 }
+
+/**
+ * The access configuration a service runs with: the given file, or, when none is configured,
+ * the development tokens (`devTokens: true`, which the caller must announce loudly).
+ */
+export function accessConfigOrDev(file: string | undefined, departmentCodes: readonly string[]): { readonly config: AccessConfig; readonly devTokens: boolean } {
+  return file === undefined ? { config: devAccessConfig(departmentCodes), devTokens: true } : { config: loadAccessConfig({ file }), devTokens: false }
+}

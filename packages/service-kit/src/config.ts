@@ -223,3 +223,16 @@ export function envJson<S extends z.ZodType>(schema: S) {
     })
     .pipe(schema)
 }
+
+/**
+ * For a composition root: parses the environment, or ends the process (exit 1) with the
+ * message that lists every bad variable and how to fix it.
+ */
+export function parseConfigOrExit<E extends ConfigEntries>(spec: ConfigSpec<E>, env: Readonly<Record<string, string | undefined>>, service: string): ConfigOf<E> {
+  try {
+    return spec.parse(env)
+  } catch (error) {
+    process.stderr.write(`${service} cannot start: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.exit(1)
+  }
+}

@@ -6,6 +6,7 @@
 export {
   ConfigError,
   defineConfig,
+  parseConfigOrExit,
   envBoolean,
   envJson,
   envList,
@@ -53,6 +54,7 @@ export {
   AccessTokenSchema,
   ROLES,
   RoleSchema,
+  accessConfigOrDev,
   createAccessControl,
   devAccessConfig,
   loadAccessConfig,

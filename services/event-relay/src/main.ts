@@ -5,25 +5,19 @@
 import { join, resolve } from 'node:path'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { createMemoryBus } from '@civic-desk/messaging'
-import { createAccessControl, createLogger, devAccessConfig, installShutdown, loadAccessConfig } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildRelayApp } from './app.ts'
 import { createFileCheckpointStore } from './checkpoint.ts'
 import { relayConfig } from './config.ts'
 import { startRelay } from './relay.ts'
 
-let config
-try {
-  config = relayConfig.parse(process.env)
-} catch (error) {
-  process.stderr.write(`event-relay cannot start: ${(error as Error).message}\n`)
-  process.exit(1)
-}
+const config = parseConfigOrExit(relayConfig, process.env, 'event-relay')
 
 const logger = createLogger({ level: config.logLevel, name: 'event-relay' })
 const dataDir = resolve(config.dataDir)
-const devTokens = config.accessFile === undefined
 // The relay only serves operators; no department tokens needed.
-const access = createAccessControl(config.accessFile === undefined ? devAccessConfig([]) : loadAccessConfig({ file: config.accessFile }))
+const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, [])
+const access = createAccessControl(accessConfig)
 
 const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
 const bus = createMemoryBus({ logger: logger.child({ component: 'bus' }) })

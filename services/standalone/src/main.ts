@@ -3,22 +3,15 @@
 import { join, resolve } from 'node:path'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { buildIntakeApp, decodeTrackingKey, loadOrCreateTrackingKey } from '@civic-desk/intake'
-import { createAccessControl, createLogger, devAccessConfig, installShutdown, loadAccessConfig, loadCatalogue } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { standaloneConfig } from './config.ts'
 
-let config
-try {
-  config = standaloneConfig.parse(process.env)
-} catch (error) {
-  process.stderr.write(`civic-desk cannot start: ${(error as Error).message}\n`)
-  process.exit(1)
-}
+const config = parseConfigOrExit(standaloneConfig, process.env, 'civic-desk')
 
 const logger = createLogger({ level: config.logLevel, name: 'civic-desk' })
 const dataDir = resolve(config.dataDir)
 const catalogue = loadCatalogue(config.catalogueFile)
-const devTokens = config.accessFile === undefined
-const accessConfig = config.accessFile === undefined ? devAccessConfig(catalogue.departments.map((d) => d.code)) : loadAccessConfig({ file: config.accessFile })
+const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, catalogue.departments.map((d) => d.code))
 const access = createAccessControl(accessConfig)
 
 const trackingKey = config.trackingKey !== undefined ? decodeTrackingKey(config.trackingKey) : loadOrCreateTrackingKey(join(dataDir, 'tracking.key')).key
