@@ -34,6 +34,7 @@ export {
   elapsedFraction,
   instantAtFraction,
   slaClock,
+  slaClockFromDue,
   slaStatusAt,
   thresholdsReachedBetween,
 } from './sla-clock.ts'

@@ -104,10 +104,19 @@ function instantAtActive(start: Date, pauses: readonly SlaPause[], targetMs: num
 
 /** Computes the clock: nominal and effective due instants and the 75 % warning instant. */
 export function slaClock(calendar: BusinessCalendar, input: SlaClockInput): SlaClock {
+  return slaClockFromDue({ start: input.start, nominalDue: calendar.dueAt(input.start, input.deadline), pauses: input.pauses ?? [] })
+}
+
+/**
+ * The same clock when the nominal due instant is already known (recorded in an event when the
+ * clock started): no calendar needed, so later holiday-data edits never move a running clock.
+ */
+export function slaClockFromDue(input: { readonly start: Date; readonly nominalDue: Date; readonly pauses?: readonly SlaPause[] }): SlaClock {
   const pauses = input.pauses ?? []
   validatePauses(input.start, pauses)
-  const nominalDue = calendar.dueAt(input.start, input.deadline)
+  const nominalDue = input.nominalDue
   const budgetMs = nominalDue.getTime() - input.start.getTime()
+  if (!(budgetMs > 0)) throw new RangeError('the nominal due instant must be after the start')
   return {
     start: input.start,
     nominalDue,
@@ -133,10 +142,11 @@ function timesAt(clock: SlaClock, now: Date): { activeMs: number; pausedMs: numb
   let pausedMs = 0
   for (const p of clock.pauses) {
     const from = p.pausedAt.getTime()
-    if (end <= from) break
+    // A pause covers [pausedAt, resumedAt): paused from the instant it begins, running again from the instant it ends.
+    if (end < from) break
     activeMs += from - cursor
     const to = p.resumedAt?.getTime() ?? Number.POSITIVE_INFINITY
-    if (end <= to) return { activeMs, pausedMs: pausedMs + (end - from), paused: true }
+    if (end < to) return { activeMs, pausedMs: pausedMs + (end - from), paused: true }
     pausedMs += to - from
     cursor = to
   }

@@ -1,9 +1,28 @@
 import { isDeepStrictEqual } from 'node:util'
-import type { Actor, CaseEvent, CaseStatus, CaseSubmittedV1, PublicCaseView, PublicTimelineEntry } from '@civic-desk/contracts'
-import { STATUS_TEXT } from './status-machine.ts'
+import { slaClockFromDue } from '@civic-desk/calendar'
+import type {
+  Actor,
+  CaseEvent,
+  CaseEventOf,
+  CaseMarkedDuplicateV1,
+  CaseRoutedV1,
+  CaseStatus,
+  CaseSubmittedV1,
+  Channel,
+  CitizenNotifiedV1,
+  NotificationFailedV1,
+  RejectionReason,
+  SlaTerms,
+  StepFieldValue,
+  Workflow,
+} from '@civic-desk/contracts'
+import { deriveEventId } from './ids.ts'
+import { canTransition, OPEN_STATUSES } from './status-machine.ts'
+import { checkStep } from './workflow.ts'
 
 /** Time, ids and who is acting come from outside: the decider has no clock and no randomness. */
 export interface CommandMeta {
+  /** Id of the first event; further events of the same decision get ids derived from it. */
   readonly eventId: string
   readonly occurredAt: string
   readonly actor: Actor
@@ -11,16 +30,113 @@ export interface CommandMeta {
   readonly causationId: string | null
 }
 
-export type SubmitCase = {
-  readonly type: 'SubmitCase'
-  readonly meta: CommandMeta
-  readonly data: CaseSubmittedV1['data']
-}
+/** A new SLA clock as computed by the caller on the business calendar; the decider numbers it. */
+export type NewSla = Omit<SlaTerms, 'clock'>
 
-/** Every command a case accepts. Later lifecycle steps join this union. */
-export type CaseCommand = SubmitCase
+type Command<T extends string, D> = { readonly type: T; readonly meta: CommandMeta; readonly data: D }
+
+export type SubmitCase = Command<'SubmitCase', CaseSubmittedV1['data']>
+export type RouteCase = Command<'RouteCase', CaseRoutedV1['data']>
+export type MarkDuplicate = Command<'MarkDuplicate', CaseMarkedDuplicateV1['data']>
+export type AcceptCase = Command<'AcceptCase', { readonly assignee: string }>
+export type StartWork = Command<'StartWork', { readonly note: string | null }>
+export type AddNote = Command<'AddNote', { readonly text: string }>
+export type RequestInfo = Command<'RequestInfo', { readonly question: string }>
+export type RecordCitizenReply = Command<'RecordCitizenReply', { readonly text: string; readonly channel: Channel | null }>
+export type TransferCase = Command<
+  'TransferCase',
+  { readonly toDepartment: string; readonly category: string | null; readonly reason: string; readonly sla: NewSla }
+>
+export type ResolveCase = Command<'ResolveCase', { readonly resolution: string }>
+export type RejectCase = Command<'RejectCase', { readonly reasonCode: RejectionReason; readonly reason: string }>
+export type CloseCase = Command<'CloseCase', { readonly reason: string | null }>
+export type ReopenCase = Command<'ReopenCase', { readonly reason: string; readonly sla: NewSla }>
+/** Raise whatever SLA thresholds were reached by `now` and not yet recorded (also after downtime). */
+export type CheckSla = Command<'CheckSla', { readonly now: string }>
+export type RecordStep = Command<
+  'RecordStep',
+  { readonly workflow: Workflow; readonly step: string; readonly fields: Readonly<Record<string, unknown>> }
+>
+export type RecordNotification = Command<'RecordNotification', CitizenNotifiedV1['data']>
+export type RecordNotificationFailure = Command<'RecordNotificationFailure', NotificationFailedV1['data']>
+
+/** Every command a case accepts. */
+export type CaseCommand =
+  | SubmitCase
+  | RouteCase
+  | MarkDuplicate
+  | AcceptCase
+  | StartWork
+  | AddNote
+  | RequestInfo
+  | RecordCitizenReply
+  | TransferCase
+  | ResolveCase
+  | RejectCase
+  | CloseCase
+  | ReopenCase
+  | CheckSla
+  | RecordStep
+  | RecordNotification
+  | RecordNotificationFailure
+
+export type CaseCommandType = CaseCommand['type']
 
 export type Submission = CaseSubmittedV1['data']
+
+/** A pause of the SLA clock (waiting on the citizen); `resumedAt` null while it lasts. */
+export interface PauseRecord {
+  readonly pausedAt: string
+  readonly resumedAt: string | null
+}
+
+/** The running SLA clock of a case and which of its thresholds were recorded. */
+export interface SlaState {
+  readonly terms: SlaTerms
+  readonly pauses: readonly PauseRecord[]
+  readonly warned: boolean
+  readonly breached: boolean
+  readonly escalated: boolean
+}
+
+/** One step of the case's history as the citizen may see it; rendered to text by `toPublicView`. */
+export interface TimelineRecord {
+  readonly at: string
+  readonly step: PublicStep
+  readonly department?: string
+  /** Free text shown to the citizen (resolution, rejection reason, workflow step name…). */
+  readonly detailTr?: string
+  readonly detailEn?: string
+}
+
+export type PublicStep =
+  | 'submitted'
+  | 'routed'
+  | 'duplicate-linked'
+  | 'accepted'
+  | 'work-started'
+  | 'info-requested'
+  | 'citizen-replied'
+  | 'transferred'
+  | 'workflow-step'
+  | 'resolved'
+  | 'rejected'
+  | 'closed'
+  | 'reopened'
+  | 'escalated'
+
+export interface RecordedStep {
+  readonly workflow: string
+  readonly step: string
+  readonly fields: Readonly<Record<string, StepFieldValue>>
+  readonly at: string
+}
+
+export interface NoteRecord {
+  readonly at: string
+  readonly by: string
+  readonly text: string
+}
 
 export type OpenCase = {
   readonly status: CaseStatus
@@ -28,11 +144,31 @@ export type OpenCase = {
   readonly trackingCode: string
   readonly submission: Submission
   readonly department: string | null
+  /** The category routing settled on (may differ from the citizen's when reclassified on transfer). */
+  readonly category: string | null
   /** When the citizen applied: the channel's time if it gave one, else when we received it. */
   readonly submittedAt: string
   readonly updatedAt: string
+  /** Effective due instant of the running clock (pauses included); null before routing and while it is held by a pause. */
   readonly expectedBy: string | null
-  readonly timeline: readonly PublicTimelineEntry[]
+  readonly legalDueAt: string | null
+  readonly duplicateOf: { readonly caseId: string; readonly trackingCode: string } | null
+  readonly assignee: string | null
+  readonly firstResponseAt: string | null
+  readonly workStartedAt: string | null
+  readonly openQuestion: string | null
+  /** The status to return to when the citizen replies. */
+  readonly statusBeforeWait: CaseStatus | null
+  readonly sla: SlaState | null
+  readonly steps: readonly RecordedStep[]
+  readonly notes: readonly NoteRecord[]
+  readonly resolution: string | null
+  readonly rejection: { readonly reasonCode: RejectionReason; readonly reason: string } | null
+  readonly resolvedAt: string | null
+  readonly closedAt: string | null
+  /** Ids of notifications already sent or given up on: never send one twice. */
+  readonly notifications: ReadonlySet<string>
+  readonly timeline: readonly TimelineRecord[]
 }
 
 export type CaseState = { readonly status: 'none' } | OpenCase
@@ -41,12 +177,22 @@ export function initialState(): CaseState {
   return { status: 'none' }
 }
 
+export type CaseRuleCode =
+  | 'already_submitted'
+  | 'tracking_code_taken'
+  | 'case_not_found'
+  | 'illegal_step'
+  | 'invalid_step_fields'
+  | 'same_department'
+
 /** Why a command cannot be carried out; the HTTP layer maps `code` to a problem response. */
 export class CaseRuleViolation extends Error {
   override readonly name = 'CaseRuleViolation'
   constructor(
-    readonly code: 'already_submitted' | 'tracking_code_taken',
+    readonly code: CaseRuleCode,
     message: string,
+    /** Per-field problems for `invalid_step_fields`. */
+    readonly fieldErrors: readonly { readonly field: string; readonly message: string }[] = [],
   ) {
     super(message)
   }
@@ -59,7 +205,53 @@ function requestPart(s: Submission): unknown {
   return JSON.parse(JSON.stringify(rest))
 }
 
+const STATUS_WORDS: Record<CaseStatus, string> = {
+  submitted: 'submitted (not routed yet)',
+  routed: 'routed (waiting to be accepted)',
+  in_progress: 'in progress',
+  waiting_for_citizen: 'waiting for the citizen',
+  resolved: 'resolved',
+  rejected: 'rejected',
+  closed: 'closed',
+}
+
+function illegal(state: OpenCase, action: string, hint?: string): CaseRuleViolation {
+  return new CaseRuleViolation('illegal_step', `cannot ${action}: the case is ${STATUS_WORDS[state.status]}${hint === undefined ? '' : `; ${hint}`}`)
+}
+
+function requireCase(state: CaseState): OpenCase {
+  if (state.status === 'none') throw new CaseRuleViolation('case_not_found', 'no such case')
+  return state
+}
+
+/** Builds the events of one decision; the n-th event gets an id derived from the command's. */
+function emit(meta: CommandMeta, ...events: { type: CaseEvent['type']; data: unknown }[]): CaseEvent[] {
+  return events.map(
+    (e, i) =>
+      ({
+        eventId: i === 0 ? meta.eventId : deriveEventId(meta.eventId, `#${i}`),
+        occurredAt: meta.occurredAt,
+        actor: meta.actor,
+        correlationId: meta.correlationId,
+        causationId: meta.causationId,
+        schemaVersion: 1,
+        type: e.type,
+        data: e.data,
+      }) as CaseEvent,
+  )
+}
+
+/** The SLA clock of the case as instants, or null when it has none. */
+export function clockOf(sla: SlaState) {
+  return slaClockFromDue({
+    start: new Date(sla.terms.startedAt),
+    nominalDue: new Date(sla.terms.dueAt),
+    pauses: sla.pauses.map((p) => ({ pausedAt: new Date(p.pausedAt), resumedAt: p.resumedAt === null ? undefined : new Date(p.resumedAt) })),
+  })
+}
+
 export function decide(command: CaseCommand, state: CaseState): CaseEvent[] {
+  const { meta } = command
   switch (command.type) {
     case 'SubmitCase': {
       if (state.status !== 'none') {
@@ -70,78 +262,324 @@ export function decide(command: CaseCommand, state: CaseState): CaseEvent[] {
           throw new CaseRuleViolation('tracking_code_taken', `tracking code ${state.trackingCode} already belongs to another case`)
         }
         if (isDeepStrictEqual(requestPart(before), requestPart(now))) return [] // a retry: already done
-        throw new CaseRuleViolation(
-          'already_submitted',
-          `a different request was already submitted as ${now.channel}/${now.externalId}`,
-        )
+        throw new CaseRuleViolation('already_submitted', `a different request was already submitted as ${now.channel}/${now.externalId}`)
       }
-      return [{ ...command.meta, type: 'CaseSubmitted', schemaVersion: 1, data: command.data }]
+      return emit(meta, { type: 'CaseSubmitted', data: command.data })
+    }
+    case 'RouteCase':
+    case 'MarkDuplicate': {
+      const c = requireCase(state)
+      // Routed once only: a redelivered CaseSubmitted finds the case already past this point.
+      if (c.status !== 'submitted' || c.sla !== null) return []
+      return emit(meta, { type: command.type === 'RouteCase' ? 'CaseRouted' : 'CaseMarkedDuplicate', data: command.data })
+    }
+    case 'AcceptCase': {
+      const c = requireCase(state)
+      if (c.status !== 'routed') {
+        throw illegal(c, 'accept', c.status === 'in_progress' ? `it was already accepted by ${c.assignee ?? 'someone'}` : undefined)
+      }
+      return emit(meta, { type: 'CaseAccepted', data: { department: c.department, assignee: command.data.assignee } })
+    }
+    case 'StartWork': {
+      const c = requireCase(state)
+      if (c.status !== 'in_progress') throw illegal(c, 'start work', c.status === 'routed' ? 'accept it first' : undefined)
+      if (c.workStartedAt !== null) throw illegal(c, 'start work', `work started at ${c.workStartedAt}`)
+      return emit(meta, { type: 'CaseWorkStarted', data: { note: command.data.note } })
+    }
+    case 'AddNote': {
+      requireCase(state)
+      return emit(meta, { type: 'CaseNoteAdded', data: { text: command.data.text } })
+    }
+    case 'RequestInfo': {
+      const c = requireCase(state)
+      if (!canTransition(c.status, 'waiting_for_citizen')) throw illegal(c, 'ask the citizen for information')
+      return emit(meta, { type: 'CitizenInfoRequested', data: { question: command.data.question } })
+    }
+    case 'RecordCitizenReply': {
+      const c = requireCase(state)
+      if (c.status !== 'waiting_for_citizen') throw illegal(c, "record the citizen's reply", 'no question is open')
+      return emit(meta, { type: 'CitizenReplied', data: { text: command.data.text, channel: command.data.channel } })
+    }
+    case 'TransferCase': {
+      const c = requireCase(state)
+      if (c.status !== 'routed' && c.status !== 'in_progress') throw illegal(c, 'transfer', c.status === 'waiting_for_citizen' ? 'record the reply first' : undefined)
+      if (c.department === command.data.toDepartment) throw new CaseRuleViolation('same_department', `the case is already with ${c.department}`)
+      return emit(meta, {
+        type: 'CaseTransferred',
+        data: {
+          fromDepartment: c.department,
+          toDepartment: command.data.toDepartment,
+          category: command.data.category,
+          reason: command.data.reason,
+          sla: { clock: (c.sla?.terms.clock ?? 0) + 1, ...command.data.sla },
+        },
+      })
+    }
+    case 'ResolveCase': {
+      const c = requireCase(state)
+      if (c.status === 'submitted' || !canTransition(c.status, 'resolved')) throw illegal(c, 'resolve')
+      return emit(meta, { type: 'CaseResolved', data: { resolution: command.data.resolution } })
+    }
+    case 'RejectCase': {
+      const c = requireCase(state)
+      if (!canTransition(c.status, 'rejected')) throw illegal(c, 'reject')
+      return emit(meta, { type: 'CaseRejected', data: { reasonCode: command.data.reasonCode, reason: command.data.reason } })
+    }
+    case 'CloseCase': {
+      const c = requireCase(state)
+      if (!canTransition(c.status, 'closed')) {
+        throw illegal(c, 'close', OPEN_STATUSES.includes(c.status) ? 'resolve or reject it first' : undefined)
+      }
+      return emit(meta, { type: 'CaseClosed', data: { reason: command.data.reason } })
+    }
+    case 'ReopenCase': {
+      const c = requireCase(state)
+      if (OPEN_STATUSES.includes(c.status) || !canTransition(c.status, 'routed')) throw illegal(c, 'reopen', 'only answered cases can be reopened')
+      return emit(meta, {
+        type: 'CaseReopened',
+        data: { reason: command.data.reason, sla: { clock: (c.sla?.terms.clock ?? 0) + 1, ...command.data.sla } },
+      })
+    }
+    case 'CheckSla': {
+      if (state.status === 'none' || state.sla === null || state.department === null) return []
+      if (!OPEN_STATUSES.includes(state.status)) return []
+      const { sla, department } = state
+      const clock = clockOf(sla)
+      const now = new Date(command.data.now).getTime()
+      const events: { type: CaseEvent['type']; data: unknown }[] = []
+      const n = sla.terms.clock
+      if (!sla.warned && clock.warningAt !== null && clock.warningAt.getTime() <= now && clock.dueAt !== null) {
+        events.push({ type: 'SlaWarningRaised', data: { clock: n, department, at: clock.warningAt.toISOString(), dueAt: clock.dueAt.toISOString() } })
+      }
+      if (!sla.breached && clock.dueAt !== null && clock.dueAt.getTime() <= now) {
+        events.push({ type: 'SlaBreached', data: { clock: n, department, dueAt: clock.dueAt.toISOString() } })
+      }
+      if (!sla.escalated && clock.dueAt !== null && clock.dueAt.getTime() <= now) {
+        events.push({
+          type: 'CaseEscalated',
+          data: { clock: n, department, to: 'supervisors', reason: `deadline ${clock.dueAt.toISOString()} passed without an answer` },
+        })
+      }
+      return emit(meta, ...events)
+    }
+    case 'RecordStep': {
+      const c = requireCase(state)
+      if (c.status !== 'in_progress') throw illegal(c, 'record a workflow step', c.status === 'routed' ? 'accept it first' : undefined)
+      const { workflow, step, fields } = command.data
+      const checked = checkStep(workflow, step, fields, c.steps.filter((s) => s.workflow === workflow.code))
+      const recorded = {
+        type: 'WorkflowStepRecorded' as const,
+        data: { workflow: workflow.code, step: checked.step.code, stepNameTr: checked.step.nameTr, stepNameEn: checked.step.nameEn, fields: checked.fields },
+      }
+      if (checked.resolution === null) return emit(meta, recorded)
+      return emit(meta, recorded, { type: 'CaseResolved', data: { resolution: checked.resolution.tr } })
+    }
+    case 'RecordNotification':
+    case 'RecordNotificationFailure': {
+      const c = requireCase(state)
+      if (c.notifications.has(command.data.notificationId)) return []
+      return emit(meta, { type: command.type === 'RecordNotification' ? 'CitizenNotified' : 'NotificationFailed', data: command.data })
     }
     default: {
-      const unknownCommand: never = command.type
-      throw new Error(`unknown command ${String(unknownCommand)}`)
+      const unknownCommand: never = command
+      throw new Error(`unknown command ${String((unknownCommand as { type: string }).type)}`)
     }
   }
 }
 
-export function evolve(state: CaseState, event: CaseEvent): CaseState {
-  switch (event.type) {
-    case 'CaseSubmitted': {
-      const d = event.data
+function withEffectiveDue(c: OpenCase, sla: SlaState | null): Pick<OpenCase, 'sla' | 'expectedBy'> {
+  if (sla === null) return { sla, expectedBy: c.expectedBy }
+  const due = clockOf(sla).dueAt
+  return { sla, expectedBy: due === null ? c.expectedBy : due.toISOString() }
+}
+
+/** Ends an open pause: an answer or closure while waiting on the citizen stops waiting too. */
+function endPause(sla: SlaState | null, at: string): SlaState | null {
+  if (sla === null || !sla.pauses.some((p) => p.resumedAt === null)) return sla
+  return { ...sla, pauses: sla.pauses.map((p) => (p.resumedAt === null ? { ...p, resumedAt: at } : p)) }
+}
+
+function newClock(terms: SlaTerms): SlaState {
+  return { terms, pauses: [], warned: false, breached: false, escalated: false }
+}
+
+function at(c: OpenCase, e: CaseEvent, entry: Omit<TimelineRecord, 'at'>): readonly TimelineRecord[] {
+  return [...c.timeline, { at: e.occurredAt, ...entry }]
+}
+
+function evolveOpen(c: OpenCase, e: Exclude<CaseEvent, CaseEventOf<'CaseSubmitted'>>): OpenCase {
+  const base = { ...c, updatedAt: e.occurredAt }
+  switch (e.type) {
+    case 'CaseRouted':
+    case 'CaseMarkedDuplicate': {
+      const d = e.data
+      const duplicate = e.type === 'CaseMarkedDuplicate' ? { caseId: e.data.duplicateOf, trackingCode: e.data.duplicateOfTrackingCode } : null
       return {
-        status: 'submitted',
-        caseId: d.caseId,
-        trackingCode: d.trackingCode,
-        submission: d,
-        department: null,
-        submittedAt: d.submittedAt ?? d.receivedAt,
-        updatedAt: event.occurredAt,
-        expectedBy: null,
-        timeline: [{ at: event.occurredAt, step: 'submitted', textTr: STATUS_TEXT.submitted.tr, textEn: STATUS_TEXT.submitted.en }],
+        ...base,
+        status: 'routed',
+        department: d.department,
+        category: d.category,
+        legalDueAt: d.legalDueAt,
+        duplicateOf: duplicate,
+        ...withEffectiveDue(c, newClock(d.sla)),
+        timeline: at(c, e, {
+          step: duplicate === null ? 'routed' : 'duplicate-linked',
+          department: d.department,
+          ...(duplicate === null ? {} : { detailTr: duplicate.trackingCode, detailEn: duplicate.trackingCode }),
+        }),
       }
     }
+    case 'CaseAccepted':
+      return {
+        ...base,
+        status: 'in_progress',
+        assignee: e.data.assignee,
+        firstResponseAt: c.firstResponseAt ?? e.occurredAt,
+        timeline: at(c, e, { step: 'accepted', department: e.data.department }),
+      }
+    case 'CaseWorkStarted':
+      return { ...base, workStartedAt: e.occurredAt, timeline: at(c, e, { step: 'work-started' }) }
+    case 'CaseNoteAdded':
+      return { ...base, notes: [...c.notes, { at: e.occurredAt, by: e.actor.id, text: e.data.text }] }
+    case 'CitizenInfoRequested': {
+      const sla = c.sla === null ? null : { ...c.sla, pauses: [...c.sla.pauses, { pausedAt: e.occurredAt, resumedAt: null }] }
+      return {
+        ...base,
+        status: 'waiting_for_citizen',
+        statusBeforeWait: c.status,
+        openQuestion: e.data.question,
+        firstResponseAt: c.firstResponseAt ?? e.occurredAt,
+        ...withEffectiveDue(c, sla),
+        timeline: at(c, e, { step: 'info-requested' }),
+      }
+    }
+    case 'CitizenReplied': {
+      const sla =
+        c.sla === null
+          ? null
+          : { ...c.sla, pauses: c.sla.pauses.map((p) => (p.resumedAt === null ? { ...p, resumedAt: e.occurredAt } : p)) }
+      return {
+        ...base,
+        status: c.statusBeforeWait === 'routed' ? 'routed' : 'in_progress',
+        statusBeforeWait: null,
+        openQuestion: null,
+        ...withEffectiveDue(c, sla),
+        timeline: at(c, e, { step: 'citizen-replied' }),
+      }
+    }
+    case 'CaseTransferred':
+      return {
+        ...base,
+        status: 'routed',
+        department: e.data.toDepartment,
+        category: e.data.category,
+        assignee: null,
+        workStartedAt: null,
+        ...withEffectiveDue(c, newClock(e.data.sla)),
+        timeline: at(c, e, { step: 'transferred', department: e.data.toDepartment }),
+      }
+    case 'CaseResolved':
+      return {
+        ...base,
+        status: 'resolved',
+        sla: endPause(c.sla, e.occurredAt),
+        resolution: e.data.resolution,
+        resolvedAt: e.occurredAt,
+        openQuestion: null,
+        statusBeforeWait: null,
+        timeline: at(c, e, { step: 'resolved', detailTr: e.data.resolution, detailEn: e.data.resolution }),
+      }
+    case 'CaseRejected':
+      return {
+        ...base,
+        status: 'rejected',
+        sla: endPause(c.sla, e.occurredAt),
+        rejection: { reasonCode: e.data.reasonCode, reason: e.data.reason },
+        resolvedAt: e.occurredAt,
+        openQuestion: null,
+        statusBeforeWait: null,
+        timeline: at(c, e, { step: 'rejected', detailTr: e.data.reason, detailEn: e.data.reason }),
+      }
+    case 'CaseClosed':
+      return { ...base, status: 'closed', closedAt: e.occurredAt, openQuestion: null, sla: endPause(c.sla, e.occurredAt), timeline: at(c, e, { step: 'closed' }) }
+    case 'CaseReopened':
+      return {
+        ...base,
+        status: 'routed',
+        assignee: null,
+        workStartedAt: null,
+        resolution: null,
+        rejection: null,
+        resolvedAt: null,
+        closedAt: null,
+        ...withEffectiveDue(c, newClock(e.data.sla)),
+        timeline: at(c, e, { step: 'reopened', ...(c.department === null ? {} : { department: c.department }) }),
+      }
+    case 'SlaWarningRaised':
+      return c.sla === null || c.sla.terms.clock !== e.data.clock ? base : { ...base, sla: { ...c.sla, warned: true } }
+    case 'SlaBreached':
+      return c.sla === null || c.sla.terms.clock !== e.data.clock ? base : { ...base, sla: { ...c.sla, breached: true } }
+    case 'CaseEscalated':
+      return c.sla === null || c.sla.terms.clock !== e.data.clock
+        ? base
+        : { ...base, sla: { ...c.sla, escalated: true }, timeline: at(c, e, { step: 'escalated', department: e.data.department }) }
+    case 'CitizenNotified':
+    case 'NotificationFailed': {
+      const notifications = new Set(c.notifications)
+      notifications.add(e.data.notificationId)
+      // A message to the citizen is not a step of their case: updatedAt stays.
+      return { ...c, notifications }
+    }
+    case 'WorkflowStepRecorded':
+      return {
+        ...base,
+        steps: [...c.steps, { workflow: e.data.workflow, step: e.data.step, fields: e.data.fields, at: e.occurredAt }],
+        timeline: at(c, e, { step: 'workflow-step', detailTr: e.data.stepNameTr, detailEn: e.data.stepNameEn }),
+      }
     default: {
-      const unknownEvent: never = event.type
+      const unknownEvent: never = e
       return unknownEvent
     }
   }
 }
 
+export function evolve(state: CaseState, event: CaseEvent): CaseState {
+  if (event.type === 'CaseSubmitted') {
+    if (state.status !== 'none') return state
+    const d = event.data
+    return {
+      status: 'submitted',
+      caseId: d.caseId,
+      trackingCode: d.trackingCode,
+      submission: d,
+      department: null,
+      category: d.category ?? null,
+      submittedAt: d.submittedAt ?? d.receivedAt,
+      updatedAt: event.occurredAt,
+      expectedBy: null,
+      legalDueAt: null,
+      duplicateOf: null,
+      assignee: null,
+      firstResponseAt: null,
+      workStartedAt: null,
+      openQuestion: null,
+      statusBeforeWait: null,
+      sla: null,
+      steps: [],
+      notes: [],
+      resolution: null,
+      rejection: null,
+      resolvedAt: null,
+      closedAt: null,
+      notifications: new Set(),
+      timeline: [{ at: event.occurredAt, step: 'submitted' }],
+    }
+  }
+  if (state.status === 'none') return state // a stream must start with CaseSubmitted; anything else is ignored
+  return evolveOpen(state, event)
+}
+
 /** Folds a stream's events into the case state. */
 export function replay(events: readonly CaseEvent[]): CaseState {
   return events.reduce(evolve, initialState())
-}
-
-export interface NamedCode {
-  readonly code: string
-  readonly nameTr: string
-  readonly nameEn: string
-}
-
-/** Name look-ups the public view needs (from the catalogue); unknown codes are shown by code. */
-export interface CatalogueNames {
-  category(code: string): NamedCode | undefined
-  department(code: string): NamedCode | undefined
-}
-
-/** What the holder of a tracking code may see: status, what and where it is, never who applied. */
-export function toPublicView(state: OpenCase, names: CatalogueNames): PublicCaseView {
-  const category = state.submission.category
-  const named = (code: string, found: NamedCode | undefined): NamedCode => found ?? { code, nameTr: code, nameEn: code }
-  return {
-    trackingCode: state.trackingCode,
-    status: state.status,
-    statusTextTr: STATUS_TEXT[state.status].tr,
-    kind: state.submission.kind,
-    category: category === undefined ? null : pick(named(category, names.category(category))),
-    department: state.department === null ? null : pick(named(state.department, names.department(state.department))),
-    submittedAt: state.submittedAt,
-    updatedAt: state.updatedAt,
-    expectedBy: state.expectedBy,
-    timeline: [...state.timeline],
-  }
-}
-
-function pick(n: NamedCode): NamedCode {
-  return { code: n.code, nameTr: n.nameTr, nameEn: n.nameEn }
 }

@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { CaseEvent } from '@civic-desk/contracts'
-import { CaseRuleViolation, decide, evolve, initialState, replay, toPublicView, type CaseCommand, type CaseState, type CommandMeta, type Submission } from './case.ts'
+import { CaseRuleViolation, decide, evolve, initialState, replay, type CaseCommand, type CaseState, type CommandMeta, type Submission } from './case.ts'
+import { toPublicView } from './view.ts'
 import { STATUS_TRANSITIONS, canTransition } from './status-machine.ts'
 
 const meta: CommandMeta = {

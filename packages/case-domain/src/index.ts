@@ -1,9 +1,47 @@
 /**
  * @civic-desk/case-domain — the case as pure functions: decide(command, state) → events,
- * evolve(state, event) → state, plus tracking codes and the status machine. No I/O, no clock.
+ * evolve(state, event) → state, plus tracking codes, derived ids, workflow steps, the status
+ * machine and the public view. No I/O, no clock.
  */
-export { CaseRuleViolation, decide, evolve, initialState, replay, toPublicView } from './case.ts'
-export type { CaseCommand, CaseState, CatalogueNames, CommandMeta, NamedCode, OpenCase, SubmitCase, Submission } from './case.ts'
+export { CaseRuleViolation, clockOf, decide, evolve, initialState, replay } from './case.ts'
+export type {
+  AcceptCase,
+  AddNote,
+  CaseCommand,
+  CaseCommandType,
+  CaseRuleCode,
+  CaseState,
+  CheckSla,
+  CloseCase,
+  CommandMeta,
+  MarkDuplicate,
+  NewSla,
+  NoteRecord,
+  OpenCase,
+  PauseRecord,
+  PublicStep,
+  RecordCitizenReply,
+  RecordNotification,
+  RecordNotificationFailure,
+  RecordStep,
+  RecordedStep,
+  RejectCase,
+  ReopenCase,
+  RequestInfo,
+  ResolveCase,
+  RouteCase,
+  SlaState,
+  StartWork,
+  SubmitCase,
+  Submission,
+  TimelineRecord,
+  TransferCase,
+} from './case.ts'
+export { toPublicView, timelineEntry } from './view.ts'
+export type { CatalogueNames, NamedCode } from './view.ts'
+export { checkStep } from './workflow.ts'
+export type { CheckedStep } from './workflow.ts'
+export { deriveEventId } from './ids.ts'
 export { OPEN_STATUSES, STATUS_TEXT, STATUS_TRANSITIONS, canTransition } from './status-machine.ts'
 export {
   TRACKING_ALPHABET,
@@ -12,7 +50,10 @@ export {
   caseStreamId,
   parseTrackingCode,
   trackingCodeFromBytes,
+  uuidV5,
 } from './tracking-code.ts'
 export type { ParsedTrackingCode } from './tracking-code.ts'
 export { decodeCaseEvent, encodeCaseEvent } from './codec.ts'
 export type { StoredEventInput, StoredEventOutput } from './codec.ts'
+export { changeRevisionOf, executeOnCase, loadCase } from './repository.ts'
+export type { CaseRecord, ExecuteOptions, ExecuteResult, LoadedCase } from './repository.ts'

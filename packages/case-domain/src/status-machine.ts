@@ -3,17 +3,18 @@ import type { CaseStatus } from '@civic-desk/contracts'
 /**
  * Which status may follow which. The deciders of later steps consult this table; it is the one
  * place the lifecycle is written down.
- *  - routed → routed: transfer to another directorate;
- *  - resolved/rejected/closed → in_progress / routed: reopen.
+ *  - routed/in_progress → routed: transfer to another directorate;
+ *  - waiting_for_citizen → routed/in_progress: the reply returns the case to where it was;
+ *  - resolved/rejected/closed → routed: reopen (back in the queue, to be accepted again).
  */
 export const STATUS_TRANSITIONS: { readonly [S in CaseStatus]: readonly CaseStatus[] } = {
   submitted: ['routed', 'rejected', 'closed'],
   routed: ['routed', 'in_progress', 'waiting_for_citizen', 'resolved', 'rejected'],
   in_progress: ['routed', 'waiting_for_citizen', 'resolved', 'rejected'],
-  waiting_for_citizen: ['in_progress', 'resolved', 'rejected', 'closed'],
-  resolved: ['closed', 'in_progress'],
+  waiting_for_citizen: ['routed', 'in_progress', 'resolved', 'rejected', 'closed'],
+  resolved: ['closed', 'routed'],
   rejected: ['closed', 'routed'],
-  closed: ['in_progress', 'routed'],
+  closed: ['routed'],
 }
 
 /** Statuses in which the municipality still owes the citizen an answer. */

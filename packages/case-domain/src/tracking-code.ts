@@ -84,8 +84,13 @@ const CASE_ID_NAMESPACE = Buffer.from('5d0c4b7e2a514f0e9b8e6c1f3f0d2a77', 'hex')
  * and the store's "stream must not exist" check makes codes unique.
  */
 export function caseIdForTrackingCode(code: string): string {
+  return uuidV5(CASE_ID_NAMESPACE, code)
+}
+
+/** A name-based UUID (RFC 9562 version 5, SHA-1) of `name` in `namespace` (16 bytes). */
+export function uuidV5(namespace: Buffer, name: string): string {
   // One-shot crypto.hash: this runs on every submission and look-up.
-  const digest = hash('sha1', Buffer.concat([CASE_ID_NAMESPACE, Buffer.from(code, 'utf8')]), 'buffer')
+  const digest = hash('sha1', Buffer.concat([namespace, Buffer.from(name, 'utf8')]), 'buffer')
   digest[6] = (digest[6]! & 0x0f) | 0x50 // version 5
   digest[8] = (digest[8]! & 0x3f) | 0x80 // RFC variant
   const hex = digest.toString('hex', 0, 16)

@@ -31,5 +31,7 @@ export {
 export type { BusLogger } from './shared.ts'
 /** In-process bus for standalone mode and tests, with its options and raw-publish test hook. */
 export { createMemoryBus, type MemoryBus, type MemoryBusOptions, type RawOutgoingMessage } from './memory.ts'
+/** Durable single-host bus in one SQLite file (standalone mode), with its options. */
+export { openSqliteBus, type SqliteBus, type SqliteBusOptions } from './sqlite.ts'
 /** The reusable adapter test suite, its fixture type and the condition-waiting helper it uses. */
 export { busContract, waitFor, type BusFixture } from './contract.ts'

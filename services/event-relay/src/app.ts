@@ -29,12 +29,7 @@ export interface RelayStatus {
 
 /** The relay's HTTP surface: health, readiness and an operator status page. Never listens by itself. */
 export function buildRelayApp(deps: RelayAppDeps): FastifyInstance {
-  const { relay, store } = deps
-  const status = async (): Promise<RelayStatus> => {
-    const head = await store.headPosition()
-    const position = relay.position
-    return { running: relay.running, position, head, lag: Math.max(0, head - position), buffered: relay.buffered, published: relay.published, consecutiveFailures: relay.consecutiveFailures }
-  }
+  const status = relayStatus(deps)
   const app = createHttpApp({
     serviceName: 'event-relay',
     logger: deps.logger,
@@ -44,6 +39,21 @@ export function buildRelayApp(deps: RelayAppDeps): FastifyInstance {
       return { ready: s.running, details: { position: s.position, head: s.head, lag: s.lag, consecutiveFailures: s.consecutiveFailures } }
     },
   })
-  app.get('/v1/relay/status', { onRequest: deps.access.requireRole('operator') }, status)
+  registerRelayRoutes(app, deps)
   return app
+}
+
+/** The status of a running relay, as the status route answers it. */
+export function relayStatus(deps: Pick<RelayAppDeps, 'relay' | 'store'>): () => Promise<RelayStatus> {
+  const { relay, store } = deps
+  return async () => {
+    const head = await store.headPosition()
+    const position = relay.position
+    return { running: relay.running, position, head, lag: Math.max(0, head - position), buffered: relay.buffered, published: relay.published, consecutiveFailures: relay.consecutiveFailures }
+  }
+}
+
+/** Adds `GET /v1/relay/status` (operators) to an app made by `createHttpApp`. */
+export function registerRelayRoutes(app: FastifyInstance, deps: RelayAppDeps): void {
+  app.get('/v1/relay/status', { onRequest: deps.access.requireRole('operator') }, relayStatus(deps))
 }

@@ -11,5 +11,5 @@ export {
   type RelayOptions,
 } from './relay.ts'
 export { CheckpointCorruptError, createFileCheckpointStore, createMemoryCheckpointStore, type CheckpointStore, type FileCheckpointStoreOptions } from './checkpoint.ts'
-export { buildRelayApp, type RelayAppDeps, type RelayStatus } from './app.ts'
+export { buildRelayApp, registerRelayRoutes, relayStatus, type RelayAppDeps, type RelayStatus } from './app.ts'
 export { relayConfig, type RelayConfig } from './config.ts'

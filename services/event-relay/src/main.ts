@@ -1,10 +1,9 @@
 // Composition root of the event relay as its own process. The only module that reads process.env.
-// For now it reads the sqlite store in CIVIC_DATA_DIR and publishes to an IN-MEMORY bus, which no
-// other process can read: the Kafka adapter comes in a later issue, and the standalone wiring
-// (relay + consumers on one shared memory bus) is done in services/standalone.
+// For now it reads the sqlite store in CIVIC_DATA_DIR and publishes to the sqlite bus file beside
+// it (bus.sqlite), which the other services' processes on this host read; Kafka comes later.
 import { join, resolve } from 'node:path'
 import { openSqliteEventStore } from '@civic-desk/event-store'
-import { createMemoryBus } from '@civic-desk/messaging'
+import { openSqliteBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildRelayApp } from './app.ts'
 import { createFileCheckpointStore } from './checkpoint.ts'
@@ -20,7 +19,7 @@ const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile,
 const access = createAccessControl(accessConfig)
 
 const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
-const bus = createMemoryBus({ logger: logger.child({ component: 'bus' }) })
+const bus = openSqliteBus({ file: join(dataDir, 'bus.sqlite'), logger: logger.child({ component: 'bus' }) })
 const checkpoints = createFileCheckpointStore({ file: join(dataDir, 'event-relay.checkpoint.json') })
 const relay = await startRelay({ store, bus, checkpoints, logger, batchSize: config.batchSize })
 const app = buildRelayApp({ relay, store, access, logger })

@@ -49,6 +49,15 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<FastifyInstance>
   })
   // Channel adapters speak JSON only; any other body is refused with 415 rather than parsed.
   app.removeContentTypeParser('text/plain')
+  await registerIntakeRoutes(app, deps)
+  return app
+}
+
+/**
+ * Adds intake's routes to an app made by `createHttpApp` (with `access`): its own, or the one
+ * standalone mode shares between all services.
+ */
+export async function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDeps): Promise<void> {
   const names = catalogueNames(deps.catalogue)
   const log = deps.logger.child({ component: 'intake' })
 
@@ -110,6 +119,4 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<FastifyInstance>
     if (state.status === 'none') throw new NotFoundError(`No application with tracking code ${parsed.code}.`)
     return toPublicView(state, names)
   })
-
-  return app
 }

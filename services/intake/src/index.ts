@@ -1,5 +1,5 @@
 /** @civic-desk/intake — accepts citizen requests from every channel and stores them as new cases. */
-export { buildIntakeApp } from './app.ts'
+export { buildIntakeApp, registerIntakeRoutes } from './app.ts'
 export type { IntakeDeps } from './app.ts'
 export { submitRequest } from './submit.ts'
 export type { SubmitDeps, SubmitOutcome } from './submit.ts'

@@ -1,3 +1,23 @@
-/** @civic-desk/routing — sends each new case to the responsible directorate. */
+/** @civic-desk/routing — sends each new case to the responsible directorate, with its SLA clock and duplicate link. */
 export { createClassifier, foldTurkish, words } from './classify.ts'
 export type { CategoryMatch, Classifier } from './classify.ts'
+export {
+  DEFAULT_ROUTING_OPTIONS,
+  comparableText,
+  computeDeadlines,
+  findDuplicate,
+  haversineMeters,
+  normalizeNeighbourhood,
+  planRouting,
+  resolveRoute,
+  resolveRoutingOptions,
+  submittedAtOf,
+  textSimilarity,
+} from './plan.ts'
+export type { Deadlines, DuplicateCandidate, DuplicateMatch, PlanInput, Route, RoutingOptions, RoutingOptionsInput, RoutingPlan } from './plan.ts'
+export { DEFAULT_INDEX_RETRY_BACKOFF_MS, DEFAULT_INDEX_WAIT_TIMEOUT_MS, IndexNotReadyError, startOpenCaseIndex } from './open-cases.ts'
+export type { OpenCaseIndex, OpenCaseIndexOptions } from './open-cases.ts'
+export { ROUTING_ACTOR, startRouting } from './routing.ts'
+export type { RoutingService, RoutingStatus, StartRoutingOptions } from './routing.ts'
+export { buildRoutingApp, registerRoutingRoutes, type RoutingAppDeps } from './app.ts'
+export { routingConfig, type RoutingConfig } from './config.ts'

@@ -1,16 +1,34 @@
 import { z } from 'zod'
+import { defaultHolidayFile } from '@civic-desk/calendar'
+import { defaultWorkflowFile } from '@civic-desk/department-workflow'
+import { providerConfigEntries } from '@civic-desk/notification'
 import { defineConfig, defaultCatalogueFile } from '@civic-desk/service-kit'
 
 /** Everything standalone mode can be told, each with its environment variable and default. */
 export const standaloneConfig = defineConfig({
   port: { env: 'PORT', schema: z.coerce.number().int().min(0).max(65535).default(3000), doc: 'HTTP port of the whole system' },
   host: { env: 'HOST', schema: z.string().min(1).default('127.0.0.1'), doc: 'Address to listen on; 0.0.0.0 to accept connections from other machines' },
-  dataDir: { env: 'CIVIC_DATA_DIR', schema: z.string().min(1).default('./data'), doc: 'Folder of the embedded event store (events.sqlite) and the tracking key' },
+  dataDir: {
+    env: 'CIVIC_DATA_DIR',
+    schema: z.string().min(1).default('./data'),
+    doc: 'Folder of everything standalone keeps: events.sqlite (the event store), bus.sqlite (messages between the services), outbox.sqlite (citizen messages), the relay checkpoint and the tracking key',
+  },
   logLevel: { env: 'LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'), doc: 'pino log level' },
   catalogueFile: { env: 'CIVIC_CATALOGUE_FILE', schema: z.string().min(1).default(defaultCatalogueFile), doc: 'Service catalogue (directorates, categories, SLAs); see infra/catalogue/README.md' },
+  holidayFile: { env: 'CIVIC_HOLIDAYS_FILE', schema: z.string().min(1).default(defaultHolidayFile), doc: 'Public holidays of the business calendar; see infra/calendar/README.md' },
+  workflowFile: { env: 'CIVIC_WORKFLOWS_FILE', schema: z.string().min(1).default(defaultWorkflowFile), doc: 'Directorates’ own workflow steps (e.g. social services); see infra/workflows/README.md' },
   accessFile: { env: 'CIVIC_ACCESS_FILE', schema: z.string().min(1).optional(), doc: 'JSON file of API tokens and roles; unset = development tokens (dev-channel, dev-staff-<department>, …)' },
-  trackingKey: { env: 'CIVIC_TRACKING_KEY', schema: z.string().min(1).optional(), doc: 'Secret (hex, ≥ 32 bytes) for tracking codes of requests with an externalId; unset = created in CIVIC_DATA_DIR/tracking.key' },
+  trackingKey: { env: 'CIVIC_TRACKING_KEY', schema: z.string().min(1).optional(), doc: 'Secret (hex, ≥ 32 bytes) for tracking codes of requests with an externalId; unset = created in CIVIC_DATA_DIR/tracking.key', secret: true },
   lookupsPerMinute: { env: 'CIVIC_LOOKUPS_PER_MINUTE', schema: z.coerce.number().int().min(1).default(120), doc: 'Public status look-ups allowed per client address and minute (429 beyond)' },
   bodyLimit: { env: 'CIVIC_BODY_LIMIT_BYTES', schema: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024), doc: 'Largest accepted request body' },
+  slaTickMs: { env: 'CIVIC_SLA_TICK_MS', schema: z.coerce.number().int().min(50).max(600_000).default(1000), doc: 'How often the SLA scheduler looks for warnings and breaches' },
+  duplicateWindowHours: { env: 'CIVIC_DUPLICATE_WINDOW_HOURS', schema: z.coerce.number().positive().default(72), doc: 'Two reports of one category this many hours apart can be duplicates' },
+  duplicateRadiusMeters: { env: 'CIVIC_DUPLICATE_RADIUS_METERS', schema: z.coerce.number().min(0).default(150), doc: 'Located reports of one category this close are duplicates' },
+  duplicateTextSimilarity: {
+    env: 'CIVIC_DUPLICATE_TEXT_SIMILARITY',
+    schema: z.coerce.number().gt(0).max(1).default(0.45),
+    doc: 'Least text similarity (0–1) for two reports from one neighbourhood to be duplicates',
+  },
+  ...providerConfigEntries,
 })
 export type StandaloneConfig = ReturnType<typeof standaloneConfig.parse>

@@ -1,28 +1,101 @@
-// Composition root of standalone mode: the whole system in one process on embedded defaults.
+// Composition root of standalone mode: the whole system in one process on embedded defaults —
+// intake, event relay, routing, department workflow with its SLA scheduler, and notification —
+// talking over a bus kept in a sqlite file, so a restart loses no message between them.
 // The only module that reads process.env.
 import { join, resolve } from 'node:path'
+import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
+import { buildProviderRouter, openSqliteOutbox, registerNotificationRoutes, startNotifier } from '@civic-desk/notification'
+import { createOpenCases, loadWorkflows, registerWorkflowRoutes, startSlaScheduler } from '@civic-desk/department-workflow'
+import { createFileCheckpointStore, registerRelayRoutes, startRelay } from '@civic-desk/event-relay'
 import { openSqliteEventStore } from '@civic-desk/event-store'
-import { buildIntakeApp, decodeTrackingKey, loadOrCreateTrackingKey } from '@civic-desk/intake'
-import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes } from '@civic-desk/intake'
+import { openSqliteBus } from '@civic-desk/messaging'
+import { registerRoutingRoutes, startRouting } from '@civic-desk/routing'
+import { accessConfigOrDev, createAccessControl, createHttpApp, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { standaloneConfig } from './config.ts'
 
 const config = parseConfigOrExit(standaloneConfig, process.env, 'civic-desk')
 
 const logger = createLogger({ level: config.logLevel, name: 'civic-desk' })
 const dataDir = resolve(config.dataDir)
+const now = (): Date => new Date()
+// Every file is read and checked before anything starts: a mistake stops the start with its reasons.
 const catalogue = loadCatalogue(config.catalogueFile)
+const calendar = createBusinessCalendar(loadHolidayData(config.holidayFile))
+const workflows = loadWorkflows(config.workflowFile, catalogue)
 const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, catalogue.departments.map((d) => d.code))
 const access = createAccessControl(accessConfig)
-
 const trackingKey = config.trackingKey !== undefined ? decodeTrackingKey(config.trackingKey) : loadOrCreateTrackingKey(join(dataDir, 'tracking.key')).key
-const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
 
-const app = await buildIntakeApp({ store, catalogue, access, logger, trackingKey, now: () => new Date(), bodyLimit: config.bodyLimit, lookupsPerMinute: config.lookupsPerMinute })
+const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
+const bus = openSqliteBus({ file: join(dataDir, 'bus.sqlite'), logger: logger.child({ component: 'bus' }) })
+const outbox = openSqliteOutbox(join(dataDir, 'outbox.sqlite'))
+const router = buildProviderRouter(config, outbox)
+
+// Consumers first, then the relay: nothing is published before every group has joined.
+const routing = await startRouting({
+  store,
+  bus,
+  catalogue,
+  calendar,
+  logger,
+  now,
+  options: { duplicateWindowHours: config.duplicateWindowHours, duplicateRadiusMeters: config.duplicateRadiusMeters, textSimilarity: config.duplicateTextSimilarity },
+})
+const notifier = await startNotifier({
+  store,
+  bus,
+  catalogue,
+  router,
+  logger,
+  now,
+  maxAttempts: config.notifyAttempts,
+  backoffMs: config.notifyBackoffMs,
+  municipalityName: config.municipalityName,
+  ...(config.statusUrlBase === undefined ? {} : { statusUrlBase: config.statusUrlBase }),
+})
+const openCases = createOpenCases({ store, logger })
+// The scheduler's first tick must see every case, including deadlines that passed while we were down.
+await openCases.waitUntil(await store.headPosition(), { timeoutMs: 120_000 })
+const scheduler = startSlaScheduler({ store, openCases, now, intervalMs: config.slaTickMs, logger })
+const relay = await startRelay({ store, bus, checkpoints: createFileCheckpointStore({ file: join(dataDir, 'event-relay.checkpoint.json') }), logger })
+
+const app = createHttpApp({
+  serviceName: 'civic-desk',
+  logger,
+  access,
+  bodyLimit: config.bodyLimit,
+  readiness: async () => {
+    const head = await store.headPosition()
+    const routingStatus = routing.status()
+    return {
+      ready: relay.running && routingStatus.running && openCases.running,
+      details: { eventStoreHead: head, relayPosition: relay.position, routingIndexPosition: routingStatus.indexPosition, workflowProjectionPosition: openCases.position },
+    }
+  },
+})
+// Clients speak JSON only; any other body is refused with 415 rather than parsed.
+app.removeContentTypeParser('text/plain')
+await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute })
+registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now })
+registerRoutingRoutes(app, { routing, access, logger })
+registerRelayRoutes(app, { relay, store, access, logger })
+registerNotificationRoutes(app, { outbox, notifier, access, logger })
 
 installShutdown({
   logger,
   tasks: [
     { name: 'http', close: () => app.close() },
+    // The relay publishes what it collected and saves its checkpoint; the consumers finish or
+    // leave uncommitted the message in hand; all before the bus and the store close.
+    { name: 'relay', close: () => relay.stop() },
+    { name: 'sla scheduler', close: () => scheduler.stop() },
+    { name: 'routing', close: () => routing.stop() },
+    { name: 'notification', close: () => notifier.stop() },
+    { name: 'workflow projection', close: () => openCases.close() },
+    { name: 'bus', close: () => bus.close() },
+    { name: 'notification providers', close: () => router.close() },
+    { name: 'outbox', close: async () => outbox.close() },
     { name: 'event store', close: () => store.close() },
   ],
 })
@@ -32,14 +105,25 @@ const address = app.server.address()
 const port = typeof address === 'object' && address !== null ? address.port : config.port
 const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
 
-logger.info({ url, dataDir, head: await store.headPosition(), departments: catalogue.departments.length, categories: catalogue.categories.length }, 'civic-desk standalone is up')
+logger.info(
+  {
+    url,
+    dataDir,
+    head: await store.headPosition(),
+    departments: catalogue.departments.length,
+    categories: catalogue.categories.length,
+    workflows: workflows.workflows.length,
+    notifications: Object.fromEntries([...router.channels].map((c) => [c, router.providerFor(c)?.name ?? 'none'])),
+  },
+  'civic-desk standalone is up',
+)
 if (devTokens) {
   logger.warn({ tokens: accessConfig.tokens.length }, 'DEVELOPMENT TOKENS ARE ACTIVE: anyone who knows them can use the API. Set CIVIC_ACCESS_FILE before going live.')
 }
 const lines = [
   '',
   `  civic-desk (standalone) → ${url}`,
-  `  data: ${dataDir}`,
+  `  data: ${dataDir}   citizen messages: ${[...router.channels].map((c) => `${c}→${router.providerFor(c)?.name ?? 'none'}`).join(', ')}`,
   ...(devTokens
     ? [
         '',
@@ -53,7 +137,9 @@ const lines = [
     : []),
   '',
   `  try: curl -s -X POST ${url}/v1/requests -H 'authorization: Bearer dev-channel' -H 'content-type: application/json' \\`,
-  `         -d '{"channel":"web","kind":"complaint","category":"yol-cukur","description":"Sokağımızda büyük bir çukur var"}'`,
+  `         -d '{"channel":"web","kind":"complaint","description":"Sokağımızda büyük bir ÇUKUR var","citizen":{"phone":"+90 532 000 00 00"}}'`,
+  `       curl -s ${url}/v1/requests/<trackingCode>`,
+  `       curl -s ${url}/v1/departments/fen-isleri/queue -H 'authorization: Bearer dev-staff-fen-isleri'`,
   '',
 ]
 process.stderr.write(`${lines.join('\n')}\n`)

@@ -1,0 +1,393 @@
+/**
+ * The staff API of the directorates: department queues, the case file, its audit history, and
+ * every step staff take on a case. Each command is validated before anything is read, then run
+ * through the case decider with optimistic concurrency (`If-Match` = the case's revision).
+ */
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import type { BusinessCalendar } from '@civic-desk/calendar'
+import {
+  CaseRuleViolation,
+  executeOnCase,
+  loadCase,
+  type CaseCommand,
+  type CommandMeta,
+  type ExecuteResult,
+  type LoadedCase,
+  type NewSla,
+  type OpenCase,
+} from '@civic-desk/case-domain'
+import {
+  CatalogueCodeSchema,
+  Channel,
+  RejectionReason,
+  StepFieldValue,
+  categoryByCode,
+  departmentByCode,
+  type Catalogue,
+  type DeadlineBasis,
+  type DeadlineTerms,
+  type WorkflowFile,
+} from '@civic-desk/contracts'
+import { ConcurrencyError, type EventStore } from '@civic-desk/event-store'
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  PreconditionFailedError,
+  ServiceUnavailableError,
+  ValidationError,
+  createHttpApp,
+  parseWith,
+  type AccessControl,
+  type Logger,
+  type Principal,
+} from '@civic-desk/service-kit'
+import type { OpenCases } from './open-cases.ts'
+import { caseView, historyEntries, nextWorkflowSteps, workflowOfCase, type CaseView, type Visibility } from './views.ts'
+
+/** What the app needs; nothing in here is global. */
+export interface WorkflowAppDeps {
+  readonly store: EventStore
+  readonly openCases: OpenCases
+  readonly catalogue: Catalogue
+  readonly calendar: BusinessCalendar
+  readonly workflows: WorkflowFile
+  readonly access: AccessControl
+  readonly logger: Logger
+  /** The clock: command times, new SLA clocks and the SLA position shown in views. */
+  readonly now: () => Date
+  /** Body limit in bytes (64 KiB by default). */
+  readonly bodyLimit?: number
+  /** How long a queue read waits for the projection to catch up with the store (default 2000 ms). */
+  readonly queueConsistencyTimeoutMs?: number
+}
+
+const Text = (max: number) => z.string().trim().min(1, { error: 'must not be empty' }).max(max, { error: `must be at most ${max} characters` })
+
+const CaseParams = z.strictObject({ caseId: z.uuid({ error: 'must be a case id (a UUID)' }) })
+const DepartmentParams = z.strictObject({ code: CatalogueCodeSchema })
+const StepParams = z.strictObject({ caseId: z.uuid({ error: 'must be a case id (a UUID)' }), step: CatalogueCodeSchema })
+
+/** Request bodies of the commands, one strict schema each: unknown fields are refused. */
+export const CommandBodies = {
+  accept: z.strictObject({}),
+  start: z.strictObject({ note: Text(4000).optional() }),
+  note: z.strictObject({ text: Text(4000) }),
+  'request-info': z.strictObject({ question: Text(2000) }),
+  'citizen-reply': z.strictObject({ text: Text(4000), channel: Channel.optional() }),
+  transfer: z.strictObject({ department: CatalogueCodeSchema, category: CatalogueCodeSchema.optional(), reason: Text(2000) }),
+  resolve: z.strictObject({ resolution: Text(4000) }),
+  reject: z.strictObject({ reasonCode: RejectionReason, reason: Text(2000) }),
+  reopen: z.strictObject({ reason: Text(2000) }),
+  close: z.strictObject({ reason: Text(2000).optional() }),
+  step: z.strictObject({ fields: z.record(z.string().max(100), z.union([StepFieldValue, z.null()])).default({}) }),
+} as const
+
+/** A parsed `If-Match`: the revisions that are acceptable, or any (`*`). */
+export type IfMatch = { readonly kind: 'any' } | { readonly kind: 'revisions'; readonly revisions: readonly number[] }
+
+const ETAG = /^(?:W\/)?(?:"(\d{1,15})"|(\d{1,15}))$/
+
+/**
+ * Reads `If-Match`: `"3"`, `3` and `W/"3"` all mean revision 3 (clients and proxies write it all
+ * three ways), a list matches any of its members, `*` matches any existing case.
+ */
+export function parseIfMatch(header: string | string[] | undefined): IfMatch | undefined {
+  if (header === undefined) return undefined
+  const raw = Array.isArray(header) ? header.join(',') : header
+  if (raw.trim() === '*') return { kind: 'any' }
+  const revisions: number[] = []
+  for (const part of raw.split(',')) {
+    const match = ETAG.exec(part.trim())
+    const digits = match?.[1] ?? match?.[2]
+    if (digits === undefined) {
+      throw new ValidationError('Invalid If-Match header.', [{ field: 'if-match', message: 'must be the ETag of the case as received, e.g. "3"' }])
+    }
+    revisions.push(Number(digits))
+  }
+  return { kind: 'revisions', revisions }
+}
+
+const etag = (revision: number): string => `"${revision}"`
+
+/** Who may see or change a case. */
+function accessTo(principal: Principal, state: OpenCase, catalogue: Catalogue, purpose: 'read' | 'act'): Visibility {
+  if (principal.roles.includes('supervisor')) return 'full'
+  if (principal.roles.includes('staff') && state.department !== null && principal.departments.includes(state.department)) return 'full'
+  if (purpose === 'read' && principal.roles.includes('auditor')) return 'without-personal-data'
+  if (state.department === null) {
+    throw new ForbiddenError('This case has not been routed to a directorate yet; only supervisors can handle it.')
+  }
+  const holder = departmentByCode(catalogue, state.department)
+  throw new ForbiddenError(
+    `This case is held by ${holder?.nameEn ?? state.department} (${state.department}); only its staff and supervisors can ${purpose === 'read' ? 'see' : 'change'} it.`,
+    { extensions: { department: state.department } },
+  )
+}
+
+function requireCase(loaded: LoadedCase): OpenCase {
+  if (loaded.state.status === 'none') throw new NotFoundError(`There is no case ${loaded.caseId}.`)
+  return loaded.state
+}
+
+function checkPrecondition(ifMatch: IfMatch | undefined, revision: number): void {
+  if (ifMatch === undefined || ifMatch.kind === 'any' || ifMatch.revisions.includes(revision)) return
+  throw new PreconditionFailedError(
+    `The case has changed: it is at revision ${revision}, you sent If-Match ${ifMatch.revisions.map(etag).join(', ')}. Reload it and try again.`,
+    { extensions: { currentRevision: revision }, headers: { etag: etag(revision) } },
+  )
+}
+
+/** Maps the decider's and the store's refusals to problems; anything else passes unchanged. */
+function toProblem(error: unknown, extensions: Readonly<Record<string, unknown>> = {}): unknown {
+  if (error instanceof CaseRuleViolation) {
+    switch (error.code) {
+      case 'illegal_step':
+      case 'same_department':
+      case 'already_submitted':
+      case 'tracking_code_taken':
+        return new ConflictError(error.message, { cause: error, extensions: { reason: error.code, ...extensions } })
+      case 'invalid_step_fields': {
+        const errors = error.fieldErrors.length > 0 ? error.fieldErrors.map((e) => ({ field: `fields.${e.field}`, message: e.message })) : [{ field: 'step', message: error.message }]
+        return new ValidationError(error.message, errors, { cause: error })
+      }
+      case 'case_not_found':
+        return new NotFoundError(error.message, { cause: error })
+      default: {
+        const unknownCode: never = error.code
+        return unknownCode
+      }
+    }
+  }
+  if (error instanceof ConcurrencyError) {
+    return new ConflictError('The case is being changed by others right now; reload it and try again.', { cause: error, extensions: { reason: 'concurrent_update' } })
+  }
+  return error
+}
+
+/** What a command builder gets: the case as loaded, and the metadata of the events it causes. */
+interface CommandContext {
+  readonly state: OpenCase
+  readonly meta: CommandMeta
+  readonly now: Date
+  readonly principal: Principal
+}
+
+/** Builds the staff API (not listening). */
+export function buildWorkflowApp(deps: WorkflowAppDeps): FastifyInstance {
+  const { store, openCases, access } = deps
+  const app = createHttpApp({
+    serviceName: 'department-workflow',
+    logger: deps.logger,
+    access,
+    ...(deps.bodyLimit === undefined ? {} : { bodyLimit: deps.bodyLimit }),
+    readiness: async () => {
+      const head = await store.headPosition()
+      return { ready: openCases.running, details: { projectionPosition: openCases.position, eventStoreHead: head } }
+    },
+  })
+  // Staff clients speak JSON only; any other body is refused with 415 rather than parsed.
+  app.removeContentTypeParser('text/plain')
+  registerWorkflowRoutes(app, deps)
+  return app
+}
+
+/**
+ * Adds the staff API's routes to an app made by `createHttpApp` (with `access`): its own, or the
+ * one standalone mode shares between all services.
+ */
+export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDeps): void {
+  const { store, openCases, catalogue, calendar, workflows, access } = deps
+  const log = deps.logger.child({ component: 'department-workflow' })
+
+  const principalOf = (request: FastifyRequest): Principal => {
+    // Set by the requireRole hook that guards every route below.
+    if (request.principal === null) throw new Error('route reached without authentication')
+    return request.principal
+  }
+
+  /** A new SLA clock starting now on the business calendar. */
+  const newClock = (now: Date, deadline: DeadlineTerms, basis: DeadlineBasis): NewSla => ({
+    startedAt: now.toISOString(),
+    deadline,
+    basis,
+    dueAt: calendar.dueAt(now, deadline).toISOString(),
+  })
+  /** The clock of a category: its own SLA, else the municipality's general promise. */
+  const clockFor = (now: Date, category: string | null): NewSla => {
+    const found = category === null ? undefined : categoryByCode(catalogue, category)
+    return found === undefined ? newClock(now, catalogue.deadlines.municipalPromise, 'municipal-promise') : newClock(now, found.sla, 'category')
+  }
+
+  const send = (reply: FastifyReply, view: CaseView): CaseView => {
+    reply.header('etag', etag(view.revision)).header('cache-control', 'no-store')
+    return view
+  }
+
+  /**
+   * Runs one command: the body is already valid; access, existence and `If-Match` are checked on
+   * the very state the decider sees (and again if a concurrent append forces a re-read).
+   */
+  const run = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    caseId: string,
+    action: string,
+    build: (ctx: CommandContext) => CaseCommand,
+    problemExtensions?: (state: OpenCase) => Readonly<Record<string, unknown>>,
+  ): Promise<CaseView> => {
+    const principal = principalOf(request)
+    const ifMatch = parseIfMatch(request.headers['if-match'])
+    const now = deps.now()
+    const meta: CommandMeta = {
+      eventId: randomUUID(),
+      occurredAt: now.toISOString(),
+      actor: { kind: 'staff', id: principal.id },
+      correlationId: request.id,
+      causationId: null,
+    }
+    let seen: OpenCase | undefined
+    let result: ExecuteResult
+    try {
+      result = await executeOnCase(store, caseId, (loaded) => {
+        const state = requireCase(loaded)
+        accessTo(principal, state, catalogue, 'act')
+        checkPrecondition(ifMatch, loaded.changeRevision)
+        seen = state
+        return build({ state, meta, now, principal })
+      })
+    } catch (error) {
+      throw toProblem(error, seen === undefined || problemExtensions === undefined ? {} : problemExtensions(seen))
+    }
+    if (result.state.status === 'none') throw new Error(`case ${caseId} vanished after ${action}`)
+    log.info(
+      { caseId, action, events: result.events.map((e) => e.type), eventIds: result.events.map((e) => e.eventId), revision: result.revision, actor: principal.id, correlationId: request.id },
+      'case command recorded',
+    )
+    return send(reply, caseView(result.state, result.revision, now, { catalogue, workflows, visibility: 'full' }))
+  }
+
+  const staffOrSupervisor = access.requireRole('staff', 'supervisor')
+
+  /** Registers `POST /v1/cases/:caseId/<action>`; the body is parsed before the case is even read. */
+  const command = <S extends z.ZodType>(action: string, schema: S, build: (body: z.output<S>, ctx: CommandContext) => CaseCommand, check?: (body: z.output<S>) => void) => {
+    app.post(`/v1/cases/:caseId/${action}`, { onRequest: staffOrSupervisor }, async (request, reply) => {
+      const { caseId } = parseWith(CaseParams, request.params, 'params')
+      const body = parseWith(schema, request.body ?? {}, 'body')
+      check?.(body)
+      return run(request, reply, caseId, action, (ctx) => build(body, ctx))
+    })
+  }
+
+  command('accept', CommandBodies.accept, (_body, { meta, principal }) => ({ type: 'AcceptCase', meta, data: { assignee: principal.id } }))
+  command('start', CommandBodies.start, (body, { meta }) => ({ type: 'StartWork', meta, data: { note: body.note ?? null } }))
+  command('note', CommandBodies.note, (body, { meta }) => ({ type: 'AddNote', meta, data: { text: body.text } }))
+  command('request-info', CommandBodies['request-info'], (body, { meta }) => ({ type: 'RequestInfo', meta, data: { question: body.question } }))
+  command('citizen-reply', CommandBodies['citizen-reply'], (body, { meta }) => ({
+    type: 'RecordCitizenReply',
+    meta,
+    data: { text: body.text, channel: body.channel ?? null },
+  }))
+  command(
+    'transfer',
+    CommandBodies.transfer,
+    (body, { meta, now }) => ({
+      type: 'TransferCase',
+      meta,
+      data: { toDepartment: body.department, category: body.category ?? null, reason: body.reason, sla: clockFor(now, body.category ?? null) },
+    }),
+    (body) => {
+      if (departmentByCode(catalogue, body.department) === undefined) {
+        throw new ValidationError(`Unknown department '${body.department}'.`, [
+          { field: 'department', message: `not in the catalogue; known departments: ${catalogue.departments.map((d) => d.code).join(', ')}` },
+        ])
+      }
+      if (body.category === undefined) return
+      const category = categoryByCode(catalogue, body.category)
+      if (category === undefined) {
+        throw new ValidationError(`Unknown category '${body.category}'.`, [{ field: 'category', message: 'not in the catalogue' }])
+      }
+      if (category.department !== body.department) {
+        throw new ValidationError(`Category '${body.category}' belongs to ${category.department}, not ${body.department}.`, [
+          { field: 'category', message: `belongs to ${category.department}; categories of ${body.department}: ${catalogue.categories.filter((c) => c.department === body.department).map((c) => c.code).join(', ')}` },
+        ])
+      }
+    },
+  )
+  command('resolve', CommandBodies.resolve, (body, { meta }) => ({ type: 'ResolveCase', meta, data: { resolution: body.resolution } }))
+  command('reject', CommandBodies.reject, (body, { meta }) => ({ type: 'RejectCase', meta, data: { reasonCode: body.reasonCode, reason: body.reason } }))
+  command('reopen', CommandBodies.reopen, (body, { meta, now, state }) => ({ type: 'ReopenCase', meta, data: { reason: body.reason, sla: clockFor(now, state.category) } }))
+  command('close', CommandBodies.close, (body, { meta }) => ({ type: 'CloseCase', meta, data: { reason: body.reason ?? null } }))
+
+  app.post('/v1/cases/:caseId/steps/:step', { onRequest: staffOrSupervisor }, async (request, reply) => {
+    const { caseId, step } = parseWith(StepParams, request.params, 'params')
+    const { fields } = parseWith(CommandBodies.step, request.body ?? {}, 'body')
+    return run(
+      request,
+      reply,
+      caseId,
+      `step ${step}`,
+      ({ state, meta }) => {
+        const workflow = workflowOfCase(state, workflows, catalogue)
+        if (workflow === undefined) {
+          throw new ConflictError(`No workflow applies to this case (category ${state.category ?? 'none'}); record its progress with notes instead.`, {
+            extensions: { reason: 'no_workflow' },
+          })
+        }
+        return { type: 'RecordStep', meta, data: { workflow, step, fields } }
+      },
+      (state) => {
+        const workflow = workflowOfCase(state, workflows, catalogue)
+        return workflow === undefined ? {} : { nextSteps: nextWorkflowSteps(workflow, state.steps).map((s) => s.code) }
+      },
+    )
+  })
+
+  app.get('/v1/cases/:caseId', { onRequest: access.requireRole('staff', 'supervisor', 'auditor') }, async (request, reply) => {
+    const { caseId } = parseWith(CaseParams, request.params, 'params')
+    const loaded = await loadCase(store, caseId)
+    const state = requireCase(loaded)
+    const visibility = accessTo(principalOf(request), state, catalogue, 'read')
+    return send(reply, caseView(state, loaded.changeRevision, deps.now(), { catalogue, workflows, visibility }))
+  })
+
+  app.get('/v1/cases/:caseId/history', { onRequest: access.requireRole('auditor', 'supervisor') }, async (request, reply) => {
+    const { caseId } = parseWith(CaseParams, request.params, 'params')
+    const loaded = await loadCase(store, caseId)
+    requireCase(loaded)
+    const principal = principalOf(request)
+    const visibility: Visibility = principal.roles.includes('supervisor') ? 'full' : 'without-personal-data'
+    reply.header('etag', etag(loaded.revision)).header('cache-control', 'no-store')
+    return { caseId, revision: loaded.revision, events: historyEntries(loaded.records, visibility) }
+  })
+
+  app.get('/v1/departments/:code/queue', { onRequest: staffOrSupervisor }, async (request) => {
+    const { code } = parseWith(DepartmentParams, request.params, 'params')
+    const department = departmentByCode(catalogue, code)
+    if (department === undefined) throw new NotFoundError(`There is no department '${code}'.`)
+    const principal = principalOf(request)
+    if (!principal.roles.includes('supervisor') && !principal.departments.includes(code)) {
+      throw new ForbiddenError(`Only staff of ${department.nameEn} (${code}) and supervisors can see its queue.`, { extensions: { department: code } })
+    }
+    if (!openCases.running) throw new ServiceUnavailableError('The case projection is not running; retry on another instance.')
+    // Read-your-writes: whatever was stored before this request is in the answer.
+    const head = await store.headPosition()
+    try {
+      await openCases.waitUntil(head, { timeoutMs: deps.queueConsistencyTimeoutMs ?? 2000 })
+    } catch (error) {
+      request.log.warn({ err: error, head, position: openCases.position }, 'queue answered from a projection that is behind the store')
+    }
+    const now = deps.now()
+    return {
+      department: { code: department.code, nameTr: department.nameTr, nameEn: department.nameEn },
+      now: now.toISOString(),
+      position: openCases.position,
+      cases: openCases.queue(code, now),
+    }
+  })
+
+  app.get('/v1/workflows', { onRequest: access.requireRole('staff', 'supervisor', 'auditor') }, async () => workflows)
+
+}

@@ -1,0 +1,30 @@
+/**
+ * @civic-desk/department-workflow — the directorates' staff API (queues, case file, history,
+ * commands, workflow steps), the in-memory case projection behind the queues, and the SLA
+ * scheduler that records warnings, breaches and escalations.
+ */
+export { CommandBodies, buildWorkflowApp, registerWorkflowRoutes, parseIfMatch, type IfMatch, type WorkflowAppDeps } from './app.ts'
+export {
+  CASE_STREAM_PREFIX,
+  QUEUE_STATUSES,
+  compareQueueEntries,
+  createOpenCases,
+  toQueueEntry,
+  type OpenCases,
+  type OpenCasesOptions,
+  type ProjectedCase,
+  type QueueEntry,
+} from './open-cases.ts'
+export {
+  DEFAULT_SLA_TICK_MS,
+  SLA_SCHEDULER_ACTOR,
+  nextSlaThreshold,
+  startSlaScheduler,
+  type PendingThreshold,
+  type SlaScheduler,
+  type SlaSchedulerOptions,
+} from './sla-scheduler.ts'
+export { slaPositionAt, type SlaPosition } from './sla-view.ts'
+export { caseView, historyEntries, nextWorkflowSteps, type CaseView, type HistoryEntry, type SlaView, type Visibility, type WorkflowView } from './views.ts'
+export { defaultWorkflowFile, loadWorkflows } from './workflows.ts'
+export { workflowConfig, type WorkflowConfig } from './config.ts'

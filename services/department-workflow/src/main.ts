@@ -1,0 +1,64 @@
+// Composition root of the department-workflow service as its own process. The only module that
+// reads process.env. It works on the sqlite store in CIVIC_DATA_DIR (shared with intake and
+// routing); the Kafka assignments topic comes in a later issue, so no bus is wired yet.
+import { join, resolve } from 'node:path'
+import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
+import { openSqliteEventStore } from '@civic-desk/event-store'
+import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { buildWorkflowApp } from './app.ts'
+import { workflowConfig } from './config.ts'
+import { createOpenCases } from './open-cases.ts'
+import { startSlaScheduler } from './sla-scheduler.ts'
+import { loadWorkflows } from './workflows.ts'
+
+const SERVICE = 'department-workflow'
+const config = parseConfigOrExit(workflowConfig, process.env, SERVICE)
+const logger = createLogger({ level: config.logLevel, name: SERVICE })
+
+/** Data files are checked before anything opens: a mistake stops the start with every problem listed. */
+function loadOrExit<T>(what: string, load: () => T): T {
+  try {
+    return load()
+  } catch (error) {
+    process.stderr.write(`${SERVICE} cannot start: ${what}: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.exit(1)
+  }
+}
+
+const catalogue = loadOrExit('catalogue', () => loadCatalogue(config.catalogueFile))
+const calendar = loadOrExit('holiday calendar', () => createBusinessCalendar(loadHolidayData(config.holidayFile)))
+const workflows = loadOrExit('workflows', () => loadWorkflows(config.workflowFile, catalogue))
+const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, catalogue.departments.map((d) => d.code))
+const access = createAccessControl(accessConfig)
+
+const dataDir = resolve(config.dataDir)
+const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
+const openCases = createOpenCases({ store, logger })
+const now = (): Date => new Date()
+
+// The queues are rebuilt from the whole log; serve and schedule only once that is done, so the
+// first SLA tick sees every case whose threshold passed while the service was down.
+const head = await store.headPosition()
+const started = performance.now()
+await openCases.waitUntil(head, { timeoutMs: 30 * 60_000 })
+logger.info({ head, ms: Math.round(performance.now() - started) }, 'case projection rebuilt')
+
+const scheduler = startSlaScheduler({ store, openCases, now, intervalMs: config.slaTickMs, logger })
+const app = buildWorkflowApp({ store, openCases, catalogue, calendar, workflows, access, logger, now })
+
+installShutdown({
+  logger,
+  tasks: [
+    { name: 'http', close: () => app.close() },
+    // Before the store: lets a tick in flight finish its append.
+    { name: 'sla scheduler', close: () => scheduler.stop() },
+    { name: 'case projection', close: () => openCases.close() },
+    { name: 'event store', close: () => store.close() },
+  ],
+})
+
+await app.listen({ port: config.port, host: config.host })
+logger.info({ port: config.port, host: config.host, dataDir, workflows: workflows.workflows.map((w) => w.code) }, 'department-workflow is up')
+if (devTokens) {
+  logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-staff-<department>, dev-supervisor, dev-auditor). Set CIVIC_ACCESS_FILE before going live.')
+}

@@ -1,0 +1,229 @@
+/**
+ * What staff, supervisors and auditors read about a case: pure functions from the folded state
+ * (or the stored events) and an instant to JSON-ready views.
+ *
+ * Personal data and auditors: an auditor checks how a case was handled (who did what, when,
+ * against which deadline), not who applied. So for a caller who is only an auditor the
+ * applicant's `citizen` block (name, phone, e-mail) is left out of the case view and out of
+ * the `CaseSubmitted` event in the history, and `personalDataRedacted` says so. Staff of the
+ * case's directorate and supervisors see it: they have to answer the citizen. Free text
+ * (description, notes, replies) is shown as written; it cannot be redacted mechanically.
+ */
+import { STATUS_TEXT, timelineEntry, type CaseRecord, type CatalogueNames, type NamedCode, type OpenCase, type RecordedStep, type Submission } from '@civic-desk/case-domain'
+import {
+  categoryByCode,
+  departmentByCode,
+  workflowForCategory,
+  type Catalogue,
+  type CaseEvent,
+  type DeadlineBasis,
+  type DeadlineTerms,
+  type PublicTimelineEntry,
+  type Workflow,
+  type WorkflowFile,
+  type WorkflowStep,
+} from '@civic-desk/contracts'
+import { slaPositionAt } from './sla-view.ts'
+
+/** Whether the caller may see the applicant's personal data. */
+export type Visibility = 'full' | 'without-personal-data'
+
+/** Catalogue look-ups for names in views. */
+export function catalogueNames(catalogue: Catalogue): CatalogueNames {
+  return {
+    category: (code) => categoryByCode(catalogue, code),
+    department: (code) => departmentByCode(catalogue, code),
+  }
+}
+
+const named = (code: string, found: NamedCode | undefined): NamedCode =>
+  found === undefined ? { code, nameTr: code, nameEn: code } : { code: found.code, nameTr: found.nameTr, nameEn: found.nameEn }
+
+/** The SLA clock as the case view shows it. */
+export interface SlaView {
+  readonly clock: number
+  readonly basis: DeadlineBasis
+  readonly deadline: DeadlineTerms
+  readonly startedAt: string
+  /** Due instant as computed when the clock started, before any pause. */
+  readonly nominalDueAt: string
+  /** Effective due instant: later by the time spent waiting on the citizen (see `SlaPosition.dueAt` while paused). */
+  readonly dueAt: string
+  readonly msLeft: number
+  readonly level: 'on-track' | 'warning' | 'breached'
+  readonly paused: boolean
+  readonly pausedMs: number
+  readonly warningAt: string | null
+  readonly warned: boolean
+  readonly breached: boolean
+  readonly escalated: boolean
+  readonly pauses: readonly { readonly pausedAt: string; readonly resumedAt: string | null }[]
+}
+
+/** A workflow that applies to the case, with the steps that may be recorded now. */
+export interface WorkflowView {
+  readonly definition: Workflow
+  /** Empty unless the case is in progress (the decider records steps only then). */
+  readonly nextSteps: readonly WorkflowStep[]
+}
+
+/** `GET /v1/cases/:caseId` and every command's answer. */
+export interface CaseView {
+  readonly caseId: string
+  readonly trackingCode: string
+  readonly revision: number
+  readonly status: OpenCase['status']
+  readonly statusTextTr: string
+  readonly statusTextEn: string
+  readonly kind: Submission['kind']
+  readonly channel: Submission['channel']
+  readonly department: NamedCode | null
+  readonly category: NamedCode | null
+  readonly submittedAt: string
+  readonly updatedAt: string
+  /** What was handed in; without `citizen` for anonymous requests and for auditors. */
+  readonly submission: Omit<Submission, 'citizen'> & { readonly citizen?: Submission['citizen'] }
+  readonly personalDataRedacted: boolean
+  readonly legalDueAt: string | null
+  readonly sla: SlaView | null
+  readonly duplicateOf: OpenCase['duplicateOf']
+  readonly assignee: string | null
+  readonly firstResponseAt: string | null
+  readonly workStartedAt: string | null
+  readonly openQuestion: string | null
+  readonly notes: OpenCase['notes']
+  readonly steps: readonly RecordedStep[]
+  readonly resolution: string | null
+  readonly rejection: OpenCase['rejection']
+  readonly resolvedAt: string | null
+  readonly closedAt: string | null
+  readonly workflow: WorkflowView | null
+  readonly timeline: readonly PublicTimelineEntry[]
+}
+
+/** Steps of `workflow` that may follow what the case recorded (the decider's own order rules). */
+export function nextWorkflowSteps(workflow: Workflow, recorded: readonly RecordedStep[]): WorkflowStep[] {
+  const mine = recorded.filter((r) => r.workflow === workflow.code)
+  const done = new Set(mine.map((r) => r.step))
+  const last = mine.at(-1)?.step ?? null
+  return workflow.steps.filter((s) => {
+    if (s.after !== last || done.has(s.code)) return false
+    const when = s.when
+    return when === undefined || mine.findLast((r) => r.step === when.step)?.fields[when.field] === when.equals
+  })
+}
+
+/** The workflow that applies to the case's category, if any. */
+export function workflowOfCase(state: OpenCase, workflows: WorkflowFile, catalogue: Catalogue): Workflow | undefined {
+  return workflowForCategory(workflows, catalogue, state.category)
+}
+
+function slaView(state: OpenCase, now: Date): SlaView | null {
+  const sla = state.sla
+  if (sla === null) return null
+  const at = slaPositionAt(sla, now)
+  return {
+    clock: sla.terms.clock,
+    basis: sla.terms.basis,
+    deadline: sla.terms.deadline,
+    startedAt: sla.terms.startedAt,
+    nominalDueAt: at.nominalDueAt.toISOString(),
+    dueAt: at.dueAt.toISOString(),
+    msLeft: at.msLeft,
+    level: at.level,
+    paused: at.paused,
+    pausedMs: at.pausedMs,
+    warningAt: at.warningAt === null ? null : at.warningAt.toISOString(),
+    warned: sla.warned,
+    breached: sla.breached,
+    escalated: sla.escalated,
+    pauses: sla.pauses,
+  }
+}
+
+/** Everything staff need to work the case, at `now`. */
+export function caseView(
+  state: OpenCase,
+  revision: number,
+  now: Date,
+  context: { readonly catalogue: Catalogue; readonly workflows: WorkflowFile; readonly visibility: Visibility },
+): CaseView {
+  const names = catalogueNames(context.catalogue)
+  const { citizen, ...withoutCitizen } = state.submission
+  const redacted = context.visibility === 'without-personal-data' && citizen !== undefined
+  const workflow = workflowOfCase(state, context.workflows, context.catalogue)
+  return {
+    caseId: state.caseId,
+    trackingCode: state.trackingCode,
+    revision,
+    status: state.status,
+    statusTextTr: STATUS_TEXT[state.status].tr,
+    statusTextEn: STATUS_TEXT[state.status].en,
+    kind: state.submission.kind,
+    channel: state.submission.channel,
+    department: state.department === null ? null : named(state.department, names.department(state.department)),
+    category: state.category === null ? null : named(state.category, names.category(state.category)),
+    submittedAt: state.submittedAt,
+    updatedAt: state.updatedAt,
+    submission: redacted || citizen === undefined ? withoutCitizen : { ...withoutCitizen, citizen },
+    personalDataRedacted: redacted,
+    legalDueAt: state.legalDueAt,
+    sla: slaView(state, now),
+    duplicateOf: state.duplicateOf,
+    assignee: state.assignee,
+    firstResponseAt: state.firstResponseAt,
+    workStartedAt: state.workStartedAt,
+    openQuestion: state.openQuestion,
+    notes: state.notes,
+    steps: state.steps,
+    resolution: state.resolution,
+    rejection: state.rejection,
+    resolvedAt: state.resolvedAt,
+    closedAt: state.closedAt,
+    workflow:
+      workflow === undefined
+        ? null
+        : { definition: workflow, nextSteps: state.status === 'in_progress' ? nextWorkflowSteps(workflow, state.steps) : [] },
+    timeline: state.timeline.map((r) => timelineEntry(r, names)),
+  }
+}
+
+/** One event of `GET /v1/cases/:caseId/history`. */
+export interface HistoryEntry {
+  readonly revision: number
+  readonly position: number
+  readonly recordedAt: string
+  readonly eventId: string
+  readonly type: CaseEvent['type']
+  readonly schemaVersion: number
+  readonly occurredAt: string
+  readonly actor: CaseEvent['actor']
+  readonly correlationId: string
+  readonly causationId: string | null
+  readonly data: unknown
+  /** Set when personal data was left out of `data`. */
+  readonly redacted?: readonly string[]
+}
+
+/** The stored events of a case in order, for auditors and supervisors. */
+export function historyEntries(records: readonly CaseRecord[], visibility: Visibility): HistoryEntry[] {
+  return records.map(({ event, revision, position, recordedAt }) => {
+    const base = {
+      revision,
+      position,
+      recordedAt,
+      eventId: event.eventId,
+      type: event.type,
+      schemaVersion: event.schemaVersion,
+      occurredAt: event.occurredAt,
+      actor: event.actor,
+      correlationId: event.correlationId,
+      causationId: event.causationId,
+    }
+    if (visibility === 'without-personal-data' && event.type === 'CaseSubmitted' && event.data.citizen !== undefined) {
+      const { citizen: _citizen, ...data } = event.data
+      return { ...base, data, redacted: ['data.citizen'] }
+    }
+    return { ...base, data: event.data }
+  })
+}

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import { createHttpApp, parseWith, type AccessControl, type Logger } from '@civic-desk/service-kit'
+import type { Notifier } from './notifier.ts'
+import { MAX_OUTBOX_PAGE, type Outbox } from './outbox.ts'
+
+export interface NotificationAppDeps {
+  readonly outbox: Outbox
+  readonly notifier: Notifier
+  readonly access: AccessControl
+  readonly logger: Logger
+}
+
+const OutboxQuery = z.strictObject({
+  caseId: z.uuid().optional(),
+  trackingCode: z.string().trim().toUpperCase().regex(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{3}$/, 'must look like K7MA-4PXR-9TK').optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_OUTBOX_PAGE).optional(),
+  after: z.coerce.number().int().min(0).optional(),
+})
+
+/**
+ * Adds the notification routes to an app made by `createHttpApp`:
+ * - `GET /v1/notifications/outbox` (operators, supervisors): the recorded messages, with their
+ *   text and address, so staff can see exactly what a citizen was told;
+ * - `GET /v1/notifications/status` (operators): sent, failed and skipped counts since start.
+ */
+export function registerNotificationRoutes(app: FastifyInstance, deps: NotificationAppDeps): void {
+  app.get('/v1/notifications/outbox', { onRequest: deps.access.requireRole('operator', 'supervisor') }, async (request) => {
+    const q = parseWith(OutboxQuery, request.query, 'query')
+    const entries = deps.outbox.list({
+      ...(q.caseId === undefined ? {} : { caseId: q.caseId }),
+      ...(q.trackingCode === undefined ? {} : { trackingCode: q.trackingCode }),
+      ...(q.limit === undefined ? {} : { limit: q.limit }),
+      ...(q.after === undefined ? {} : { after: q.after }),
+    })
+    return { total: deps.outbox.count(), entries }
+  })
+  app.get('/v1/notifications/status', { onRequest: deps.access.requireRole('operator') }, async () => deps.notifier.status())
+}
+
+/** The notification process's own HTTP surface. Never listens by itself. */
+export function buildNotificationApp(deps: NotificationAppDeps): FastifyInstance {
+  const app = createHttpApp({ serviceName: 'notification', logger: deps.logger, access: deps.access })
+  registerNotificationRoutes(app, deps)
+  return app
+}

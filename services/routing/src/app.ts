@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify'
+import { createHttpApp, type AccessControl, type Logger } from '@civic-desk/service-kit'
+import type { RoutingService, RoutingStatus } from './routing.ts'
+
+export interface RoutingAppDeps {
+  readonly routing: RoutingService
+  readonly access: AccessControl
+  readonly logger: Logger
+}
+
+/** The routing service's HTTP surface: health, readiness and an operator status page. Never listens by itself. */
+export function buildRoutingApp(deps: RoutingAppDeps): FastifyInstance {
+  const { routing } = deps
+  const app = createHttpApp({
+    serviceName: 'routing',
+    logger: deps.logger,
+    access: deps.access,
+    readiness: async () => {
+      const s = routing.status()
+      return { ready: s.running, details: { indexPosition: s.indexPosition, routed: s.routed, duplicates: s.duplicates } }
+    },
+  })
+  registerRoutingRoutes(app, deps)
+  return app
+}
+
+/** Adds `GET /v1/routing/status` (operators) to an app made by `createHttpApp`. */
+export function registerRoutingRoutes(app: FastifyInstance, deps: RoutingAppDeps): void {
+  app.get('/v1/routing/status', { onRequest: deps.access.requireRole('operator') }, async (): Promise<RoutingStatus> => deps.routing.status())
+}

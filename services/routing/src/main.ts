@@ -1,0 +1,54 @@
+// Composition root of the routing service as its own process. The only module that reads process.env.
+// For now it reads the sqlite store in CIVIC_DATA_DIR and consumes the sqlite bus file beside it
+// (bus.sqlite) that the relay process publishes to on this host; Kafka comes later.
+import { join, resolve } from 'node:path'
+import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
+import { openSqliteEventStore } from '@civic-desk/event-store'
+import { openSqliteBus } from '@civic-desk/messaging'
+import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { buildRoutingApp } from './app.ts'
+import { routingConfig } from './config.ts'
+import { startRouting } from './routing.ts'
+
+const config = parseConfigOrExit(routingConfig, process.env, 'routing')
+
+const logger = createLogger({ level: config.logLevel, name: 'routing' })
+const dataDir = resolve(config.dataDir)
+const catalogue = loadCatalogue(config.catalogueFile)
+const calendar = createBusinessCalendar(loadHolidayData(config.holidayFile))
+// Routing only serves operators; no department tokens needed.
+const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, [])
+const access = createAccessControl(accessConfig)
+
+const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
+const bus = openSqliteBus({ file: join(dataDir, 'bus.sqlite'), logger: logger.child({ component: 'bus' }) })
+const routing = await startRouting({
+  store,
+  bus,
+  catalogue,
+  calendar,
+  logger,
+  options: {
+    duplicateWindowHours: config.duplicateWindowHours,
+    duplicateRadiusMeters: config.duplicateRadiusMeters,
+    textSimilarity: config.duplicateTextSimilarity,
+    fallbackDepartment: config.fallbackDepartment,
+    informationDepartment: config.informationDepartment,
+  },
+})
+const app = buildRoutingApp({ routing, access, logger })
+
+installShutdown({
+  logger,
+  tasks: [
+    { name: 'http', close: () => app.close() },
+    // Before the bus and the store: the message in flight finishes (or stays uncommitted).
+    { name: 'routing', close: () => routing.stop() },
+    { name: 'bus', close: () => bus.close() },
+    { name: 'event store', close: () => store.close() },
+  ],
+})
+
+await app.listen({ port: config.port, host: config.host })
+logger.info({ port: config.port, host: config.host, dataDir, holidayYears: `${calendar.data.firstYear}–${calendar.data.lastYear}`, head: await store.headPosition() }, 'routing is up')
+if (devTokens) logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-operator for /v1/routing/status). Set CIVIC_ACCESS_FILE before going live.')

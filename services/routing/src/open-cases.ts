@@ -1,0 +1,321 @@
+/**
+ * The duplicate-candidate index: the recent open cases per category, folded in memory from the
+ * event store's global log (`case-` streams) from position 0 at every start. Nothing is
+ * persisted, so a restart can never find it stale: it is rebuilt from the only source of truth.
+ * The log also gives a total order, which is what keeps two simultaneous reports from marking
+ * each other: a case's candidates are only the cases whose CaseSubmitted came before its own.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { decodeCaseEvent, type Submission } from '@civic-desk/case-domain'
+import type { CaseEvent } from '@civic-desk/contracts'
+import type { EventStore, RecordedEvent, Subscription } from '@civic-desk/event-store'
+import type { Logger } from '@civic-desk/service-kit'
+import { comparableText, normalizeNeighbourhood, submittedAtOf, type DuplicateCandidate } from './plan.ts'
+
+/** Prefix of case streams, the only ones the index reads. */
+const CASE_STREAM_PREFIX = 'case-'
+
+/** Default of `OpenCaseIndexOptions.waitTimeoutMs`. */
+export const DEFAULT_INDEX_WAIT_TIMEOUT_MS = 10_000
+/** Default of `OpenCaseIndexOptions.retryBackoffMs`. */
+export const DEFAULT_INDEX_RETRY_BACKOFF_MS = 100
+const MAX_INDEX_RETRY_BACKOFF_MS = 30_000
+/** Sweep out old entries once the log's clock moved this far since the last sweep. */
+const PRUNE_EVERY_MS = 10 * 60_000
+
+/** Only these event types change what the index knows; the rest just advance its position. */
+const FOLDED_TYPES: ReadonlySet<string> = new Set([
+  'CaseSubmitted',
+  'CaseRouted',
+  'CaseMarkedDuplicate',
+  'CaseTransferred',
+  'CaseResolved',
+  'CaseRejected',
+  'CaseClosed',
+  'CaseReopened',
+])
+
+export interface OpenCaseIndexOptions {
+  readonly store: EventStore
+  readonly logger: Logger
+  /**
+   * The category a just-submitted case will be routed to (routing's own rule). Used until the
+   * case's CaseRouted arrives, so a case whose routing is still in flight is already a candidate.
+   */
+  readonly categoryOf: (submission: Submission) => string | null
+  /** Entries older than this (by the log's own clock, see `prune`) are dropped. */
+  readonly windowHours: number
+  /** Longest `waitUntil` waits before it rejects (the index is stuck: an infrastructure error). Default 10 s. */
+  readonly waitTimeoutMs?: number
+  /** First wait before resubscribing after a store failure; doubles, capped at 30 s. Default 100 ms. */
+  readonly retryBackoffMs?: number
+}
+
+/** The index of recent open cases. */
+export interface OpenCaseIndex {
+  /** Global position of the last case event applied. */
+  readonly position: number
+  /** Cases held (open or closed, within the window). */
+  readonly size: number
+  /** Resolves once every case event up to `position` is applied; rejects after the wait timeout or on close. */
+  waitUntil(position: number): Promise<void>
+  /** Open cases of `category` whose CaseSubmitted lies before `before` (a global position). */
+  candidates(query: { readonly category: string; readonly before: number }): DuplicateCandidate[]
+  /** Stops following the log; pending waits reject. Idempotent. */
+  close(): Promise<void>
+}
+
+/** Thrown by `waitUntil` when the index does not get there in time, or is closed. */
+export class IndexNotReadyError extends Error {
+  override readonly name = 'IndexNotReadyError'
+  readonly code = 'index_not_ready'
+  constructor(
+    readonly wanted: number,
+    readonly reached: number,
+    reason: string,
+  ) {
+    super(`open-case index at position ${reached}, waited for ${wanted}: ${reason}`)
+  }
+}
+
+interface Entry {
+  caseId: string
+  trackingCode: string
+  category: string | null
+  neighbourhood: string | null
+  lat: number | null
+  lon: number | null
+  text: string
+  submittedAt: string
+  submittedAtMs: number
+  receivedAtMs: number
+  position: number
+  open: boolean
+  duplicateOf: { readonly caseId: string; readonly trackingCode: string } | null
+}
+
+interface Waiter {
+  readonly position: number
+  readonly resolve: () => void
+  readonly reject: (error: Error) => void
+  readonly timer: NodeJS.Timeout
+}
+
+/** Starts folding the log into a new index from position 0; `waitUntil` tells when it got somewhere. */
+export function startOpenCaseIndex(options: OpenCaseIndexOptions): OpenCaseIndex {
+  const { store, categoryOf } = options
+  const log = options.logger.child({ component: 'open-case-index' })
+  const windowMs = options.windowHours * 3_600_000
+  const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_INDEX_WAIT_TIMEOUT_MS
+  const retryBackoffMs = options.retryBackoffMs ?? DEFAULT_INDEX_RETRY_BACKOFF_MS
+
+  const entries = new Map<string, Entry>()
+  const byCategory = new Map<string, Map<string, Entry>>()
+  let position = 0
+  /** Latest receivedAt seen: intake's clock, which channels cannot set into the future. */
+  let watermark = Number.NEGATIVE_INFINITY
+  let prunedAt = Number.NEGATIVE_INFINITY
+  let waiters: Waiter[] = []
+  let closed = false
+  let failures = 0
+  let subscription: Subscription | undefined
+  const abort = new AbortController()
+  let resubscribing: Promise<void> | undefined
+
+  const file = (entry: Entry): void => {
+    if (entry.category === null) return
+    let bucket = byCategory.get(entry.category)
+    if (bucket === undefined) byCategory.set(entry.category, (bucket = new Map()))
+    bucket.set(entry.caseId, entry)
+  }
+  const unfile = (entry: Entry): void => {
+    if (entry.category === null) return
+    const bucket = byCategory.get(entry.category)
+    bucket?.delete(entry.caseId)
+    if (bucket?.size === 0) byCategory.delete(entry.category)
+  }
+  const recategorise = (entry: Entry, category: string | null): void => {
+    if (entry.category === category) return
+    unfile(entry)
+    entry.category = category
+    file(entry)
+  }
+
+  /** Drops entries submitted more than the window before the newest receipt: no new case can match them. */
+  const prune = (): void => {
+    if (watermark - prunedAt < PRUNE_EVERY_MS) return
+    prunedAt = watermark
+    const oldest = watermark - windowMs
+    for (const entry of entries.values()) {
+      if (entry.submittedAtMs >= oldest) continue
+      entries.delete(entry.caseId)
+      unfile(entry)
+    }
+  }
+
+  const submitted = (data: Submission, at: number): void => {
+    if (entries.has(data.caseId)) return
+    const submittedAt = submittedAtOf(data)
+    const receivedAtMs = Date.parse(data.receivedAt)
+    const neighbourhood = data.location?.neighbourhood === undefined ? '' : normalizeNeighbourhood(data.location.neighbourhood)
+    const entry: Entry = {
+      caseId: data.caseId,
+      trackingCode: data.trackingCode,
+      category: categoryOf(data),
+      neighbourhood: neighbourhood === '' ? null : neighbourhood,
+      lat: data.location?.lat ?? null,
+      lon: data.location?.lon ?? null,
+      text: comparableText(data.description),
+      submittedAt,
+      submittedAtMs: Date.parse(submittedAt),
+      receivedAtMs,
+      position: at,
+      open: true,
+      duplicateOf: null,
+    }
+    entries.set(entry.caseId, entry)
+    file(entry)
+    if (receivedAtMs > watermark) watermark = receivedAtMs
+    prune()
+  }
+
+  const apply = (recorded: RecordedEvent): void => {
+    if (!FOLDED_TYPES.has(recorded.type)) return
+    let event: CaseEvent
+    try {
+      event = decodeCaseEvent(recorded)
+    } catch (error) {
+      // The store is the truth and the relay passes such events on; routing dead-letters them
+      // visibly. The index just cannot use it, and must not stop for it.
+      log.warn({ position: recorded.position, streamId: recorded.streamId, eventId: recorded.id, type: recorded.type, err: error }, 'case event does not decode; not indexed')
+      return
+    }
+    if (event.type === 'CaseSubmitted') return submitted(event.data, recorded.position)
+    const entry = entries.get(recorded.streamId.slice(CASE_STREAM_PREFIX.length))
+    if (entry === undefined) return // older than the window, or a stream without its CaseSubmitted
+    switch (event.type) {
+      case 'CaseRouted':
+        return recategorise(entry, event.data.category)
+      case 'CaseMarkedDuplicate':
+        entry.duplicateOf = { caseId: event.data.duplicateOf, trackingCode: event.data.duplicateOfTrackingCode }
+        return recategorise(entry, event.data.category)
+      case 'CaseTransferred':
+        return recategorise(entry, event.data.category)
+      case 'CaseResolved':
+      case 'CaseRejected':
+      case 'CaseClosed':
+        entry.open = false
+        return
+      case 'CaseReopened':
+        entry.open = true
+        return
+      default:
+        return
+    }
+  }
+
+  const release = (): void => {
+    if (waiters.length === 0) return
+    const still: Waiter[] = []
+    for (const w of waiters) {
+      if (w.position <= position) {
+        clearTimeout(w.timer)
+        w.resolve()
+      } else {
+        still.push(w)
+      }
+    }
+    waiters = still
+  }
+
+  const handle = (recorded: RecordedEvent): void => {
+    apply(recorded)
+    position = recorded.position
+    failures = 0
+    release()
+  }
+
+  const subscribe = (): void => {
+    subscription = store.subscribeToAll(
+      {
+        after: position,
+        streamPrefix: CASE_STREAM_PREFIX,
+        onError: (error) => {
+          if (closed) return
+          failures++
+          const retryInMs = Math.min(retryBackoffMs * 2 ** Math.min(failures - 1, 20), MAX_INDEX_RETRY_BACKOFF_MS)
+          log.error({ err: error, after: position, retryInMs }, 'event store subscription failed; resubscribing after the last applied event')
+          resubscribing = sleep(retryInMs, undefined, { signal: abort.signal })
+            .catch(() => undefined)
+            .then(() => {
+              resubscribing = undefined
+              if (!closed) subscribe()
+            })
+        },
+      },
+      handle,
+    )
+  }
+  subscribe()
+
+  let closing: Promise<void> | undefined
+  return {
+    get position() {
+      return position
+    },
+    get size() {
+      return entries.size
+    },
+    waitUntil(target) {
+      if (target <= position) return Promise.resolve()
+      if (closed) return Promise.reject(new IndexNotReadyError(target, position, 'the index is closed'))
+      return new Promise<void>((resolve, reject) => {
+        const waiter: Waiter = {
+          position: target,
+          resolve,
+          reject,
+          timer: setTimeout(() => {
+            waiters = waiters.filter((w) => w !== waiter)
+            reject(new IndexNotReadyError(target, position, `not reached within ${waitTimeoutMs} ms`))
+          }, waitTimeoutMs),
+        }
+        waiters.push(waiter)
+      })
+    },
+    candidates({ category, before }) {
+      const bucket = byCategory.get(category)
+      if (bucket === undefined) return []
+      const out: DuplicateCandidate[] = []
+      for (const e of bucket.values()) {
+        if (!e.open || e.position >= before) continue
+        out.push({
+          caseId: e.caseId,
+          trackingCode: e.trackingCode,
+          category: e.category,
+          submittedAt: e.submittedAt,
+          position: e.position,
+          neighbourhood: e.neighbourhood,
+          lat: e.lat,
+          lon: e.lon,
+          text: e.text,
+          duplicateOf: e.duplicateOf,
+        })
+      }
+      return out
+    },
+    close() {
+      closing ??= (async () => {
+        closed = true
+        abort.abort()
+        for (const w of waiters) {
+          clearTimeout(w.timer)
+          w.reject(new IndexNotReadyError(w.position, position, 'the index is closed'))
+        }
+        waiters = []
+        await resubscribing
+        await subscription?.close()
+      })()
+      return closing
+    },
+  }
+}
