@@ -211,7 +211,7 @@ t.test('invalid messages on the topic are dead-lettered and routing continues', 
   t.match(failed, { error: { kind: 'failed', message: /CaseSubmitted .* is invalid: data\./ }, attempts: 1 })
   const missing = records.find((r) => r.source.key === ghost.caseId)
   t.match(missing, { error: { kind: 'failed', message: /no such case/ }, attempts: 1 })
-  t.match(routing.status(), { lastError: /no such case/ })
+  t.match(routing.status(), { lastError: /no such case|is invalid/ }, 'the last failure is reported (partitions finish in any order)')
 
   const after = await submitCase(env.store, { description: 'Çöpler üç gündür toplanmadı' })
   t.match(await routedEvent(env, after.submission.caseId), { type: 'CaseRouted', data: { department: 'temizlik' } })
