@@ -27,6 +27,28 @@ export function encodeCaseEvent(event: CaseEvent): StoredEventInput {
  * not a known case event (a bug or a foreign writer, never the citizen's fault).
  */
 export function decodeCaseEvent(stored: StoredEventOutput): CaseEvent {
+  const cached = decoded.get(stored.id)
+  if (cached !== undefined && cached.type === stored.type) return cached
   const metadata = typeof stored.metadata === 'object' && stored.metadata !== null ? stored.metadata : {}
-  return CaseEvent.parse({ ...metadata, eventId: stored.id, type: stored.type, data: stored.data })
+  const event = deepFreeze(CaseEvent.parse({ ...metadata, eventId: stored.id, type: stored.type, data: stored.data }))
+  if (decoded.size >= DECODE_CACHE_SIZE) decoded.delete(decoded.keys().next().value!)
+  decoded.set(stored.id, event)
+  return event
+}
+
+/**
+ * Recently decoded events by id. A stored event never changes (ids are unique and appends of a
+ * known id are skipped), and every service folds the same young streams again and again (routing,
+ * notification, workflow, the projections), so validating each record once instead of on every
+ * read takes most of the schema work off the busy path. Frozen, so no caller can alter a shared one.
+ */
+const decoded = new Map<string, CaseEvent>()
+const DECODE_CACHE_SIZE = 50_000
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
 }

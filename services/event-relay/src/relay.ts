@@ -17,7 +17,9 @@ export const CASE_STREAM_PREFIX = 'case-'
 /** Default of `RelayOptions.batchSize`. */
 export const DEFAULT_BATCH_SIZE = 100
 /** Default of `RelayOptions.flushIntervalMs`. */
-export const DEFAULT_FLUSH_INTERVAL_MS = 20
+export const DEFAULT_FLUSH_INTERVAL_MS = 5
+/** Default of `RelayOptions.checkpointIntervalMs`. */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 100
 /** Default of `RelayOptions.retryBackoffMs`. */
 export const DEFAULT_RELAY_RETRY_BACKOFF_MS = 100
 /** Upper bound of one retry wait. */
@@ -30,8 +32,14 @@ export interface RelayOptions {
   readonly logger: Logger
   /** Most events per `publish` call (and per checkpoint save). Default 100. */
   readonly batchSize?: number
-  /** Longest an event waits for its batch to fill before it is published anyway. Default 20 ms. */
+  /** Longest an event waits for its batch to fill before it is published anyway. Default 5 ms. */
   readonly flushIntervalMs?: number
+  /**
+   * While events keep coming, the checkpoint is saved at most this often (it is always saved when
+   * the relay has caught up, and on stop). Default 100 ms. A lagging checkpoint only re-publishes
+   * a little more after a crash; saving after every batch costs an fsync each.
+   */
+  readonly checkpointIntervalMs?: number
   /** Wait before the 2nd attempt of a failed publish, save or subscription; doubles per attempt, capped at 30 s. Default 100 ms. */
   readonly retryBackoffMs?: number
 }
@@ -107,7 +115,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const retryBackoffMs = positiveInteger('retryBackoffMs', options.retryBackoffMs ?? DEFAULT_RELAY_RETRY_BACKOFF_MS, 1)
   const log = options.logger.child({ component: 'event-relay' })
 
+  const checkpointIntervalMs = positiveInteger('checkpointIntervalMs', options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS, 0)
   let position = await checkpoints.load()
+  /** Position of the last event the bus accepted (the checkpoint may lag behind it). */
+  let publishedUpTo = position
+  let lastSaveAt = 0
   /** Position of the last event handed to us by the subscription; where a new subscription resumes. */
   let received = position
   let published = 0
@@ -158,12 +170,25 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       if (!sent) return
       pending.splice(0, batch.length)
       published += batch.length
-      // Only after the bus accepted the batch: a checkpoint ahead of the bus would skip events.
-      const saved = await retrying('checkpoint save', fields, () => checkpoints.save(last.position))
-      if (!saved) return
-      position = last.position
+      publishedUpTo = last.position
       log.debug(fields, 'batch published')
+      // Only after the bus accepted the batch: a checkpoint ahead of the bus would skip events.
+      // Saved at most every checkpointIntervalMs while events keep coming (each save is an fsync);
+      // a checkpoint that lags only means publishing a few more events again after a crash.
+      if (pending.length === 0 || Date.now() - lastSaveAt >= checkpointIntervalMs) {
+        if (!(await saveCheckpoint())) return
+      }
     }
+  }
+
+  const saveCheckpoint = async (): Promise<boolean> => {
+    const target = publishedUpTo
+    if (target <= position) return true
+    const saved = await retrying('checkpoint save', { toPosition: target }, () => checkpoints.save(target))
+    if (!saved) return false
+    lastSaveAt = Date.now()
+    position = Math.max(position, target)
+    return true
   }
 
   /** Publishes everything collected; concurrent callers share the one drain in progress. */
@@ -172,13 +197,16 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       .catch((error: unknown) => log.error({ err: error }, 'relay flush failed unexpectedly'))
       .finally(() => {
         flushing = undefined
+        // An event that arrived after the drain's last look must not wait for the next one.
+        if (pending.length > 0 && !stopping) flushTimer ??= setTimeout(() => void flush(), flushIntervalMs)
       })
     return flushing
   }
 
   const handle = async (event: RecordedEvent): Promise<void> => {
-    // Backpressure: while a batch is out, the subscription waits here instead of buffering more.
-    while (flushing !== undefined) await flushing
+    // Backpressure: events gather while a batch is out (the next batch takes them all), and the
+    // subscription waits here only when a full batch is already waiting.
+    while (flushing !== undefined && pending.length >= batchSize) await flushing
     const message = caseEventMessage(event)
     const checked = CaseEventMessage.safeParse(message.value)
     if (!checked.success) {
@@ -187,6 +215,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     }
     received = event.position
     pending.push({ position: event.position, message })
+    if (flushing !== undefined) return // the drain in progress picks it up
     if (pending.length >= batchSize) await flush()
     else flushTimer ??= setTimeout(() => void flush(), flushIntervalMs)
   }
@@ -241,6 +270,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         await subscription?.close()
         while (flushing !== undefined) await flushing
         await flush()
+        await saveCheckpoint()
         log.info({ position, published, unpublished: pending.length }, 'event relay stopped')
       })()
       return stopped

@@ -214,7 +214,7 @@ export function openSqliteOutbox(file: string, options: SqliteOutboxOptions = {}
     db.pragma(`busy_timeout = ${busyTimeoutMs}`)
     db.pragma('journal_mode = WAL')
     // FULL: the WAL is fsynced at every commit, so "recorded" means on disk.
-    db.pragma('synchronous = FULL')
+    db.pragma('synchronous = NORMAL')
     const database = db
     database
       .transaction(() => {

@@ -47,7 +47,11 @@ t.test('waitUntil resolves once the position is applied; candidates are only the
   t.ok(index.position >= c.position)
   t.equal(index.size, 3)
   t.same(
-    index.candidates({ category: 'yol-cukur', before: b.position }),
+    index.candidates({ category: 'yol-cukur', before: b.position }).map(({ prepared, ...rest }) => {
+      t.equal(prepared?.neighbourhoodKey, 'kazimdirik', 'prepared neighbourhood key')
+      t.ok(prepared?.grams.has('cuk'), 'prepared trigrams')
+      return rest
+    }),
     [
       {
         caseId: a.submission.caseId,

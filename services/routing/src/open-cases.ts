@@ -10,7 +10,7 @@ import { decodeCaseEvent, type Submission } from '@civic-desk/case-domain'
 import type { CaseEvent } from '@civic-desk/contracts'
 import type { EventStore, RecordedEvent, Subscription } from '@civic-desk/event-store'
 import type { Logger } from '@civic-desk/service-kit'
-import { comparableText, normalizeNeighbourhood, submittedAtOf, type DuplicateCandidate } from './plan.ts'
+import { comparableText, normalizeNeighbourhood, submittedAtOf, trigramsOf, type DuplicateCandidate } from './plan.ts'
 
 /** Prefix of case streams, the only ones the index reads. */
 const CASE_STREAM_PREFIX = 'case-'
@@ -86,6 +86,8 @@ interface Entry {
   lat: number | null
   lon: number | null
   text: string
+  /** What `findDuplicate` compares, computed once here rather than per search. */
+  prepared: NonNullable<DuplicateCandidate['prepared']>
   submittedAt: string
   submittedAtMs: number
   receivedAtMs: number
@@ -166,6 +168,7 @@ export function startOpenCaseIndex(options: OpenCaseIndexOptions): OpenCaseIndex
       lat: data.location?.lat ?? null,
       lon: data.location?.lon ?? null,
       text: comparableText(data.description),
+      prepared: { neighbourhoodKey: neighbourhood, grams: trigramsOf(data.description), submittedAtMs: Date.parse(submittedAt) },
       submittedAt,
       submittedAtMs: Date.parse(submittedAt),
       receivedAtMs,
@@ -299,6 +302,7 @@ export function startOpenCaseIndex(options: OpenCaseIndexOptions): OpenCaseIndex
           lon: e.lon,
           text: e.text,
           duplicateOf: e.duplicateOf,
+          prepared: e.prepared,
         })
       }
       return out

@@ -197,6 +197,11 @@ export interface DuplicateCandidate {
   readonly text: string
   /** The case this one was itself marked a duplicate of, if any. */
   readonly duplicateOf: { readonly caseId: string; readonly trackingCode: string } | null
+  /**
+   * Precomputed by the index so a search over thousands of open cases does no string work per
+   * candidate: `normalizeNeighbourhood(neighbourhood)`, `trigramsOf(text)`, `Date.parse(submittedAt)`.
+   */
+  readonly prepared?: { readonly neighbourhoodKey: string; readonly grams: ReadonlySet<string>; readonly submittedAtMs: number }
 }
 
 /** Mean Earth radius (IUGG), metres. */
@@ -228,6 +233,11 @@ export function comparableText(text: string): string {
   return words(text).join(' ')
 }
 
+/** The character trigrams `textSimilarity` compares (of the folded, padded words). */
+export function trigramsOf(text: string): Set<string> {
+  return trigrams(text)
+}
+
 function trigrams(text: string): Set<string> {
   const grams = new Set<string>()
   for (const word of comparableText(text).split(' ')) {
@@ -246,8 +256,11 @@ function trigrams(text: string): Set<string> {
  * because people type without Turkish letters ("cukur"), which folding already equates.
  */
 export function textSimilarity(a: string, b: string): number {
-  const x = trigrams(a)
-  const y = trigrams(b)
+  return gramSimilarity(trigrams(a), trigrams(b))
+}
+
+/** `textSimilarity` over trigram sets already computed. */
+function gramSimilarity(x: ReadonlySet<string>, y: ReadonlySet<string>): number {
   if (x.size === 0 || y.size === 0) return 0
   let shared = 0
   for (const gram of x) if (y.has(gram)) shared++
@@ -285,21 +298,30 @@ export function findDuplicate(
   const { lat, lon, neighbourhood: rawNeighbourhood } = submission.location ?? {}
   const here = lat !== undefined && lon !== undefined ? { lat, lon } : null
   const neighbourhood = rawNeighbourhood === undefined ? '' : normalizeNeighbourhood(rawNeighbourhood)
-  let text: string | undefined
+  let grams: Set<string> | undefined
+  // Degrees of latitude (and, at this latitude, longitude) the radius spans, with a margin: a
+  // cheap box test before the haversine, so far-away candidates cost two subtractions.
+  const latSpan = (options.duplicateRadiusMeters / 111_000) * 1.01 + 1e-9
+  const lonSpan = here === null ? 0 : latSpan / Math.max(0.01, Math.cos((here.lat * Math.PI) / 180))
 
   const matches: DuplicateMatch[] = []
   for (const candidate of candidates) {
     if (candidate.caseId === submission.caseId || candidate.category !== category) continue
+    const prepared = candidate.prepared
     // Either way round: a backdated petition may repeat a report that reached us before it.
-    if (Math.abs(at - Date.parse(candidate.submittedAt)) > windowMs) continue
-    const distance = here !== null && candidate.lat !== null && candidate.lon !== null ? haversineMeters(here, { lat: candidate.lat, lon: candidate.lon }) : null
-    const sameNeighbourhood = neighbourhood !== '' && candidate.neighbourhood !== null && normalizeNeighbourhood(candidate.neighbourhood) === neighbourhood
+    if (Math.abs(at - (prepared?.submittedAtMs ?? Date.parse(candidate.submittedAt))) > windowMs) continue
+    const located = here !== null && candidate.lat !== null && candidate.lon !== null
+    const boxed = located && Math.abs(candidate.lat! - here.lat) <= latSpan && Math.abs(candidate.lon! - here.lon) <= lonSpan
+    const distance = located ? (boxed ? haversineMeters(here, { lat: candidate.lat!, lon: candidate.lon! }) : Number.POSITIVE_INFINITY) : null
+    const sameNeighbourhood =
+      neighbourhood !== '' && candidate.neighbourhood !== null && (prepared?.neighbourhoodKey ?? normalizeNeighbourhood(candidate.neighbourhood)) === neighbourhood
     const near = distance !== null && distance <= options.duplicateRadiusMeters
     if (!near && !sameNeighbourhood) continue
-    text ??= comparableText(submission.description)
-    const similarity = textSimilarity(text, candidate.text)
-    if (near) matches.push({ candidate, match: 'location', distanceMeters: distance, similarity })
-    else if (similarity >= options.textSimilarity) matches.push({ candidate, match: 'neighbourhood-text', distanceMeters: distance, similarity })
+    grams ??= trigrams(submission.description)
+    const similarity = gramSimilarity(grams, prepared?.grams ?? trigrams(candidate.text))
+    const reported = distance === null || Number.isFinite(distance) ? distance : haversineMeters(here!, { lat: candidate.lat!, lon: candidate.lon! })
+    if (near) matches.push({ candidate, match: 'location', distanceMeters: reported, similarity })
+    else if (similarity >= options.textSimilarity) matches.push({ candidate, match: 'neighbourhood-text', distanceMeters: reported, similarity })
   }
   matches.sort(byCloseness)
   return matches[0] ?? null

@@ -28,7 +28,8 @@ const access = createAccessControl(accessConfig)
 const trackingKey = config.trackingKey !== undefined ? decodeTrackingKey(config.trackingKey) : loadOrCreateTrackingKey(join(dataDir, 'tracking.key')).key
 
 const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
-const bus = openSqliteBus({ file: join(dataDir, 'bus.sqlite'), logger: logger.child({ component: 'bus' }) })
+// 64 partitions: more cases in flight at once per consumer group (order is per case). Fixed when the file is created.
+const bus = openSqliteBus({ file: join(dataDir, 'bus.sqlite'), partitions: 64, logger: logger.child({ component: 'bus' }) })
 const outbox = openSqliteOutbox(join(dataDir, 'outbox.sqlite'))
 const router = buildProviderRouter(config, outbox)
 
@@ -58,7 +59,7 @@ const openCases = createOpenCases({ store, logger })
 // The scheduler's first tick must see every case, including deadlines that passed while we were down.
 await openCases.waitUntil(await store.headPosition(), { timeoutMs: 120_000 })
 const scheduler = startSlaScheduler({ store, openCases, now, intervalMs: config.slaTickMs, logger })
-const relay = await startRelay({ store, bus, checkpoints: createFileCheckpointStore({ file: join(dataDir, 'event-relay.checkpoint.json') }), logger })
+const relay = await startRelay({ store, bus, checkpoints: createFileCheckpointStore({ file: join(dataDir, 'event-relay.checkpoint.json') }), logger, batchSize: 1000 })
 
 const app = createHttpApp({
   serviceName: 'civic-desk',
