@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { EventStore } from '@civic-desk/event-store'
 import { createHttpApp, type AccessControl, type Logger } from '@civic-desk/service-kit'
 import type { Relay } from './relay.ts'
+import type { StoreFedBus } from './store-fed-bus.ts'
 
 export interface RelayAppDeps {
   readonly relay: Relay
@@ -56,4 +57,15 @@ export function relayStatus(deps: Pick<RelayAppDeps, 'relay' | 'store'>): () => 
 /** Adds `GET /v1/relay/status` (operators) to an app made by `createHttpApp`. */
 export function registerRelayRoutes(app: FastifyInstance, deps: RelayAppDeps): void {
   app.get('/v1/relay/status', { onRequest: deps.access.requireRole('operator') }, relayStatus(deps))
+}
+
+/**
+ * Adds `GET /v1/consumers/status` (operators) for standalone mode, where consumer groups read case
+ * events straight from the store: each group's position and how far behind the store's head it is.
+ */
+export function registerConsumerRoutes(app: FastifyInstance, deps: { readonly bus: StoreFedBus; readonly store: EventStore; readonly access: AccessControl }): void {
+  app.get('/v1/consumers/status', { onRequest: deps.access.requireRole('operator') }, async () => {
+    const head = await deps.store.headPosition()
+    return { head, groups: deps.bus.groups().map((g) => ({ ...g, lag: Math.max(0, head - g.position) })) }
+  })
 }

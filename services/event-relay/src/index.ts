@@ -12,5 +12,6 @@ export {
   type RelayOptions,
 } from './relay.ts'
 export { CheckpointCorruptError, createFileCheckpointStore, createMemoryCheckpointStore, type CheckpointStore, type FileCheckpointStoreOptions } from './checkpoint.ts'
-export { buildRelayApp, registerRelayRoutes, relayStatus, type RelayAppDeps, type RelayStatus } from './app.ts'
+export { buildRelayApp, registerConsumerRoutes, registerRelayRoutes, relayStatus, type RelayAppDeps, type RelayStatus } from './app.ts'
 export { relayConfig, type RelayConfig } from './config.ts'
+export { createStoreFedBus, type StoreFedBus, type StoreFedBusOptions, type StoreFedGroupStatus } from './store-fed-bus.ts'

@@ -1,12 +1,12 @@
 // Composition root of standalone mode: the whole system in one process on embedded defaults —
-// intake, event relay, routing, department workflow with its SLA scheduler, and notification —
-// talking over a bus kept in a sqlite file, so a restart loses no message between them.
+// intake, routing, department workflow with its SLA scheduler, and notification — the consumers
+// reading case events from the store with durable checkpoints, so a restart loses no step.
 // The only module that reads process.env.
 import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { buildProviderRouter, openSqliteOutbox, registerNotificationRoutes, startNotifier } from '@civic-desk/notification'
 import { createOpenCases, loadWorkflows, registerWorkflowRoutes, startSlaScheduler } from '@civic-desk/department-workflow'
-import { createFileCheckpointStore, registerRelayRoutes, startRelay } from '@civic-desk/event-relay'
+import { createStoreFedBus, registerConsumerRoutes } from '@civic-desk/event-relay'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes } from '@civic-desk/intake'
 import { openSqliteBus } from '@civic-desk/messaging'
@@ -28,12 +28,18 @@ const access = createAccessControl(accessConfig)
 const trackingKey = config.trackingKey !== undefined ? decodeTrackingKey(config.trackingKey) : loadOrCreateTrackingKey(join(dataDir, 'tracking.key')).key
 
 const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
-// 64 partitions: more cases in flight at once per consumer group (order is per case). Fixed when the file is created.
-const bus = openSqliteBus({ file: join(dataDir, 'bus.sqlite'), partitions: 64, logger: logger.child({ component: 'bus' }) })
+// Case events are read straight from the store by each consumer group (own checkpoint in
+// data/consumers/); the sqlite bus file carries the other topics (dead letters, later intake and
+// assignments). Distributed mode uses the relay and Kafka instead; the consumers cannot tell.
+const bus = createStoreFedBus({
+  store,
+  bus: openSqliteBus({ file: join(dataDir, 'bus.sqlite'), logger: logger.child({ component: 'bus' }) }),
+  checkpointDir: join(dataDir, 'consumers'),
+  logger,
+})
 const outbox = openSqliteOutbox(join(dataDir, 'outbox.sqlite'))
 const router = buildProviderRouter(config, outbox)
 
-// Consumers first, then the relay: nothing is published before every group has joined.
 const routing = await startRouting({
   store,
   bus,
@@ -59,7 +65,6 @@ const openCases = createOpenCases({ store, logger })
 // The scheduler's first tick must see every case, including deadlines that passed while we were down.
 await openCases.waitUntil(await store.headPosition(), { timeoutMs: 120_000 })
 const scheduler = startSlaScheduler({ store, openCases, now, intervalMs: config.slaTickMs, logger })
-const relay = await startRelay({ store, bus, checkpoints: createFileCheckpointStore({ file: join(dataDir, 'event-relay.checkpoint.json') }), logger, batchSize: 1000 })
 
 const app = createHttpApp({
   serviceName: 'civic-desk',
@@ -70,8 +75,13 @@ const app = createHttpApp({
     const head = await store.headPosition()
     const routingStatus = routing.status()
     return {
-      ready: relay.running && routingStatus.running && openCases.running,
-      details: { eventStoreHead: head, relayPosition: relay.position, routingIndexPosition: routingStatus.indexPosition, workflowProjectionPosition: openCases.position },
+      ready: routingStatus.running && openCases.running,
+      details: {
+        eventStoreHead: head,
+        consumers: Object.fromEntries(bus.groups().map((g) => [g.groupId, g.position])),
+        routingIndexPosition: routingStatus.indexPosition,
+        workflowProjectionPosition: openCases.position,
+      },
     }
   },
 })
@@ -80,16 +90,15 @@ app.removeContentTypeParser('text/plain')
 await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute })
 registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now })
 registerRoutingRoutes(app, { routing, access, logger })
-registerRelayRoutes(app, { relay, store, access, logger })
+registerConsumerRoutes(app, { bus, store, access })
 registerNotificationRoutes(app, { outbox, notifier, access, logger })
 
 installShutdown({
   logger,
   tasks: [
     { name: 'http', close: () => app.close() },
-    // The relay publishes what it collected and saves its checkpoint; the consumers finish or
-    // leave uncommitted the message in hand; all before the bus and the store close.
-    { name: 'relay', close: () => relay.stop() },
+    // The consumers finish or leave unfinished the message in hand and save their checkpoints,
+    // all before the bus and the store close.
     { name: 'sla scheduler', close: () => scheduler.stop() },
     { name: 'routing', close: () => routing.stop() },
     { name: 'notification', close: () => notifier.stop() },
