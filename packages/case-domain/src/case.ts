@@ -250,6 +250,57 @@ export function clockOf(sla: SlaState) {
   })
 }
 
+/** The thresholds of the running clock still to be recorded, with their instants. */
+interface PendingSla {
+  readonly clock: number
+  readonly department: string
+  readonly warningAt: Date | null
+  readonly dueAt: Date
+  readonly warn: boolean
+  readonly breach: boolean
+  readonly escalate: boolean
+}
+
+/**
+ * What `CheckSla` may still record for the case, or null when nothing can fire: no clock, an
+ * answered case, or a pause holding the clock before its effective due instant is known.
+ */
+function pendingSla(state: CaseState): PendingSla | null {
+  if (state.status === 'none' || state.sla === null || state.department === null || !OPEN_STATUSES.includes(state.status)) return null
+  const { sla } = state
+  const clock = clockOf(sla)
+  // A warning reports the effective due instant, so nothing fires while a pause hides it.
+  if (clock.dueAt === null) return null
+  return {
+    clock: sla.terms.clock,
+    department: state.department,
+    warningAt: clock.warningAt,
+    dueAt: clock.dueAt,
+    warn: !sla.warned && clock.warningAt !== null,
+    breach: !sla.breached,
+    escalate: !sla.escalated,
+  }
+}
+
+/** The next SLA threshold of a case that is still to be recorded. */
+export interface PendingThreshold {
+  readonly clock: number
+  readonly threshold: 'warning' | 'breach'
+  readonly at: Date
+}
+
+/**
+ * The first threshold of the case's running clock that `CheckSla` has not recorded yet, or null:
+ * what a scheduler sets its timer for, from the same rule the decider applies.
+ */
+export function nextSlaThreshold(state: CaseState): PendingThreshold | null {
+  const p = pendingSla(state)
+  if (p === null) return null
+  if (p.warn && p.warningAt !== null) return { clock: p.clock, threshold: 'warning', at: p.warningAt }
+  if (p.breach || p.escalate) return { clock: p.clock, threshold: 'breach', at: p.dueAt }
+  return null
+}
+
 export function decide(command: CaseCommand, state: CaseState): CaseEvent[] {
   const { meta } = command
   switch (command.type) {
@@ -341,24 +392,19 @@ export function decide(command: CaseCommand, state: CaseState): CaseEvent[] {
       })
     }
     case 'CheckSla': {
-      if (state.status === 'none' || state.sla === null || state.department === null) return []
-      if (!OPEN_STATUSES.includes(state.status)) return []
-      const { sla, department } = state
-      const clock = clockOf(sla)
+      const p = pendingSla(state)
+      if (p === null) return []
       const now = new Date(command.data.now).getTime()
+      const { clock: n, department } = p
+      const dueAt = p.dueAt.toISOString()
+      const overdue = p.dueAt.getTime() <= now
       const events: { type: CaseEvent['type']; data: unknown }[] = []
-      const n = sla.terms.clock
-      if (!sla.warned && clock.warningAt !== null && clock.warningAt.getTime() <= now && clock.dueAt !== null) {
-        events.push({ type: 'SlaWarningRaised', data: { clock: n, department, at: clock.warningAt.toISOString(), dueAt: clock.dueAt.toISOString() } })
+      if (p.warn && p.warningAt !== null && p.warningAt.getTime() <= now) {
+        events.push({ type: 'SlaWarningRaised', data: { clock: n, department, at: p.warningAt.toISOString(), dueAt } })
       }
-      if (!sla.breached && clock.dueAt !== null && clock.dueAt.getTime() <= now) {
-        events.push({ type: 'SlaBreached', data: { clock: n, department, dueAt: clock.dueAt.toISOString() } })
-      }
-      if (!sla.escalated && clock.dueAt !== null && clock.dueAt.getTime() <= now) {
-        events.push({
-          type: 'CaseEscalated',
-          data: { clock: n, department, to: 'supervisors', reason: `deadline ${clock.dueAt.toISOString()} passed without an answer` },
-        })
+      if (p.breach && overdue) events.push({ type: 'SlaBreached', data: { clock: n, department, dueAt } })
+      if (p.escalate && overdue) {
+        events.push({ type: 'CaseEscalated', data: { clock: n, department, to: 'supervisors', reason: `deadline ${dueAt} passed without an answer` } })
       }
       return emit(meta, ...events)
     }
@@ -454,10 +500,7 @@ function evolveOpen(c: OpenCase, e: Exclude<CaseEvent, CaseEventOf<'CaseSubmitte
       }
     }
     case 'CitizenReplied': {
-      const sla =
-        c.sla === null
-          ? null
-          : { ...c.sla, pauses: c.sla.pauses.map((p) => (p.resumedAt === null ? { ...p, resumedAt: e.occurredAt } : p)) }
+      const sla = endPause(c.sla, e.occurredAt)
       return {
         ...base,
         status: c.statusBeforeWait === 'routed' ? 'routed' : 'in_progress',

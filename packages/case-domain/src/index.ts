@@ -3,7 +3,7 @@
  * evolve(state, event) → state, plus tracking codes, derived ids, workflow steps, the status
  * machine and the public view. No I/O, no clock.
  */
-export { CaseRuleViolation, clockOf, decide, evolve, initialState, replay } from './case.ts'
+export { CaseRuleViolation, clockOf, decide, evolve, initialState, nextSlaThreshold, replay } from './case.ts'
 export type {
   AcceptCase,
   AddNote,
@@ -18,6 +18,7 @@ export type {
   NewSla,
   NoteRecord,
   OpenCase,
+  PendingThreshold,
   PauseRecord,
   PublicStep,
   RecordCitizenReply,

@@ -62,6 +62,8 @@ export interface ExecuteOptions {
   readonly expectedRevision?: number
   /** Re-reads and re-decides after a lost race this many times (no `expectedRevision`). Default 5. */
   readonly maxRetries?: number
+  /** The case as the caller just loaded it: the first attempt decides on it instead of reading again. */
+  readonly loaded?: LoadedCase
 }
 
 export interface ExecuteResult {
@@ -84,7 +86,7 @@ export async function executeOnCase(
 ): Promise<ExecuteResult> {
   const maxRetries = options.expectedRevision === undefined ? (options.maxRetries ?? 5) : 0
   for (let attempt = 0; ; attempt++) {
-    const loaded = await loadCase(store, caseId)
+    const loaded = attempt === 0 && options.loaded !== undefined ? options.loaded : await loadCase(store, caseId)
     if (options.expectedRevision !== undefined && loaded.revision !== options.expectedRevision) {
       throw new ConcurrencyError(caseStreamId(caseId), options.expectedRevision, loaded.revision)
     }

@@ -29,6 +29,11 @@ export {
 } from './port.ts'
 /** Structured logger the adapters accept (a pino logger fits). */
 export type { BusLogger } from './shared.ts'
+/**
+ * For other adapters of the port (e.g. event-relay's store-fed bus): key → partition, retry
+ * back-off and its abortable wait, the dead-letter record and error text, as these adapters do it.
+ */
+export { abortableDelay, backoffMs, deadLetterRecord, errorMessage, partitionFor } from './shared.ts'
 /** In-process bus for standalone mode and tests, with its options and raw-publish test hook. */
 export { createMemoryBus, type MemoryBus, type MemoryBusOptions, type RawOutgoingMessage } from './memory.ts'
 /** Durable single-host bus in one SQLite file (standalone mode), with its options. */

@@ -125,6 +125,8 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
       sendProblem(request, reply, toProblem(error))
     },
   })
+  // Every API here speaks JSON only: any other body is refused with 415 rather than parsed.
+  app.removeContentTypeParser('text/plain')
 
   let closing = false
   app.addHook('preClose', async () => {

@@ -188,8 +188,6 @@ export function buildWorkflowApp(deps: WorkflowAppDeps): FastifyInstance {
       return { ready: openCases.running, details: { projectionPosition: openCases.position, eventStoreHead: head } }
     },
   })
-  // Staff clients speak JSON only; any other body is refused with 415 rather than parsed.
-  app.removeContentTypeParser('text/plain')
   registerWorkflowRoutes(app, deps)
   return app
 }

@@ -12,7 +12,7 @@
  * projection applies an event of it; a tick pops only what is due. Nothing is rescanned and
  * nothing spins: an idle tick costs one comparison.
  */
-import { clockOf, deriveEventId, executeOnCase, OPEN_STATUSES, type CaseCommand, type OpenCase } from '@civic-desk/case-domain'
+import { deriveEventId, executeOnCase, nextSlaThreshold, type CaseCommand, type PendingThreshold } from '@civic-desk/case-domain'
 import type { Actor } from '@civic-desk/contracts'
 import type { EventStore } from '@civic-desk/event-store'
 import type { Logger } from '@civic-desk/service-kit'
@@ -25,28 +25,8 @@ export const SLA_SCHEDULER_ACTOR: Actor = Object.freeze({ kind: 'system', id: 's
 /** Default time between ticks. */
 export const DEFAULT_SLA_TICK_MS = 1000
 
-/** The next SLA threshold of a case that is still to be recorded. */
-export interface PendingThreshold {
-  readonly clock: number
-  readonly threshold: 'warning' | 'breach'
-  readonly at: Date
-}
-
-/**
- * The first threshold of the case's running clock not recorded yet, or null when there is none
- * (closed case, no clock, everything recorded, or a pause holds the clock before the next one).
- * Mirrors the decider's `CheckSla`, so the scheduler never wakes for something it will not record.
- */
-export function nextSlaThreshold(state: OpenCase): PendingThreshold | null {
-  const { sla } = state
-  if (sla === null || state.department === null || !OPEN_STATUSES.includes(state.status)) return null
-  const clock = clockOf(sla)
-  // The decider records a warning only with an effective due instant to report in it.
-  if (clock.dueAt === null) return null
-  if (!sla.warned && clock.warningAt !== null) return { clock: sla.terms.clock, threshold: 'warning', at: clock.warningAt }
-  if (!sla.breached || !sla.escalated) return { clock: sla.terms.clock, threshold: 'breach', at: clock.dueAt }
-  return null
-}
+// The rule of which threshold comes next lives beside the decider's CheckSla, which records it.
+export { nextSlaThreshold, type PendingThreshold }
 
 /** Options of `startSlaScheduler`. */
 export interface SlaSchedulerOptions {

@@ -34,9 +34,7 @@ export function slaPositionAt(sla: SlaState, now: Date): SlaPosition {
   return {
     dueAt: clock.dueAt ?? new Date(now.getTime() + msLeft),
     msLeft,
-    // From the events, not from slaStatusAt: that one counts a pause as (pausedAt, resumedAt], so
-    // at the very instant of the request (or of the reply) it would say the opposite.
-    paused: sla.pauses.some((p) => p.resumedAt === null),
+    paused: status.paused,
     level: status.level,
     warningAt: clock.warningAt,
     nominalDueAt: clock.nominalDue,

@@ -21,13 +21,16 @@ import type { EventStore, RecordedEvent, Subscription } from '@civic-desk/event-
 import {
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_RETRY_BACKOFF_MS,
-  MAX_RETRY_BACKOFF_MS,
   NonRetriableError,
   TOPICS,
+  abortableDelay,
+  backoffMs,
+  deadLetterRecord,
+  errorMessage,
+  partitionFor,
   type Bus,
   type BusMessage,
   type BusSubscription,
-  type DeadLetterRecord,
   type OutgoingMessage,
   type SubscribeOptions,
 } from '@civic-desk/messaging'
@@ -67,20 +70,6 @@ export interface StoreFedBus extends Bus {
 interface Entry {
   readonly event: RecordedEvent
   done: boolean
-}
-
-/** FNV-1a, as the other adapters partition keys. */
-function laneOf(key: string, lanes: number): number {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < key.length; i++) {
-    hash ^= key.charCodeAt(i)
-    hash = Math.imul(hash, 0x01000193) >>> 0
-  }
-  return hash % lanes
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
 }
 
 /** Wraps `bus` so that `civic.case-events.v1` is served from `store`. */
@@ -156,14 +145,9 @@ export function createStoreFedBus(options: StoreFedBusOptions): StoreFedBus {
 
     const deadLetter = async (entry: Entry, kind: 'invalid' | 'failed', message: string, attempts: number, value: unknown): Promise<void> => {
       const key = entry.event.streamId.slice(CASE_STREAM_PREFIX.length)
-      const record = {
-        error: { kind, message },
-        source: { topic: TOPICS.caseEvents, partition: laneOf(key, lanes), offset: String(entry.event.position), key, groupId },
-        attempts,
-        failedAt: new Date().toISOString(),
-        // Through JSON: the record carries exactly what a Kafka consumer would have received.
-        value: JSON.parse(JSON.stringify(value ?? null)) as unknown,
-      } as DeadLetterRecord
+      const source = { topic: TOPICS.caseEvents, partition: partitionFor(key, lanes), offset: String(entry.event.position), key, groupId }
+      // Through JSON: the record carries exactly what a Kafka consumer would have received.
+      const record = deadLetterRecord({ kind, message, source, attempts, failedAt: new Date(), payload: { value: JSON.parse(JSON.stringify(value ?? null)) as unknown } })
       await bus.publish(TOPICS.deadLetter, [{ key, value: record }])
       log.error({ groupId, position: entry.event.position, kind, message, attempts }, 'case event dead-lettered')
     }
@@ -184,7 +168,7 @@ export function createStoreFedBus(options: StoreFedBusOptions): StoreFedBus {
       } else value = outgoing.value as V
       const message: BusMessage<V> = {
         topic: TOPICS.caseEvents,
-        partition: laneOf(key, lanes),
+        partition: partitionFor(key, lanes),
         offset: String(entry.event.position),
         key,
         value,
@@ -198,15 +182,11 @@ export function createStoreFedBus(options: StoreFedBusOptions): StoreFedBus {
           return true
         } catch (error) {
           if (error instanceof NonRetriableError || attempt >= maxAttempts) {
-            await deadLetter(entry, 'failed', errorText(error), attempt, outgoing.value)
+            await deadLetter(entry, 'failed', errorMessage(error), attempt, outgoing.value)
             return true
           }
           log.warn({ groupId, position: entry.event.position, attempt, err: error }, 'handler failed; will retry')
-          const wait = Math.min(retryBackoffMs * 2 ** (attempt - 1), MAX_RETRY_BACKOFF_MS)
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, wait)
-            abort.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true })
-          })
+          await abortableDelay(backoffMs(attempt, retryBackoffMs), abort.signal)
         }
       }
     }
@@ -255,7 +235,7 @@ export function createStoreFedBus(options: StoreFedBusOptions): StoreFedBus {
         if (stopping) return
         const entry: Entry = { event, done: false }
         window.push(entry)
-        const lane = laneOf(event.streamId.slice(CASE_STREAM_PREFIX.length), lanes)
+        const lane = partitionFor(event.streamId.slice(CASE_STREAM_PREFIX.length), lanes)
         queues[lane]!.push(entry)
         runLane(lane)
       },

@@ -47,8 +47,6 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<FastifyInstance>
     bodyLimit: deps.bodyLimit ?? 64 * 1024,
     readiness: async () => ({ ready: true, details: { eventStoreHead: await deps.store.headPosition() } }),
   })
-  // Channel adapters speak JSON only; any other body is refused with 415 rather than parsed.
-  app.removeContentTypeParser('text/plain')
   await registerIntakeRoutes(app, deps)
   return app
 }

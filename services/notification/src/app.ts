@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
+import { parseTrackingCode } from '@civic-desk/case-domain'
 import { createHttpApp, parseWith, type AccessControl, type Logger } from '@civic-desk/service-kit'
 import type { Notifier } from './notifier.ts'
 import { MAX_OUTBOX_PAGE, type Outbox } from './outbox.ts'
@@ -13,7 +14,16 @@ export interface NotificationAppDeps {
 
 const OutboxQuery = z.strictObject({
   caseId: z.uuid().optional(),
-  trackingCode: z.string().trim().toUpperCase().regex(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{3}$/, 'must look like K7MA-4PXR-9TK').optional(),
+  // Read as citizens and staff type it (any case, spaces or dashes anywhere), like the public look-up.
+  trackingCode: z
+    .string()
+    .transform((text, ctx) => {
+      const parsed = parseTrackingCode(text)
+      if (parsed.ok) return parsed.code
+      ctx.addIssue({ code: 'custom', message: 'must be a tracking code like K7MA-4PXR-9TK' })
+      return z.NEVER
+    })
+    .optional(),
   limit: z.coerce.number().int().min(1).max(MAX_OUTBOX_PAGE).optional(),
   after: z.coerce.number().int().min(0).optional(),
 })

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { defaultCatalogueFile, defineConfig, logLevelSchema, type ConfigOf } from '@civic-desk/service-kit'
+import type { NotifierOptions } from './notifier.ts'
 import type { Outbox } from './outbox.ts'
 import { createOutboxProvider, createProviderRouter, createSmtpProvider, createWebhookProvider, type NotificationProvider, type ProviderRouter } from './providers.ts'
 
@@ -28,6 +29,16 @@ export const providerConfigEntries = {
 } as const
 
 export type ProviderConfig = ConfigOf<typeof providerConfigEntries>
+
+/** The notifier's settings from configuration (everything but its connections). */
+export function notifierSettings(config: ProviderConfig): Pick<NotifierOptions, 'maxAttempts' | 'backoffMs' | 'municipalityName' | 'statusUrlBase'> {
+  return {
+    maxAttempts: config.notifyAttempts,
+    backoffMs: config.notifyBackoffMs,
+    municipalityName: config.municipalityName,
+    ...(config.statusUrlBase === undefined ? {} : { statusUrlBase: config.statusUrlBase }),
+  }
+}
 
 /** Builds the channel router from configuration, with the outbox taking whatever is not configured. */
 export function buildProviderRouter(config: ProviderConfig, outbox: Outbox): ProviderRouter {

@@ -51,5 +51,5 @@ export { TRIGGERS, chooseChannel, maskAddress, startNotifier } from './notifier.
 export type { Notifier, NotifierOptions, NotifierStatus } from './notifier.ts'
 export { buildNotificationApp, registerNotificationRoutes } from './app.ts'
 export type { NotificationAppDeps } from './app.ts'
-export { buildProviderRouter, notificationConfig, providerConfigEntries } from './config.ts'
+export { buildProviderRouter, notificationConfig, notifierSettings, providerConfigEntries } from './config.ts'
 export type { NotificationConfig, ProviderConfig } from './config.ts'

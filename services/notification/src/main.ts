@@ -6,7 +6,7 @@ import { openSqliteEventStore } from '@civic-desk/event-store'
 import { openSqliteBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildNotificationApp } from './app.ts'
-import { buildProviderRouter, notificationConfig } from './config.ts'
+import { buildProviderRouter, notificationConfig, notifierSettings } from './config.ts'
 import { startNotifier } from './notifier.ts'
 import { openSqliteOutbox } from './outbox.ts'
 
@@ -27,10 +27,7 @@ const notifier = await startNotifier({
   catalogue,
   router,
   logger,
-  maxAttempts: config.notifyAttempts,
-  backoffMs: config.notifyBackoffMs,
-  municipalityName: config.municipalityName,
-  ...(config.statusUrlBase === undefined ? {} : { statusUrlBase: config.statusUrlBase }),
+  ...notifierSettings(config),
 })
 const app = buildNotificationApp({ outbox, notifier, access, logger })
 

@@ -209,6 +209,8 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       outcome.ok
         ? { type: 'RecordNotification', meta, data: { ...common, providerMessageId: outcome.providerMessageId.slice(0, 500), attempts: outcome.attempts } }
         : { type: 'RecordNotificationFailure', meta, data: { ...common, attempts: outcome.attempts, error: { code: outcome.error.code, message: outcome.error.message.slice(0, 2000) } } },
+      // Decided on the stream read above; if someone appended since, the revision check re-reads it.
+      { loaded },
     )
     if (outcome.ok) {
       sent++

@@ -89,7 +89,6 @@ interface Entry {
   /** What `findDuplicate` compares, computed once here rather than per search. */
   prepared: NonNullable<DuplicateCandidate['prepared']>
   submittedAt: string
-  submittedAtMs: number
   receivedAtMs: number
   position: number
   open: boolean
@@ -149,7 +148,7 @@ export function startOpenCaseIndex(options: OpenCaseIndexOptions): OpenCaseIndex
     prunedAt = watermark
     const oldest = watermark - windowMs
     for (const entry of entries.values()) {
-      if (entry.submittedAtMs >= oldest) continue
+      if (entry.prepared.submittedAtMs >= oldest) continue
       entries.delete(entry.caseId)
       unfile(entry)
     }
@@ -170,7 +169,6 @@ export function startOpenCaseIndex(options: OpenCaseIndexOptions): OpenCaseIndex
       text: comparableText(data.description),
       prepared: { neighbourhoodKey: neighbourhood, grams: trigramsOf(data.description), submittedAtMs: Date.parse(submittedAt) },
       submittedAt,
-      submittedAtMs: Date.parse(submittedAt),
       receivedAtMs,
       position: at,
       open: true,

@@ -1,8 +1,7 @@
 // Helpers shared by this package's tests (not exported from the package).
 //
-// `@civic-desk/event-relay` and `@civic-desk/intake` are not dependencies of this package (and
-// package.json is not ours to change here), so the tests publish case events the way the relay
-// does (`relayCaseEvents`, the same message as event-relay's `caseEventMessage`) and append
+// The tests publish each stored case event at once with event-relay's own `caseEventMessage`
+// (`relayCaseEvents`: no batching, so a test controls redelivery exactly) and append
 // CaseSubmitted events the way intake does (`submitCase`: the decider, the codec, "no stream").
 import { randomBytes, randomUUID } from 'node:crypto'
 import { Writable } from 'node:stream'
@@ -18,9 +17,12 @@ import {
   trackingCodeFromBytes,
   type Submission,
 } from '@civic-desk/case-domain'
-import { CASE_EVENT_HEADERS, type CaseEvent, type SubmissionBody } from '@civic-desk/contracts'
-import { createMemoryEventStore, type EventStore, type RecordedEvent } from '@civic-desk/event-store'
-import { TOPICS, createMemoryBus, type Bus, type BusMessage, type MemoryBus, type OutgoingMessage } from '@civic-desk/messaging'
+import type { CaseEvent, SubmissionBody } from '@civic-desk/contracts'
+import { caseEventMessage } from '@civic-desk/event-relay'
+
+export { caseEventMessage }
+import { createMemoryEventStore, type EventStore } from '@civic-desk/event-store'
+import { TOPICS, createMemoryBus, type Bus, type BusMessage, type MemoryBus } from '@civic-desk/messaging'
 import { createLogger, defaultCatalogueFile, loadCatalogue, type Logger } from '@civic-desk/service-kit'
 
 export { waitFor } from '@civic-desk/messaging'
@@ -48,27 +50,6 @@ export async function settle(rounds = 50): Promise<void> {
 
 /** The fixed clock of routing in tests. */
 export const NOW = new Date('2026-11-20T13:05:00.000Z')
-
-/** The message event-relay publishes for a stored case event (see its `caseEventMessage`). */
-export function caseEventMessage(recorded: RecordedEvent): OutgoingMessage {
-  const metadata = typeof recorded.metadata === 'object' && recorded.metadata !== null ? (recorded.metadata as Record<string, unknown>) : {}
-  const correlationId = metadata['correlationId']
-  return {
-    key: recorded.streamId.slice('case-'.length),
-    value: {
-      streamId: recorded.streamId,
-      revision: recorded.revision,
-      position: recorded.position,
-      recordedAt: recorded.recordedAt,
-      event: { ...metadata, eventId: recorded.id, type: recorded.type, data: recorded.data },
-    },
-    headers: {
-      [CASE_EVENT_HEADERS.eventType]: recorded.type,
-      [CASE_EVENT_HEADERS.eventId]: recorded.id,
-      ...(typeof correlationId === 'string' ? { [CASE_EVENT_HEADERS.correlationId]: correlationId } : {}),
-    },
-  }
-}
 
 /** Publishes every case event of the store to the case-events topic, in global order: a minimal event relay. */
 export function relayCaseEvents(t: Test, store: EventStore, bus: Bus): void {

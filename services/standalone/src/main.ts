@@ -4,7 +4,7 @@
 // The only module that reads process.env.
 import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
-import { buildProviderRouter, openSqliteOutbox, registerNotificationRoutes, startNotifier } from '@civic-desk/notification'
+import { buildProviderRouter, notifierSettings, openSqliteOutbox, registerNotificationRoutes, startNotifier } from '@civic-desk/notification'
 import { createOpenCases, loadWorkflows, registerWorkflowRoutes, startSlaScheduler } from '@civic-desk/department-workflow'
 import { createStoreFedBus, registerConsumerRoutes } from '@civic-desk/event-relay'
 import { openSqliteEventStore } from '@civic-desk/event-store'
@@ -56,10 +56,7 @@ const notifier = await startNotifier({
   router,
   logger,
   now,
-  maxAttempts: config.notifyAttempts,
-  backoffMs: config.notifyBackoffMs,
-  municipalityName: config.municipalityName,
-  ...(config.statusUrlBase === undefined ? {} : { statusUrlBase: config.statusUrlBase }),
+  ...notifierSettings(config),
 })
 const openCases = createOpenCases({ store, logger })
 // The scheduler's first tick must see every case, including deadlines that passed while we were down.
@@ -85,8 +82,6 @@ const app = createHttpApp({
     }
   },
 })
-// Clients speak JSON only; any other body is refused with 415 rather than parsed.
-app.removeContentTypeParser('text/plain')
 await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute })
 registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now })
 registerRoutingRoutes(app, { routing, access, logger })
