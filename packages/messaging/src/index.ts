@@ -38,5 +38,22 @@ export { abortableDelay, backoffMs, deadLetterRecord, errorMessage, partitionFor
 export { createMemoryBus, type MemoryBus, type MemoryBusOptions, type RawOutgoingMessage } from './memory.ts'
 /** Durable single-host bus in one SQLite file (standalone mode), with its options. */
 export { openSqliteBus, type SqliteBus, type SqliteBusOptions } from './sqlite.ts'
+/**
+ * The bus on Apache Kafka (kafkajs) for the distributed stack, its options, and test helpers:
+ * the KAFKA_BROKERS gate for Kafka tests and a plain producer for poison messages.
+ */
+export {
+  createKafkaBus,
+  createKafkaRawPublisher,
+  kafkaTestBrokers,
+  type KafkaBus,
+  type KafkaBusLogger,
+  type KafkaBusOptions,
+  type KafkaRawPublisher,
+  type KafkaRawPublisherOptions,
+  type KafkaRetryOptions,
+} from './kafka.ts'
 /** The reusable adapter test suite, its fixture type and the condition-waiting helper it uses. */
 export { busContract, waitFor, type BusFixture } from './contract.ts'
+/** The bus a service process uses: Kafka when brokers are configured, else the bus file. */
+export { openServiceBus, type ServiceBus, type ServiceBusOptions } from './open.ts'
