@@ -303,6 +303,22 @@ export function createBusinessCalendar(data: HolidayData, officeHours: OfficeHou
     return day
   }
 
+  // Due instants depend only on the local start date and the count, and every case of a day asks
+  // the same few questions: remembered per (kind, date, n), so the day walk runs once per day.
+  // Failures (CalendarCoverageError) are not remembered. Bounded: cleared when full.
+  const memo = new Map<string, number>()
+  const MEMO_LIMIT = 10_000
+  const localDateFormat = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })
+  const remembered = (kind: string, start: Date, n: number, compute: () => Date): Date => {
+    const key = `${kind}|${localDateFormat.format(start)}|${n}`
+    const hit = memo.get(key)
+    if (hit !== undefined) return new Date(hit)
+    const due = compute()
+    if (memo.size >= MEMO_LIMIT) memo.clear()
+    memo.set(key, due.getTime())
+    return due
+  }
+
   const calendar: BusinessCalendar = {
     zone,
     officeHours: hours,
@@ -317,20 +333,22 @@ export function createBusinessCalendar(data: HolidayData, officeHours: OfficeHou
     addWorkingDays(start, n) {
       requireInstant(start, 'start')
       requireCount(n, 'workingDays')
-      let day = toDay(start)
-      let counted = 0
-      let kind: DayKind = 'weekend'
-      while (counted < n) {
-        day = day.plus({ days: 1 })
-        kind = info(day).kind
-        if (working(kind)) counted++
-      }
-      return atTime(day, kind === 'half-day' ? hours.halfDayClose : hours.close).toJSDate()
+      return remembered('w', start, n, () => {
+        let day = toDay(start)
+        let counted = 0
+        let kind: DayKind = 'weekend'
+        while (counted < n) {
+          day = day.plus({ days: 1 })
+          kind = info(day).kind
+          if (working(kind)) counted++
+        }
+        return atTime(day, kind === 'half-day' ? hours.halfDayClose : hours.close).toJSDate()
+      })
     },
     addCalendarDays(start, n) {
       requireInstant(start, 'start')
       requireCount(n, 'calendarDays')
-      return nextWorkingDay(toDay(start).plus({ days: n })).endOf('day').toJSDate()
+      return remembered('c', start, n, () => nextWorkingDay(toDay(start).plus({ days: n })).endOf('day').toJSDate())
     },
     addHours(start, h) {
       requireInstant(start, 'start')

@@ -152,3 +152,20 @@ t.test('a badly written date says how to write it', async (t) => {
   ) as HolidayDataError
   t.same(error.problems, [{ path: 'holidays[0].date', message: 'must be a date written YYYY-MM-DD' }])
 })
+
+t.test('remembered due dates: any time of the same Istanbul day gives the same answer, a new day a new one, and callers get their own Date', async (t) => {
+  const fresh = createBusinessCalendar(data)
+  // 20 November 2026 in Istanbul runs from 19 Nov 21:00Z to 20 Nov 21:00Z.
+  const morning = fresh.addWorkingDays(at('2026-11-19T21:30:00Z'), 15)
+  const evening = fresh.addWorkingDays(at('2026-11-20T20:59:00Z'), 15)
+  t.equal(morning.toISOString(), evening.toISOString())
+  t.equal(iso(morning), '2026-12-11T17:30:00.000+03:00')
+  const nextDay = fresh.addWorkingDays(at('2026-11-20T21:00:00Z'), 15)
+  t.equal(iso(nextDay), '2026-12-11T17:30:00.000+03:00', 'Saturday the 21st counts from Monday too')
+  const monday = fresh.addWorkingDays(at('2026-11-23T06:00:00Z'), 15)
+  t.equal(iso(monday), '2026-12-14T17:30:00.000+03:00')
+  morning.setTime(0)
+  t.equal(iso(fresh.addWorkingDays(at('2026-11-20T08:00:00Z'), 15)), '2026-12-11T17:30:00.000+03:00', 'mutating a returned Date changes nothing')
+  t.equal(iso(fresh.addCalendarDays(at('2026-11-20T08:00:00Z'), 30)), iso(fresh.addCalendarDays(at('2026-11-20T20:00:00Z'), 30)))
+  t.not(iso(fresh.addCalendarDays(at('2026-11-20T08:00:00Z'), 30)), iso(fresh.addCalendarDays(at('2026-11-22T08:00:00Z'), 30)))
+})

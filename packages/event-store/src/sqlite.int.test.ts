@@ -88,6 +88,35 @@ void t.test('two store instances on one file (two processes): B sees A through p
   await subscription.close()
 })
 
+void t.test('subscribers following the head while two instances interleave appends: every event once, in order, same content as the file', async (t) => {
+  const stores: EventStore[] = []
+  const file = tempFile(t, stores)
+  const a = openSqliteEventStore({ file, pollIntervalMs: POLL_MS })
+  const b = openSqliteEventStore({ file, pollIntervalMs: POLL_MS })
+  stores.push(a, b)
+  const seen: Array<{ position: number; type: string; data: unknown }> = []
+  const subscription = a.subscribeToAll({}, (recorded) => {
+    seen.push({ position: recorded.position, type: recorded.type, data: recorded.data })
+  })
+  // Runs of A's own appends (served from its in-memory tail) broken by B's (a gap in that tail).
+  for (let round = 0; round < 30; round++) {
+    const writer = round % 3 === 2 ? b : a
+    await Promise.all([0, 1, 2].map((i) => writer.append(`case-${round}-${i}`, [event('Opened', { round, i }), event('Noted', { n: [round] })], { expectedRevision: 'no_stream' })))
+  }
+  const head = await a.headPosition()
+  await until(() => seen.length === head, `A's subscriber to reach ${head}`)
+  t.same(
+    seen.map((e) => e.position),
+    Array.from({ length: head }, (_, i) => i + 1),
+    'positions 1..head, none twice, none skipped',
+  )
+  const stored = await a.readAll()
+  t.same(seen, stored.map((e) => ({ position: e.position, type: e.type, data: e.data })), 'what subscribers got is what the file holds')
+  const shared = seen.find((e) => e.type === 'Noted')?.data as { n: number[] }
+  t.ok(Object.isFrozen(shared) && Object.isFrozen(shared.n), 'events shared from the tail are frozen all the way down')
+  await subscription.close()
+})
+
 void t.test('group commit: concurrent appends share one transaction and keep queue order', async (t) => {
   const stores: EventStore[] = []
   const file = tempFile(t, stores)

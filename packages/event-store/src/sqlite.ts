@@ -75,6 +75,56 @@ function toRecorded(row: EventRow): RecordedEvent {
   }
 }
 
+/** Freezes a parsed JSON value all the way down: tail events are shared by every subscriber. */
+function deepFreeze(value: unknown): unknown {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/** Events of the global log kept in memory after this instance appended them (see `Tail`). */
+const TAIL_LIMIT = 8192
+
+/**
+ * The latest events this instance appended, in memory, as one gap-free run of positions, so a
+ * subscription that follows the head reads them from here instead of the file: each event is
+ * parsed once for all subscribers rather than once per subscriber. When another process appended
+ * in between (a gap), the run restarts; reads outside it go to the file as before.
+ */
+class Tail {
+  private events: RecordedEvent[] = []
+  private start = 0
+
+  add(recorded: readonly RecordedEvent[]): void {
+    for (const event of recorded) {
+      const last = this.events.at(-1)
+      if (last !== undefined && event.position !== last.position + 1) {
+        this.events = []
+        this.start = 0
+      }
+      this.events.push(event)
+    }
+    const live = this.events.length - this.start
+    if (live > TAIL_LIMIT) this.start = this.events.length - TAIL_LIMIT
+    // Compact now and then rather than shifting on every append.
+    if (this.start > TAIL_LIMIT) {
+      this.events = this.events.slice(this.start)
+      this.start = 0
+    }
+  }
+
+  /** Up to `limit` events after `after`, or undefined when the run does not hold the next one. */
+  after(after: number, limit: number): RecordedEvent[] | undefined {
+    const first = this.events[this.start]
+    const last = this.events.at(-1)
+    if (first === undefined || last === undefined || after < first.position - 1 || after >= last.position) return undefined
+    const from = this.start + (after - first.position + 1)
+    return this.events.slice(from, limit < 0 ? undefined : from + limit)
+  }
+}
+
 function openDatabase(options: SqliteEventStoreOptions): Database.Database {
   const { file } = options
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000
@@ -151,7 +201,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
    * One append inside the batch transaction. Every check happens before the first write, so a
    * refused append has written nothing and needs no savepoint of its own.
    */
-  const appendOne = (pending: PendingAppend, recordedAt: string): AppendResult => {
+  const appendOne = (pending: PendingAppend, recordedAt: string, inserted: RecordedEvent[]): AppendResult => {
     const { streamId, expectedRevision } = pending
     const actual = selectStreamRevision.get(streamId) ?? NO_STREAM
     const fresh = newEventsOnly(pending.events, (id) => actual !== NO_STREAM && selectEventExists.get(streamId, id) !== undefined)
@@ -164,6 +214,18 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     for (const event of fresh) {
       revision += 1
       position = Number(insertEvent.run(streamId, revision, event.id, event.type, event.data, event.metadata, recordedAt).lastInsertRowid)
+      inserted.push(
+        Object.freeze({
+          streamId,
+          revision,
+          position,
+          id: event.id,
+          type: event.type,
+          data: deepFreeze(JSON.parse(event.data)),
+          metadata: deepFreeze(JSON.parse(event.metadata)),
+          recordedAt,
+        }),
+      )
     }
     return { nextRevision: revision, position }
   }
@@ -173,16 +235,17 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
    * revision) writes nothing and leaves the others to commit; later appends see the effect of
    * earlier ones as if they ran one after the other. An unexpected SQLite error aborts the batch.
    */
-  const appendBatch = db.transaction((batch: readonly PendingAppend[], recordedAt: string): (AppendResult | Error)[] =>
+  const appendBatch = db.transaction((batch: readonly PendingAppend[], recordedAt: string, inserted: RecordedEvent[]): (AppendResult | Error)[] =>
     batch.map((pending) => {
       try {
-        return appendOne(pending, recordedAt)
+        return appendOne(pending, recordedAt, inserted)
       } catch (error) {
         if (error instanceof ConcurrencyError) return error
         throw error
       }
     }),
   )
+  const tail = new Tail()
 
   let queue: PendingAppend[] = []
   let flushScheduled: NodeJS.Immediate | undefined
@@ -197,8 +260,10 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     if (batch.length === 0) return
     let outcomes: (AppendResult | Error)[]
     const started = performance.now()
+    const inserted: RecordedEvent[] = []
     try {
-      outcomes = appendBatch.immediate(batch, new Date().toISOString())
+      outcomes = appendBatch.immediate(batch, new Date().toISOString(), inserted)
+      tail.add(inserted)
     } catch (error) {
       // The transaction did not commit: nothing of the batch is stored.
       const failure = toStoreError(error, 'append')
@@ -271,7 +336,8 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
           // Unfiltered pages, filtered in the loop: events of other streams are read once, not on every poll.
           // No gaps: SQLite has one writer at a time and positions are taken inside the write
           // transaction, so commits land in position order and a reader always sees a prefix of the log.
-          readBatch: async (after, limit) => readAllRows(after, limit, undefined).map(toRecorded),
+          // Following the head: from the tail of this instance's own appends when it holds them.
+          readBatch: async (after, limit) => tail.after(after, limit) ?? readAllRows(after, limit, undefined).map(toRecorded),
           logger,
         },
         handler,

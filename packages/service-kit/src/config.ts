@@ -4,6 +4,7 @@
  * reported in one go, so an operator fixes the environment once, not once per restart.
  */
 import { z } from 'zod'
+import { PRODUCT_VARIABLES } from './product-env.ts'
 
 /** One configuration key: where it comes from, how it is parsed, what it is for. */
 export interface ConfigEntry<S extends z.ZodType = z.ZodType> {
@@ -67,6 +68,11 @@ export interface DefineConfigOptions {
    * Default `'CIVIC_'`; `false` turns the check off.
    */
   readonly unknownPrefix?: string | false
+  /**
+   * Prefixed variables read by other services of the product: ignored here, not refused, so one
+   * environment can serve every service. Default `PRODUCT_VARIABLES`.
+   */
+  readonly knownElsewhere?: ReadonlySet<string>
 }
 
 /** A config specification: parse an environment, or describe the variables it reads. */
@@ -86,6 +92,7 @@ export interface ConfigSpec<E extends ConfigEntries> {
  */
 export function defineConfig<E extends ConfigEntries>(entries: E, options: DefineConfigOptions = {}): ConfigSpec<E> {
   const prefix = options.unknownPrefix ?? 'CIVIC_'
+  const knownElsewhere = options.knownElsewhere ?? PRODUCT_VARIABLES
   const keys = Object.keys(entries) as Array<keyof E & string>
   const envNames = new Map<string, string>()
   for (const key of keys) {
@@ -117,7 +124,7 @@ export function defineConfig<E extends ConfigEntries>(entries: E, options: Defin
       }
       if (prefix !== false) {
         for (const name of Object.keys(env).sort()) {
-          if (!name.startsWith(prefix) || envNames.has(name) || env[name] === undefined) continue
+          if (!name.startsWith(prefix) || envNames.has(name) || knownElsewhere.has(name) || env[name] === undefined) continue
           const guess = closest(name, knownPrefixed)
           problems.push({
             env: name,

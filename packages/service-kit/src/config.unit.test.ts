@@ -84,6 +84,13 @@ t.test('unknown CIVIC_ variables are rejected as typos, with a suggestion and th
   t.match(e.message, /Known CIVIC_\* variables: CIVIC_CHANNELS, CIVIC_DATA_DIR, CIVIC_DEBUG, CIVIC_LIMITS, CIVIC_ORIGINS, CIVIC_TOKEN\./)
 })
 
+t.test('variables of the other services are ignored, so one environment serves them all', async (t) => {
+  t.same(spec.parse({ CIVIC_DATA_DIR: 'd', CIVIC_SMTP_URL: 'smtp://127.0.0.1:2525', CIVIC_DUPLICATE_WINDOW_HOURS: '48' }).dataDir, 'd')
+  t.throws(() => spec.parse({ CIVIC_SMTP_URLL: 'x' }), { message: /CIVIC_SMTP_URLL=…: unknown variable/ }, 'a typo of another service’s variable is still one')
+  const strict = defineConfig(spec.entries, { knownElsewhere: new Set() })
+  t.throws(() => strict.parse({ CIVIC_SMTP_URL: 'x' }), { message: /CIVIC_SMTP_URL=…: unknown variable/ }, 'the list is an option')
+})
+
 t.test('the prefix check can be moved or switched off', async (t) => {
   const loose = defineConfig({ dir: { env: 'CIVIC_DIR', schema: z.string().default('.'), doc: 'dir' } }, { unknownPrefix: false })
   t.same(loose.parse({ CIVIC_OTHER: '1' }), { dir: '.' })

@@ -18,6 +18,10 @@ export {
   type ConfigSpec,
   type DefineConfigOptions,
 } from './config.ts'
+/** Every CIVIC_* variable of the product: one shared environment serves all services. */
+export { PRODUCT_VARIABLES } from './product-env.ts'
+/** Config entries every process of the distributed stack shares: KAFKA_BROKERS, CIVIC_STORE_POLL_MS. */
+export { distributedConfigEntries } from './distributed.ts'
 export { LOG_LEVELS, REDACTED_PATHS, createLogger, logLevelSchema, type CreateLoggerOptions, type LogLevel, type Logger } from './logging.ts'
 export {
   ConflictError,

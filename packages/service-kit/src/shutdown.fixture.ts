@@ -13,13 +13,14 @@ const tasks: Record<string, ShutdownTask[]> = {
   failing: [{ name: 'http', close: async () => Promise.reject(new Error('socket exploded')) }, ok('event store')],
   slow: [ok('http'), { name: 'event store', close: () => new Promise<void>(() => {}) }],
   crash: [ok('http'), ok('event store')],
+  fatal: [ok('http'), ok('event store')],
 }
 const selected = scenario === undefined ? undefined : tasks[scenario]
 if (selected === undefined) throw new Error(`unknown scenario ${String(scenario)}`)
 
 // Only the "slow" scenario is meant to hit the deadline; the others get a generous one, so a
 // machine busy with parallel test files cannot turn a clean shutdown into a time-out.
-installShutdown({ logger, delayMs: scenario === 'slow' ? 500 : 10_000, tasks: selected })
+const shutdown = installShutdown({ logger, delayMs: scenario === 'slow' ? 500 : 10_000, tasks: selected })
 // Keeps the event loop alive until a signal arrives, as a listening server would.
 setInterval(() => {}, 60_000)
 process.stderr.write('ready\n')
@@ -27,4 +28,8 @@ if (scenario === 'crash') {
   setTimeout(() => {
     throw new Error('unexpected state in projector')
   }, 50)
+}
+if (scenario === 'fatal') {
+  // As a service does when its bus consumer stopped for good.
+  setTimeout(() => shutdown.fail(new Error('consumer of civic.case-events.v1 stopped')), 50)
 }

@@ -94,3 +94,14 @@ t.test('an uncaught error also closes the tasks, then exits 1', async (t) => {
   ])
   t.match(outcome.logs[0], { level: 'fatal', err: { message: 'unexpected state in projector' } })
 })
+
+t.test('fail(): the service cannot go on, so the tasks close and the exit code is 1', async (t) => {
+  const outcome = await runUntilSignalled('fatal', [])
+  t.equal(outcome.code, 1)
+  t.same(messages(outcome).slice(0, 3), [
+    ['the service cannot go on; shutting down', null],
+    ['closed', 'http'],
+    ['closed', 'event store'],
+  ])
+  t.match(outcome.logs[0], { level: 'fatal', err: { message: 'consumer of civic.case-events.v1 stopped' } })
+})

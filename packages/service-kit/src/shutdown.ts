@@ -26,6 +26,11 @@ export interface InstallShutdownOptions {
 export interface Shutdown {
   /** Starts the shutdown now, as a signal would (the process exits when it is done). */
   close(): void
+  /**
+   * Starts the shutdown because the service can no longer do its job (e.g. its bus consumer
+   * stopped for good): logged as fatal, and the process exits with 1 so a supervisor restarts it.
+   */
+  fail(error: Error): void
   /** Removes the signal handlers again (for tests and embedding). */
   uninstall(): void
 }
@@ -35,7 +40,8 @@ export function installShutdown(options: InstallShutdownOptions): Shutdown {
   const log = options.logger.child({ component: 'shutdown' })
   const tasks = [...options.tasks]
   const delay = options.delayMs ?? 10_000
-  return closeWithGrace(
+  let fatal: Error | undefined
+  const handler = closeWithGrace(
     {
       delay,
       // Only the two signals a supervisor sends; SIGHUP etc. keep their usual meaning.
@@ -52,6 +58,7 @@ export function installShutdown(options: InstallShutdownOptions): Shutdown {
     },
     async ({ signal, err, manual }) => {
       if (err !== undefined) log.fatal({ err }, 'uncaught error; shutting down')
+      else if (fatal !== undefined) log.fatal({ err: fatal }, 'the service cannot go on; shutting down')
       else log.info({ signal: signal ?? (manual === true ? 'manual' : 'unknown'), tasks: tasks.map((t) => t.name), delayMs: delay }, 'shutting down')
       const failed: string[] = []
       for (const task of tasks) {
@@ -66,7 +73,18 @@ export function installShutdown(options: InstallShutdownOptions): Shutdown {
         }
       }
       if (failed.length > 0) throw new Error(`shutdown finished, but these tasks failed: ${failed.join(', ')}`)
+      // Thrown so close-with-grace exits with 1 rather than 0.
+      if (fatal !== undefined) throw new Error(`shutdown complete after a fatal error: ${fatal.message}`)
       log.info({ exitCode: err === undefined ? 0 : 1 }, 'shutdown complete')
     },
   )
+  return {
+    close: () => handler.close(),
+    uninstall: () => handler.uninstall(),
+    fail(error) {
+      if (fatal !== undefined) return
+      fatal = error
+      handler.close()
+    },
+  }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { defaultHolidayFile } from '@civic-desk/calendar'
-import { defaultCatalogueFile, defineConfig, logLevelSchema } from '@civic-desk/service-kit'
+import { defaultCatalogueFile, defineConfig, logLevelSchema, distributedConfigEntries } from '@civic-desk/service-kit'
 import { DEFAULT_SLA_TICK_MS } from './sla-scheduler.ts'
 import { defaultWorkflowFile } from './workflows.ts'
 
@@ -12,13 +12,14 @@ export const workflowConfig = defineConfig({
   logLevel: { env: 'LOG_LEVEL', schema: logLevelSchema, doc: 'pino log level' },
   catalogueFile: { env: 'CIVIC_CATALOGUE_FILE', schema: z.string().min(1).default(defaultCatalogueFile), doc: 'Service catalogue (directorates, categories, SLAs); see infra/catalogue/README.md' },
   holidayFile: { env: 'CIVIC_HOLIDAY_FILE', schema: z.string().min(1).default(defaultHolidayFile), doc: 'Turkish public holidays for working-day deadlines; see infra/calendar/README.md' },
-  workflowFile: { env: 'CIVIC_WORKFLOW_FILE', schema: z.string().min(1).default(defaultWorkflowFile), doc: 'Workflow definitions of the directorates (e.g. social services home visits)' },
+  workflowFile: { env: 'CIVIC_WORKFLOWS_FILE', schema: z.string().min(1).default(defaultWorkflowFile), doc: 'Workflow definitions of the directorates (e.g. social services home visits)' },
   accessFile: { env: 'CIVIC_ACCESS_FILE', schema: z.string().min(1).optional(), doc: 'JSON file of API tokens and roles; unset = development tokens (dev-staff-<department>, dev-supervisor, …)' },
   slaTickMs: {
     env: 'CIVIC_SLA_TICK_MS',
     schema: z.coerce.number().int().min(50).max(60_000).default(DEFAULT_SLA_TICK_MS),
     doc: 'How often the SLA scheduler looks for reached warning/breach thresholds (ms)',
   },
+  ...distributedConfigEntries,
 })
 /** The parsed configuration. */
 export type WorkflowConfig = ReturnType<typeof workflowConfig.parse>

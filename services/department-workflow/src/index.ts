@@ -1,7 +1,8 @@
 /**
  * @civic-desk/department-workflow — the directorates' staff API (queues, case file, history,
- * commands, workflow steps), the in-memory case projection behind the queues, and the SLA
- * scheduler that records warnings, breaches and escalations.
+ * commands, workflow steps), the in-memory case projection behind the queues, the SLA
+ * scheduler that records warnings, breaches and escalations, and the assignment publisher that
+ * tells the directorates' own systems about cases entering their queues.
  */
 export { CommandBodies, buildWorkflowApp, registerWorkflowRoutes, parseIfMatch, type IfMatch, type WorkflowAppDeps } from './app.ts'
 export {
@@ -28,3 +29,19 @@ export { slaPositionAt, type SlaPosition } from './sla-view.ts'
 export { caseView, historyEntries, nextWorkflowSteps, type CaseView, type HistoryEntry, type SlaView, type Visibility, type WorkflowView } from './views.ts'
 export { defaultWorkflowFile, loadWorkflows } from './workflows.ts'
 export { workflowConfig, type WorkflowConfig } from './config.ts'
+/** Assignments on `civic.assignments.v1` for the directorates' own systems: schema, headers, publisher. */
+export {
+  ASSIGNMENT_HEADERS,
+  AssignmentMessage,
+  CaseAssignedMessage,
+  CaseReopenedMessage,
+  CaseTransferredMessage,
+  assignmentFor,
+  assignmentMessage,
+  startAssignmentPublisher,
+  type AssignmentPublisher,
+  type AssignmentPublisherOptions,
+  type AssignmentPublisherStatus,
+  type AssignmentSource,
+  type AssignmentType,
+} from './assignments.ts'

@@ -1,11 +1,14 @@
 // Composition root of the department-workflow service as its own process. The only module that
-// reads process.env. It works on the sqlite store in CIVIC_DATA_DIR (shared with intake and
-// routing); the Kafka assignments topic comes in a later issue, so no bus is wired yet.
+// reads process.env. It works on the event store shared in CIVIC_DATA_DIR (with intake and routing),
+// and publishes every assignment and transfer to civic.assignments.v1 for external department
+// systems (Kafka with KAFKA_BROKERS, else the bus file on this host).
 import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { openSqliteEventStore } from '@civic-desk/event-store'
+import { openServiceBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildWorkflowApp } from './app.ts'
+import { startAssignmentPublisher } from './assignments.ts'
 import { workflowConfig } from './config.ts'
 import { createOpenCases } from './open-cases.ts'
 import { startSlaScheduler } from './sla-scheduler.ts'
@@ -32,7 +35,14 @@ const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile,
 const access = createAccessControl(accessConfig)
 
 const dataDir = resolve(config.dataDir)
-const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
+const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), pollIntervalMs: config.storePollMs, logger: logger.child({ component: 'event-store' }) })
+const { bus, kind: busKind, target: busTarget } = openServiceBus({
+  kafkaBrokers: config.kafkaBrokers,
+  clientId: SERVICE,
+  dataDir,
+  logger: logger.child({ component: 'bus' }),
+  onFatalError: (error) => shutdown.fail(error),
+})
 const openCases = createOpenCases({ store, logger })
 const now = (): Date => new Date()
 
@@ -43,22 +53,25 @@ const started = performance.now()
 await openCases.waitUntil(head, { timeoutMs: 30 * 60_000 })
 logger.info({ head, ms: Math.round(performance.now() - started) }, 'case projection rebuilt')
 
+const assignments = await startAssignmentPublisher({ bus, store, catalogue, logger })
 const scheduler = startSlaScheduler({ store, openCases, now, intervalMs: config.slaTickMs, logger })
 const app = buildWorkflowApp({ store, openCases, catalogue, calendar, workflows, access, logger, now })
 
-installShutdown({
+const shutdown = installShutdown({
   logger,
   tasks: [
     { name: 'http', close: () => app.close() },
     // Before the store: lets a tick in flight finish its append.
     { name: 'sla scheduler', close: () => scheduler.stop() },
+    { name: 'assignment publisher', close: () => assignments.stop() },
     { name: 'case projection', close: () => openCases.close() },
+    { name: 'bus', close: () => bus.close() },
     { name: 'event store', close: () => store.close() },
   ],
 })
 
 await app.listen({ port: config.port, host: config.host })
-logger.info({ port: config.port, host: config.host, dataDir, workflows: workflows.workflows.map((w) => w.code) }, 'department-workflow is up')
+logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, workflows: workflows.workflows.map((w) => w.code) }, 'department-workflow is up')
 if (devTokens) {
   logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-staff-<department>, dev-supervisor, dev-auditor). Set CIVIC_ACCESS_FILE before going live.')
 }

@@ -1,9 +1,9 @@
 // Composition root of the event relay as its own process. The only module that reads process.env.
-// For now it reads the sqlite store in CIVIC_DATA_DIR and publishes to the sqlite bus file beside
-// it (bus.sqlite), which the other services' processes on this host read; Kafka comes later.
+// It tails the event store in CIVIC_DATA_DIR and publishes every case event to civic.case-events.v1:
+// on Kafka with KAFKA_BROKERS, else on the bus file beside the store (bus.sqlite) on this host.
 import { join, resolve } from 'node:path'
 import { openSqliteEventStore } from '@civic-desk/event-store'
-import { openSqliteBus } from '@civic-desk/messaging'
+import { openServiceBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildRelayApp } from './app.ts'
 import { createFileCheckpointStore } from './checkpoint.ts'
@@ -18,13 +18,19 @@ const dataDir = resolve(config.dataDir)
 const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, [])
 const access = createAccessControl(accessConfig)
 
-const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
-const bus = openSqliteBus({ file: join(dataDir, 'bus.sqlite'), logger: logger.child({ component: 'bus' }) })
+const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), pollIntervalMs: config.storePollMs, logger: logger.child({ component: 'event-store' }) })
+const { bus, kind: busKind, target: busTarget } = openServiceBus({
+  kafkaBrokers: config.kafkaBrokers,
+  clientId: 'event-relay',
+  dataDir,
+  logger: logger.child({ component: 'bus' }),
+  onFatalError: (error) => shutdown.fail(error),
+})
 const checkpoints = createFileCheckpointStore({ file: join(dataDir, 'event-relay.checkpoint.json') })
 const relay = await startRelay({ store, bus, checkpoints, logger, batchSize: config.batchSize })
 const app = buildRelayApp({ relay, store, access, logger })
 
-installShutdown({
+const shutdown = installShutdown({
   logger,
   tasks: [
     { name: 'http', close: () => app.close() },
@@ -36,5 +42,5 @@ installShutdown({
 })
 
 await app.listen({ port: config.port, host: config.host })
-logger.info({ port: config.port, host: config.host, dataDir, position: relay.position, head: await store.headPosition() }, 'event-relay is up')
+logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, position: relay.position, head: await store.headPosition() }, 'event-relay is up')
 if (devTokens) logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-operator for /v1/relay/status). Set CIVIC_ACCESS_FILE before going live.')

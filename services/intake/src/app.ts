@@ -3,17 +3,9 @@ import type { FastifyInstance } from 'fastify'
 import { SubmissionBody, categoryByCode, departmentByCode, type Catalogue } from '@civic-desk/contracts'
 import { caseIdForTrackingCode, caseStreamId, decodeCaseEvent, parseTrackingCode, replay, toPublicView, type CatalogueNames } from '@civic-desk/case-domain'
 import type { EventStore } from '@civic-desk/event-store'
-import {
-  ConflictError,
-  NotFoundError,
-  TooManyRequestsError,
-  ValidationError,
-  createHttpApp,
-  parseWith,
-  type AccessControl,
-  type Logger,
-} from '@civic-desk/service-kit'
+import { NotFoundError, TooManyRequestsError, ValidationError, createHttpApp, type AccessControl, type Logger } from '@civic-desk/service-kit'
 import { submitRequest, type SubmitDeps } from './submit.ts'
+import { channelActor, submissionConflict, validateSubmission } from './validation.ts'
 
 export interface IntakeDeps extends SubmitDeps {
   readonly catalogue: Catalogue
@@ -24,8 +16,6 @@ export interface IntakeDeps extends SubmitDeps {
   /** Public status look-ups allowed per client address and minute (120 by default). */
   readonly lookupsPerMinute?: number
 }
-
-const CLOCK_SKEW_MS = 5 * 60_000
 
 /** Catalogue names for the public view. */
 function catalogueNames(catalogue: Catalogue): CatalogueNames {
@@ -60,19 +50,10 @@ export async function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDep
   const log = deps.logger.child({ component: 'intake' })
 
   app.post('/v1/requests', { onRequest: deps.access.requireRole('channel') }, async (request, reply) => {
-    const body = parseWith(SubmissionBody, request.body, 'body')
-    if (body.category !== undefined && categoryByCode(deps.catalogue, body.category) === undefined) {
-      throw new ValidationError(`Unknown category '${body.category}'.`, [
-        { field: 'category', message: `not in the catalogue; known categories: ${deps.catalogue.categories.map((c) => c.code).join(', ')}` },
-      ])
-    }
-    // A channel's clock may run a little fast; a time further ahead is a mistake, not an application.
-    if (body.submittedAt !== undefined && Date.parse(body.submittedAt) > deps.now().getTime() + CLOCK_SKEW_MS) {
-      throw new ValidationError('submittedAt lies in the future.', [{ field: 'submittedAt', message: 'must not be later than now (5 minutes of clock difference are tolerated)' }])
-    }
+    const body = validateSubmission(deps, request.body, SubmissionBody)
     const principal = request.principal
     const result = await submitRequest(deps, body, {
-      actor: { kind: 'channel', id: principal?.id ?? 'unknown' },
+      actor: channelActor(principal?.id ?? 'unknown'),
       correlationId: request.id,
     })
     switch (result.outcome) {
@@ -83,9 +64,7 @@ export async function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDep
         log.info({ caseId: result.receipt.caseId, channel: body.channel, correlationId: request.id }, 'repeated submission answered from the existing case')
         return reply.code(200).header('location', `/v1/requests/${result.receipt.trackingCode}`).send(result.receipt)
       case 'conflict':
-        throw new ConflictError(
-          `A different request was already submitted through ${body.channel} with externalId '${body.externalId ?? ''}' (tracking code ${result.receipt.trackingCode}). Use a new externalId for a new request.`,
-        )
+        throw submissionConflict(body, result.receipt)
       default: {
         const unreachable: never = result
         return unreachable

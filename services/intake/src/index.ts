@@ -4,3 +4,19 @@ export type { IntakeDeps } from './app.ts'
 export { submitRequest } from './submit.ts'
 export type { SubmitDeps, SubmitOutcome } from './submit.ts'
 export { decodeTrackingKey, loadOrCreateTrackingKey } from './tracking-key.ts'
+/** The checks both intake paths share (schema, catalogue, clock), and the conflict error and actor they record. */
+export { CLOCK_SKEW_MS, channelActor, submissionConflict, validateSubmission, type SubmissionRules } from './validation.ts'
+/** Intake from `civic.intake.v1`: message and rejection schemas, headers, and the consumer. */
+export {
+  DEFAULT_MAX_VALUE_BYTES,
+  INTAKE_HEADERS,
+  IntakeMessageBody,
+  IntakeRejection,
+  IntakeRejectionCode,
+  REJECTION_CODE_HEADER,
+  startIntakeConsumer,
+  type IntakeConsumer,
+  type IntakeConsumerOptions,
+  type IntakeConsumerStatus,
+} from './intake-consumer.ts'
+export { intakeConfig, type IntakeConfig } from './config.ts'

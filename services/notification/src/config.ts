@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { defaultCatalogueFile, defineConfig, logLevelSchema, type ConfigOf } from '@civic-desk/service-kit'
+import { defaultCatalogueFile, defineConfig, logLevelSchema, type ConfigOf, distributedConfigEntries } from '@civic-desk/service-kit'
 import type { NotifierOptions } from './notifier.ts'
 import type { Outbox } from './outbox.ts'
 import { createOutboxProvider, createProviderRouter, createSmtpProvider, createWebhookProvider, type NotificationProvider, type ProviderRouter } from './providers.ts'
@@ -80,5 +80,6 @@ export const notificationConfig = defineConfig({
   catalogueFile: { env: 'CIVIC_CATALOGUE_FILE', schema: z.string().min(1).default(defaultCatalogueFile), doc: 'Service catalogue (names of directorates and categories in messages)' },
   accessFile: { env: 'CIVIC_ACCESS_FILE', schema: z.string().min(1).optional(), doc: 'JSON file of API tokens and roles; unset = development tokens' },
   ...providerConfigEntries,
+  ...distributedConfigEntries,
 })
 export type NotificationConfig = ReturnType<typeof notificationConfig.parse>

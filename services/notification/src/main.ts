@@ -1,9 +1,9 @@
 // Composition root of the notification service as its own process. The only module that reads
-// process.env. Like the other single-service entry points it uses the sqlite store in
-// CIVIC_DATA_DIR and, until the Kafka adapter lands, the sqlite bus file shared on this host.
+// process.env. It consumes civic.case-events.v1 (Kafka with KAFKA_BROKERS, else the bus file on this
+// host), reads and records on the event store shared in CIVIC_DATA_DIR, and keeps its outbox there.
 import { join, resolve } from 'node:path'
 import { openSqliteEventStore } from '@civic-desk/event-store'
-import { openSqliteBus } from '@civic-desk/messaging'
+import { openServiceBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildNotificationApp } from './app.ts'
 import { buildProviderRouter, notificationConfig, notifierSettings } from './config.ts'
@@ -17,8 +17,14 @@ const catalogue = loadCatalogue(config.catalogueFile)
 const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, catalogue.departments.map((d) => d.code))
 const access = createAccessControl(accessConfig)
 
-const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
-const bus = openSqliteBus({ file: join(dataDir, 'bus.sqlite'), logger: logger.child({ component: 'bus' }) })
+const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), pollIntervalMs: config.storePollMs, logger: logger.child({ component: 'event-store' }) })
+const { bus, kind: busKind, target: busTarget } = openServiceBus({
+  kafkaBrokers: config.kafkaBrokers,
+  clientId: 'notification',
+  dataDir,
+  logger: logger.child({ component: 'bus' }),
+  onFatalError: (error) => shutdown.fail(error),
+})
 const outbox = openSqliteOutbox(join(dataDir, 'outbox.sqlite'))
 const router = buildProviderRouter(config, outbox)
 const notifier = await startNotifier({
@@ -31,7 +37,7 @@ const notifier = await startNotifier({
 })
 const app = buildNotificationApp({ outbox, notifier, access, logger })
 
-installShutdown({
+const shutdown = installShutdown({
   logger,
   tasks: [
     { name: 'http', close: () => app.close() },
@@ -44,5 +50,5 @@ installShutdown({
 })
 
 await app.listen({ port: config.port, host: config.host })
-logger.info({ port: config.port, dataDir, providers: [...router.channels].map((c) => `${c}→${router.providerFor(c)?.name ?? 'none'}`) }, 'notification is up')
+logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, providers: [...router.channels].map((c) => `${c}→${router.providerFor(c)?.name ?? 'none'}`) }, 'notification is up')
 if (devTokens) logger.warn('DEVELOPMENT TOKENS ARE ACTIVE. Set CIVIC_ACCESS_FILE before going live.')

@@ -65,7 +65,7 @@ export interface CategoryMatch {
 /** A catalogue prepared for classification: keywords folded and split once, not per request. */
 export interface Classifier {
   /** Categories whose keywords occur in the text, best first; empty when nothing matched. */
-  classify(text: string): CategoryMatch[]
+  classify(text: string): readonly CategoryMatch[]
 }
 
 export function createClassifier(catalogue: Catalogue): Classifier {
@@ -74,24 +74,36 @@ export function createClassifier(catalogue: Catalogue): Classifier {
     order,
     keywords: category.keywords.map((keyword) => ({ keyword, words: words(keyword) })).filter((k) => k.words.length > 0),
   }))
+  // The index (to file a just-submitted case) and the router ask about the same text one after
+  // the other: the last answers are remembered, frozen, by text. Bounded: cleared when full.
+  const remembered = new Map<string, readonly CategoryMatch[]>()
+  const REMEMBER_LIMIT = 1024
+  const classify = (text: string): CategoryMatch[] => {
+    const textWords = words(text)
+    const matches: Array<CategoryMatch & { readonly order: number; readonly matchedLength: number }> = []
+    for (const { category, order, keywords } of prepared) {
+      const matched = keywords.filter((k) => occurs(textWords, k.words))
+      if (matched.length === 0) continue
+      matches.push({
+        category,
+        order,
+        matched: matched.map((k) => k.keyword),
+        score: matched.reduce((sum, k) => sum + k.words.length, 0),
+        matchedLength: matched.reduce((sum, k) => sum + k.keyword.length, 0),
+      })
+    }
+    // Higher score first; then more matched text (longer keywords are more specific); then catalogue order.
+    matches.sort((a, b) => b.score - a.score || b.matchedLength - a.matchedLength || a.order - b.order)
+    return matches.map(({ category, matched, score }) => Object.freeze({ category, matched: Object.freeze(matched), score }))
+  }
   return {
     classify(text) {
-      const textWords = words(text)
-      const matches: Array<CategoryMatch & { readonly order: number; readonly matchedLength: number }> = []
-      for (const { category, order, keywords } of prepared) {
-        const matched = keywords.filter((k) => occurs(textWords, k.words))
-        if (matched.length === 0) continue
-        matches.push({
-          category,
-          order,
-          matched: matched.map((k) => k.keyword),
-          score: matched.reduce((sum, k) => sum + k.words.length, 0),
-          matchedLength: matched.reduce((sum, k) => sum + k.keyword.length, 0),
-        })
-      }
-      // Higher score first; then more matched text (longer keywords are more specific); then catalogue order.
-      matches.sort((a, b) => b.score - a.score || b.matchedLength - a.matchedLength || a.order - b.order)
-      return matches.map(({ category, matched, score }) => ({ category, matched, score }))
+      const known = remembered.get(text)
+      if (known !== undefined) return known
+      const answer = Object.freeze(classify(text))
+      if (remembered.size >= REMEMBER_LIMIT) remembered.clear()
+      remembered.set(text, answer)
+      return answer
     },
   }
 }

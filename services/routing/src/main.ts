@@ -1,10 +1,10 @@
 // Composition root of the routing service as its own process. The only module that reads process.env.
-// For now it reads the sqlite store in CIVIC_DATA_DIR and consumes the sqlite bus file beside it
-// (bus.sqlite) that the relay process publishes to on this host; Kafka comes later.
+// It consumes civic.case-events.v1 (Kafka with KAFKA_BROKERS, else the bus file bus.sqlite that the
+// relay publishes to on this host) and appends to the event store shared in CIVIC_DATA_DIR.
 import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { openSqliteEventStore } from '@civic-desk/event-store'
-import { openSqliteBus } from '@civic-desk/messaging'
+import { openServiceBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildRoutingApp } from './app.ts'
 import { routingConfig } from './config.ts'
@@ -20,8 +20,14 @@ const calendar = createBusinessCalendar(loadHolidayData(config.holidayFile))
 const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, [])
 const access = createAccessControl(accessConfig)
 
-const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
-const bus = openSqliteBus({ file: join(dataDir, 'bus.sqlite'), logger: logger.child({ component: 'bus' }) })
+const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), pollIntervalMs: config.storePollMs, logger: logger.child({ component: 'event-store' }) })
+const { bus, kind: busKind, target: busTarget } = openServiceBus({
+  kafkaBrokers: config.kafkaBrokers,
+  clientId: 'routing',
+  dataDir,
+  logger: logger.child({ component: 'bus' }),
+  onFatalError: (error) => shutdown.fail(error),
+})
 const routing = await startRouting({
   store,
   bus,
@@ -38,7 +44,7 @@ const routing = await startRouting({
 })
 const app = buildRoutingApp({ routing, access, logger })
 
-installShutdown({
+const shutdown = installShutdown({
   logger,
   tasks: [
     { name: 'http', close: () => app.close() },
@@ -50,5 +56,5 @@ installShutdown({
 })
 
 await app.listen({ port: config.port, host: config.host })
-logger.info({ port: config.port, host: config.host, dataDir, holidayYears: `${calendar.data.firstYear}–${calendar.data.lastYear}`, head: await store.headPosition() }, 'routing is up')
+logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, holidayYears: `${calendar.data.firstYear}–${calendar.data.lastYear}`, head: await store.headPosition() }, 'routing is up')
 if (devTokens) logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-operator for /v1/routing/status). Set CIVIC_ACCESS_FILE before going live.')

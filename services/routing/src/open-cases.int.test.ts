@@ -3,6 +3,7 @@ import t, { type Test } from 'tap'
 import { caseStreamId, executeOnCase, type CaseCommand, type CommandMeta } from '@civic-desk/case-domain'
 import { createMemoryEventStore, type EventStore } from '@civic-desk/event-store'
 import { IndexNotReadyError, startOpenCaseIndex, type OpenCaseIndex } from './open-cases.ts'
+import { findDuplicate, resolveRoutingOptions } from './plan.ts'
 import { NOW, settle, silentLogger, submitCase } from './test-support.ts'
 
 function fresh(t: Test, options: { windowHours?: number; waitTimeoutMs?: number; categoryOf?: () => string | null } = {}): { store: EventStore; index: OpenCaseIndex } {
@@ -152,4 +153,57 @@ t.test('waitUntil gives up after its timeout, and on close', async (t) => {
   await index.close()
   await t.rejects(pending, /the index is closed/)
   await t.rejects(index.waitUntil(10), IndexNotReadyError)
+})
+
+t.test('a near query returns what findDuplicate could match and skips far cases of other neighbourhoods', async (t) => {
+  const { store, index } = fresh(t)
+  const here = { lat: 38.4237, lon: 27.1428 }
+  const sameHood = await submitCase(store, { category: 'yol-cukur', description: 'Çukur var', location: { neighbourhood: 'Erzene Mahallesi' } })
+  // 100 m north: in the radius, in another neighbourhood, and in another 0.01° grid cell than `here` may be.
+  const close = await submitCase(store, { category: 'yol-cukur', description: 'Yol bozuk', location: { neighbourhood: 'Kazımdirik', lat: here.lat + 0.0009, lon: here.lon } })
+  const far = await submitCase(store, { category: 'yol-cukur', description: 'Çukur var', location: { neighbourhood: 'Atatürk', lat: here.lat + 0.05, lon: here.lon } })
+  const last = await submitCase(store, { category: 'yol-cukur', description: 'Son' })
+  await index.waitUntil(last.position)
+  const ids = index
+    .candidates({ category: 'yol-cukur', before: last.position, near: { neighbourhood: 'erzene mah.', ...here, radiusMeters: 150 } })
+    .map((e) => e.caseId)
+    .sort()
+  t.same(ids, [sameHood.submission.caseId, close.submission.caseId].sort(), 'same neighbourhood (as written differently) and within the radius')
+  t.notOk(ids.includes(far.submission.caseId), '5 km away in another neighbourhood')
+  t.same(index.candidates({ category: 'yol-cukur', before: last.position, near: { radiusMeters: 150 } }), [], 'no place given: nothing can match')
+})
+
+t.test('near queries never lose a match: findDuplicate over them equals findDuplicate over the whole category', async (t) => {
+  const { store, index } = fresh(t)
+  // A seeded generator, so a failure is reproducible.
+  let seed = 20261122
+  const random = (): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+    return seed / 2 ** 31
+  }
+  const hoods = ['Erzene', 'Kazımdirik Mah.', 'Atatürk', undefined]
+  const texts = ['Yolda derin çukur', 'Çukurlar araçlara zarar veriyor', 'Asfalt bozuk', 'Kaldırım taşı kırık']
+  const located = () => (random() < 0.7 ? { lat: 38.42 + random() * 0.03, lon: 27.13 + random() * 0.03 } : {})
+  let last = 0
+  for (let i = 0; i < 120; i++) {
+    const neighbourhood = hoods[Math.floor(random() * hoods.length)]
+    const location = { ...located(), ...(neighbourhood === undefined ? {} : { neighbourhood }) }
+    last = (await submitCase(store, { category: 'yol-cukur', description: texts[i % texts.length]!, location })).position
+  }
+  await index.waitUntil(last)
+  const options = resolveRoutingOptions({ duplicateRadiusMeters: 400 })
+  let matched = 0
+  for (let i = 0; i < 200; i++) {
+    const neighbourhood = hoods[Math.floor(random() * hoods.length)]
+    const location = { ...located(), ...(neighbourhood === undefined ? {} : { neighbourhood }) }
+    const submission = { caseId: `q-${i}`, trackingCode: 'X', channel: 'web', kind: 'complaint', description: texts[i % texts.length]!, location, receivedAt: '2026-11-20T14:00:00.000Z' } as const
+    const all = index.candidates({ category: 'yol-cukur', before: last + 1 })
+    const near = index.candidates({ category: 'yol-cukur', before: last + 1, near: { ...location, radiusMeters: options.duplicateRadiusMeters } })
+    const expected = findDuplicate(submission, 'yol-cukur', all, options)
+    const actual = findDuplicate(submission, 'yol-cukur', near, options)
+    if (expected !== null) matched++
+    if (expected?.candidate.caseId !== actual?.candidate.caseId) t.fail(`query ${i}: ${expected?.candidate.caseId} ≠ ${actual?.candidate.caseId}`)
+  }
+  t.ok(matched > 50, `the queries do find duplicates (${matched} of 200)`)
+  t.pass('every query gave the same answer')
 })

@@ -59,11 +59,61 @@ export interface OpenCaseIndex {
   readonly size: number
   /** Resolves once every case event up to `position` is applied; rejects after the wait timeout or on close. */
   waitUntil(position: number): Promise<void>
-  /** Open cases of `category` whose CaseSubmitted lies before `before` (a global position). */
-  candidates(query: { readonly category: string; readonly before: number }): DuplicateCandidate[]
+  /**
+   * Open cases of `category` whose CaseSubmitted lies before `before` (a global position). With
+   * `near`, only those that could match it (`findDuplicate`'s rule): the same neighbourhood, or
+   * located within the radius's bounding box; a superset of the matches, never missing one.
+   */
+  candidates(query: CandidateQuery): DuplicateCandidate[]
   /** Stops following the log; pending waits reject. Idempotent. */
   close(): Promise<void>
 }
+
+/** What `candidates` is asked. */
+export interface CandidateQuery {
+  readonly category: string
+  readonly before: number
+  readonly near?: {
+    /** As written by the citizen (normalised here); absent or empty: no neighbourhood match. */
+    readonly neighbourhood?: string | undefined
+    readonly lat?: number | undefined
+    readonly lon?: number | undefined
+    readonly radiusMeters: number
+  }
+}
+
+/**
+ * Side of the grid cells that located entries are filed under, in degrees (≈ 1.1 km of latitude).
+ * A query looks at the cells its radius's bounding box touches.
+ */
+const CELL_DEGREES = 0.01
+/** A query's box spanning more cells than this scans the whole category instead. */
+const MAX_CELLS_PER_QUERY = 400
+
+const cellKey = (latCell: number, lonCell: number): string => `${latCell}:${lonCell}`
+
+/** One category's open-case entries, also by neighbourhood and by grid cell. */
+interface Bucket {
+  readonly all: Map<string, Entry>
+  readonly byNeighbourhood: Map<string, Set<Entry>>
+  readonly byCell: Map<string, Set<Entry>>
+}
+
+function addTo<K>(map: Map<K, Set<Entry>>, key: K, entry: Entry): void {
+  let set = map.get(key)
+  if (set === undefined) map.set(key, (set = new Set()))
+  set.add(entry)
+}
+
+function removeFrom<K>(map: Map<K, Set<Entry>>, key: K, entry: Entry): void {
+  const set = map.get(key)
+  if (set === undefined) return
+  set.delete(entry)
+  if (set.size === 0) map.delete(key)
+}
+
+const cellOf = (entry: Entry): string | null =>
+  entry.lat === null || entry.lon === null ? null : cellKey(Math.floor(entry.lat / CELL_DEGREES), Math.floor(entry.lon / CELL_DEGREES))
 
 /** Thrown by `waitUntil` when the index does not get there in time, or is closed. */
 export class IndexNotReadyError extends Error {
@@ -111,7 +161,7 @@ export function startOpenCaseIndex(options: OpenCaseIndexOptions): OpenCaseIndex
   const retryBackoffMs = options.retryBackoffMs ?? DEFAULT_INDEX_RETRY_BACKOFF_MS
 
   const entries = new Map<string, Entry>()
-  const byCategory = new Map<string, Map<string, Entry>>()
+  const byCategory = new Map<string, Bucket>()
   let position = 0
   /** Latest receivedAt seen: intake's clock, which channels cannot set into the future. */
   let watermark = Number.NEGATIVE_INFINITY
@@ -126,14 +176,40 @@ export function startOpenCaseIndex(options: OpenCaseIndexOptions): OpenCaseIndex
   const file = (entry: Entry): void => {
     if (entry.category === null) return
     let bucket = byCategory.get(entry.category)
-    if (bucket === undefined) byCategory.set(entry.category, (bucket = new Map()))
-    bucket.set(entry.caseId, entry)
+    if (bucket === undefined) byCategory.set(entry.category, (bucket = { all: new Map(), byNeighbourhood: new Map(), byCell: new Map() }))
+    bucket.all.set(entry.caseId, entry)
+    if (entry.neighbourhood !== null) addTo(bucket.byNeighbourhood, entry.neighbourhood, entry)
+    const cell = cellOf(entry)
+    if (cell !== null) addTo(bucket.byCell, cell, entry)
   }
   const unfile = (entry: Entry): void => {
     if (entry.category === null) return
     const bucket = byCategory.get(entry.category)
-    bucket?.delete(entry.caseId)
-    if (bucket?.size === 0) byCategory.delete(entry.category)
+    if (bucket === undefined) return
+    bucket.all.delete(entry.caseId)
+    if (entry.neighbourhood !== null) removeFrom(bucket.byNeighbourhood, entry.neighbourhood, entry)
+    const cell = cellOf(entry)
+    if (cell !== null) removeFrom(bucket.byCell, cell, entry)
+    if (bucket.all.size === 0) byCategory.delete(entry.category)
+  }
+
+  /** The entries of a bucket a `near` query could match: its neighbourhood's and its box's cells'. */
+  const nearby = (bucket: Bucket, near: NonNullable<CandidateQuery['near']>): Iterable<Entry> => {
+    const found = new Set<Entry>()
+    const neighbourhood = near.neighbourhood === undefined ? '' : normalizeNeighbourhood(near.neighbourhood)
+    if (neighbourhood !== '') for (const e of bucket.byNeighbourhood.get(neighbourhood) ?? []) found.add(e)
+    const { lat, lon } = near
+    if (lat === undefined || lon === undefined) return found
+    // The same box findDuplicate tests, with its margin.
+    const latSpan = (near.radiusMeters / 111_000) * 1.01 + 1e-9
+    const lonSpan = latSpan / Math.max(0.01, Math.cos((lat * Math.PI) / 180))
+    const [lat0, lat1] = [Math.floor((lat - latSpan) / CELL_DEGREES), Math.floor((lat + latSpan) / CELL_DEGREES)]
+    const [lon0, lon1] = [Math.floor((lon - lonSpan) / CELL_DEGREES), Math.floor((lon + lonSpan) / CELL_DEGREES)]
+    if ((lat1 - lat0 + 1) * (lon1 - lon0 + 1) > MAX_CELLS_PER_QUERY) return bucket.all.values()
+    for (let i = lat0; i <= lat1; i++) {
+      for (let j = lon0; j <= lon1; j++) for (const e of bucket.byCell.get(cellKey(i, j)) ?? []) found.add(e)
+    }
+    return found
   }
   const recategorise = (entry: Entry, category: string | null): void => {
     if (entry.category === category) return
@@ -283,11 +359,11 @@ export function startOpenCaseIndex(options: OpenCaseIndexOptions): OpenCaseIndex
         waiters.push(waiter)
       })
     },
-    candidates({ category, before }) {
+    candidates({ category, before, near }) {
       const bucket = byCategory.get(category)
       if (bucket === undefined) return []
       const out: DuplicateCandidate[] = []
-      for (const e of bucket.values()) {
+      for (const e of near === undefined ? bucket.all.values() : nearby(bucket, near)) {
         if (!e.open || e.position >= before) continue
         out.push({
           caseId: e.caseId,

@@ -126,7 +126,15 @@ export async function startRouting(options: StartRoutingOptions): Promise<Routin
       // Every case submitted before this one must be in the index, or a just-reported duplicate is missed.
       await index.waitUntil(position)
       const route = resolveRoute(source.data, catalogue, classifier, routingOptions)
-      const candidates = route.category === null ? [] : index.candidates({ category: route.category.code, before: position })
+      const { location } = source.data
+      const candidates =
+        route.category === null
+          ? []
+          : index.candidates({
+              category: route.category.code,
+              before: position,
+              near: { neighbourhood: location?.neighbourhood, lat: location?.lat, lon: location?.lon, radiusMeters: routingOptions.duplicateRadiusMeters },
+            })
       const plan = planRouting({ submission: source.data, catalogue, classifier, calendar, candidates, options: routingOptions })
       const eventId = deriveEventId(source.eventId, HANDLER)
       const caseLog = log.child({ caseId, eventId, department: plan.data.department, sourceEventId: source.eventId, correlationId: source.correlationId })

@@ -15,7 +15,7 @@ export const standaloneConfig = defineConfig({
   },
   logLevel: { env: 'LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'), doc: 'pino log level' },
   catalogueFile: { env: 'CIVIC_CATALOGUE_FILE', schema: z.string().min(1).default(defaultCatalogueFile), doc: 'Service catalogue (directorates, categories, SLAs); see infra/catalogue/README.md' },
-  holidayFile: { env: 'CIVIC_HOLIDAYS_FILE', schema: z.string().min(1).default(defaultHolidayFile), doc: 'Public holidays of the business calendar; see infra/calendar/README.md' },
+  holidayFile: { env: 'CIVIC_HOLIDAY_FILE', schema: z.string().min(1).default(defaultHolidayFile), doc: 'Public holidays of the business calendar; see infra/calendar/README.md' },
   workflowFile: { env: 'CIVIC_WORKFLOWS_FILE', schema: z.string().min(1).default(defaultWorkflowFile), doc: 'Directorates’ own workflow steps (e.g. social services); see infra/workflows/README.md' },
   accessFile: { env: 'CIVIC_ACCESS_FILE', schema: z.string().min(1).optional(), doc: 'JSON file of API tokens and roles; unset = development tokens (dev-channel, dev-staff-<department>, …)' },
   trackingKey: { env: 'CIVIC_TRACKING_KEY', schema: z.string().min(1).optional(), doc: 'Secret (hex, ≥ 32 bytes) for tracking codes of requests with an externalId; unset = created in CIVIC_DATA_DIR/tracking.key', secret: true },

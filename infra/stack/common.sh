@@ -1,0 +1,48 @@
+# Sourced by up.sh / down.sh / status.sh: the services of the distributed stack, their ports and
+# where their pids and logs go. Every setting can be overridden from the environment.
+STACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$STACK_DIR/../.." && pwd)"
+
+# Shared by every service process: one event store file on this host, one Kafka.
+export CIVIC_DATA_DIR="${CIVIC_DATA_DIR:-$REPO_DIR/data/stack}"
+export KAFKA_PORT="${KAFKA_PORT:-9092}"
+export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
+export LOG_LEVEL="${LOG_LEVEL:-info}"
+# Kafka's data beside the stack's unless told otherwise.
+export KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-$CIVIC_DATA_DIR/kafka}"
+
+RUN_DIR="$CIVIC_DATA_DIR/run"
+LOG_DIR="$CIVIC_DATA_DIR/logs"
+STACK_START_TIMEOUT="${STACK_START_TIMEOUT:-90}"
+
+# name  entry point  port (default; override with e.g. INTAKE_PORT=4001)
+SERVICES=(intake event-relay routing department-workflow notification)
+port_of() {
+  case "$1" in
+    intake) echo "${INTAKE_PORT:-3001}" ;;
+    routing) echo "${ROUTING_PORT:-3002}" ;;
+    department-workflow) echo "${WORKFLOW_PORT:-3003}" ;;
+    notification) echo "${NOTIFICATION_PORT:-3004}" ;;
+    event-relay) echo "${RELAY_PORT:-3006}" ;;
+    *) return 1 ;;
+  esac
+}
+entry_of() { echo "$REPO_DIR/services/$1/src/main.ts"; }
+pid_file_of() { echo "$RUN_DIR/$1.pid"; }
+log_file_of() { echo "$LOG_DIR/$1.log"; }
+
+say() { printf '[stack] %s\n' "$*"; }
+
+# Prints the pid of a running service started by up.sh; fails when it is not running.
+running_pid() {
+  local file pid
+  file="$(pid_file_of "$1")"
+  [ -f "$file" ] || return 1
+  pid="$(cat "$file" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "services/$1/src/main.ts" || return 1
+  printf '%s\n' "$pid"
+}
+
+healthy() { curl -fsS --max-time 2 "http://127.0.0.1:$(port_of "$1")/healthz" >/dev/null 2>&1; }

@@ -1,0 +1,208 @@
+// The distributed stack for real: intake, event-relay, routing, department-workflow and
+// notification each as its own process, talking over a real Apache Kafka broker (started by
+// infra/kafka's scripts for this file alone) and sharing the event store file. Checks the whole
+// flow over HTTP and over civic.intake.v1, and the failures operators meet: the broker going away
+// in the middle of a stream of submissions, services killed mid-batch, poison messages.
+//
+// Runs when KAFKA_BROKERS is set or CIVIC_REQUIRE_KAFKA=1 (CI): the broker of that setting is only
+// used to prove Kafka is wanted; the test starts its own so it can stop it.
+import { randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { openSqliteEventStore, type RecordedEvent } from '@civic-desk/event-store'
+import { AssignmentMessage } from '@civic-desk/department-workflow'
+import { IntakeRejection } from '@civic-desk/intake'
+import { DeadLetterRecord, TOPICS, createKafkaBus, createKafkaRawPublisher, kafkaTestBrokers, type Bus, type BusMessage } from '@civic-desk/messaging'
+import { createTestStack, eventually, getJson, postJson, startTestBroker, type TestBroker, type TestStack } from './stack.ts'
+
+// Five service processes, a broker of its own and its restart: well beyond tap's default per-file limit.
+t.setTimeout(15 * 60_000)
+const wanted = await kafkaTestBrokers(t)
+if (wanted !== undefined) {
+  let broker: TestBroker | undefined
+  let stack: TestStack | undefined
+  let observer: Bus | undefined
+  t.teardown(async () => {
+    await observer?.close()
+    await stack?.cleanup()
+    broker?.destroy()
+  })
+  broker = await startTestBroker()
+  stack = await createTestStack({ brokers: broker.brokers, env: { CIVIC_SLA_TICK_MS: '500' } })
+  observer = createKafkaBus({ brokers: broker.brokers, clientId: 'e2e-observer' })
+  const s = stack
+  const b = broker
+
+  // What an external department system and an operator would see on the topics.
+  const assignments: BusMessage<AssignmentMessage>[] = []
+  const rejections: BusMessage<IntakeRejection>[] = []
+  const deadLetters: DeadLetterRecord[] = []
+  await observer.subscribe({ topic: TOPICS.assignments, groupId: `e2e-assignments-${randomUUID()}`, fromBeginning: true, schema: AssignmentMessage, handler: async (m) => void assignments.push(m) })
+  await observer.subscribe({ topic: TOPICS.intakeRejected, groupId: `e2e-rejected-${randomUUID()}`, fromBeginning: true, schema: IntakeRejection, handler: async (m) => void rejections.push(m) })
+  await observer.subscribe({ topic: TOPICS.deadLetter, groupId: `e2e-dead-${randomUUID()}`, fromBeginning: true, schema: DeadLetterRecord, handler: async (m) => void deadLetters.push(m.value) })
+
+  await s.startAll()
+
+  const store = openSqliteEventStore({ file: join(s.dataDir, 'events.sqlite'), pollIntervalMs: 50 })
+  t.teardown(() => store.close())
+  const caseEvents = async (): Promise<RecordedEvent[]> => store.readAll({ streamPrefix: 'case-' })
+
+  const submit = (n: number, runId: string) =>
+    postJson(s.url('intake', '/v1/requests'), 'dev-channel', {
+      channel: 'call-center',
+      externalId: `${runId}-${n}`,
+      kind: 'complaint',
+      category: 'yol-cukur',
+      description: `${n}. Sokak’ta asfaltta derin bir çukur var (${runId}).`,
+      // Far apart (≈ 1 km per step), so none is a duplicate of another.
+      location: { neighbourhood: `Test ${runId} ${n}`, lat: 38.3 + n * 0.01, lon: 27.1 },
+      citizen: { name: 'Deniz Yıldız', phone: '+90 532 111 22 33', preferredChannel: 'sms' },
+    })
+
+  /** Every acknowledged case routed exactly once and acknowledged exactly once; no message sent twice. */
+  const checkGuarantees = async (t: Test, caseIds: readonly string[], what: string): Promise<void> => {
+    const events = await eventually(
+      caseEvents,
+      (all) => caseIds.every((id) => all.some((e) => e.streamId === `case-${id}` && e.type === 'CitizenNotified')),
+      `${what}: every case routed and acknowledged`,
+      120_000,
+    )
+    let routedTwice = 0
+    let notifiedTwice = 0
+    for (const id of caseIds) {
+      const mine = events.filter((e) => e.streamId === `case-${id}`)
+      if (mine.filter((e) => e.type === 'CaseRouted' || e.type === 'CaseMarkedDuplicate').length !== 1) routedTwice++
+      const notified = mine.filter((e) => e.type === 'CitizenNotified').map((e) => JSON.stringify([(e.data as { template: string }).template, (e.data as { channel: string }).channel]))
+      if (new Set(notified).size !== notified.length) notifiedTwice++
+    }
+    t.equal(routedTwice, 0, `${what}: each of ${caseIds.length} cases routed exactly once`)
+    t.equal(notifiedTwice, 0, `${what}: no citizen message recorded twice`)
+    const outbox = await getJson<{ total: number }>(s.url('notification', '/v1/notifications/outbox?limit=1'), 'dev-operator')
+    const recorded = events.filter((e) => e.type === 'CitizenNotified').length
+    t.equal(outbox.total, recorded, `${what}: the outbox holds one message per CitizenNotified (${recorded})`)
+  }
+
+  await t.test('the whole flow across processes: HTTP submit → routed → accepted → resolved → citizen told; assignments published', async (t) => {
+    const res = await postJson(s.url('intake', '/v1/requests'), 'dev-channel', {
+      channel: 'whatsapp',
+      externalId: `wa-${randomUUID()}`,
+      kind: 'complaint',
+      description: 'Kazımdirik Mahallesi 128 Sokak’ta büyük bir ÇUKUR var, araçlar zarar görüyor.',
+      location: { neighbourhood: 'Kazımdirik', lat: 38.4605, lon: 27.2105 },
+      citizen: { name: 'Ayşe Yılmaz', phone: '+90 532 000 00 01', preferredChannel: 'sms' },
+    })
+    t.equal(res.status, 201, JSON.stringify(res.body))
+    const { caseId, trackingCode } = res.body as { caseId: string; trackingCode: string }
+    const status = await eventually(
+      () => getJson<{ status: string; department: { code: string } | null }>(s.url('intake', `/v1/requests/${trackingCode}`)),
+      (v) => v.status === 'routed',
+      'routed',
+    )
+    t.equal(status.department?.code, 'fen-isleri', 'ÇUKUR → public works, decided by the routing process')
+
+    const staff = 'dev-staff-fen-isleri'
+    await eventually(() => postJson(s.url('department-workflow', `/v1/cases/${caseId}/accept`), staff, {}), (r) => r.status === 200, 'accepted by roads staff')
+    const resolved = await postJson(s.url('department-workflow', `/v1/cases/${caseId}/resolve`), staff, { resolution: 'Çukur asfaltla kapatıldı.' })
+    t.equal(resolved.status, 200, JSON.stringify(resolved.body))
+
+    const outbox = await eventually(
+      () => getJson<{ entries: { template: string; channel: string }[] }>(s.url('notification', `/v1/notifications/outbox?caseId=${caseId}`), 'dev-operator'),
+      (o) => o.entries.some((e) => e.template === 'resolved'),
+      'the resolution message',
+    )
+    t.same(outbox.entries.map((e) => [e.template, e.channel]).sort(), [['acknowledgement', 'sms'], ['resolved', 'sms']], 'one acknowledgement, one resolution, by SMS')
+    const assigned = await eventually(async () => assignments.filter((m) => m.value.caseId === caseId), (list) => list.length >= 1, 'the assignment on civic.assignments.v1')
+    t.equal(assigned[0]?.key, 'fen-isleri', 'keyed by department')
+    t.match(assigned[0]?.value, { type: 'CaseAssigned', department: 'fen-isleri', trackingCode })
+    t.notOk(JSON.stringify(assigned[0]?.value).includes('Ayşe'), 'no personal data for department systems')
+  })
+
+  await t.test('channel adapters over civic.intake.v1: a valid message becomes a routed case, an invalid one a rejection and nothing stored', async (t) => {
+    const raw = createKafkaRawPublisher({ brokers: b.brokers, clientId: 'e2e-whatsapp-adapter' })
+    t.teardown(() => raw.close())
+    const externalId = `wa-topic-${randomUUID()}`
+    const body = {
+      channel: 'whatsapp',
+      externalId,
+      kind: 'tip',
+      description: 'Erzene Mahallesi Ege Sokak’ta yaralı bir köpek var, veteriner gelmeli.',
+      location: { neighbourhood: 'Erzene' },
+      citizen: { phone: '+90 533 222 33 44', preferredChannel: 'whatsapp' },
+    }
+    const before = (await caseEvents()).length
+    // Sent twice, as an adapter retrying after a timeout would: still one case.
+    await raw.publishRaw(TOPICS.intake, [
+      { key: `whatsapp:${externalId}`, value: JSON.stringify(body) },
+      { key: `whatsapp:${externalId}`, value: JSON.stringify(body) },
+      { key: 'whatsapp:broken', value: JSON.stringify({ channel: 'whatsapp', kind: 'tip', description: '' }) },
+    ])
+    const events = await eventually(caseEvents, (all) => all.some((e) => e.type === 'CaseRouted' && all.some((s) => s.streamId === e.streamId && (s.data as { externalId?: string }).externalId === externalId)), 'the adapter’s case routed')
+    const submitted = events.filter((e) => e.type === 'CaseSubmitted' && (e.data as { externalId?: string }).externalId === externalId)
+    t.equal(submitted.length, 1, 'one case for the message sent twice')
+    t.equal(events.filter((e) => e.type === 'CaseSubmitted').length - events.slice(0, before).filter((e) => e.type === 'CaseSubmitted').length, 1, 'the invalid message stored nothing')
+    const rejected = await eventually(async () => rejections.filter((r) => r.key === 'whatsapp:broken'), (list) => list.length >= 1, 'the rejection on civic.intake.rejected.v1')
+    t.ok(rejected[0]?.value.reason.errors.some((e) => /externalId|description/.test(e.path)), JSON.stringify(rejected[0]?.value.reason))
+  })
+
+  await t.test('poison messages on civic.case-events.v1 go to the dead-letter topic and the consumers keep going', async (t) => {
+    const raw = createKafkaRawPublisher({ brokers: b.brokers, clientId: 'e2e-poison' })
+    t.teardown(() => raw.close())
+    const key = randomUUID()
+    await raw.publishRaw(TOPICS.caseEvents, [
+      { key, value: '{ not json' },
+      { key, value: JSON.stringify({ event: { type: 'CaseSubmitted', nonsense: true }, position: 'x' }) },
+    ])
+    const letters = await eventually(
+      async () => deadLetters.filter((d) => d.source.key === key),
+      (list) => new Set(list.map((d) => d.source.groupId)).size >= 2 && list.some((d) => 'rawValue' in d),
+      'dead letters from the consumer groups',
+    )
+    t.ok(letters.every((d) => d.source.topic === TOPICS.caseEvents && d.error.kind === 'invalid'), 'each names its source and says invalid')
+    const after = await submit(1, `poison-${randomUUID().slice(0, 6)}`)
+    t.equal(after.status, 201)
+    await checkGuarantees(t, [(after.body as { caseId: string }).caseId], 'after poison')
+  })
+
+  await t.test('the broker stops and comes back in the middle of a stream of submissions: every acknowledged one routed once, no message twice', async (t) => {
+    const runId = `broker-${randomUUID().slice(0, 6)}`
+    const caseIds: string[] = []
+    for (let n = 0; n < 40; n++) {
+      if (n === 15) b.stop()
+      if (n === 30) b.start()
+      const res = await submit(n, runId)
+      // Intake over HTTP needs only the store: acknowledged while the broker is away.
+      t.equal(res.status, 201, `submission ${n} acknowledged`)
+      caseIds.push((res.body as { caseId: string }).caseId)
+    }
+    await checkGuarantees(t, caseIds, 'broker restart')
+    t.ok([...s.running.keys()].length === 5, 'every service is still running after the broker came back')
+  })
+
+  await t.test('routing and notification killed (SIGKILL) mid-batch and restarted: same guarantees', async (t) => {
+    const runId = `kill-${randomUUID().slice(0, 6)}`
+    const caseIds: string[] = []
+    for (let n = 0; n < 30; n++) {
+      if (n === 10) {
+        await s.stop('routing', 'SIGKILL')
+        await s.stop('notification', 'SIGKILL')
+      }
+      if (n === 20) {
+        await s.start('routing')
+        await s.start('notification')
+      }
+      const res = await submit(n, runId)
+      t.equal(res.status, 201)
+      caseIds.push((res.body as { caseId: string }).caseId)
+    }
+    await checkGuarantees(t, caseIds, 'SIGKILL')
+  })
+
+  await t.test('SIGTERM stops every service cleanly (exit 0)', async (t) => {
+    for (const name of [...s.running.keys()]) t.equal(await s.stop(name, 'SIGTERM'), 0, `${name} exits 0`)
+  })
+
+  t.afterEach(async (t) => {
+    if (t.passing()) return
+    t.comment(s.logs().slice(-20_000))
+  })
+}

@@ -1,0 +1,197 @@
+// The distributed stack for end-to-end tests: a Kafka broker of the test's own (infra/kafka's
+// scripts, on free ports, in a temporary folder, so stopping it disturbs no other test) and each
+// service as its own `node` process, started, killed and restarted at will.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
+
+/** A free TCP port on 127.0.0.1 (the OS's pick). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
+    })
+  })
+}
+
+/** Polls `read` until `done` holds and returns the last value; fails with the value after the deadline. */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    let value: T | undefined
+    let failure: unknown
+    try {
+      value = await read()
+      if (done(value)) return value
+    } catch (error) {
+      failure = error
+    }
+    if (Date.now() > deadline) {
+      const seen = failure !== undefined ? `error ${failure instanceof Error ? failure.message : String(failure)}` : JSON.stringify(value).slice(0, 1500)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${seen}`)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/** A broker of the test's own. */
+export interface TestBroker {
+  readonly brokers: string[]
+  stop(): void
+  start(): void
+  /** Stops it and removes its data. */
+  destroy(): void
+}
+
+function runScript(script: string, env: Record<string, string>, args: string[] = []): void {
+  const result = spawnSync('bash', [join(repoRoot, 'infra/kafka', script), ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 240_000 })
+  if (result.status !== 0) throw new Error(`infra/kafka/${script} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`)
+}
+
+export async function startTestBroker(): Promise<TestBroker> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'civic-e2e-kafka-'))
+  const [port, controller] = [await freePort(), await freePort()]
+  const env = { KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller), KAFKA_DATA_DIR: dataDir, KAFKA_HEAP_OPTS: '-Xmx512m -Xms128m' }
+  runScript('start.sh', env)
+  return {
+    brokers: [`127.0.0.1:${port}`],
+    stop: () => runScript('stop.sh', env),
+    start: () => runScript('start.sh', env),
+    destroy: () => {
+      try {
+        runScript('stop.sh', env)
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true })
+      }
+    },
+  }
+}
+
+export type ServiceName = 'intake' | 'event-relay' | 'routing' | 'department-workflow' | 'notification'
+export const SERVICES: readonly ServiceName[] = ['intake', 'event-relay', 'routing', 'department-workflow', 'notification']
+
+/** One service process. */
+export interface ServiceProcess {
+  readonly name: ServiceName
+  readonly base: string
+  readonly child: ChildProcess
+  output(): string
+}
+
+/** The stack's services on one shared data folder and one broker. */
+export interface TestStack {
+  readonly dataDir: string
+  readonly ports: Readonly<Record<ServiceName, number>>
+  readonly running: Map<ServiceName, ServiceProcess>
+  start(name: ServiceName): Promise<ServiceProcess>
+  startAll(): Promise<void>
+  /** SIGTERM (graceful) or SIGKILL; resolves with the exit code (null when killed by a signal). */
+  stop(name: ServiceName, signal?: NodeJS.Signals): Promise<number | null>
+  stopAll(signal?: NodeJS.Signals): Promise<void>
+  url(name: ServiceName, path: string): string
+  /** Everything every process printed, for failure messages. */
+  logs(): string
+  cleanup(): Promise<void>
+}
+
+export async function createTestStack(options: { readonly brokers: readonly string[]; readonly env?: Readonly<Record<string, string>> }): Promise<TestStack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'civic-e2e-stack-'))
+  const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (name) => [name, await freePort()] as const))) as Record<ServiceName, number>
+  const running = new Map<ServiceName, ServiceProcess>()
+  const history: string[] = []
+
+  const start = async (name: ServiceName): Promise<ServiceProcess> => {
+    if (running.has(name)) throw new Error(`${name} is already running`)
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'services', name, 'src/main.ts')], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        ...options.env,
+        PORT: String(ports[name]),
+        CIVIC_DATA_DIR: dataDir,
+        KAFKA_BROKERS: options.brokers.join(','),
+        LOG_LEVEL: options.env?.LOG_LEVEL ?? 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    const collect = (d: Buffer): void => {
+      output += d.toString()
+    }
+    child.stdout?.on('data', collect)
+    child.stderr?.on('data', collect)
+    const service: ServiceProcess = { name, base: `http://127.0.0.1:${ports[name]}`, child, output: () => output }
+    running.set(name, service)
+    child.once('exit', () => {
+      history.push(`--- ${name} (exited ${child.exitCode ?? child.signalCode})\n${output.slice(-6000)}`)
+      if (running.get(name) === service) running.delete(name)
+    })
+    const deadline = Date.now() + 90_000
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} during start:\n${output.slice(-4000)}`)
+      try {
+        if ((await fetch(`${service.base}/healthz`)).ok) return service
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`${name} did not answer /healthz within 90 s:\n${output.slice(-4000)}`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
+
+  const stop = async (name: ServiceName, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
+    const service = running.get(name)
+    if (service === undefined) return null
+    const { child } = service
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+    child.kill(signal)
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    const code = await exited
+    clearTimeout(timer)
+    return code
+  }
+
+  const stack: TestStack = {
+    dataDir,
+    ports,
+    running,
+    start,
+    async startAll() {
+      // Sequentially: five compilers at once on two cores only slow each other down.
+      for (const name of SERVICES) await start(name)
+    },
+    stop,
+    async stopAll(signal = 'SIGTERM') {
+      await Promise.all([...running.keys()].map((name) => stop(name, signal)))
+    },
+    url: (name, path) => `http://127.0.0.1:${ports[name]}${path}`,
+    logs: () => [...history, ...[...running.values()].map((s) => `--- ${s.name} (running)\n${s.output().slice(-6000)}`)].join('\n'),
+    async cleanup() {
+      await stack.stopAll('SIGKILL')
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+  return stack
+}
+
+export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` })
+
+export async function postJson(url: string, token: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(token), ...headers }, body: JSON.stringify(body) })
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+}
+
+export async function getJson<T>(url: string, token?: string): Promise<T> {
+  const res = await fetch(url, { headers: token === undefined ? {} : bearer(token) })
+  if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`)
+  return (await res.json()) as T
+}

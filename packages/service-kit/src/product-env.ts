@@ -1,0 +1,37 @@
+/**
+ * Every `CIVIC_*` variable some civic-desk service reads. One environment is often shared by all
+ * services (a `.env` file, `pnpm stack:up`, docker-compose's common block), so a service ignores
+ * the variables of the others instead of rejecting them; a name in none of them is still refused
+ * as a typo. Each service's config test checks that its variables are listed here.
+ */
+export const PRODUCT_VARIABLES: ReadonlySet<string> = new Set([
+  'CIVIC_ACCESS_FILE',
+  'CIVIC_BODY_LIMIT_BYTES',
+  'CIVIC_CATALOGUE_FILE',
+  'CIVIC_DATA_DIR',
+  'CIVIC_DUPLICATE_RADIUS_METERS',
+  'CIVIC_DUPLICATE_TEXT_SIMILARITY',
+  'CIVIC_DUPLICATE_WINDOW_HOURS',
+  'CIVIC_FALLBACK_DEPARTMENT',
+  'CIVIC_HOLIDAY_FILE',
+  'CIVIC_INFORMATION_DEPARTMENT',
+  'CIVIC_LOOKUPS_PER_MINUTE',
+  'CIVIC_MUNICIPALITY_NAME',
+  'CIVIC_NOTIFY_ATTEMPTS',
+  'CIVIC_NOTIFY_BACKOFF_MS',
+  'CIVIC_NOTIFY_TIMEOUT_MS',
+  'CIVIC_RELAY_BATCH_SIZE',
+  // Read by the test suite, not by a service: with 1, the Kafka tests fail instead of skipping when
+  // KAFKA_BROKERS is unset (set by .ci/run, which also passes it on to the services the tests start).
+  'CIVIC_REQUIRE_KAFKA',
+  'CIVIC_SLA_TICK_MS',
+  'CIVIC_SMS_WEBHOOK_URL',
+  'CIVIC_SMTP_FROM',
+  'CIVIC_SMTP_URL',
+  'CIVIC_STATUS_URL_BASE',
+  'CIVIC_STORE_POLL_MS',
+  'CIVIC_TRACKING_KEY',
+  'CIVIC_WEBHOOK_TOKEN',
+  'CIVIC_WHATSAPP_WEBHOOK_URL',
+  'CIVIC_WORKFLOWS_FILE',
+])

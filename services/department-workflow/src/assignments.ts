@@ -1,0 +1,331 @@
+/**
+ * Assignments for the directorates' own systems (a public-works field app, the parks
+ * department's work-order tool …): every time a case lands in a directorate's queue, one
+ * `AssignmentMessage` goes to `civic.assignments.v1`, keyed by the department code.
+ *
+ * A case lands in a queue when it is routed (`CaseRouted`, or `CaseMarkedDuplicate`: queued
+ * like a routed case, linked to the earlier one) → `CaseAssigned`; when it is transferred →
+ * `CaseTransferred` to the new directorate (with `fromDepartment`, so the old one can drop it);
+ * when an answered case is reopened → `CaseReopened` (same directorate, fresh SLA clock).
+ *
+ * The message carries what a field team needs (what, where, by when) and nothing that identifies
+ * the citizen: no name, phone or e-mail (KVKK data minimisation). Directorates reach the citizen
+ * through civic-desk (`CitizenInfoRequested`), which also keeps personal data erasable.
+ *
+ * Delivery is at-least-once: a redelivered case event publishes the same assignment again, with
+ * the same `assignmentId` (derived from the source event id) and the same content, because the
+ * case is folded only up to the source event. Consumers de-duplicate on `assignmentId`.
+ *
+ * Failures: a case event that is invalid, or that our store cannot hold, is dead-lettered at once;
+ * a store or bus failure is retried with back-off until it heals (by default without limit, so an
+ * outage delays assignments instead of dropping them).
+ */
+import { decodeCaseEvent, deriveEventId, replay, type OpenCase } from '@civic-desk/case-domain'
+import {
+  CaseEvent,
+  CaseEventMessage,
+  CatalogueCodeSchema,
+  Channel,
+  Location,
+  RequestKind,
+  categoryByCode,
+  departmentByCode,
+  type CaseEventOf,
+  type Catalogue,
+} from '@civic-desk/contracts'
+import type { EventStore } from '@civic-desk/event-store'
+import { NonRetriableError, TOPICS, type Bus, type BusMessage, type BusSubscription, type OutgoingMessage } from '@civic-desk/messaging'
+import type { Logger } from '@civic-desk/service-kit'
+import { z } from 'zod'
+
+/** Name the publisher uses when deriving assignment ids; changing it would give every assignment a new id. */
+const HANDLER = 'assignments'
+
+/** Header names of every message on `civic.assignments.v1`. */
+export const ASSIGNMENT_HEADERS = {
+  /** The source event's correlation id (the one intake recorded for the request). */
+  correlationId: 'correlation-id',
+  caseId: 'case-id',
+  /** The message's `type`: `CaseAssigned`, `CaseTransferred` or `CaseReopened`. */
+  eventType: 'event-type',
+  /** The message's `assignmentId`, to de-duplicate without parsing the value. */
+  assignmentId: 'assignment-id',
+} as const
+
+const Instant = z.iso.datetime({ offset: true })
+
+const AssignmentBase = z.strictObject({
+  /** Format version of the value; a change a consumer could misread gets a new number (and topic). */
+  v: z.literal(1),
+  /** Stable id of this assignment: the same for every redelivery; de-duplicate on it. */
+  assignmentId: z.uuid(),
+  caseId: z.uuid(),
+  /** The code the citizen knows the case by (e.g. `K7MA-4PXR-9TK`). */
+  trackingCode: z.string().min(1),
+  /** The directorate whose queue the case is in now; also the message key. */
+  department: CatalogueCodeSchema,
+  /** The directorate's Turkish name; present when the publisher has the catalogue. */
+  departmentNameTr: z.string().min(1).optional(),
+  /** The category the case is handled under, or null when routing found none. */
+  category: CatalogueCodeSchema.nullable(),
+  /** The category's Turkish name; present when the publisher has the catalogue and the category. */
+  categoryNameTr: z.string().min(1).optional(),
+  kind: RequestKind,
+  channel: Channel,
+  /** When the citizen applied (the channel's time, else when intake received it). */
+  submittedAt: Instant,
+  /**
+   * Nominal deadline of the SLA clock this assignment started. Time spent waiting for the
+   * citizen moves it later inside civic-desk; that is not repeated here.
+   */
+  dueAt: Instant,
+  /** The statutory limit (CİMER, information requests), else null. */
+  legalDueAt: Instant.nullable(),
+  /** The citizen's description of the problem, as submitted. */
+  description: z.string(),
+  /** Where: neighbourhood, address, coordinates (each optional); null when the request gave none. */
+  location: Location.nullable(),
+  /** `occurredAt` of the source event: when the case entered this queue. */
+  occurredAt: Instant,
+  /** Id of the case event that caused this message. */
+  sourceEventId: z.uuid(),
+  /** Global position of the source event in the event store: increases with every event. */
+  position: z.number().int().positive(),
+})
+
+/** The case entered a directorate's queue from routing. */
+export const CaseAssignedMessage = AssignmentBase.extend({
+  type: z.literal('CaseAssigned'),
+  /** Set when routing found a likely duplicate: the earlier open case it belongs with. */
+  duplicateOf: z.strictObject({ caseId: z.uuid(), trackingCode: z.string().min(1) }).optional(),
+})
+
+/** Another directorate handed the case over; `fromDepartment`'s system should drop it. */
+export const CaseTransferredMessage = AssignmentBase.extend({
+  type: z.literal('CaseTransferred'),
+  fromDepartment: CatalogueCodeSchema,
+  /** Why it was handed over, in the staff member's words. */
+  reason: z.string().min(1),
+})
+
+/** An answered (resolved, rejected or closed) case came back into the same directorate's queue. */
+export const CaseReopenedMessage = AssignmentBase.extend({
+  type: z.literal('CaseReopened'),
+  reason: z.string().min(1),
+})
+
+/** The value of every message on `civic.assignments.v1`, discriminated by `type`. */
+export const AssignmentMessage = z.discriminatedUnion('type', [CaseAssignedMessage, CaseTransferredMessage, CaseReopenedMessage])
+export type AssignmentMessage = z.infer<typeof AssignmentMessage>
+export type AssignmentType = AssignmentMessage['type']
+
+type AssigningEvent = CaseEventOf<'CaseRouted' | 'CaseMarkedDuplicate' | 'CaseTransferred' | 'CaseReopened'>
+
+const ASSIGNING: ReadonlySet<string> = new Set<AssigningEvent['type']>(['CaseRouted', 'CaseMarkedDuplicate', 'CaseTransferred', 'CaseReopened'])
+
+const isAssigning = (event: CaseEvent): event is AssigningEvent => ASSIGNING.has(event.type)
+
+/** What the source event and the case as of that event say. */
+export interface AssignmentSource {
+  readonly event: AssigningEvent
+  /** The case folded up to and including `event`. */
+  readonly state: OpenCase
+  readonly position: number
+}
+
+/**
+ * The assignment a case event means, or null when it means none (a reopened case that was never
+ * routed has no directorate). Pure: the same source always gives the same message.
+ */
+export function assignmentFor(source: AssignmentSource, catalogue?: Catalogue): AssignmentMessage | null {
+  const { event, state } = source
+  const department = state.department
+  if (department === null) return null
+  const submission = state.submission
+  const departmentNameTr = catalogue === undefined ? undefined : departmentByCode(catalogue, department)?.nameTr
+  const categoryNameTr = catalogue === undefined || state.category === null ? undefined : categoryByCode(catalogue, state.category)?.nameTr
+  const common = {
+    assignmentId: deriveEventId(event.eventId, HANDLER),
+    caseId: state.caseId,
+    trackingCode: state.trackingCode,
+    department,
+    ...(departmentNameTr === undefined ? {} : { departmentNameTr }),
+    category: state.category,
+    ...(categoryNameTr === undefined ? {} : { categoryNameTr }),
+    kind: submission.kind,
+    channel: submission.channel,
+    submittedAt: state.submittedAt,
+    // Every assigning event starts a new SLA clock.
+    dueAt: event.data.sla.dueAt,
+    legalDueAt: state.legalDueAt,
+    description: submission.description,
+    location: submission.location ?? null,
+    occurredAt: event.occurredAt,
+    sourceEventId: event.eventId,
+    position: source.position,
+  }
+  switch (event.type) {
+    case 'CaseRouted':
+      return { v: 1, type: 'CaseAssigned', ...common }
+    case 'CaseMarkedDuplicate':
+      return { v: 1, type: 'CaseAssigned', ...common, duplicateOf: { caseId: event.data.duplicateOf, trackingCode: event.data.duplicateOfTrackingCode } }
+    case 'CaseTransferred':
+      return { v: 1, type: 'CaseTransferred', ...common, fromDepartment: event.data.fromDepartment, reason: event.data.reason }
+    case 'CaseReopened':
+      return { v: 1, type: 'CaseReopened', ...common, reason: event.data.reason }
+    default: {
+      const unknownEvent: never = event
+      return unknownEvent
+    }
+  }
+}
+
+export interface AssignmentPublisherOptions {
+  readonly bus: Bus
+  /** Where the case's submission (what, where) is read from when a case event arrives. */
+  readonly store: EventStore
+  readonly logger: Logger
+  /** Consumer group on `civic.case-events.v1`. Default `department-workflow-assignments`. */
+  readonly groupId?: string
+  /** When given, messages carry the directorate's and category's Turkish names. */
+  readonly catalogue?: Catalogue
+  /**
+   * Handler attempts per message before the bus dead-letters it. Only the store and the bus fail
+   * this way, and an outage should delay assignments, not drop them: default unlimited (back-off
+   * capped at 30 s). Messages retrying cannot mend are dead-lettered at once whatever this says.
+   */
+  readonly maxAttempts?: number
+  /** Bus back-off before the 2nd attempt, doubling. Default: the bus's (100 ms). */
+  readonly retryBackoffMs?: number
+}
+
+/** What the publisher did since it started. */
+export interface AssignmentPublisherStatus {
+  /** False once `stop` was called. */
+  readonly running: boolean
+  /** Assignments published (a redelivered case event publishes its assignment again and counts again). */
+  readonly published: number
+  /** Assigning events that meant no assignment (a reopened case without a directorate). */
+  readonly skipped: number
+  /** The last failure (retried or dead-lettered message), if any. */
+  readonly lastError?: string
+}
+
+/** A running assignment publisher. */
+export interface AssignmentPublisher {
+  /** Leaves the consumer group (the message in flight finishes or stays uncommitted). Idempotent. */
+  stop(): Promise<void>
+  status(): AssignmentPublisherStatus
+}
+
+function issuesText(issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>): string {
+  return issues
+    .slice(0, 5)
+    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+    .join('; ')
+}
+
+/** The message to publish for an assignment. */
+export function assignmentMessage(assignment: AssignmentMessage, correlationId: string): OutgoingMessage {
+  return {
+    key: assignment.department,
+    value: assignment,
+    headers: {
+      [ASSIGNMENT_HEADERS.correlationId]: correlationId,
+      [ASSIGNMENT_HEADERS.caseId]: assignment.caseId,
+      [ASSIGNMENT_HEADERS.eventType]: assignment.type,
+      [ASSIGNMENT_HEADERS.assignmentId]: assignment.assignmentId,
+    },
+  }
+}
+
+/**
+ * Joins `groupId` on `civic.case-events.v1` (from the oldest retained event, so no assignment is
+ * missed on the first start) and publishes an assignment for every case event that puts a case
+ * in a directorate's queue. Resolves once subscribed.
+ */
+export async function startAssignmentPublisher(options: AssignmentPublisherOptions): Promise<AssignmentPublisher> {
+  const { bus, store, catalogue } = options
+  const groupId = options.groupId ?? 'department-workflow-assignments'
+  const log = options.logger.child({ component: 'assignments' })
+
+  let running = true
+  let published = 0
+  let skipped = 0
+  let lastError: string | undefined
+
+  const fail = (message: string, cause?: unknown): NonRetriableError => {
+    lastError = message
+    return new NonRetriableError(message, cause === undefined ? undefined : { cause })
+  }
+
+  const handle = async (message: BusMessage<CaseEventMessage>): Promise<void> => {
+    const { event: envelope, streamId, revision, position } = message.value
+    if (!ASSIGNING.has(envelope.type)) return
+    const decoded = CaseEvent.safeParse(envelope)
+    if (!decoded.success) throw fail(`${envelope.type} ${envelope.eventId} at position ${position} is invalid: ${issuesText(decoded.error.issues)}`)
+    const event = decoded.data
+    if (!isAssigning(event)) throw fail(`${envelope.type} ${envelope.eventId} decoded as ${event.type}`)
+
+    try {
+      // Folded only up to the source event, so a redelivery rebuilds the same assignment even after
+      // the case has moved on (transferred, closed …).
+      const records = await store.readStream(streamId, { maxCount: revision + 1 })
+      const last = records.at(-1)
+      if (records.length <= revision) {
+        // Positions are global: a store already past this one should hold the event.
+        const head = await store.headPosition()
+        if (head >= position) throw fail(`${streamId} revision ${revision} (position ${position}) is not in the store, which is at position ${head}: the message comes from another store`)
+        // A store replica behind the one the relay reads: wait for it.
+        throw new Error(`${streamId} revision ${revision} (position ${position}) is not in the store yet (head ${head})`)
+      }
+      if (last?.id !== event.eventId) throw fail(`${streamId} revision ${revision} is event ${last?.id ?? '(none)'} in the store, not ${event.eventId}`)
+      const state = replay(records.map(decodeCaseEvent))
+      if (state.status === 'none') throw fail(`${streamId}: no CaseSubmitted before ${event.type} ${event.eventId}`)
+
+      const assignment = assignmentFor({ event, state, position }, catalogue)
+      const caseLog = log.child({ caseId: state.caseId, sourceEventId: event.eventId, correlationId: event.correlationId })
+      if (assignment === null) {
+        skipped++
+        caseLog.warn({ type: event.type }, 'case is in no directorate; no assignment published')
+        return
+      }
+      await bus.publish(TOPICS.assignments, [assignmentMessage(assignment, event.correlationId)])
+      published++
+      caseLog.info({ type: assignment.type, department: assignment.department, assignmentId: assignment.assignmentId, dueAt: assignment.dueAt }, 'assignment published')
+    } catch (error) {
+      if (error instanceof NonRetriableError) throw error
+      // A stored event that is no known case event: a bug or a foreign writer, which retrying cannot mend.
+      if (error instanceof z.ZodError) throw fail(`${streamId}: a stored event does not decode: ${issuesText(error.issues)}`, error)
+      // The store or the bus: the bus retries with back-off.
+      lastError = `${streamId}: ${error instanceof Error ? error.message : String(error)}`
+      throw error
+    }
+  }
+
+  const subscription: BusSubscription = await bus.subscribe({
+    topic: TOPICS.caseEvents,
+    groupId,
+    fromBeginning: true,
+    schema: CaseEventMessage,
+    handler: handle,
+    maxAttempts: options.maxAttempts ?? Number.MAX_SAFE_INTEGER,
+    ...(options.retryBackoffMs === undefined ? {} : { retryBackoffMs: options.retryBackoffMs }),
+  })
+  log.info({ groupId, from: TOPICS.caseEvents, to: TOPICS.assignments }, 'assignment publisher started')
+
+  let stopped: Promise<void> | undefined
+  return {
+    stop() {
+      stopped ??= (async () => {
+        running = false
+        await subscription.close()
+        log.info({ published, skipped }, 'assignment publisher stopped')
+      })()
+      return stopped
+    },
+    status() {
+      return { running, published, skipped, ...(lastError === undefined ? {} : { lastError }) }
+    },
+  }
+}

@@ -1,0 +1,47 @@
+// Composition root of the intake service as its own process (distributed stack). The only module
+// that reads process.env. Takes requests over HTTP (POST /v1/requests) and from channel adapters
+// on civic.intake.v1, and stores each as a new case in the shared event store.
+import { join, resolve } from 'node:path'
+import { openSqliteEventStore } from '@civic-desk/event-store'
+import { openServiceBus } from '@civic-desk/messaging'
+import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { buildIntakeApp } from './app.ts'
+import { intakeConfig } from './config.ts'
+import { startIntakeConsumer } from './intake-consumer.ts'
+import { decodeTrackingKey, loadOrCreateTrackingKey } from './tracking-key.ts'
+
+const SERVICE = 'intake'
+const config = parseConfigOrExit(intakeConfig, process.env, SERVICE)
+const logger = createLogger({ level: config.logLevel, name: SERVICE })
+const dataDir = resolve(config.dataDir)
+const now = (): Date => new Date()
+const catalogue = loadCatalogue(config.catalogueFile)
+const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, catalogue.departments.map((d) => d.code))
+const access = createAccessControl(accessConfig)
+const trackingKey = config.trackingKey !== undefined ? decodeTrackingKey(config.trackingKey) : loadOrCreateTrackingKey(join(dataDir, 'tracking.key')).key
+
+const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), pollIntervalMs: config.storePollMs, logger: logger.child({ component: 'event-store' }) })
+const { bus, kind: busKind, target: busTarget } = openServiceBus({
+  kafkaBrokers: config.kafkaBrokers,
+  clientId: SERVICE,
+  dataDir,
+  logger: logger.child({ component: 'bus' }),
+  onFatalError: (error) => shutdown.fail(error),
+})
+const consumer = await startIntakeConsumer({ bus, store, catalogue, now, trackingKey, logger })
+const app = await buildIntakeApp({ store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute, bodyLimit: config.bodyLimit })
+
+const shutdown = installShutdown({
+  logger,
+  tasks: [
+    { name: 'http', close: () => app.close() },
+    // Before the bus and the store: the message in hand is stored and committed, or left for redelivery.
+    { name: 'intake consumer', close: () => consumer.stop() },
+    { name: 'bus', close: () => bus.close() },
+    { name: 'event store', close: () => store.close() },
+  ],
+})
+
+await app.listen({ port: config.port, host: config.host })
+logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, head: await store.headPosition() }, 'intake is up')
+if (devTokens) logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-channel for POST /v1/requests). Set CIVIC_ACCESS_FILE before going live.')
