@@ -11,7 +11,14 @@ mkdir -p "$RUN_DIR" "$LOG_DIR"
 started=$SECONDS
 
 say "Kafka on 127.0.0.1:$KAFKA_PORT (data in $KAFKA_DATA_DIR)"
-"$REPO_DIR/infra/kafka/start.sh"
+if ! "$REPO_DIR/infra/kafka/start.sh"; then
+  dev_pid_file="$REPO_DIR/data/kafka/kafka.pid"
+  if [ "$KAFKA_DATA_DIR" != "$REPO_DIR/data/kafka" ] && [ -f "$dev_pid_file" ] && kill -0 "$(cat "$dev_pid_file" 2>/dev/null)" 2>/dev/null; then
+    say "the development broker of infra/kafka/start.sh (data/kafka) is running on that port." >&2
+    say "stop it with infra/kafka/stop.sh, or run the stack beside it: KAFKA_PORT=9192 KAFKA_CONTROLLER_PORT=9193 pnpm stack:up" >&2
+  fi
+  exit 1
+fi
 
 fail() {
   local name="$1" reason="$2"
