@@ -1,26 +1,45 @@
-// pnpm bench:flow — the whole case flow in standalone mode at a steady submission rate:
-// submit → routed (CaseRouted recorded) and submit → acknowledgement (CitizenNotified recorded),
-// p50/p99, measured from the store's own recordedAt times of each case's events.
-// Options (env): BENCH_RATE (500 submissions/s), BENCH_SECONDS (20), BENCH_CONNECTIONS (50).
+// pnpm bench:flow — the whole case flow at a steady submission rate: submit → routed (CaseRouted or
+// CaseMarkedDuplicate recorded) and submit → acknowledgement (CitizenNotified recorded), p50/p99,
+// from the store's own recordedAt times of each case's events; then a ramp of rising rates to find
+// the highest one the pipeline sustains with its consumers' lag staying bounded.
+//
+// Modes (BENCH_MODE):
+//   standalone (default) — the one-process product (`pnpm start`); lag from /v1/consumers/status.
+//   kafka — a broker of its own (infra/kafka, free ports, temporary data) and every service as its
+//           own process (intake, event-relay, routing, department-workflow, notification), like
+//           `pnpm stack:up`; submissions go to intake; lag is the relay's (store head − checkpoint)
+//           plus every consumer group's lag on the broker.
+// Options (env): BENCH_RATE (500 submissions/s), BENCH_SECONDS (20), BENCH_CONNECTIONS (50),
+// BENCH_RAMP (rates of the ramp, "300,500,700,900,1200"; "off" skips it), BENCH_RAMP_SECONDS (15),
+// BENCH_SEED (153), BENCH_WARMUP_SECONDS (kafka 40, standalone 5); kafka mode: BENCH_PROFILE (services to CPU-profile, e.g. "routing"), BENCH_PROFILE_DIR.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { openSqliteEventStore } from '@civic-desk/event-store'
+import { createTestStack, startTestBroker, type ServiceName, type TestBroker, type TestStack } from '@civic-desk/e2e/src/stack.ts'
+import { openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
+import { createKafkaLagReader, type KafkaLagReader } from '@civic-desk/messaging'
 import type autocannon from 'autocannon'
 import { freePort, load, startTs, stop, waitForOk } from './lib.ts'
 import { createWorkload } from './workload.ts'
 
+const mode = process.env.BENCH_MODE ?? 'standalone'
+if (mode !== 'standalone' && mode !== 'kafka') throw new Error(`BENCH_MODE must be standalone or kafka, not ${mode}`)
 const rate = Number(process.env.BENCH_RATE ?? 500)
 const seconds = Number(process.env.BENCH_SECONDS ?? 20)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
+const rampRates = (process.env.BENCH_RAMP ?? '300,500,700,900,1200') === 'off' ? [] : (process.env.BENCH_RAMP ?? '300,500,700,900,1200').split(',').map(Number)
+const rampSeconds = Number(process.env.BENCH_RAMP_SECONDS ?? 15)
 const root = fileURLToPath(new URL('..', import.meta.url))
+const targets = mode === 'kafka' ? { routedP99Ms: null, acknowledgementP99Ms: 250 } : { routedP99Ms: 50, acknowledgementP99Ms: 100 }
 
 const runId = `flow-${process.pid}-${Date.now().toString(36)}`
 // Realistic requests (bench/workload.ts): many streets, neighbourhoods and categories, so duplicates
 // are found as often as the traffic makes them, not on every request.
 const workload = createWorkload({ runId, seed: Number(process.env.BENCH_SEED ?? 153) })
 const nextBody = (): string => JSON.stringify(workload.next())
+
+const say = (line: string): void => void process.stderr.write(`${line}\n`)
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN
@@ -32,106 +51,272 @@ function stats(values: number[]) {
   return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? Number.NaN }
 }
 
-async function main() {
+/** What the store recorded about each benchmark case, read incrementally. */
+class FlowObserver {
+  private after = 0
+  private readonly submitted = new Map<string, { n: number; at: number; expectsAck: boolean }>()
+  private readonly routed = new Map<string, number>()
+  private readonly acknowledged = new Map<string, number>()
+  private readonly duplicates = new Set<string>()
+
+  constructor(private readonly store: EventStore) {}
+
+  async poll(): Promise<void> {
+    for (;;) {
+      const batch = await this.store.readAll({ after: this.after, maxCount: 10_000, streamPrefix: 'case-' })
+      if (batch.length === 0) return
+      for (const e of batch) {
+        const at = Date.parse(e.recordedAt)
+        if (e.type === 'CaseSubmitted') {
+          const data = e.data as { externalId?: string; citizen?: { preferredChannel?: string } }
+          if (!data.externalId?.startsWith(`${runId}-`)) continue
+          const expectsAck = data.citizen !== undefined && data.citizen.preferredChannel !== 'none'
+          this.submitted.set(e.streamId, { n: Number(data.externalId.slice(runId.length + 1)), at, expectsAck })
+        } else if (e.type === 'CaseRouted' || e.type === 'CaseMarkedDuplicate') {
+          this.routed.set(e.streamId, at)
+          if (e.type === 'CaseMarkedDuplicate') this.duplicates.add(e.streamId)
+        } else if (e.type === 'CitizenNotified' && ['acknowledgement', 'duplicate-linked'].includes((e.data as { template: string }).template)) {
+          this.acknowledged.set(e.streamId, at)
+        }
+      }
+      this.after = batch.at(-1)!.position
+    }
+  }
+
+  /** The cases whose workload numbers are in (from, to]. */
+  phase(from: number, to: number) {
+    const cases = [...this.submitted].filter(([, s]) => s.n > from && s.n <= to)
+    const expecting = cases.filter(([, s]) => s.expectsAck)
+    const routedLatencies = cases.flatMap(([id, s]) => (this.routed.has(id) ? [this.routed.get(id)! - s.at] : []))
+    const ackLatencies = expecting.flatMap(([id, s]) => (this.acknowledged.has(id) ? [this.acknowledged.get(id)! - s.at] : []))
+    const firstSubmit = Math.min(...cases.map(([, s]) => s.at))
+    const lastRouted = Math.max(0, ...cases.map(([id]) => this.routed.get(id) ?? 0))
+    const lastAck = Math.max(0, ...expecting.map(([id]) => this.acknowledged.get(id) ?? 0))
+    const routed = stats(routedLatencies)
+    const ack = stats(ackLatencies)
+    return {
+      cases: cases.length,
+      markedDuplicate: cases.filter(([id]) => this.duplicates.has(id)).length,
+      // Anonymous requests and preferredChannel "none" get no message, so no acknowledgement.
+      expectingAcknowledgement: expecting.length,
+      submitToRoutedMs: routed,
+      submitToAcknowledgementMs: ack,
+      // What the pipeline really handled: cases over the time from the first submission to the last one handled.
+      routedPerSecond: Math.round((routed.count / Math.max(1, lastRouted - firstSubmit)) * 1000),
+      acknowledgedPerSecond: Math.round((ack.count / Math.max(1, lastAck - firstSubmit)) * 1000),
+      done: routed.count >= cases.length && ack.count >= expecting.length,
+    }
+  }
+}
+
+/** The system under test: where to submit, where its store is, how far behind its consumers are. */
+interface FlowTarget {
+  readonly submitUrl: string
+  readonly storeFile: string
+  /** Events or messages not yet handled, per consumer (relay, each group), and their sum. */
+  lag(): Promise<{ total: number; byConsumer: Record<string, number> }>
+  close(): Promise<void>
+}
+
+async function startStandalone(): Promise<FlowTarget> {
   const dataDir = mkdtempSync(join(tmpdir(), 'civic-flow-'))
   const port = await freePort()
   const server = startTs(join(root, 'services/standalone/src/main.ts'), { PORT: String(port), CIVIC_DATA_DIR: dataDir, LOG_LEVEL: 'warn' })
+  await waitForOk(`http://127.0.0.1:${port}/readyz`)
+  return {
+    submitUrl: `http://127.0.0.1:${port}/v1/requests`,
+    storeFile: join(dataDir, 'events.sqlite'),
+    async lag() {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/consumers/status`, { headers: { authorization: 'Bearer dev-operator' } })
+      const body = (await res.json()) as { groups: Array<{ groupId: string; lag: number }> }
+      const byConsumer = Object.fromEntries(body.groups.map((g) => [g.groupId, g.lag]))
+      return { total: body.groups.reduce((sum, g) => sum + g.lag, 0), byConsumer }
+    },
+    async close() {
+      await stop(server)
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+async function startKafkaStack(): Promise<FlowTarget> {
+  say('kafka: starting a broker of its own (infra/kafka/start.sh)…')
+  const broker: TestBroker = await startTestBroker()
+  let stack: TestStack | undefined
+  let lagReader: KafkaLagReader | undefined
   try {
-    await waitForOk(`http://127.0.0.1:${port}/readyz`)
+    // BENCH_PROFILE=routing,notification writes a CPU profile of those services into BENCH_PROFILE_DIR (.bench/profiles).
+    const profiled = (process.env.BENCH_PROFILE ?? '').split(',').filter(Boolean) as ServiceName[]
+    const profileDir = process.env.BENCH_PROFILE_DIR ?? join(root, '.bench/profiles')
+    const nodeArgs = Object.fromEntries(profiled.map((name) => [name, ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`]]))
+    stack = await createTestStack({ brokers: broker.brokers, env: { LOG_LEVEL: 'warn' }, nodeArgs })
+    say(`kafka: broker ${broker.brokers.join(',')}; starting intake, event-relay, routing, department-workflow, notification…`)
+    await stack.startAll()
+    lagReader = createKafkaLagReader({ brokers: broker.brokers, clientId: 'bench-flow-lag' })
+  } catch (error) {
+    await stack?.cleanup()
+    broker.destroy()
+    throw error
+  }
+  const s = stack
+  const reader = lagReader
+  return {
+    submitUrl: s.url('intake', '/v1/requests'),
+    storeFile: join(s.dataDir, 'events.sqlite'),
+    async lag() {
+      const relay = (await (await fetch(s.url('event-relay', '/v1/relay/status'), { headers: { authorization: 'Bearer dev-operator' } })).json()) as { lag: number }
+      const groups = await reader.read()
+      const byConsumer: Record<string, number> = { 'event-relay (store → kafka)': relay.lag }
+      for (const g of groups) byConsumer[`${g.groupId} ← ${g.topic}`] = g.lag
+      return { total: Object.values(byConsumer).reduce((sum, n) => sum + n, 0), byConsumer }
+    },
+    async close() {
+      await reader.close()
+      // SIGTERM first: a graceful exit is when node writes --cpu-prof profiles.
+      await s.stopAll('SIGTERM')
+      await s.cleanup()
+      broker.destroy()
+    },
+  }
+}
+
+async function main() {
+  const target = mode === 'kafka' ? await startKafkaStack() : await startStandalone()
+  let store: EventStore | undefined
+  try {
     const base = {
-      url: `http://127.0.0.1:${port}/v1/requests`,
+      url: target.submitUrl,
       connections,
       method: 'POST' as const,
       headers: { authorization: 'Bearer dev-channel', 'content-type': 'application/json' },
       requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: nextBody() }) }],
     }
-    process.stderr.write(`warm-up 3 s at ${Math.min(rate, 200)}/s…\n`)
-    await load({ ...base, duration: 3, overallRate: Math.min(rate, 200) })
-    const skip = workload.count
-    process.stderr.write(`flow: ${rate} submissions/s for ${seconds} s…\n`)
-    const result = await load({ ...base, duration: seconds, overallRate: rate })
-    const submitted = result['2xx']
-    // Give the pipeline time to drain, then read what the store recorded.
-    const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite') })
-    const drainDeadline = Date.now() + 60_000
-    let acknowledged = 0
-    let routedLatencies: number[] = []
-    let ackLatencies: number[] = []
-    let cases = 0
-    const duplicateIds = new Set<string>()
-    let markedDuplicate = 0
-    let expecting = 0
-    let firstSubmit = Number.POSITIVE_INFINITY
-    let lastRouted = 0
-    let lastAck = 0
-    for (;;) {
-      const submittedAt = new Map<string, number>()
-      const routedAt = new Map<string, number>()
-      const ackAt = new Map<string, number>()
-      duplicateIds.clear()
-      const silentIds = new Set<string>()
-      let after = 0
+    store = openSqliteEventStore({ file: target.storeFile })
+    const observer = new FlowObserver(store)
+
+    /** Waits until every case of the phase is routed and acknowledged (or the deadline passed). */
+    const drain = async (from: number, to: number, timeoutMs = 60_000) => {
+      const deadline = Date.now() + timeoutMs
       for (;;) {
-        const batch = await store.readAll({ after, maxCount: 10_000, streamPrefix: 'case-' })
-        if (batch.length === 0) break
-        for (const e of batch) {
-          const at = Date.parse(e.recordedAt)
-          if (e.type === 'CaseSubmitted') {
-            const externalId = (e.data as { externalId?: string }).externalId ?? ''
-            const n = Number(externalId.split('-').at(-1))
-            if (n > skip) {
-              submittedAt.set(e.streamId, at)
-              const citizen = (e.data as { citizen?: { preferredChannel?: string } }).citizen
-              if (citizen !== undefined && citizen.preferredChannel !== 'none') silentIds.delete(e.streamId)
-              else silentIds.add(e.streamId)
-            }
-          } else if (e.type === 'CaseRouted' || e.type === 'CaseMarkedDuplicate') {
-            routedAt.set(e.streamId, at)
-            if (e.type === 'CaseMarkedDuplicate') duplicateIds.add(e.streamId)
-          }
-          else if (e.type === 'CitizenNotified' && ['acknowledgement', 'duplicate-linked'].includes((e.data as { template: string }).template)) ackAt.set(e.streamId, at)
-        }
-        after = batch.at(-1)!.position
+        await observer.poll()
+        const phase = observer.phase(from, to)
+        if (phase.done || Date.now() > deadline) return phase
+        await new Promise((r) => setTimeout(r, 250))
       }
-      cases = submittedAt.size
-      firstSubmit = Math.min(...submittedAt.values())
-      lastRouted = Math.max(0, ...[...submittedAt.keys()].map((id) => routedAt.get(id) ?? 0))
-      lastAck = Math.max(0, ...[...submittedAt.keys()].map((id) => ackAt.get(id) ?? 0))
-      routedLatencies = [...submittedAt].flatMap(([id, t0]) => (routedAt.has(id) ? [routedAt.get(id)! - t0] : []))
-      ackLatencies = [...submittedAt].flatMap(([id, t0]) => (ackAt.has(id) ? [ackAt.get(id)! - t0] : []))
-      acknowledged = ackLatencies.length
-      markedDuplicate = [...submittedAt.keys()].filter((id) => duplicateIds.has(id)).length
-      expecting = cases - [...submittedAt.keys()].filter((id) => silentIds.has(id)).length
-      if ((acknowledged >= expecting && routedLatencies.length >= cases) || Date.now() > drainDeadline) break
-      await new Promise((r) => setTimeout(r, 500))
     }
-    await store.close()
-    const routed = stats(routedLatencies)
-    const ack = stats(ackLatencies)
+
+    /** One phase at a steady rate, sampling the consumers' lag every second. */
+    const runPhase = async (phaseRate: number, phaseSeconds: number) => {
+      const from = workload.count
+      const lagSamples: Array<{ atMs: number; total: number; byConsumer: Record<string, number> }> = []
+      const started = Date.now()
+      let sampling = true
+      const sampler = (async () => {
+        while (sampling) {
+          await new Promise((r) => setTimeout(r, 1_000))
+          if (!sampling) break
+          try {
+            lagSamples.push({ atMs: Date.now() - started, ...(await target.lag()) })
+          } catch (error) {
+            say(`lag sample failed: ${(error as Error).message}`)
+          }
+        }
+      })()
+      const headBefore = await store!.headPosition()
+      const result = await load({ ...base, duration: phaseSeconds, overallRate: phaseRate })
+      // Events the store took per second during the phase: turns a lag in events into seconds.
+      const eventsPerSecond = ((await store!.headPosition()) - headBefore) / Math.max(1, result.duration)
+      sampling = false
+      await sampler
+      const to = workload.count
+      const phase = await drain(from, to)
+      return { result, phase, lagSamples, eventsPerSecond }
+    }
+
+    // Measured warm: a fresh JVM (the broker) and fresh node processes compile their hot paths in
+    // the first tens of seconds; until then the same traffic costs several times the CPU.
+    const warmSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? (mode === 'kafka' ? 40 : 5))
+    const warmRate = Math.min(rate, mode === 'kafka' ? 250 : 200)
+    say(`warm-up ${warmSeconds} s at ${warmRate}/s…`)
+    const warm = workload.count
+    await load({ ...base, duration: warmSeconds, overallRate: warmRate })
+    await drain(warm, workload.count, 120_000)
+
+    say(`flow (${mode}): ${rate} submissions/s for ${seconds} s…`)
+    const steady = await runPhase(rate, seconds)
+    const { phase } = steady
     const report = {
+      mode,
       targetRate: rate,
       seconds,
-      submittedPerSecond: Math.round(submitted / result.duration),
-      submitHttp: { p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts },
-      cases,
-      markedDuplicate,
-      // Anonymous requests and preferredChannel "none" get no message, so no acknowledgement.
-      expectingAcknowledgement: expecting,
-      submitToRoutedMs: routed,
-      submitToAcknowledgementMs: ack,
-      // What the pipeline really sustained: cases over the time from the first submission to the last one handled.
-      routedPerSecond: Math.round((routed.count / Math.max(1, lastRouted - firstSubmit)) * 1000),
-      acknowledgedPerSecond: Math.round((ack.count / Math.max(1, lastAck - firstSubmit)) * 1000),
-      targets: { routedP99Ms: 50, acknowledgementP99Ms: 100 },
+      submittedPerSecond: Math.round(steady.result['2xx'] / steady.result.duration),
+      submitHttp: { p50: steady.result.latency.p50, p99: steady.result.latency.p99, errors: steady.result.errors + steady.result.non2xx + steady.result.timeouts },
+      ...phase,
+      maxLag: Math.max(0, ...steady.lagSamples.map((s) => s.total)),
+      targets,
     }
     console.log(JSON.stringify(report, null, 2))
+    const routed = phase.submitToRoutedMs
+    const ack = phase.submitToAcknowledgementMs
     console.log(
-      `\nsubmit→routed p50 ${routed.p50} ms, p99 ${routed.p99} ms (target ≤ 50); submit→acknowledgement p50 ${ack.p50} ms, p99 ${ack.p99} ms (target ≤ 100); ` +
-        `${report.submittedPerSecond}/s submitted, ${routed.count}/${cases} routed (${report.routedPerSecond}/s), ${ack.count}/${expecting} acknowledged (${report.acknowledgedPerSecond}/s); ${markedDuplicate} marked duplicate`,
+      `\n${mode}: submit→routed p50 ${routed.p50} ms, p99 ${routed.p99} ms${targets.routedP99Ms === null ? '' : ` (target ≤ ${targets.routedP99Ms})`}; ` +
+        `submit→acknowledgement p50 ${ack.p50} ms, p99 ${ack.p99} ms (target ≤ ${targets.acknowledgementP99Ms}); ` +
+        `${report.submittedPerSecond}/s submitted, ${routed.count}/${phase.cases} routed (${phase.routedPerSecond}/s), ` +
+        `${ack.count}/${phase.expectingAcknowledgement} acknowledged (${phase.acknowledgedPerSecond}/s); ${phase.markedDuplicate} marked duplicate; max lag ${report.maxLag}`,
     )
+
+    // The ramp: a rate is sustained when intake took (nearly) all of it without errors, everything
+    // was handled in the end, and every consumer's lag stayed bounded — in the phase's second half
+    // no consumer was more than two seconds of events behind, and none was still falling behind
+    // (its last sample the phase's highest and above one second's worth). Offsets are committed
+    // after handling, so a busy consumer always shows some lag.
+    if (rampRates.length > 0) {
+      const ramp: Array<Record<string, unknown>> = []
+      let highestSustained = 0
+      for (const stepRate of rampRates) {
+        say(`ramp: ${stepRate} submissions/s for ${rampSeconds} s…`)
+        const step = await runPhase(stepRate, rampSeconds)
+        const accepted = step.result['2xx'] / step.result.duration
+        const secondHalf = step.lagSamples.filter((s) => s.atMs >= (rampSeconds * 1000) / 2)
+        const perSecond = Math.max(1, step.eventsPerSecond)
+        const consumers = [...new Set(secondHalf.flatMap((s) => Object.keys(s.byConsumer)))]
+        const lagSeconds = consumers.map((name) => {
+          const series = secondHalf.map((s) => (s.byConsumer[name] ?? 0) / perSecond)
+          const max = Math.max(0, ...series)
+          return { name, max, last: series.at(-1) ?? 0 }
+        })
+        const maxLagSeconds = Math.max(0, ...lagSeconds.map((c) => c.max))
+        const growing = lagSeconds.filter((c) => c.last === c.max && c.last > 1).map((c) => c.name)
+        const bounded = maxLagSeconds <= 2 && growing.length === 0
+        const maxLag = Math.max(0, ...secondHalf.map((s) => s.total))
+        const lastLag = secondHalf.at(-1)?.total ?? 0
+        const errors = step.result.errors + step.result.non2xx + step.result.timeouts
+        const sustained = accepted >= 0.95 * stepRate && errors === 0 && bounded && step.phase.done
+        ramp.push({
+          rate: stepRate,
+          acceptedPerSecond: Math.round(accepted),
+          errors,
+          eventsPerSecond: Math.round(step.eventsPerSecond),
+          lagSecondHalf: { maxEvents: maxLag, lastEvents: lastLag, worstConsumerSeconds: Math.round(maxLagSeconds * 100) / 100, stillGrowing: growing },
+          lastLagByConsumer: step.lagSamples.at(-1)?.byConsumer ?? {},
+          submitToRoutedP99Ms: step.phase.submitToRoutedMs.p99,
+          submitToAcknowledgementP99Ms: step.phase.submitToAcknowledgementMs.p99,
+          drained: step.phase.done,
+          sustained,
+        })
+        say(
+          `ramp: ${stepRate}/s → accepted ${Math.round(accepted)}/s, worst consumer ${maxLagSeconds.toFixed(2)} s behind${growing.length > 0 ? ` and still falling behind (${growing.join(', ')})` : ''}, ` +
+            `ack p99 ${step.phase.submitToAcknowledgementMs.p99} ms: ${sustained ? 'sustained' : 'NOT sustained'}`,
+        )
+        if (!sustained) break
+        highestSustained = stepRate
+      }
+      console.log(JSON.stringify({ mode, ramp, highestSustainedRate: highestSustained }, null, 2))
+      console.log(`\n${mode}: highest sustained submission rate with bounded consumer lag: ${highestSustained}/s (ramp ${rampRates.join(', ')}, ${rampSeconds} s each)`)
+    }
   } finally {
-    await stop(server)
-    rmSync(dataDir, { recursive: true, force: true })
+    await store?.close()
+    await target.close()
   }
 }
 

@@ -56,22 +56,53 @@ function runScript(script: string, env: Record<string, string>, args: string[] =
   if (result.status !== 0) throw new Error(`infra/kafka/${script} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`)
 }
 
+/**
+ * Work to undo when this process exits however it exits — also after an uncaught error, when
+ * tap's teardowns never run — so no broker or service outlives the test that started it.
+ */
+const atExit = new Set<() => void>()
+const undoAll = (): void => {
+  for (const undo of [...atExit]) {
+    try {
+      undo()
+    } catch {
+      // best effort: the process is going away
+    }
+  }
+}
+process.once('exit', undoAll)
+// A timeout or Ctrl-C: undo, then let the signal do what it would have done.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    undoAll()
+    process.kill(process.pid, signal)
+  })
+}
+
 export async function startTestBroker(): Promise<TestBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'civic-e2e-kafka-'))
   const [port, controller] = [await freePort(), await freePort()]
   const env = { KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller), KAFKA_DATA_DIR: dataDir, KAFKA_HEAP_OPTS: '-Xmx512m -Xms128m' }
-  runScript('start.sh', env)
+  const destroy = (): void => {
+    atExit.delete(destroy)
+    try {
+      runScript('stop.sh', env)
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
+  atExit.add(destroy)
+  try {
+    runScript('start.sh', env)
+  } catch (error) {
+    destroy()
+    throw error
+  }
   return {
     brokers: [`127.0.0.1:${port}`],
     stop: () => runScript('stop.sh', env),
     start: () => runScript('start.sh', env),
-    destroy: () => {
-      try {
-        runScript('stop.sh', env)
-      } finally {
-        rmSync(dataDir, { recursive: true, force: true })
-      }
-    },
+    destroy,
   }
 }
 
@@ -102,15 +133,25 @@ export interface TestStack {
   cleanup(): Promise<void>
 }
 
-export async function createTestStack(options: { readonly brokers: readonly string[]; readonly env?: Readonly<Record<string, string>> }): Promise<TestStack> {
+export interface TestStackOptions {
+  readonly brokers: readonly string[]
+  /** Added to every service's environment. */
+  readonly env?: Readonly<Record<string, string>>
+  /** Extra `node` flags per service, e.g. `{ routing: ['--cpu-prof'] }` for a profile of one process. */
+  readonly nodeArgs?: Partial<Readonly<Record<ServiceName, readonly string[]>>>
+}
+
+export async function createTestStack(options: TestStackOptions): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'civic-e2e-stack-'))
+  const removeData = (): void => rmSync(dataDir, { recursive: true, force: true })
+  atExit.add(removeData)
   const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (name) => [name, await freePort()] as const))) as Record<ServiceName, number>
   const running = new Map<ServiceName, ServiceProcess>()
   const history: string[] = []
 
   const start = async (name: ServiceName): Promise<ServiceProcess> => {
     if (running.has(name)) throw new Error(`${name} is already running`)
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'services', name, 'src/main.ts')], {
+    const child = spawn(process.execPath, [...(options.nodeArgs?.[name] ?? []), '--import', 'tsx', join(repoRoot, 'services', name, 'src/main.ts')], {
       cwd: repoRoot,
       env: {
         ...process.env,
@@ -130,7 +171,10 @@ export async function createTestStack(options: { readonly brokers: readonly stri
     child.stderr?.on('data', collect)
     const service: ServiceProcess = { name, base: `http://127.0.0.1:${ports[name]}`, child, output: () => output }
     running.set(name, service)
+    const killAtExit = (): void => void child.kill('SIGKILL')
+    atExit.add(killAtExit)
     child.once('exit', () => {
+      atExit.delete(killAtExit)
       history.push(`--- ${name} (exited ${child.exitCode ?? child.signalCode})\n${output.slice(-6000)}`)
       if (running.get(name) === service) running.delete(name)
     })
@@ -178,6 +222,7 @@ export async function createTestStack(options: { readonly brokers: readonly stri
     async cleanup() {
       await stack.stopAll('SIGKILL')
       rmSync(dataDir, { recursive: true, force: true })
+      atExit.delete(removeData)
     },
   }
   return stack

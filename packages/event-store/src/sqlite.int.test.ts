@@ -1,7 +1,10 @@
+import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import { ConcurrencyError, eventStoreContract, openSqliteEventStore, type EventStore } from './index.ts'
 
@@ -182,4 +185,79 @@ void t.test('invalid options fail fast with a message', async (t) => {
   }
   t.equal(error instanceof Error ? Object.getPrototypeOf(error) : undefined, Error.prototype, 'a plain Error')
   t.match(error instanceof Error ? error.message : '', /SQLITE_NOTADB/)
+})
+
+void t.test('another process holding the write lock: appends wait without blocking the event loop, then commit in order', async (t) => {
+  const stores: EventStore[] = []
+  const file = tempFile(t, stores)
+  const store = openSqliteEventStore({ file, pollIntervalMs: POLL_MS, busyTimeoutMs: 2_000 })
+  stores.push(store)
+  await store.append('case-0', [event('Opened')], { expectedRevision: 'no_stream' })
+
+  // A second connection, as another service process would be, takes the write lock and keeps it.
+  const other = new Database(file)
+  t.teardown(() => other.close())
+  other.exec('BEGIN IMMEDIATE')
+  const lockedAt = performance.now()
+
+  const appends = [1, 2, 3].map((n) => store.append(`case-${n}`, [event('Opened')], { expectedRevision: 'no_stream' }))
+  // The loop keeps turning while the appends wait: timers fire every few milliseconds.
+  let ticks = 0
+  const ticker = setInterval(() => ticks++, 5)
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  const late = store.append('case-4', [event('Opened')], { expectedRevision: 'no_stream' })
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  clearInterval(ticker)
+  t.ok(ticks >= 20, `the event loop was not blocked while waiting for the lock (${ticks} ticks in 250 ms)`)
+  t.equal(await store.headPosition(), 1, 'nothing was written while the lock was held')
+  other.exec('COMMIT')
+  const released = performance.now()
+
+  const results = await Promise.all([...appends, late])
+  const waited = performance.now() - lockedAt
+  t.ok(waited >= 250, 'the appends resolved only after the lock was released')
+  t.ok(performance.now() - released < 100, 'and promptly after it')
+  t.same(results.map((r) => r.position), [2, 3, 4, 5], 'queued appends commit in the order they were made')
+  t.same((await store.readAll()).map((e) => e.streamId), ['case-0', 'case-1', 'case-2', 'case-3', 'case-4'])
+})
+
+void t.test('the write lock held longer than busyTimeoutMs: the append fails, stores nothing, and the next one works', async (t) => {
+  const stores: EventStore[] = []
+  const file = tempFile(t, stores)
+  const store = openSqliteEventStore({ file, pollIntervalMs: POLL_MS, busyTimeoutMs: 100 })
+  stores.push(store)
+  const other = new Database(file)
+  t.teardown(() => other.close())
+  other.exec('BEGIN IMMEDIATE')
+  const started = performance.now()
+  await t.rejects(store.append('case-1', [event('Opened')], { expectedRevision: 'no_stream' }), /SQLITE_BUSY/)
+  t.ok(performance.now() - started >= 100, 'it waited busyTimeoutMs first')
+  other.exec('COMMIT')
+  t.equal(await store.headPosition(), 0, 'nothing stored')
+  const after = await store.append('case-1', [event('Opened')], { expectedRevision: 'no_stream' })
+  t.equal(after.position, 1)
+})
+
+void t.test('closing while another process holds the lock: the queued append still commits once the lock is free', async (t) => {
+  const { dir, file } = freshDirectory()
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const store = openSqliteEventStore({ file, pollIntervalMs: POLL_MS, busyTimeoutMs: 5_000 })
+  // A real second process takes the write lock, says so, and lets go 300 ms later.
+  const holder = spawn(
+    process.execPath,
+    ['-e', `const db = new (require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))}))(${JSON.stringify(file)}); db.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => { db.exec('COMMIT'); db.close() }, 300)`],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  const exited = new Promise((resolve) => holder.once('exit', resolve))
+  await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()))
+  const pending = store.append('case-1', [event('Opened')], { expectedRevision: 'no_stream' })
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  const closing = performance.now()
+  await store.close()
+  t.ok(performance.now() - closing >= 200, 'close waited for the lock')
+  t.equal((await pending).position, 1, 'the append accepted before close was committed')
+  await exited
+  const reopened = openSqliteEventStore({ file, pollIntervalMs: POLL_MS })
+  t.same((await reopened.readAll()).map((e) => e.streamId), ['case-1'])
+  await reopened.close()
 })

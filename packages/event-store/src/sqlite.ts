@@ -175,6 +175,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
   const pollIntervalMs = options.pollIntervalMs ?? 200
   if (!Number.isSafeInteger(pollIntervalMs) || pollIntervalMs <= 0) throw new Error(`openSqliteEventStore: pollIntervalMs must be an integer > 0, got ${pollIntervalMs}`)
   const { logger, onBatchCommitted } = options
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000
   const db = openDatabase(options)
 
   // One index, (stream_id, revision), serves every per-stream question: the stream's revision is its
@@ -253,19 +254,47 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
   let closed = false
   let closing: Promise<void> | undefined
 
+  // When another process holds the file's write lock. SQLite's own busy handler would sleep inside
+  // the synchronous call — 1, 2, 5, 10, 15, 20, 25… ms, blocking this process's event loop and
+  // sleeping on long after the lock was released. Instead the batch asks for the lock without
+  // waiting and, when refused, is tried again 1 ms later from the event loop, meanwhile taking in
+  // the appends that arrive (a bigger group commit). After busyTimeoutMs of refusals, it fails as before.
+  let lockRetry: NodeJS.Timeout | undefined
+  let lockWaitSince: number | undefined
+  const isBusy = (error: unknown): boolean => error instanceof Database.SqliteError && (error.code === 'SQLITE_BUSY' || error.code === 'SQLITE_BUSY_SNAPSHOT')
+
   const flush = (): void => {
     flushScheduled = undefined
+    lockRetry = undefined
     const batch = queue
     queue = []
     if (batch.length === 0) return
     let outcomes: (AppendResult | Error)[]
     const started = performance.now()
     const inserted: RecordedEvent[] = []
+    // While closing, the last batch waits for the lock the blocking way (busy_timeout).
+    const waitInLoop = !closed && busyTimeoutMs > 0
     try {
-      outcomes = appendBatch.immediate(batch, new Date().toISOString(), inserted)
+      if (waitInLoop) db.pragma('busy_timeout = 0')
+      try {
+        outcomes = appendBatch.immediate(batch, new Date().toISOString(), inserted)
+      } finally {
+        if (waitInLoop) db.pragma(`busy_timeout = ${busyTimeoutMs}`)
+      }
       tail.add(inserted)
+      lockWaitSince = undefined
     } catch (error) {
       // The transaction did not commit: nothing of the batch is stored.
+      if (waitInLoop && isBusy(error)) {
+        const now = performance.now()
+        lockWaitSince ??= now
+        if (now - lockWaitSince < busyTimeoutMs) {
+          queue = batch.concat(queue)
+          lockRetry = setTimeout(flush, 1)
+          return
+        }
+      }
+      lockWaitSince = undefined
       const failure = toStoreError(error, 'append')
       for (const pending of batch) pending.reject(failure)
       return
@@ -302,7 +331,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
         assertOpen('append')
         const serialized = prepareAppend(streamId, events, expectedRevision)
         queue.push({ streamId, events: serialized, expectedRevision, resolve, reject })
-        flushScheduled ??= setImmediate(flush)
+        if (lockRetry === undefined) flushScheduled ??= setImmediate(flush)
       })
     },
 
@@ -358,6 +387,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
         closed = true
         // Appends accepted before close still get committed (or rejected) before the file closes.
         if (flushScheduled !== undefined) clearImmediate(flushScheduled)
+        if (lockRetry !== undefined) clearTimeout(lockRetry)
         flush()
         closing = Promise.all([...subscriptions].map(({ subscription }) => subscription.close())).then(() => {
           db.close()

@@ -53,6 +53,8 @@ export {
   type KafkaRawPublisherOptions,
   type KafkaRetryOptions,
 } from './kafka.ts'
+/** Consumer-group lag read from the broker (operators' stream view, bench:flow's Kafka mode). */
+export { createKafkaLagReader, type KafkaGroupLag, type KafkaLagReader } from './kafka-lag.ts'
 /** The reusable adapter test suite, its fixture type and the condition-waiting helper it uses. */
 export { busContract, waitFor, type BusFixture } from './contract.ts'
 /** The bus a service process uses: Kafka when brokers are configured, else the bus file. */

@@ -175,7 +175,8 @@ function kafkajsRetry(retry: KafkaRetryOptions | undefined): RetryOptions {
   }
 }
 
-function createClient(options: Pick<KafkaBusOptions, 'brokers' | 'clientId' | 'logger' | 'kafkaLogLevel' | 'connectionTimeoutMs' | 'requestTimeoutMs' | 'retry'>): Kafka {
+/** The kafkajs client of this package's settings (bounded retries, logs through `logger`); also used by kafka-lag.ts. */
+export function createClient(options: Pick<KafkaBusOptions, 'brokers' | 'clientId' | 'logger' | 'kafkaLogLevel' | 'connectionTimeoutMs' | 'requestTimeoutMs' | 'retry'>): Kafka {
   if (!Array.isArray(options.brokers) || options.brokers.length === 0 || options.brokers.some((broker) => typeof broker !== 'string' || broker.length === 0)) {
     throw new TypeError('createKafkaBus: brokers must be a non-empty list of host:port strings')
   }
@@ -232,7 +233,7 @@ type Settled = 'done' | 'abandoned'
 export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const defaultPartitions = options.defaultPartitions ?? 6
   const replicationFactor = options.replicationFactor ?? -1
-  const concurrency = options.partitionsConsumedConcurrently ?? 4
+  const concurrency = options.partitionsConsumedConcurrently ?? 12
   const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 3_000
   const rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? 60_000
