@@ -19,8 +19,11 @@ export async function freePort(): Promise<number> {
 export function startTs(entry: string, env: Record<string, string>): ChildProcess {
   // BENCH_NODE_ARGS passes flags to the server's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  // A benchmark's server keeps its read models in memory unless told otherwise: a REDIS_URL from
+  // the shell would share the default key prefix with a developer's own `pnpm start`.
+  const { REDIS_URL: _redis, ...inherited } = process.env
   return spawn(process.execPath, [...extra, '--import', 'tsx', entry], {
-    env: { ...process.env, ...env },
+    env: { ...inherited, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   })
 }

@@ -16,7 +16,7 @@ LOG_DIR="$CIVIC_DATA_DIR/logs"
 STACK_START_TIMEOUT="${STACK_START_TIMEOUT:-90}"
 
 # name  entry point  port (default; override with e.g. INTAKE_PORT=4001)
-SERVICES=(intake event-relay routing department-workflow notification)
+SERVICES=(intake event-relay routing department-workflow notification dashboard)
 port_of() {
   case "$1" in
     intake) echo "${INTAKE_PORT:-3001}" ;;
@@ -24,6 +24,7 @@ port_of() {
     department-workflow) echo "${WORKFLOW_PORT:-3003}" ;;
     notification) echo "${NOTIFICATION_PORT:-3004}" ;;
     event-relay) echo "${RELAY_PORT:-3006}" ;;
+    dashboard) echo "${DASHBOARD_PORT:-3005}" ;;
     *) return 1 ;;
   esac
 }

@@ -5,20 +5,22 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { parse } from 'yaml'
+import { dashboardConfig } from '@civic-desk/dashboard'
 import { workflowConfig } from '@civic-desk/department-workflow'
 import { relayConfig } from '@civic-desk/event-relay'
 import { intakeConfig } from '@civic-desk/intake'
 import { notificationConfig } from '@civic-desk/notification'
 import { routingConfig } from '@civic-desk/routing'
 import { PRODUCT_VARIABLES } from '@civic-desk/service-kit'
-import { SERVICES, repoRoot, type ServiceName } from './stack.ts'
+import { STACK_SERVICES as SERVICES, repoRoot, type StackServiceName } from './stack.ts'
 
-const configs: Record<ServiceName, { describe(): { env: string; default?: string | undefined }[] }> = {
+const configs: Record<StackServiceName, { describe(): { env: string; default?: string | undefined }[] }> = {
   intake: intakeConfig,
   'event-relay': relayConfig,
   routing: routingConfig,
   'department-workflow': workflowConfig,
   notification: notificationConfig,
+  dashboard: dashboardConfig,
 }
 
 interface ComposeService {

@@ -108,6 +108,9 @@ export async function startTestBroker(): Promise<TestBroker> {
 
 export type ServiceName = 'intake' | 'event-relay' | 'routing' | 'department-workflow' | 'notification'
 export const SERVICES: readonly ServiceName[] = ['intake', 'event-relay', 'routing', 'department-workflow', 'notification']
+/** Every service of `stack:up` and docker-compose: the e2e stack above plus the dashboard (not started by these tests). */
+export type StackServiceName = ServiceName | 'dashboard'
+export const STACK_SERVICES: readonly StackServiceName[] = [...SERVICES, 'dashboard']
 
 /** One service process. */
 export interface ServiceProcess {

@@ -20,11 +20,14 @@ export const PRODUCT_VARIABLES: ReadonlySet<string> = new Set([
   'CIVIC_NOTIFY_ATTEMPTS',
   'CIVIC_NOTIFY_BACKOFF_MS',
   'CIVIC_NOTIFY_TIMEOUT_MS',
+  'CIVIC_REDIS_PREFIX',
   'CIVIC_RELAY_BATCH_SIZE',
   // Read by the test suite, not by a service: with 1, the Kafka, Redis and browser tests fail
   // instead of skipping when KAFKA_BROKERS / REDIS_URL / Chromium are missing (set by .ci/run,
   // which also passes them on to the services the tests start).
   'CIVIC_REQUIRE_BROWSER',
+  // Test suite only: the Chromium the browser tests drive (default /usr/bin/chromium).
+  'CIVIC_CHROMIUM',
   'CIVIC_REQUIRE_KAFKA',
   'CIVIC_REQUIRE_REDIS',
   'CIVIC_SLA_TICK_MS',

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { defaultHolidayFile } from '@civic-desk/calendar'
 import { defaultWorkflowFile } from '@civic-desk/department-workflow'
+import { readModelConfigEntries } from '@civic-desk/dashboard'
 import { providerConfigEntries } from '@civic-desk/notification'
 import { defineConfig, defaultCatalogueFile } from '@civic-desk/service-kit'
 
@@ -30,5 +31,6 @@ export const standaloneConfig = defineConfig({
     doc: 'Least text similarity (0–1) for two reports from one neighbourhood to be duplicates',
   },
   ...providerConfigEntries,
+  ...readModelConfigEntries,
 })
 export type StandaloneConfig = ReturnType<typeof standaloneConfig.parse>

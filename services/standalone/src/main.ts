@@ -6,10 +6,12 @@ import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { buildProviderRouter, notifierSettings, openSqliteOutbox, registerNotificationRoutes, startNotifier } from '@civic-desk/notification'
 import { createOpenCases, loadWorkflows, registerWorkflowRoutes, startSlaScheduler } from '@civic-desk/department-workflow'
+import { registerConsole } from '@civic-desk/console'
+import { headRate, loadOrCreateStoreIdentity, openReadModels, registerDashboardRoutes, startDashboardProjector } from '@civic-desk/dashboard'
 import { createStoreFedBus, registerConsumerRoutes } from '@civic-desk/event-relay'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes } from '@civic-desk/intake'
-import { openSqliteBus } from '@civic-desk/messaging'
+import { TOPICS, openSqliteBus } from '@civic-desk/messaging'
 import { registerRoutingRoutes, startRouting } from '@civic-desk/routing'
 import { accessConfigOrDev, createAccessControl, createHttpApp, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { standaloneConfig } from './config.ts'
@@ -62,6 +64,10 @@ const openCases = createOpenCases({ store, logger })
 // The scheduler's first tick must see every case, including deadlines that passed while we were down.
 await openCases.waitUntil(await store.headPosition(), { timeoutMs: 120_000 })
 const scheduler = startSlaScheduler({ store, openCases, now, intervalMs: config.slaTickMs, logger })
+// Dashboards: the read models (Redis with REDIS_URL, else memory) fed by their own consumer group.
+const { readModels, target: readModelTarget } = await openReadModels(config, { connectionName: 'civic-standalone' })
+const dashboard = await startDashboardProjector({ store, bus, readModels, storeIdentity: loadOrCreateStoreIdentity(dataDir), logger })
+const rate = headRate(store)
 
 const app = createHttpApp({
   serviceName: 'civic-desk',
@@ -78,6 +84,7 @@ const app = createHttpApp({
         consumers: Object.fromEntries(bus.groups().map((g) => [g.groupId, g.position])),
         routingIndexPosition: routingStatus.indexPosition,
         workflowProjectionPosition: openCases.position,
+        readModels: { target: readModelTarget, version: dashboard.version, position: dashboard.position },
       },
     }
   },
@@ -87,6 +94,22 @@ registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, 
 registerRoutingRoutes(app, { routing, access, logger })
 registerConsumerRoutes(app, { bus, store, access })
 registerNotificationRoutes(app, { outbox, notifier, access, logger })
+registerDashboardRoutes(app, {
+  readModels,
+  projector: dashboard,
+  store,
+  catalogue,
+  access,
+  logger,
+  now,
+  eventsPerSecond: rate.perSecond,
+  consumers: async () => {
+    const head = await store.headPosition()
+    return bus.groups().map((g) => ({ name: g.groupId, kind: 'store' as const, topic: TOPICS.caseEvents, position: g.position, lag: Math.max(0, head - g.position) }))
+  },
+})
+// The operator console (static pages over the dashboard API of the same origin) at /.
+await registerConsole(app)
 
 installShutdown({
   logger,
@@ -98,7 +121,10 @@ installShutdown({
     { name: 'routing', close: () => routing.stop() },
     { name: 'notification', close: () => notifier.stop() },
     { name: 'workflow projection', close: () => openCases.close() },
+    { name: 'dashboard projector', close: () => dashboard.stop() },
     { name: 'bus', close: () => bus.close() },
+    { name: 'read models', close: () => readModels.close() },
+    { name: 'head rate', close: async () => rate.stop() },
     { name: 'notification providers', close: () => router.close() },
     { name: 'outbox', close: async () => outbox.close() },
     { name: 'event store', close: () => store.close() },
@@ -114,6 +140,7 @@ logger.info(
   {
     url,
     dataDir,
+    readModels: readModelTarget,
     head: await store.headPosition(),
     departments: catalogue.departments.length,
     categories: catalogue.categories.length,
@@ -145,6 +172,9 @@ const lines = [
   `         -d '{"channel":"web","kind":"complaint","description":"Sokağımızda büyük bir ÇUKUR var","citizen":{"phone":"+90 532 000 00 00"}}'`,
   `       curl -s ${url}/v1/requests/<trackingCode>`,
   `       curl -s ${url}/v1/departments/fen-isleri/queue -H 'authorization: Bearer dev-staff-fen-isleri'`,
+  `       curl -s ${url}/v1/dashboards/overview -H 'authorization: Bearer dev-operator'`,
+  '',
+  `  operator console: ${url}/  (log in with an operator or supervisor token${devTokens ? ', e.g. dev-operator' : ''}); demo traffic: pnpm simulate`,
   '',
 ]
 process.stderr.write(`${lines.join('\n')}\n`)

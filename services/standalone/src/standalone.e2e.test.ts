@@ -27,8 +27,12 @@ interface Running {
   output: () => string
 }
 
+// These tests do not exercise Redis: their read models stay in memory, so parallel test processes
+// neither collide in nor leave keys behind in the Redis CI provides (REDIS_URL is exported for all).
+const { REDIS_URL: _redisUrl, ...inherited } = process.env
+
 async function start(env: Record<string, string>, readyUrl: string): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()))

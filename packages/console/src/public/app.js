@@ -1,0 +1,665 @@
+// The operator console: hash routes, one page at a time, each page polling its API every 2 s and
+// updating its DOM and charts in place (no reloads). Every value from the server goes in as text.
+import { ApiError, clearToken, getJson, getToken, setToken } from './api.js'
+import { append, formatDateTime, formatDateTimeSeconds, formatDecimal, formatDuration, formatInteger, formatTime, formatTimeLeft, h, lastHourSeries } from './format.js'
+import { ACTOR_KIND, CHANNEL, EVENT_TYPE, KIND, SLA_FIELD, SLA_LEVEL, STATUS, label } from './labels.js'
+
+const POLL_MS = 2_000
+const SLA_KEYS = /** @type {const} */ (['open', 'dueWithin24h', 'breached', 'escalated'])
+
+/** Chart.js, loaded as its UMD browser build by index.html before this module runs. */
+const Chart = /** @type {any} */ (globalThis).Chart
+
+const view = /** @type {HTMLElement} */ (document.getElementById('view'))
+const nav = /** @type {HTMLElement} */ (document.getElementById('nav'))
+const liveBar = /** @type {HTMLElement} */ (document.getElementById('live'))
+const lastUpdated = /** @type {HTMLElement} */ (document.getElementById('last-updated'))
+const positionText = /** @type {HTMLElement} */ (document.getElementById('position'))
+const liveState = /** @type {HTMLElement} */ (document.getElementById('live-state'))
+
+/** Set by a page when the server refused the token, shown on the login page. */
+let loginMessage = ''
+
+/** Directorates' names from the last overview (the case API answers with codes only). */
+/** @type {Record<string, { nameTr?: string }> | undefined} */
+let departmentsCache
+
+/**
+ * @param {PageContext} ctx
+ * @returns {Promise<Record<string, { nameTr?: string }>>}
+ */
+async function loadDepartments(ctx) {
+  if (departmentsCache) return departmentsCache
+  const overview = await getJson('/v1/dashboards/overview', { signal: ctx.signal })
+  const departments = overview.departments ?? {}
+  departmentsCache = departments
+  return departments
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing
+
+/** @typedef {{ signal: AbortSignal }} PageContext */
+
+/** @type {AbortController | undefined} */
+let current
+
+function route() {
+  current?.abort()
+  current = new AbortController()
+  const ctx = { signal: current.signal }
+  const [name = '', ...rest] = location.hash.replace(/^#\/?/, '').split('/')
+  const param = rest.length > 0 ? decodeURIComponent(rest.join('/')) : ''
+  if (name === 'cikis') {
+    clearToken()
+    location.hash = '#/giris'
+    return
+  }
+  if (!getToken() && name !== 'giris') {
+    sessionStorage.setItem('civic-desk.console.returnTo', location.hash || '#/genel-bakis')
+    location.hash = '#/giris'
+    return
+  }
+  document.body.dataset.page = name || 'genel-bakis'
+  for (const link of nav.querySelectorAll('a[data-route]')) {
+    if (link.getAttribute('data-route') === (name || 'genel-bakis')) link.setAttribute('aria-current', 'page')
+    else link.removeAttribute('aria-current')
+  }
+  nav.hidden = name === 'giris'
+  liveBar.hidden = name === 'giris' || name === 'basvuru'
+  setLive('idle')
+  document.title = 'Operatör konsolu — Beyaz Masa'
+  view.replaceChildren()
+  window.scrollTo(0, 0)
+  switch (name) {
+    case 'giris':
+      return loginPage(ctx)
+    case '':
+    case 'genel-bakis':
+      return overviewPage(ctx)
+    case 'mudurluk':
+      return departmentPage(ctx, param)
+    case 'basvuru':
+      return casePage(ctx, param)
+    case 'akislar':
+      return streamsPage(ctx)
+    default:
+      view.append(h('section', { class: 'panel' }, h('h1', null, 'Sayfa bulunamadı'), h('p', null, h('a', { href: '#/genel-bakis' }, 'Genel bakışa dön'))))
+  }
+}
+
+window.addEventListener('hashchange', route)
+
+// ---------------------------------------------------------------------------------------------
+// Live updates
+
+/**
+ * Loads `path` now and every 2 s after the previous answer, until the page is left.
+ * @param {PageContext} ctx
+ * @param {() => string} path
+ * @param {(data: any) => void} render
+ * @param {(error: ApiError) => void} [onError] page-specific handling; auth errors always log out
+ */
+function poll(ctx, path, render, onError) {
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer
+  const tick = async () => {
+    try {
+      const data = await getJson(path(), { signal: ctx.signal })
+      if (ctx.signal.aborted) return
+      render(data)
+      setLive('ok', data)
+    } catch (error) {
+      if (ctx.signal.aborted) return
+      if (error instanceof ApiError) {
+        if (error.isAuth) return sessionExpired(error)
+        setLive('error', undefined, error)
+        onError?.(error)
+      } else {
+        setLive('error', undefined, new ApiError(-1, 'Script error', error instanceof Error ? error.message : String(error), 'Beklenmeyen hata'))
+      }
+    }
+    if (!ctx.signal.aborted) timer = setTimeout(tick, POLL_MS)
+  }
+  ctx.signal.addEventListener('abort', () => clearTimeout(timer))
+  void tick()
+}
+
+/**
+ * @param {'idle' | 'ok' | 'error'} state
+ * @param {{ generatedAt?: string, position?: number, head?: number }} [data]
+ * @param {ApiError} [error]
+ */
+function setLive(state, data, error) {
+  liveBar.dataset.state = state
+  if (state === 'ok' && data) {
+    lastUpdated.textContent = formatTime(data.generatedAt ?? new Date())
+    lastUpdated.setAttribute('datetime', String(data.generatedAt ?? new Date().toISOString()))
+    const position = data.position ?? data.head
+    positionText.textContent = typeof position === 'number' ? formatInteger(position) : '—'
+    positionText.dataset.value = String(position ?? '')
+    liveState.textContent = 'Canlı'
+  } else if (state === 'error' && error) {
+    liveState.textContent = `Güncellenemedi: ${error.summary}`
+  } else if (state === 'idle') {
+    lastUpdated.textContent = '—'
+    positionText.textContent = '—'
+    liveState.textContent = 'Yükleniyor…'
+  }
+}
+
+/** @param {ApiError} error */
+function sessionExpired(error) {
+  clearToken()
+  loginMessage = authMessage(error)
+  sessionStorage.setItem('civic-desk.console.returnTo', location.hash)
+  location.hash = '#/giris'
+}
+
+/** @param {ApiError} error */
+function authMessage(error) {
+  return error.status === 401
+    ? 'Belirteç geçersiz ya da süresi dolmuş. Lütfen geçerli bir operatör belirteci girin.'
+    : 'Bu belirtecin gösterge panellerini görme yetkisi yok. Operatör ya da amir belirteci kullanın.'
+}
+
+/**
+ * A page-level error box (replaced on the next error, removed on success by the caller).
+ * @param {ApiError} error
+ */
+function problemBox(error) {
+  const server = [error.status > 0 ? `HTTP ${error.status}` : '', error.title, error.detail].filter(Boolean).join(' — ')
+  return h('div', { class: 'problem', role: 'alert', 'data-testid': 'problem' }, h('strong', null, error.summary), h('p', { class: 'server-says' }, `Sunucu yanıtı: ${server}`))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Giriş
+
+/** @param {PageContext} ctx */
+function loginPage(ctx) {
+  const input = /** @type {HTMLInputElement} */ (
+    h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', spellcheck: 'false', required: true, placeholder: 'ör. dev-operator' })
+  )
+  const message = h('div', { class: 'login-message', role: 'alert', 'aria-live': 'polite', 'data-testid': 'login-message' })
+  if (loginMessage) {
+    message.append(h('p', { class: 'problem' }, loginMessage))
+    loginMessage = ''
+  }
+  const button = /** @type {HTMLButtonElement} */ (h('button', { type: 'submit' }, 'Giriş yap'))
+  const form = h(
+    'form',
+    {
+      class: 'panel login',
+      onsubmit: async (/** @type {Event} */ event) => {
+        event.preventDefault()
+        const token = input.value.trim()
+        if (!token) return
+        button.disabled = true
+        message.replaceChildren(h('p', null, 'Belirteç kontrol ediliyor…'))
+        try {
+          await getJson('/v1/dashboards/overview', { token, signal: ctx.signal })
+          setToken(token)
+          const returnTo = sessionStorage.getItem('civic-desk.console.returnTo')
+          sessionStorage.removeItem('civic-desk.console.returnTo')
+          location.hash = returnTo && !returnTo.startsWith('#/giris') ? returnTo : '#/genel-bakis'
+        } catch (error) {
+          if (ctx.signal.aborted) return
+          const problem = error instanceof ApiError ? error : new ApiError(-1, 'Script error', String(error), 'Beklenmeyen hata')
+          message.replaceChildren(problem.isAuth ? h('p', { class: 'problem' }, authMessage(problem)) : problemBox(problem))
+        } finally {
+          button.disabled = false
+        }
+      },
+    },
+    h('h1', null, 'Operatör konsolu'),
+    h('p', { class: 'muted' }, 'Beyaz Masa başvurularının canlı görünümü. Size verilen erişim belirtecini yapıştırın; belirteç yalnızca bu sekmede saklanır.'),
+    h('label', { for: 'token' }, 'Erişim belirteci'),
+    input,
+    button,
+    message,
+  )
+  view.append(form)
+  input.focus()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces
+
+/**
+ * A row of number cards; returns a setter that updates them in place.
+ * @param {HTMLElement} parent
+ * @param {ReadonlyArray<{ key: string, label: string, tone?: string }>} items
+ * @param {string} testIdPrefix
+ */
+function cards(parent, items, testIdPrefix) {
+  /** @type {Map<string, HTMLElement>} */
+  const values = new Map()
+  const row = h('div', { class: 'cards' })
+  for (const item of items) {
+    const value = h('div', { class: 'card-value', 'data-testid': `${testIdPrefix}-${item.key}` }, '—')
+    values.set(item.key, value)
+    row.append(h('div', { class: `card ${item.tone ?? ''}` }, h('div', { class: 'card-label' }, item.label), value))
+  }
+  parent.append(row)
+  /** @param {Record<string, number | string | null | undefined>} data */
+  return (data) => {
+    for (const [key, element] of values) {
+      const value = data[key]
+      element.textContent = typeof value === 'number' ? formatInteger(value) : (value ?? '—')
+      element.dataset.value = String(value ?? '')
+    }
+  }
+}
+
+/**
+ * A table inside a horizontally scrolling wrapper (wide tables never widen the page).
+ * @param {ReadonlyArray<string>} headers
+ * @param {string} testId
+ * @param {ReadonlySet<number>} [optional] columns hidden on narrow screens (their cells get class `opt`)
+ */
+function table(headers, testId, optional = new Set()) {
+  const body = h('tbody')
+  const wrapper = h(
+    'div',
+    { class: 'table-wrap' },
+    h('table', { 'data-testid': testId }, h('thead', null, h('tr', null, ...headers.map((text, index) => h('th', { scope: 'col', class: optional.has(index) ? 'opt' : null }, text)))), body),
+  )
+  return { wrapper, body }
+}
+
+/** @param {Record<string, { nameTr?: string }> | undefined} departments @param {string} code */
+function departmentName(departments, code) {
+  return departments?.[code]?.nameTr ?? code
+}
+
+/** Short form for chart axes: "Fen İşleri" rather than "Fen İşleri Müdürlüğü". @param {string} name */
+function shortName(name) {
+  return name.replace(/\s+Müdürlüğü$/u, '')
+}
+
+/** Entries of a code → count map, largest first. @param {Record<string, number> | undefined} counts */
+function sortedCounts(counts) {
+  return Object.entries(counts ?? {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0], 'tr'))
+}
+
+/**
+ * A bar chart whose data is replaced in place on each update.
+ * @param {HTMLElement} parent @param {string} title @param {string} id @param {string} color
+ */
+function barChart(parent, title, id, color) {
+  const canvas = h('canvas', { id, role: 'img', 'aria-label': title })
+  parent.append(h('section', { class: 'panel' }, h('h2', null, title), h('div', { class: 'chart' }, canvas)))
+  const chart = new Chart(canvas, {
+    type: 'bar',
+    data: { labels: [], datasets: [{ label: 'Başvuru', data: [], backgroundColor: color, borderRadius: 3 }] },
+    options: {
+      indexAxis: 'y',
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      plugins: { legend: { display: false } },
+      scales: { x: { beginAtZero: true, ticks: { precision: 0 } }, y: { ticks: { autoSkip: false } } },
+      locale: 'tr-TR',
+    },
+  })
+  /** @param {string[]} labels @param {number[]} values */
+  return (labels, values) => {
+    chart.data.labels = labels
+    chart.data.datasets[0].data = values
+    chart.update('none')
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Genel bakış
+
+/** @param {PageContext} ctx */
+function overviewPage(ctx) {
+  const problem = h('div')
+  view.append(h('h1', null, 'Genel bakış'), problem)
+
+  const slaSection = h('section', { class: 'panel' }, h('h2', null, 'SLA durumu (tüm müdürlükler)'))
+  view.append(slaSection)
+  const setSla = cards(slaSection, [
+    { key: 'open', label: SLA_FIELD.open ?? 'Açık' },
+    { key: 'dueWithin24h', label: SLA_FIELD.dueWithin24h ?? '', tone: 'warn' },
+    { key: 'breached', label: SLA_FIELD.breached ?? '', tone: 'bad' },
+    { key: 'escalated', label: SLA_FIELD.escalated ?? '', tone: 'bad' },
+  ], 'sla')
+
+  const totalsSection = h('section', { class: 'panel' }, h('h2', null, 'Başvurular'))
+  view.append(totalsSection)
+  const setTotals = cards(totalsSection, [
+    { key: 'total', label: 'Toplam başvuru' },
+    { key: 'today', label: 'Bugün alınan' },
+    { key: 'active', label: 'Süren (alındı … bilgi bekleniyor)' },
+    { key: 'done', label: 'Çözülen / kapatılan' },
+  ], 'totals')
+
+  const charts = h('div', { class: 'grid-2' })
+  view.append(charts)
+  const setDepartments = barChart(charts, 'Müdürlüklere göre', 'chart-departments', '#1f6f8b')
+  const setChannels = barChart(charts, 'Kanallara göre', 'chart-channels', '#d17a22')
+
+  const lineCanvas = h('canvas', { id: 'chart-per-minute', role: 'img', 'aria-label': 'Son bir saatte dakika başına başvuru' })
+  view.append(h('section', { class: 'panel' }, h('h2', null, 'Son bir saatte dakika başına başvuru'), h('div', { class: 'chart' }, lineCanvas)))
+  const lineChart = new Chart(lineCanvas, {
+    type: 'line',
+    data: { labels: [], datasets: [{ label: 'Başvuru / dk', data: [], borderColor: '#1f6f8b', backgroundColor: 'rgba(31,111,139,0.15)', fill: true, tension: 0.25, pointRadius: 0 }] },
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      plugins: { legend: { display: false } },
+      scales: { y: { beginAtZero: true, ticks: { precision: 0 } }, x: { ticks: { maxTicksLimit: 12 } } },
+      locale: 'tr-TR',
+    },
+  })
+
+  const lower = h('div', { class: 'grid-2' })
+  view.append(lower)
+  const statusList = h('dl', { class: 'status-list', 'data-testid': 'status-totals' })
+  lower.append(h('section', { class: 'panel' }, h('h2', null, 'Durumlara göre'), statusList))
+  const slaTable = table(['Müdürlük', 'Açık', '24 sa içinde', 'Aşıldı', 'Üst yöneticide'], 'sla-by-department')
+  lower.append(h('section', { class: 'panel' }, h('h2', null, 'Müdürlüklere göre SLA'), slaTable.wrapper))
+
+  poll(
+    ctx,
+    () => '/v1/dashboards/overview',
+    (data) => {
+      problem.replaceChildren()
+      departmentsCache = data.departments ?? departmentsCache
+      const totals = data.totals ?? {}
+      const sla = data.sla?.totals ?? {}
+      setSla(sla)
+      const byStatus = totals.byStatus ?? {}
+      /** @param {string[]} codes */
+      const sum = (codes) => codes.reduce((acc, code) => acc + (typeof byStatus[code] === 'number' ? byStatus[code] : 0), 0)
+      setTotals({
+        total: sum(Object.keys(byStatus)),
+        today: data.today?.submitted,
+        active: sum(['submitted', 'routed', 'in_progress', 'waiting_for_citizen']),
+        done: sum(['resolved', 'closed']),
+      })
+
+      const byDepartment = sortedCounts(totals.byDepartment)
+      setDepartments(byDepartment.map(([code]) => shortName(departmentName(data.departments, code))), byDepartment.map(([, n]) => n))
+      const byChannel = sortedCounts(totals.byChannel)
+      setChannels(byChannel.map(([code]) => label(CHANNEL, code)), byChannel.map(([, n]) => n))
+
+      const series = lastHourSeries(data.submissionsPerMinute ?? [], data.generatedAt ?? new Date())
+      lineChart.data.labels = series.labels
+      lineChart.data.datasets[0].data = series.counts
+      lineChart.update('none')
+
+      const statuses = [...Object.keys(STATUS), ...Object.keys(totals.byStatus ?? {}).filter((code) => !Object.hasOwn(STATUS, code))]
+      statusList.replaceChildren(
+        ...statuses.flatMap((code) => [
+          h('dt', null, label(STATUS, code)),
+          h('dd', { 'data-testid': `status-${code}`, 'data-value': totals.byStatus?.[code] ?? 0 }, formatInteger(totals.byStatus?.[code] ?? 0)),
+        ]),
+      )
+
+      const slaRows = Object.entries(data.sla?.byDepartment ?? {}).sort((a, b) => departmentName(data.departments, a[0]).localeCompare(departmentName(data.departments, b[0]), 'tr'))
+      slaTable.body.replaceChildren(
+        ...slaRows.map(([code, row]) =>
+          h(
+            'tr',
+            { 'data-department': code },
+            h('th', { scope: 'row' }, h('a', { href: `#/mudurluk/${encodeURIComponent(code)}` }, departmentName(data.departments, code))),
+            ...SLA_KEYS.map((key) => h('td', { class: `num ${(key === 'breached' || key === 'escalated') && row[key] > 0 ? 'bad-text' : ''}` }, formatInteger(row[key]))),
+          ),
+        ),
+      )
+      if (slaRows.length === 0) slaTable.body.append(h('tr', null, h('td', { colspan: 5, class: 'muted' }, 'Henüz açık başvuru yok.')))
+    },
+    (error) => problem.replaceChildren(problemBox(error)),
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Müdürlük
+
+/** @param {PageContext} ctx @param {string} code */
+function departmentPage(ctx, code) {
+  const select = /** @type {HTMLSelectElement} */ (
+    h('select', { id: 'department-select', onchange: () => (location.hash = `#/mudurluk/${encodeURIComponent(select.value)}`) }, h('option', { value: '' }, 'Müdürlük seçin…'))
+  )
+  const heading = h('h1', null, 'Müdürlük')
+  view.append(heading, h('div', { class: 'toolbar' }, h('label', { for: 'department-select' }, 'Müdürlük: '), select))
+
+  // The list of directorates comes with the overview; one load is enough for the selector.
+  loadDepartments(ctx)
+    .then((departments) => {
+      const entries = Object.entries(departments).sort((a, b) => String(a[1]?.nameTr ?? a[0]).localeCompare(String(b[1]?.nameTr ?? b[0]), 'tr'))
+      for (const [value, names] of entries) select.append(h('option', { value, selected: value === code }, names?.nameTr ?? value))
+      if (!code && entries.length > 0) location.hash = `#/mudurluk/${encodeURIComponent(entries[0]?.[0] ?? '')}`
+    })
+    .catch((error) => {
+      if (ctx.signal.aborted) return
+      if (error instanceof ApiError && error.isAuth) sessionExpired(error)
+    })
+  if (!code) {
+    liveBar.hidden = true
+    return
+  }
+
+  const problem = h('div')
+  view.append(problem)
+  const slaSection = h('section', { class: 'panel' }, h('h2', null, 'SLA durumu'))
+  const setSla = cards(slaSection, SLA_KEYS.map((key) => ({ key, label: SLA_FIELD[key] ?? key, ...(key === 'breached' || key === 'escalated' ? { tone: 'bad' } : key === 'dueWithin24h' ? { tone: 'warn' } : {}) })), 'dept-sla')
+  const timesSection = h('section', { class: 'panel' }, h('h2', null, 'Yanıt süreleri'))
+  const setTimes = cards(timesSection, [
+    { key: 'firstMedian', label: 'İlk yanıt — medyan' },
+    { key: 'firstP90', label: 'İlk yanıt — %90' },
+    { key: 'resolutionMedian', label: 'Çözüm — medyan' },
+    { key: 'resolutionP90', label: 'Çözüm — %90' },
+  ], 'dept-times')
+  const timesNote = h('p', { class: 'muted' })
+  timesSection.append(timesNote)
+  const statusList = h('dl', { class: 'status-list', 'data-testid': 'dept-status' })
+  const statusSection = h('section', { class: 'panel' }, h('h2', null, 'Durumlara göre'), statusList)
+  const queue = table(['Takip kodu', 'Durum', 'Kategori', 'Tür', 'Kanal', 'Mahalle', 'Başvuru', 'Son tarih', 'Kalan süre', 'SLA'], 'queue', new Set([3, 4, 6]))
+  const queueCount = h('span', { class: 'muted' })
+  view.append(h('div', { class: 'grid-2' }, slaSection, timesSection), statusSection, h('section', { class: 'panel' }, h('h2', null, 'İş kuyruğu (son tarihe göre) ', queueCount), queue.wrapper))
+
+  poll(
+    ctx,
+    () => `/v1/dashboards/departments/${encodeURIComponent(code)}`,
+    (data) => {
+      problem.replaceChildren()
+      heading.textContent = data.department?.nameTr ?? code
+      document.title = `${heading.textContent} — Operatör konsolu`
+      setSla(data.sla ?? {})
+      const rt = data.responseTimes ?? {}
+      setTimes({
+        firstMedian: formatDuration(rt.firstResponse?.medianMs),
+        firstP90: formatDuration(rt.firstResponse?.p90Ms),
+        resolutionMedian: formatDuration(rt.resolution?.medianMs),
+        resolutionP90: formatDuration(rt.resolution?.p90Ms),
+      })
+      timesNote.textContent = `İlk yanıt: ${formatInteger(rt.firstResponse?.count ?? 0)} başvuru · Çözüm: ${formatInteger(rt.resolution?.count ?? 0)} başvuru`
+      const byStatus = data.counts?.byStatus ?? {}
+      statusList.replaceChildren(...Object.keys(STATUS).flatMap((status) => [h('dt', null, label(STATUS, status)), h('dd', { 'data-testid': `dept-status-${status}` }, formatInteger(byStatus[status] ?? 0))]))
+
+      const rows = [...(data.queue ?? [])].sort((a, b) => (Date.parse(a.dueAt) || Infinity) - (Date.parse(b.dueAt) || Infinity))
+      queueCount.textContent = `(${formatInteger(rows.length)})`
+      queue.body.replaceChildren(
+        ...rows.map((row) => {
+          const left = formatTimeLeft(row.msLeft)
+          return h(
+            'tr',
+            { class: left.overdue ? 'overdue' : '', 'data-case-id': row.caseId },
+            h('td', null, h('a', { href: `#/basvuru/${encodeURIComponent(row.trackingCode ?? row.caseId)}`, class: 'code' }, row.trackingCode ?? row.caseId)),
+            h('td', null, label(STATUS, row.status)),
+            h('td', null, row.category ?? '—'),
+            h('td', { class: 'opt' }, label(KIND, row.kind)),
+            h('td', { class: 'opt' }, label(CHANNEL, row.channel)),
+            h('td', null, row.neighbourhood ?? '—'),
+            h('td', { class: 'nowrap opt' }, formatDateTime(row.submittedAt)),
+            h('td', { class: 'nowrap' }, formatDateTime(row.dueAt)),
+            h('td', { class: `nowrap ${left.overdue ? 'bad-text' : ''}`, 'data-ms-left': row.msLeft }, left.text),
+            h('td', null, h('span', { class: `badge sla-${row.slaLevel ?? 'none'}` }, row.slaLevel ? label(SLA_LEVEL, row.slaLevel) : '—'), row.escalated ? h('span', { class: 'badge sla-breached' }, 'Üst yöneticide') : null),
+          )
+        }),
+      )
+      if (rows.length === 0) queue.body.append(h('tr', null, h('td', { colspan: 10, class: 'muted' }, 'Kuyrukta açık başvuru yok.')))
+    },
+    (error) => problem.replaceChildren(problemBox(error)),
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Başvuru
+
+/** @param {PageContext} ctx @param {string} ref */
+function casePage(ctx, ref) {
+  const input = /** @type {HTMLInputElement} */ (h('input', { id: 'case-ref', name: 'ref', type: 'search', value: ref, placeholder: 'ör. K7MA-4PXR-9TK', autocomplete: 'off', spellcheck: 'false', required: true }))
+  view.append(
+    h('h1', null, 'Başvuru'),
+    h(
+      'form',
+      {
+        class: 'toolbar',
+        role: 'search',
+        onsubmit: (/** @type {Event} */ event) => {
+          event.preventDefault()
+          const value = input.value.trim()
+          if (value) location.hash = `#/basvuru/${encodeURIComponent(value)}`
+        },
+      },
+      h('label', { for: 'case-ref' }, 'Takip kodu veya başvuru numarası: '),
+      input,
+      h('button', { type: 'submit' }, 'Göster'),
+    ),
+  )
+  const result = h('div', { 'data-testid': 'case-result' })
+  view.append(result)
+  if (!ref) return
+  result.append(h('p', { class: 'muted' }, 'Yükleniyor…'))
+  liveBar.hidden = false
+
+  let shown = ''
+  loadDepartments(ctx).catch(() => undefined)
+  poll(
+    ctx,
+    () => `/v1/dashboards/cases/${encodeURIComponent(ref)}`,
+    (data) => {
+      const item = data.case ?? {}
+      // Rebuild only when something changed, so reading and selecting text is not disturbed.
+      const key = JSON.stringify([data.position, item.status, item.timeline?.length, departmentsCache !== undefined])
+      if (key === shown) return
+      shown = key
+      result.replaceChildren(renderCase(item))
+    },
+    (error) => {
+      shown = ''
+      result.replaceChildren(
+        error.status === 404
+          ? h('div', { class: 'problem', role: 'alert', 'data-testid': 'problem' }, h('strong', null, 'Başvuru bulunamadı'), h('p', null, `“${ref}” ile eşleşen bir başvuru yok. Takip kodunu kontrol edin.`))
+          : problemBox(error),
+      )
+    },
+  )
+}
+
+/** @param {any} item */
+function renderCase(item) {
+  const facts = h('dl', { class: 'facts', 'data-testid': 'case-facts' })
+  /** @param {string} term @param {string} value @param {string} [testId] */
+  const fact = (term, value, testId) => append(facts, [h('dt', null, term), h('dd', testId ? { 'data-testid': testId } : null, value)])
+  fact('Takip kodu', item.trackingCode ?? '—', 'case-tracking-code')
+  fact('Başvuru numarası', item.caseId ?? '—')
+  fact('Durum', label(STATUS, item.status), 'case-status')
+  fact('Tür', label(KIND, item.kind))
+  fact('Kanal', label(CHANNEL, item.channel))
+  fact('Müdürlük', item.department ? departmentName(departmentsCache, item.department) : '—')
+  fact('Kategori', item.category ?? '—')
+  fact('Mahalle', item.neighbourhood ?? '—')
+  fact('Başvuru zamanı', formatDateTime(item.submittedAt))
+  fact('Son tarih', formatDateTime(item.dueAt))
+  fact('Çözüm zamanı', formatDateTime(item.resolvedAt))
+  fact('Üst yöneticiye iletildi', item.escalated ? 'Evet' : 'Hayır')
+  if (item.duplicateOf) append(facts, [h('dt', null, 'Mükerrer olduğu başvuru'), h('dd', null, h('a', { href: `#/basvuru/${encodeURIComponent(item.duplicateOf)}` }, item.duplicateOf))])
+
+  const timeline = h('ol', { class: 'timeline', 'data-testid': 'timeline' })
+  for (const entry of item.timeline ?? []) {
+    timeline.append(
+      h(
+        'li',
+        { 'data-type': entry.type },
+        h('time', { datetime: entry.at }, formatDateTimeSeconds(entry.at)),
+        h('span', { class: 'event' }, label(EVENT_TYPE, entry.type)),
+        h('span', { class: 'actor muted' }, describeActor(entry.actor)),
+      ),
+    )
+  }
+  return h('div', { class: 'grid-case' }, h('section', { class: 'panel' }, h('h2', null, 'Bilgiler'), facts), h('section', { class: 'panel' }, h('h2', null, 'Zaman çizelgesi'), timeline))
+}
+
+/** @param {unknown} actor */
+function describeActor(actor) {
+  if (actor && typeof actor === 'object') {
+    const { kind, id } = /** @type {{ kind?: string, id?: string }} */ (actor)
+    return [kind ? label(ACTOR_KIND, kind) : '', id ?? ''].filter(Boolean).join(': ')
+  }
+  return typeof actor === 'string' ? actor : ''
+}
+
+// ---------------------------------------------------------------------------------------------
+// Akışlar
+
+/** @param {PageContext} ctx */
+function streamsPage(ctx) {
+  const problem = h('div')
+  view.append(h('h1', null, 'Akışlar'), problem)
+  const summary = h('section', { class: 'panel' }, h('h2', null, 'Olay deposu'))
+  const setSummary = cards(summary, [
+    { key: 'head', label: 'Deponun başı (son konum)' },
+    { key: 'eventsPerSecond', label: 'Olay / saniye' },
+    { key: 'deadLetters', label: 'Ölü mektuplar', tone: 'bad' },
+    { key: 'maxLag', label: 'En büyük gecikme' },
+  ], 'streams')
+  const consumers = table(['Tüketici', 'Tür', 'Konu', 'Konum', 'Gecikme (olay)'], 'consumers')
+  const deadLetters = table(['Zaman', 'Konu', 'Grup', 'Tür', 'Mesaj'], 'dead-letters')
+  view.append(summary, h('section', { class: 'panel' }, h('h2', null, 'Tüketiciler'), consumers.wrapper), h('section', { class: 'panel' }, h('h2', null, 'Son ölü mektuplar'), deadLetters.wrapper))
+
+  poll(
+    ctx,
+    () => '/v1/ops/streams',
+    (data) => {
+      problem.replaceChildren()
+      /** @type {Array<{ name: string, kind?: string, topic?: string, position?: number, lag: number }>} */
+      const list = data.consumers ?? []
+      const maxLag = list.reduce((max, consumer) => Math.max(max, typeof consumer.lag === 'number' ? consumer.lag : 0), 0)
+      setSummary({ head: data.head, eventsPerSecond: formatDecimal(data.eventsPerSecond), deadLetters: data.deadLetters?.count ?? 0, maxLag })
+      consumers.body.replaceChildren(
+        ...list.map((consumer) =>
+          h(
+            'tr',
+            { 'data-consumer': consumer.name },
+            h('th', { scope: 'row' }, consumer.name),
+            h('td', null, consumer.kind ?? '—'),
+            h('td', null, consumer.topic ?? '—'),
+            h('td', { class: 'num' }, formatInteger(consumer.position)),
+            h('td', { class: `num ${consumer.lag > 0 ? 'warn-text' : ''}` }, formatInteger(consumer.lag)),
+          ),
+        ),
+      )
+      if (list.length === 0) consumers.body.append(h('tr', null, h('td', { colspan: 5, class: 'muted' }, 'Tüketici yok.')))
+      /** @type {Array<{ at: string, topic?: string, groupId?: string, kind?: string, message?: string }>} */
+      const latest = data.deadLetters?.latest ?? []
+      deadLetters.body.replaceChildren(
+        ...latest.map((entry) => h('tr', null, h('td', { class: 'nowrap' }, formatDateTimeSeconds(entry.at)), h('td', null, entry.topic ?? '—'), h('td', null, entry.groupId ?? '—'), h('td', null, entry.kind ?? '—'), h('td', { class: 'message' }, entry.message ?? ''))),
+      )
+      if (latest.length === 0) deadLetters.body.append(h('tr', null, h('td', { colspan: 5, class: 'muted' }, 'Ölü mektup yok.')))
+    },
+    (error) => problem.replaceChildren(problemBox(error)),
+  )
+}
+
+if (typeof Chart !== 'function') {
+  view.replaceChildren(h('div', { class: 'problem', role: 'alert' }, h('strong', null, 'Grafik kitaplığı yüklenemedi'), h('p', null, 'Sayfayı yenileyin; sorun sürerse sistem yöneticisine bildirin.')))
+} else {
+  route()
+}

@@ -1,0 +1,192 @@
+// The dashboards' HTTP API through app.inject over a real SQLite store in a temp folder, fed to
+// the projector by the store-fed bus (as in standalone), read models in memory.
+import { randomBytes, randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { caseIdForTrackingCode, executeOnCase, trackingCodeFromBytes, type CaseCommand } from '@civic-desk/case-domain'
+import type { Actor } from '@civic-desk/contracts'
+import { createStoreFedBus } from '@civic-desk/event-relay'
+import { openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
+import { createMemoryBus } from '@civic-desk/messaging'
+import { createMemoryReadModelStore } from '@civic-desk/read-models'
+import { createAccessControl, createHttpApp, createLogger, defaultCatalogueFile, devAccessConfig, loadCatalogue } from '@civic-desk/service-kit'
+import { startDashboardProjector } from './projector.ts'
+import { registerDashboardRoutes } from './routes.ts'
+
+/** Waits for an asynchronous condition (polling; no fixed sleeps). */
+export async function until(predicate: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+const catalogue = loadCatalogue(defaultCatalogueFile)
+const logger = createLogger({ level: 'silent', name: 'dashboard-test' })
+const channel: Actor = { kind: 'channel', id: 'alo153' }
+const staff: Actor = { kind: 'staff', id: 'fen-1' }
+const routing: Actor = { kind: 'service', id: 'routing' }
+
+async function run(store: EventStore, caseId: string, type: CaseCommand['type'], at: Date, actor: Actor, data: unknown): Promise<void> {
+  await executeOnCase(store, caseId, () => ({ type, meta: { eventId: randomUUID(), occurredAt: at.toISOString(), actor, correlationId: caseId, causationId: null }, data }) as CaseCommand)
+}
+
+/** Appends a submitted and routed case; returns its ids. */
+async function newCase(store: EventStore, at: Date, o: { department: string; category: string; neighbourhood: string; dueInMs: number; channel?: string }) {
+  const trackingCode = trackingCodeFromBytes(randomBytes(16))
+  const caseId = caseIdForTrackingCode(trackingCode)
+  await run(store, caseId, 'SubmitCase', at, channel, {
+    caseId,
+    trackingCode,
+    channel: o.channel ?? 'call-center',
+    kind: 'complaint',
+    category: o.category,
+    description: 'Sokakta çukur var',
+    location: { neighbourhood: o.neighbourhood },
+    citizen: { name: 'Ayşe Yılmaz', phone: '+90 532 111 22 33', preferredChannel: 'sms' },
+    receivedAt: at.toISOString(),
+  })
+  await run(store, caseId, 'RouteCase', at, routing, {
+    department: o.department,
+    category: o.category,
+    routedBy: 'category',
+    matchedKeywords: [],
+    sla: { clock: 1, startedAt: at.toISOString(), deadline: { hours: 48 }, basis: 'category', dueAt: new Date(at.getTime() + o.dueInMs).toISOString() },
+    legalDueAt: null,
+  })
+  return { caseId, trackingCode }
+}
+
+t.test('dashboards over a real store', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'civic-dashboard-'))
+  const store = openSqliteEventStore({ file: join(dir, 'events.sqlite'), logger })
+  const bus = createStoreFedBus({ store, bus: createMemoryBus(), checkpointDir: join(dir, 'consumers'), logger })
+  const readModels = createMemoryReadModelStore()
+  const now = new Date()
+  const hour = 3600_000
+  const a = await newCase(store, new Date(now.getTime() - 3 * hour), { department: 'fen-isleri', category: 'yol-cukur', neighbourhood: 'Kazımdirik', dueInMs: 2 * hour })
+  const b = await newCase(store, new Date(now.getTime() - 2 * hour), { department: 'fen-isleri', category: 'yol-cukur', neighbourhood: 'Kazımdirik', dueInMs: 48 * hour })
+  const c = await newCase(store, new Date(now.getTime() - 50 * 60_000), { department: 'temizlik', category: 'cop-toplama', neighbourhood: 'Erzene', dueInMs: 10 * hour, channel: 'whatsapp' })
+  await run(store, b.caseId, 'AcceptCase', new Date(now.getTime() - 90 * 60_000), staff, { assignee: 'Mehmet' })
+  await run(store, b.caseId, 'ResolveCase', new Date(now.getTime() - 60 * 60_000), staff, { resolution: 'Asfaltlandı' })
+
+  const projector = await startDashboardProjector({ store, bus, readModels, storeIdentity: 'test-store', logger })
+  const app = createHttpApp({ serviceName: 'dashboard', logger, access: createAccessControl(devAccessConfig(catalogue.departments.map((d) => d.code))) })
+  const access = createAccessControl(devAccessConfig(catalogue.departments.map((d) => d.code)))
+  registerDashboardRoutes(app, { readModels, projector, store, catalogue, access, logger, now: () => now, consumers: async () => bus.groups().map((g) => ({ name: g.groupId, kind: 'store' as const, position: g.position, lag: 0 })), eventsPerSecond: () => 0 })
+  t.teardown(async () => {
+    await app.close()
+    await projector.stop()
+    await bus.close()
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const head = await store.headPosition()
+  await until(async () => (await readModels.active())?.position === head)
+  const get = (url: string, token = 'dev-operator') => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } })
+
+  t.test('overview', async (t) => {
+    const res = await get('/v1/dashboards/overview')
+    t.equal(res.statusCode, 200)
+    const body = res.json()
+    t.equal(body.position, head)
+    t.same(body.totals.byStatus, { routed: 2, resolved: 1 })
+    t.same(body.totals.byChannel, { 'call-center': 2, whatsapp: 1 })
+    t.same(body.totals.byDepartment, { 'fen-isleri': 2, temizlik: 1 })
+    t.same(body.totals.byNeighbourhood, { Kazımdirik: 2, Erzene: 1 })
+    t.same(body.sla.byDepartment['fen-isleri'], { open: 1, dueWithin24h: 0, breached: 1, escalated: 0 }, 'a is past due at query time')
+    t.same(body.sla.byDepartment.temizlik, { open: 1, dueWithin24h: 1, breached: 0, escalated: 0 })
+    t.same(body.sla.totals, { open: 2, dueWithin24h: 1, breached: 1, escalated: 0 })
+    t.equal(body.submissionsPerMinute.length, 60)
+    t.equal(body.submissionsPerMinute.reduce((n: number, m: { count: number }) => n + m.count, 0), 1, 'only c was received within the hour')
+    t.equal(body.departments['fen-isleri'].nameTr, 'Fen İşleri Müdürlüğü')
+  })
+
+  t.test('department view, with staff access rules', async (t) => {
+    const res = await get('/v1/dashboards/departments/fen-isleri', 'dev-staff-fen-isleri')
+    t.equal(res.statusCode, 200)
+    const body = res.json()
+    t.same(
+      body.queue.map((q: { caseId: string; slaLevel: string }) => [q.caseId, q.slaLevel]),
+      [[a.caseId, 'breached']],
+    )
+    t.ok(body.queue[0].msLeft < 0)
+    t.equal(body.responseTimes.firstResponse.count, 1)
+    t.equal(body.responseTimes.firstResponse.medianMs, 30 * 60_000)
+    t.equal(body.responseTimes.resolution.medianMs, 60 * 60_000)
+    t.equal(body.responseTimes.byCategory['yol-cukur'].resolution.p90Ms, 60 * 60_000)
+    t.same(body.counts.byStatus, { routed: 1, resolved: 1 })
+    t.equal((await get('/v1/dashboards/departments/fen-isleri', 'dev-staff-temizlik')).statusCode, 403)
+    const missing = await get('/v1/dashboards/departments/yok-boyle')
+    t.equal(missing.statusCode, 404)
+    t.match(missing.headers['content-type'], /application\/problem\+json/)
+    t.equal((await get('/v1/dashboards/departments/Not_A_Code')).statusCode, 400)
+    t.equal((await get('/v1/dashboards/overview', 'dev-channel')).statusCode, 403)
+  })
+
+  t.test('neighbourhoods sorted by total', async (t) => {
+    const body = (await get('/v1/dashboards/neighbourhoods')).json()
+    t.same(body.neighbourhoods, [
+      { name: 'Kazımdirik', total: 2, open: 1, byCategory: { 'yol-cukur': 2 } },
+      { name: 'Erzene', total: 1, open: 1, byCategory: { 'cop-toplama': 1 } },
+    ])
+  })
+
+  t.test('case by id and by tracking code, no personal data', async (t) => {
+    const byCode = await get(`/v1/dashboards/cases/${b.trackingCode.toLowerCase()}`)
+    t.equal(byCode.statusCode, 200)
+    const body = byCode.json()
+    t.equal(body.case.caseId, b.caseId)
+    t.equal(body.case.status, 'resolved')
+    t.same(
+      body.case.timeline.map((e: { type: string }) => e.type),
+      ['CaseSubmitted', 'CaseRouted', 'CaseAccepted', 'CaseResolved'],
+    )
+    t.notOk(byCode.body.includes('Ayşe') || byCode.body.includes('+90 532'), 'no citizen data')
+    t.equal((await get(`/v1/dashboards/cases/${a.caseId}`)).json().case.trackingCode, a.trackingCode)
+    t.equal((await get(`/v1/dashboards/cases/${randomUUID()}`)).statusCode, 404)
+  })
+
+  t.test('CSV export of a department, Istanbul days, BOM', async (t) => {
+    const day = now.toLocaleDateString('en-CA', { timeZone: 'Europe/Istanbul' })
+    const yesterday = new Date(now.getTime() - 24 * hour).toLocaleDateString('en-CA', { timeZone: 'Europe/Istanbul' })
+    const res = await get(`/v1/dashboards/departments/fen-isleri/cases.csv?from=${yesterday}&to=${day}`)
+    t.equal(res.statusCode, 200)
+    t.match(res.headers['content-type'], /^text\/csv; charset=utf-8/)
+    t.equal(res.rawPayload[0], 0xef, 'UTF-8 BOM')
+    const lines = res.body.replace(/^\uFEFF/, '').trim().split('\r\n')
+    t.equal(lines[0]!.split(',')[0], 'caseId')
+    t.same(lines.slice(1).map((l) => l.split(',')[0]).sort(), [a.caseId, b.caseId].sort())
+    t.ok(lines.some((l) => l.includes('Kazımdirik')), 'Turkish letters intact')
+    t.equal((await get(`/v1/dashboards/departments/fen-isleri/cases.csv?from=${day}&to=${yesterday}`)).statusCode, 400)
+    t.equal((await get(`/v1/dashboards/departments/fen-isleri/cases.csv?from=2026-13-01&to=${day}`)).statusCode, 400)
+  })
+
+  t.test('ops: streams and a rebuild through the API', async (t) => {
+    const streams = (await get('/v1/ops/streams')).json()
+    t.equal(streams.head, head)
+    t.ok(streams.consumers.some((c: { name: string }) => c.name === 'dashboard'))
+    t.same(streams.deadLetters, { count: 0, latest: [] })
+    const before = (await get('/v1/ops/read-models')).json()
+    t.equal(before.rebuilding, null)
+    const started = await app.inject({ method: 'POST', url: '/v1/ops/read-models/rebuild', headers: { authorization: 'Bearer dev-operator' } })
+    t.equal(started.statusCode, 202)
+    const { version } = started.json()
+    t.ok(version > before.activeVersion)
+    await until(async () => (await get('/v1/ops/read-models')).json().activeVersion === version)
+    const after = (await get('/v1/dashboards/overview')).json()
+    t.same(after.totals.byStatus, { routed: 2, resolved: 1 }, 'the rebuilt version counts the same')
+    t.equal((await app.inject({ method: 'POST', url: '/v1/ops/read-models/rebuild', headers: { authorization: 'Bearer dev-supervisor' } })).statusCode, 403)
+  })
+
+  t.test('an event appended later reaches the read models', async (t) => {
+    await run(store, a.caseId, 'AcceptCase', new Date(), staff, { assignee: 'Ali' })
+    const target = await store.headPosition()
+    await until(async () => (await readModels.active())!.position >= target && projector.position >= target)
+    const body = (await get('/v1/dashboards/overview')).json()
+    t.same(body.totals.byStatus, { in_progress: 1, routed: 1, resolved: 1 })
+  })
+})

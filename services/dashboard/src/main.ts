@@ -1,0 +1,79 @@
+// Composition root of the dashboard service as its own process. The only module that reads
+// process.env. It projects civic.case-events.v1 (group `dashboard`; Kafka with KAFKA_BROKERS, else
+// the bus file the relay publishes to) into the read models (Redis with REDIS_URL, else memory) and
+// serves the dashboards and the operators' stream view.
+import { join, resolve } from 'node:path'
+import { registerConsole } from '@civic-desk/console'
+import { TOPICS, createKafkaLagReader, openServiceBus } from '@civic-desk/messaging'
+import { createFileCheckpointStore } from '@civic-desk/event-relay'
+import { openSqliteEventStore } from '@civic-desk/event-store'
+import { accessConfigOrDev, createAccessControl, createHttpApp, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { dashboardConfig } from './config.ts'
+import { loadOrCreateStoreIdentity } from './identity.ts'
+import { openReadModels } from './open.ts'
+import { startDashboardProjector } from './projector.ts'
+import { headRate, registerDashboardRoutes, type ConsumerStatus } from './routes.ts'
+
+const config = parseConfigOrExit(dashboardConfig, process.env, 'dashboard')
+
+const logger = createLogger({ level: config.logLevel, name: 'dashboard' })
+const dataDir = resolve(config.dataDir)
+const catalogue = loadCatalogue(config.catalogueFile)
+const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, catalogue.departments.map((d) => d.code))
+const access = createAccessControl(accessConfig)
+const storeIdentity = loadOrCreateStoreIdentity(dataDir)
+
+const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), pollIntervalMs: config.storePollMs, logger: logger.child({ component: 'event-store' }) })
+const { bus, kind: busKind, target: busTarget } = openServiceBus({
+  kafkaBrokers: config.kafkaBrokers,
+  clientId: 'dashboard',
+  dataDir,
+  logger: logger.child({ component: 'bus' }),
+  onFatalError: (error) => shutdown.fail(error),
+})
+const { readModels, target: readModelTarget } = await openReadModels(config, { connectionName: 'civic-dashboard' })
+const projector = await startDashboardProjector({ store, bus, readModels, storeIdentity, logger })
+const rate = headRate(store)
+const lagReader = config.kafkaBrokers.length > 0 ? createKafkaLagReader({ brokers: config.kafkaBrokers, clientId: 'dashboard-lag', logger: logger.child({ component: 'kafka-lag' }) }) : null
+const relayCheckpoint = createFileCheckpointStore({ file: join(dataDir, 'event-relay.checkpoint.json') })
+
+const consumers = async (): Promise<ConsumerStatus[]> => {
+  const head = await store.headPosition()
+  const relayPosition = await relayCheckpoint.load().catch(() => 0)
+  const list: ConsumerStatus[] = [{ name: 'event-relay', kind: 'store', position: relayPosition, lag: Math.max(0, head - relayPosition) }]
+  if (lagReader !== null) {
+    for (const g of await lagReader.read({ topics: [TOPICS.caseEvents, TOPICS.intake, TOPICS.assignments] })) list.push({ name: g.groupId, kind: 'kafka', topic: g.topic, lag: g.lag })
+  }
+  list.push({ name: `${projector.groupId} (read models v${projector.version})`, kind: busKind === 'kafka' ? 'kafka' : 'store', topic: TOPICS.caseEvents, position: projector.position, lag: Math.max(0, head - projector.position) })
+  return list
+}
+
+const app = createHttpApp({
+  serviceName: 'dashboard',
+  logger,
+  access,
+  readiness: async () => {
+    const head = await store.headPosition()
+    return { ready: (await readModels.active()) !== null, details: { eventStoreHead: head, readModels: readModelTarget, version: projector.version, position: projector.position } }
+  },
+})
+registerDashboardRoutes(app, { readModels, projector, store, catalogue, access, logger, now: () => new Date(), consumers, eventsPerSecond: rate.perSecond })
+// The operator console (static pages over the API above) at /.
+await registerConsole(app)
+
+const shutdown = installShutdown({
+  logger,
+  tasks: [
+    { name: 'http', close: () => app.close() },
+    { name: 'projector', close: () => projector.stop() },
+    { name: 'bus', close: () => bus.close() },
+    { name: 'kafka lag reader', close: async () => lagReader?.close() },
+    { name: 'head rate', close: async () => rate.stop() },
+    { name: 'read models', close: () => readModels.close() },
+    { name: 'event store', close: () => store.close() },
+  ],
+})
+
+await app.listen({ port: config.port, host: config.host })
+logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, readModels: readModelTarget, version: projector.version, head: await store.headPosition() }, 'dashboard is up')
+if (devTokens) logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-operator, dev-supervisor, dev-staff-<department>). Set CIVIC_ACCESS_FILE before going live.')

@@ -1,0 +1,158 @@
+// The dashboards' and operators' HTTP surface. Every view reads the active read-model version;
+// "now" comes from `deps.now` so the views that depend on it are testable.
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import type { Catalogue } from '@civic-desk/contracts'
+import { caseIdForTrackingCode, parseTrackingCode } from '@civic-desk/case-domain'
+import type { EventStore } from '@civic-desk/event-store'
+import type { ReadModelStore, VersionReader } from '@civic-desk/read-models'
+import { ForbiddenError, NotFoundError, ServiceUnavailableError, parseWith, type AccessControl, type Logger, type Principal } from '@civic-desk/service-kit'
+import type { DashboardProjector } from './projector.ts'
+import { caseView, departmentCsv, departmentView, istanbulRange, neighbourhoodsView, overview } from './views.ts'
+
+/** One consumer of the case events (or the relay) as the operators' stream view lists it. */
+export interface ConsumerStatus {
+  readonly name: string
+  readonly kind: 'store' | 'kafka'
+  readonly topic?: string
+  readonly position?: number
+  readonly lag: number
+}
+
+export interface DashboardRouteDeps {
+  readonly readModels: ReadModelStore
+  readonly projector: DashboardProjector
+  readonly store: EventStore
+  readonly catalogue: Catalogue
+  readonly access: AccessControl
+  readonly logger: Logger
+  readonly now: () => Date
+  /** Every consumer's position and lag (standalone: the store-fed groups; distributed: Kafka groups, relay, projector). */
+  readonly consumers: () => Promise<ConsumerStatus[]>
+  /** Events appended to the store per second, recently. */
+  readonly eventsPerSecond: () => number
+}
+
+const Code = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'a department code (kebab-case)').max(100)
+const DepartmentParams = z.strictObject({ code: Code })
+const DepartmentQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(5000).default(500) })
+const CaseParams = z.strictObject({ ref: z.string().min(1).max(100) })
+const Day = z.iso.date()
+const CsvQuery = z
+  .strictObject({ from: Day, to: Day })
+  .refine((q) => q.from <= q.to, { message: '`from` must not be after `to`', path: ['to'] })
+  .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 366 * 24 * 3600_000, { message: 'at most 366 days at a time', path: ['to'] })
+
+const UUID = z.uuid()
+
+function principalOf(request: FastifyRequest): Principal {
+  if (request.principal === null) throw new Error('route reached without authentication')
+  return request.principal
+}
+
+function mayReadDepartment(principal: Principal, department: string | null): boolean {
+  if (principal.roles.includes('operator') || principal.roles.includes('supervisor')) return true
+  return principal.roles.includes('staff') && department !== null && principal.departments.includes(department)
+}
+
+/** Adds the dashboard and operations routes to an app made by `createHttpApp`. */
+export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRouteDeps): void {
+  const { readModels, catalogue, access, now } = deps
+  const overviewRoles = access.requireRole('operator', 'supervisor')
+  const departmentRoles = access.requireRole('operator', 'supervisor', 'staff')
+
+  const reader = async (): Promise<VersionReader> => {
+    const r = await readModels.reader()
+    if (r === null) throw new ServiceUnavailableError('The read models are being built; try again shortly.')
+    return r
+  }
+
+  app.get('/v1/dashboards/overview', { onRequest: overviewRoles }, async () => overview(await reader(), catalogue, now()))
+
+  app.get('/v1/dashboards/neighbourhoods', { onRequest: overviewRoles }, async () => neighbourhoodsView(await reader(), now()))
+
+  app.get('/v1/dashboards/departments/:code', { onRequest: departmentRoles }, async (request) => {
+    const { code } = parseWith(DepartmentParams, request.params, 'params')
+    const { limit } = parseWith(DepartmentQuery, request.query, 'query')
+    if (!mayReadDepartment(principalOf(request), code)) throw new ForbiddenError(`Only staff of ${code}, operators and supervisors see this department.`)
+    const view = await departmentView(await reader(), catalogue, code, now(), limit)
+    if (view === null) throw new NotFoundError(`No department ${code} in the catalogue.`)
+    return view
+  })
+
+  app.get('/v1/dashboards/departments/:code/cases.csv', { onRequest: departmentRoles }, async (request, reply) => {
+    const { code } = parseWith(DepartmentParams, request.params, 'params')
+    const { from, to } = parseWith(CsvQuery, request.query, 'query')
+    if (!mayReadDepartment(principalOf(request), code)) throw new ForbiddenError(`Only staff of ${code}, operators and supervisors export this department.`)
+    if (!catalogue.departments.some((d) => d.code === code)) throw new NotFoundError(`No department ${code} in the catalogue.`)
+    const { fromMs, toMs } = istanbulRange(from, to)
+    const csv = await departmentCsv(await reader(), code, fromMs, toMs)
+    return reply
+      .header('content-type', 'text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${code}-${from}-${to}.csv"`)
+      .send(csv)
+  })
+
+  app.get('/v1/dashboards/cases/:ref', { onRequest: departmentRoles }, async (request) => {
+    const { ref } = parseWith(CaseParams, request.params, 'params')
+    const r = await reader()
+    let caseId: string | null = null
+    if (UUID.safeParse(ref).success) caseId = ref
+    else {
+      const parsed = parseTrackingCode(ref)
+      // A well-formed code maps to its case id without an index; the stored index answers the rest.
+      caseId = parsed.ok ? caseIdForTrackingCode(parsed.code) : await r.caseIdForTrackingCode(ref.toUpperCase())
+    }
+    const doc = caseId === null ? null : await r.getCase(caseId)
+    if (doc === null || !mayReadDepartment(principalOf(request), doc.department)) throw new NotFoundError('No such case in the read models.')
+    return { position: r.position, case: caseView(doc) }
+  })
+
+  app.get('/v1/ops/streams', { onRequest: overviewRoles }, async () => {
+    const [head, consumers, deadLetters] = await Promise.all([deps.store.headPosition(), deps.consumers(), readModels.deadLetters(20)])
+    return {
+      generatedAt: now().toISOString(),
+      head,
+      eventsPerSecond: deps.eventsPerSecond(),
+      consumers,
+      deadLetters: { count: deadLetters.count, latest: deadLetters.latest.map(({ at, topic, groupId, kind, message }) => ({ at, topic, groupId, kind, message })) },
+    }
+  })
+
+  app.get('/v1/ops/read-models', { onRequest: overviewRoles }, async () => {
+    const active = await readModels.active()
+    return { activeVersion: active?.version ?? null, position: active?.position ?? 0, store: readModels.kind, rebuilding: deps.projector.rebuilding }
+  })
+
+  app.post('/v1/ops/read-models/rebuild', { onRequest: access.requireRole('operator') }, async (_request, reply) => {
+    const { version } = await deps.projector.rebuild()
+    return reply.code(202).send({ version })
+  })
+}
+
+/**
+ * Events per second appended to the store, from a head sample every second over the last ten
+ * seconds. The timer does not keep the process alive.
+ */
+export function headRate(store: EventStore, intervalMs = 1000, window = 10): { readonly perSecond: () => number; readonly stop: () => void } {
+  const samples: Array<{ at: number; head: number }> = []
+  const timer = setInterval(() => {
+    store
+      .headPosition()
+      .then((head) => {
+        samples.push({ at: Date.now(), head })
+        if (samples.length > window + 1) samples.shift()
+      })
+      .catch(() => undefined)
+  }, intervalMs)
+  timer.unref()
+  return {
+    perSecond: () => {
+      const first = samples[0]
+      const last = samples[samples.length - 1]
+      if (first === undefined || last === undefined || last.at === first.at) return 0
+      return Math.round(((last.head - first.head) * 1000) / (last.at - first.at))
+    },
+    stop: () => clearInterval(timer),
+  }
+}

@@ -1,0 +1,229 @@
+// The dashboards' JSON views, computed from the active read-model version at query time: what
+// depends on "now" (time left, due within 24 h, breached, the last hour, the last 30 days) is
+// derived here from stored instants, never stored.
+import { DateTime } from 'luxon'
+import type { Catalogue } from '@civic-desk/contracts'
+import { ALL_SCOPE, ZONE, dayScope, istanbulDay, percentiles, type CaseDoc, type VersionReader } from '@civic-desk/read-models'
+
+const DAY_MS = 24 * 3600_000
+const WINDOW_MS = 30 * DAY_MS
+
+type Counts = Record<string, number>
+
+/** The counters whose field starts with `prefix`, keyed by the rest. */
+function pick(counters: Counts, prefix: string): Counts {
+  const out: Counts = {}
+  for (const [field, n] of Object.entries(counters)) if (field.startsWith(prefix) && !field.slice(prefix.length).includes('|')) out[field.slice(prefix.length)] = n
+  return out
+}
+
+export interface SlaHealth {
+  readonly open: number
+  readonly dueWithin24h: number
+  readonly breached: number
+  readonly escalated: number
+}
+
+async function slaOf(reader: VersionReader, all: Counts, department: string, nowMs: number): Promise<SlaHealth> {
+  const [dueWithin24h, breached] = await Promise.all([reader.queueCount(department, nowMs, nowMs + DAY_MS), reader.queueCount(department, Number.NEGATIVE_INFINITY, nowMs)])
+  return { open: all[`dept:${department}|open`] ?? 0, dueWithin24h, breached, escalated: all[`dept:${department}|escalated`] ?? 0 }
+}
+
+function departmentNames(catalogue: Catalogue): Record<string, { nameTr: string; nameEn: string }> {
+  return Object.fromEntries(catalogue.departments.map((d) => [d.code, { nameTr: d.nameTr, nameEn: d.nameEn }]))
+}
+
+/** `GET /v1/dashboards/overview`. */
+export async function overview(reader: VersionReader, catalogue: Catalogue, now: Date) {
+  const nowMs = now.getTime()
+  const today = istanbulDay(nowMs)
+  const firstMinute = Math.floor(nowMs / 60_000) * 60_000 - 59 * 60_000
+  const [all, day, minutes] = await Promise.all([reader.counters(ALL_SCOPE), reader.counters(dayScope(today)), reader.minutes(firstMinute, 60)])
+  const byDepartment: Record<string, SlaHealth> = {}
+  const slas = await Promise.all(catalogue.departments.map((d) => slaOf(reader, all, d.code, nowMs)))
+  catalogue.departments.forEach((d, i) => (byDepartment[d.code] = slas[i]!))
+  const totals = { open: 0, dueWithin24h: 0, breached: 0, escalated: 0 }
+  for (const s of slas) {
+    totals.open += s.open
+    totals.dueWithin24h += s.dueWithin24h
+    totals.breached += s.breached
+    totals.escalated += s.escalated
+  }
+  return {
+    position: reader.position,
+    generatedAt: now.toISOString(),
+    totals: {
+      total: all.total ?? 0,
+      open: all.open ?? 0,
+      byStatus: pick(all, 'status:'),
+      byChannel: pick(all, 'channel:'),
+      byKind: pick(all, 'kind:'),
+      byDepartment: pick(all, 'department:'),
+      byCategory: pick(all, 'category:'),
+      byNeighbourhood: pick(all, 'neighbourhood:'),
+    },
+    today: {
+      date: today,
+      submitted: day.submitted ?? 0,
+      byChannel: pick(day, 'channel:'),
+      byDepartment: pick(day, 'department:'),
+      byKind: pick(day, 'kind:'),
+      byCategory: pick(day, 'category:'),
+      byStatus: pick(day, 'status:'),
+    },
+    sla: { totals, byDepartment },
+    submissionsPerMinute: minutes.map((count, i) => ({ minute: new Date(firstMinute + i * 60_000).toISOString(), count })),
+    departments: departmentNames(catalogue),
+  }
+}
+
+/** Time left, and the level the department-workflow queue uses ('paused' while the clock waits on the citizen). */
+function slaOfCase(doc: CaseDoc, nowMs: number): { msLeft: number | null; slaLevel: 'on-track' | 'warning' | 'breached' | 'paused' | 'none' } {
+  if (doc.nominalDueMs === null) return { msLeft: null, slaLevel: 'none' }
+  if (doc.dueAt === null) return { msLeft: null, slaLevel: 'paused' }
+  const due = Date.parse(doc.dueAt)
+  const msLeft = due - nowMs
+  if (msLeft < 0) return { msLeft, slaLevel: 'breached' }
+  const start = doc.clockStartMs ?? nowMs
+  const budget = doc.nominalDueMs - start
+  const used = nowMs - start - doc.pauseShiftMs
+  return { msLeft, slaLevel: budget > 0 && used >= budget * 0.75 ? 'warning' : 'on-track' }
+}
+
+/** The stored case as the dashboards show it. */
+export function caseView(doc: CaseDoc) {
+  return {
+    caseId: doc.caseId,
+    trackingCode: doc.trackingCode,
+    status: doc.status,
+    kind: doc.kind,
+    channel: doc.channel,
+    department: doc.department,
+    category: doc.category,
+    neighbourhood: doc.neighbourhood,
+    submittedAt: doc.submittedAt,
+    receivedAt: doc.receivedAt,
+    dueAt: doc.dueAt,
+    firstResponseAt: doc.firstResponseAt,
+    resolvedAt: doc.resolvedAt,
+    escalated: doc.escalated,
+    breached: doc.breached,
+    duplicateOf: doc.duplicateOf,
+    timeline: doc.timeline.map((t) => ({ at: t.at, type: t.type, actor: t.actor })),
+  }
+}
+
+async function responseTimes(reader: VersionReader, department: string, category: string | null, sinceMs: number) {
+  const [first, resolution] = await Promise.all([reader.samples('first', department, category, sinceMs), reader.samples('resolution', department, category, sinceMs)])
+  return { firstResponse: percentiles(first), resolution: percentiles(resolution) }
+}
+
+/** `GET /v1/dashboards/departments/:code`. */
+export async function departmentView(reader: VersionReader, catalogue: Catalogue, code: string, now: Date, queueLimit: number) {
+  const department = catalogue.departments.find((d) => d.code === code)
+  if (department === undefined) return null
+  const nowMs = now.getTime()
+  const all = await reader.counters(ALL_SCOPE)
+  const [sla, queued, overall] = await Promise.all([slaOf(reader, all, code, nowMs), reader.queue(code, queueLimit), responseTimes(reader, code, null, nowMs - WINDOW_MS)])
+  const docs = new Map((await reader.getCases(queued.map((q) => q.caseId))).map((d) => [d.caseId, d]))
+  const queue = queued.flatMap(({ caseId }) => {
+    const doc = docs.get(caseId)
+    if (doc === undefined) return []
+    return [
+      {
+        caseId,
+        trackingCode: doc.trackingCode,
+        status: doc.status,
+        category: doc.category,
+        kind: doc.kind,
+        channel: doc.channel,
+        neighbourhood: doc.neighbourhood,
+        submittedAt: doc.submittedAt,
+        dueAt: doc.dueAt,
+        ...slaOfCase(doc, nowMs),
+        escalated: doc.escalated,
+      },
+    ]
+  })
+  const byCategory = pick(all, `dept:${code}|category:`)
+  const categories = [...new Set([...catalogue.categories.filter((c) => c.department === code).map((c) => c.code), ...Object.keys(byCategory)])]
+  const perCategory = await Promise.all(categories.map((c) => responseTimes(reader, code, c, nowMs - WINDOW_MS)))
+  return {
+    position: reader.position,
+    generatedAt: now.toISOString(),
+    department: { code, nameTr: department.nameTr, nameEn: department.nameEn },
+    sla,
+    counts: { byStatus: pick(all, `dept:${code}|status:`), byCategory },
+    queue,
+    responseTimes: { ...overall, windowDays: 30, byCategory: Object.fromEntries(categories.map((c, i) => [c, perCategory[i]!])) },
+  }
+}
+
+/** `GET /v1/dashboards/neighbourhoods`. */
+export async function neighbourhoodsView(reader: VersionReader, now: Date) {
+  const all = await reader.counters(ALL_SCOPE)
+  const byName = new Map<string, { name: string; total: number; open: number; byCategory: Counts }>()
+  const entry = (name: string) => {
+    let e = byName.get(name)
+    if (e === undefined) byName.set(name, (e = { name, total: 0, open: 0, byCategory: {} }))
+    return e
+  }
+  for (const [field, n] of Object.entries(all)) {
+    if (!field.startsWith('nb:')) continue
+    const bar = field.lastIndexOf('|')
+    const name = field.slice(3, bar)
+    const what = field.slice(bar + 1)
+    if (what === 'total') entry(name).total = n
+    else if (what === 'open') entry(name).open = n
+    else if (what.startsWith('category:')) entry(name).byCategory[what.slice('category:'.length)] = n
+  }
+  const neighbourhoods = [...byName.values()].sort((a, b) => b.total - a.total || a.name.localeCompare(b.name, 'tr'))
+  return { position: reader.position, generatedAt: now.toISOString(), neighbourhoods }
+}
+
+/** Istanbul days [from, to] as epoch ms [start of from, start of the day after to). */
+export function istanbulRange(from: string, to: string): { fromMs: number; toMs: number } {
+  const start = DateTime.fromISO(from, { zone: ZONE }).startOf('day')
+  const end = DateTime.fromISO(to, { zone: ZONE }).startOf('day').plus({ days: 1 })
+  return { fromMs: start.toMillis(), toMs: end.toMillis() }
+}
+
+const CSV_COLUMNS = [
+  'caseId',
+  'trackingCode',
+  'receivedAt',
+  'submittedAt',
+  'status',
+  'kind',
+  'channel',
+  'department',
+  'category',
+  'neighbourhood',
+  'dueAt',
+  'firstResponseAt',
+  'resolvedAt',
+  'escalated',
+  'breached',
+  'duplicateOf',
+] as const
+
+function csvCell(value: string | boolean | null): string {
+  if (value === null) return ''
+  const text = String(value)
+  // Quote what needs it, and neutralise a leading formula character so a spreadsheet shows text.
+  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text
+  return /[",\r\n;]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe
+}
+
+/** The CSV export of a department's cases received in the range: BOM, header, one row per case. */
+export async function departmentCsv(reader: VersionReader, code: string, fromMs: number, toMs: number): Promise<string> {
+  const ids = await reader.receivedBetween(fromMs, toMs)
+  const rows: string[] = [CSV_COLUMNS.join(',')]
+  for (let i = 0; i < ids.length; i += 2000) {
+    for (const doc of await reader.getCases(ids.slice(i, i + 2000))) {
+      if (doc.department !== code) continue
+      rows.push(CSV_COLUMNS.map((c) => csvCell(doc[c])).join(','))
+    }
+  }
+  return `\uFEFF${rows.join('\r\n')}\r\n`
+}
