@@ -235,6 +235,7 @@ t.test('operator console against the standalone', async (t) => {
     const text = await row.textContent()
     t.match(text, submitted[0]!.trackingCode)
     t.match(text, /Yönlendirildi/)
+    t.match(text, /Yol çukuru ve yol hasarı/, 'the category by its Turkish name, not its code')
     t.match(text, /kaldı/, 'time left before the due time')
     t.match(await page.textContent('h1'), /Fen İşleri Müdürlüğü/)
     t.equal(await page.locator('[data-testid="queue"] tbody tr[data-case-id]').count(), 1, 'only this directorate’s case')

@@ -33,6 +33,11 @@ function departmentNames(catalogue: Catalogue): Record<string, { nameTr: string;
   return Object.fromEntries(catalogue.departments.map((d) => [d.code, { nameTr: d.nameTr, nameEn: d.nameEn }]))
 }
 
+/** Category names for screens that show codes (the read models keep codes only). */
+function categoryNames(catalogue: Catalogue): Record<string, { nameTr: string; nameEn: string; department: string }> {
+  return Object.fromEntries(catalogue.categories.map((c) => [c.code, { nameTr: c.nameTr, nameEn: c.nameEn, department: c.department }]))
+}
+
 /** `GET /v1/dashboards/overview`. */
 export async function overview(reader: VersionReader, catalogue: Catalogue, now: Date) {
   const nowMs = now.getTime()
@@ -74,6 +79,7 @@ export async function overview(reader: VersionReader, catalogue: Catalogue, now:
     sla: { totals, byDepartment },
     submissionsPerMinute: minutes.map((count, i) => ({ minute: new Date(firstMinute + i * 60_000).toISOString(), count })),
     departments: departmentNames(catalogue),
+    categories: categoryNames(catalogue),
   }
 }
 
@@ -152,6 +158,7 @@ export async function departmentView(reader: VersionReader, catalogue: Catalogue
     position: reader.position,
     generatedAt: now.toISOString(),
     department: { code, nameTr: department.nameTr, nameEn: department.nameEn },
+    categories: categoryNames(catalogue),
     sla,
     counts: { byStatus: pick(all, `dept:${code}|status:`), byCategory },
     queue,

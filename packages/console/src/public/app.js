@@ -23,6 +23,15 @@ let loginMessage = ''
 /** Directorates' names from the last overview (the case API answers with codes only). */
 /** @type {Record<string, { nameTr?: string }> | undefined} */
 let departmentsCache
+/** Category names, from the overview or a directorate's page. */
+/** @type {Record<string, { nameTr?: string }> | undefined} */
+let categoriesCache
+
+/** @param {string | null | undefined} code */
+function categoryName(code) {
+  if (!code) return '—'
+  return categoriesCache?.[code]?.nameTr ?? code
+}
 
 /**
  * @param {PageContext} ctx
@@ -33,6 +42,7 @@ async function loadDepartments(ctx) {
   const overview = await getJson('/v1/dashboards/overview', { signal: ctx.signal })
   const departments = overview.departments ?? {}
   departmentsCache = departments
+  categoriesCache = overview.categories ?? categoriesCache
   return departments
 }
 
@@ -369,6 +379,7 @@ function overviewPage(ctx) {
     (data) => {
       problem.replaceChildren()
       departmentsCache = data.departments ?? departmentsCache
+      categoriesCache = data.categories ?? categoriesCache
       const totals = data.totals ?? {}
       const sla = data.sla?.totals ?? {}
       setSla(sla)
@@ -469,6 +480,7 @@ function departmentPage(ctx, code) {
     (data) => {
       problem.replaceChildren()
       heading.textContent = data.department?.nameTr ?? code
+      categoriesCache = data.categories ?? categoriesCache
       document.title = `${heading.textContent} — Operatör konsolu`
       setSla(data.sla ?? {})
       const rt = data.responseTimes ?? {}
@@ -492,7 +504,7 @@ function departmentPage(ctx, code) {
             { class: left.overdue ? 'overdue' : '', 'data-case-id': row.caseId },
             h('td', null, h('a', { href: `#/basvuru/${encodeURIComponent(row.trackingCode ?? row.caseId)}`, class: 'code' }, row.trackingCode ?? row.caseId)),
             h('td', null, label(STATUS, row.status)),
-            h('td', null, row.category ?? '—'),
+            h('td', null, categoryName(row.category)),
             h('td', { class: 'opt' }, label(KIND, row.kind)),
             h('td', { class: 'opt' }, label(CHANNEL, row.channel)),
             h('td', null, row.neighbourhood ?? '—'),
@@ -574,7 +586,7 @@ function renderCase(item) {
   fact('Tür', label(KIND, item.kind))
   fact('Kanal', label(CHANNEL, item.channel))
   fact('Müdürlük', item.department ? departmentName(departmentsCache, item.department) : '—')
-  fact('Kategori', item.category ?? '—')
+  fact('Kategori', categoryName(item.category))
   fact('Mahalle', item.neighbourhood ?? '—')
   fact('Başvuru zamanı', formatDateTime(item.submittedAt))
   fact('Son tarih', formatDateTime(item.dueAt))
