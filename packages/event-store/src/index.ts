@@ -13,4 +13,6 @@ export type {
 export { ConcurrencyError } from './port.ts'
 export { createMemoryEventStore, type MemoryEventStoreOptions } from './memory.ts'
 export { openSqliteEventStore, type SqliteEventStoreOptions } from './sqlite.ts'
+/** Bulk, read-only reading of a SQLite store's global log as stored text (read-model rebuilds). */
+export { openSqliteLogReader, type RawLogRow, type SqliteLogReader } from './sqlite-log-reader.ts'
 export { eventStoreContract, type EventStoreFixture } from './contract.ts'

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
-import { ConcurrencyError, eventStoreContract, openSqliteEventStore, type EventStore } from './index.ts'
+import { ConcurrencyError, eventStoreContract, openSqliteEventStore, openSqliteLogReader, type EventStore } from './index.ts'
 
 const POLL_MS = 20
 
@@ -260,4 +260,29 @@ void t.test('closing while another process holds the lock: the queued append sti
   const reopened = openSqliteEventStore({ file, pollIntervalMs: POLL_MS })
   t.same((await reopened.readAll()).map((e) => e.streamId), ['case-1'])
   await reopened.close()
+})
+
+void t.test('the bulk log reader: rows as stored text, in order, by prefix and range, data left out for the types asked', async (t) => {
+  const stores: EventStore[] = []
+  const file = tempFile(t, stores)
+  const store = openSqliteEventStore({ file, pollIntervalMs: POLL_MS })
+  stores.push(store)
+  await store.append('case-1', [event('Opened', { n: 1 }), event('Noted', { text: 'ç' })], { expectedRevision: 'no_stream' })
+  await store.append('other-1', [event('Opened', { n: 2 })], { expectedRevision: 'no_stream' })
+  await store.append('case-2', [event('Opened', { n: 3 })], { expectedRevision: 'no_stream' })
+  const reader = openSqliteLogReader({ file, streamPrefix: 'case-', omitDataOf: ['Noted'] })
+  t.teardown(() => reader.close())
+  const rows = reader.read({ after: 0, until: 10, maxCount: 100 })
+  t.same(
+    rows.map(([position, streamId, type, data]) => [position, streamId, type, data === null ? null : JSON.parse(data)]),
+    [
+      [1, 'case-1', 'Opened', { n: 1 }],
+      [2, 'case-1', 'Noted', null],
+      [4, 'case-2', 'Opened', { n: 3 }],
+    ],
+  )
+  t.ok(rows.every(([, , , , metadata]) => typeof JSON.parse(metadata) === 'object'), 'metadata as JSON text')
+  t.same(reader.read({ after: 1, until: 2, maxCount: 100 }).map((r) => r[0]), [2], 'the range is (after, until]')
+  t.same(reader.read({ after: 0, until: 10, maxCount: 1 }).map((r) => r[0]), [1], 'at most maxCount')
+  t.throws(() => openSqliteLogReader({ file: `${file}.missing`, streamPrefix: 'case-' }), 'a missing file is an error, not a new empty store')
 })

@@ -1,7 +1,7 @@
 // In-memory read-model store: standalone without REDIS_URL, tests, and the memory benchmark.
 // Same versions and semantics as the Redis store; gone with the process (rebuilt at start).
 import { MAX_DEAD_LETTERS, MAX_SAMPLES_PER_KEY, MINUTE_RETENTION_MS, SAMPLE_RETENTION_MS, sampleKey, sampleKeysOf, type DeadLetterEntry, type ReadModelStore, type VersionInfo, type VersionReader, type VersionWriter } from './store.ts'
-import type { CaseDoc, ChangeSet } from './projection.ts'
+import { parseInstant, type CaseDoc, type ChangeSet } from './projection.ts'
 
 interface Version {
   readonly version: number
@@ -12,12 +12,66 @@ interface Version {
   readonly counters: Map<string, Map<string, number>>
   /** department → caseId → due ms */
   readonly queues: Map<string, Map<string, number>>
-  /** series → samples (atMs ascending as appended; trimmed by age and count) */
-  readonly samples: Map<string, Array<{ atMs: number; durationMs: number }>>
+  /** series → samples (atMs ascending; trimmed by age and count) */
+  readonly samples: Map<string, SampleSeries>
   readonly minutes: Map<number, number>
   /** caseIds in receipt order with their receipt time. */
   readonly received: Array<{ atMs: number; caseId: string }>
   receivedSorted: boolean
+}
+
+interface SampleEntry {
+  readonly atMs: number
+  readonly durationMs: number
+}
+
+/** A sample series: `items` from `start` on, by time (ties in arrival order); before `start`, trimmed ones not yet compacted. */
+interface SampleSeries {
+  items: SampleEntry[]
+  start: number
+}
+
+/** Sample keys by metric, department and category (one string each, not two per sample and commit). */
+const sampleKeyCache = new Map<string, Map<string, Map<string | null, string[]>>>()
+
+function cachedSampleKeys(s: { readonly metric: 'first' | 'resolution'; readonly department: string; readonly category: string | null }): string[] {
+  let byDepartment = sampleKeyCache.get(s.metric)
+  if (byDepartment === undefined) sampleKeyCache.set(s.metric, (byDepartment = new Map()))
+  let byCategory = byDepartment.get(s.department)
+  if (byCategory === undefined) {
+    if (byDepartment.size > 10_000) byDepartment.clear()
+    byDepartment.set(s.department, (byCategory = new Map()))
+  }
+  let keys = byCategory.get(s.category)
+  if (keys === undefined) {
+    if (byCategory.size > 10_000) byCategory.clear()
+    byCategory.set(s.category, (keys = sampleKeysOf(s)))
+  }
+  return keys
+}
+
+/**
+ * Adds a batch's samples of one series: sorted among themselves (stable), then merged into the
+ * series' tail — what inserting each after every older-or-equal one would give, without moving
+ * the series once per late sample.
+ */
+function mergeSamples(series: SampleSeries, added: SampleEntry[]): void {
+  added.sort((a, b) => a.atMs - b.atMs)
+  const items = series.items
+  let p = items.length
+  const first = added[0]!.atMs
+  while (p > series.start && items[p - 1]!.atMs > first) p--
+  if (p === items.length) {
+    for (const e of added) items.push(e)
+    return
+  }
+  const tail = items.slice(p)
+  items.length = p
+  let i = 0
+  let j = 0
+  while (i < tail.length && j < added.length) items.push(tail[i]!.atMs <= added[j]!.atMs ? tail[i++]! : added[j++]!)
+  while (i < tail.length) items.push(tail[i++]!)
+  while (j < added.length) items.push(added[j++]!)
 }
 
 function newVersion(version: number, storeIdentity: string): Version {
@@ -28,7 +82,7 @@ function commitTo(v: Version, change: ChangeSet): void {
   for (const doc of change.cases) {
     if (!v.cases.has(doc.caseId)) {
       v.tracking.set(doc.trackingCode, doc.caseId)
-      const atMs = Date.parse(doc.receivedAt)
+      const atMs = parseInstant(doc.receivedAt)
       const last = v.received[v.received.length - 1]
       if (last !== undefined && last.atMs > atMs) v.receivedSorted = false
       v.received.push({ atMs, caseId: doc.caseId })
@@ -50,26 +104,28 @@ function commitTo(v: Version, change: ChangeSet): void {
     if (q === undefined) v.queues.set(department, (q = new Map()))
     q.set(caseId, score)
   }
-  const touched = new Set<string>()
+  const added = new Map<string, SampleEntry[]>()
   for (const s of change.samples) {
-    for (const key of sampleKeysOf(s)) {
-      let series = v.samples.get(key)
-      if (series === undefined) v.samples.set(key, (series = []))
-      // Samples arrive nearly in time order: append, and insert in place only when one is late
-      // (sorting thousands of samples per batch was most of the memory store's rebuild time).
-      let at = series.length
-      while (at > 0 && series[at - 1]!.atMs > s.atMs) at--
-      series.splice(at, 0, { atMs: s.atMs, durationMs: s.durationMs })
-      touched.add(key)
+    const entry = { atMs: s.atMs, durationMs: s.durationMs }
+    for (const key of cachedSampleKeys(s)) {
+      const list = added.get(key)
+      if (list === undefined) added.set(key, [entry])
+      else list.push(entry)
     }
   }
   const oldest = change.latestEventMs - SAMPLE_RETENTION_MS
-  for (const key of touched) {
-    const series = v.samples.get(key)!
-    let drop = 0
-    while (drop < series.length && series[drop]!.atMs < oldest) drop++
-    drop = Math.max(drop, series.length - MAX_SAMPLES_PER_KEY)
-    if (drop > 0) series.splice(0, drop)
+  for (const [key, entries] of added) {
+    let series = v.samples.get(key)
+    if (series === undefined) v.samples.set(key, (series = { items: [], start: 0 }))
+    mergeSamples(series, entries)
+    const items = series.items
+    let start = series.start
+    while (start < items.length && items[start]!.atMs < oldest) start++
+    series.start = Math.max(start, items.length - MAX_SAMPLES_PER_KEY)
+    if (series.start > MAX_SAMPLES_PER_KEY) {
+      series.items = items.slice(series.start)
+      series.start = 0
+    }
   }
   for (const [minute, delta] of change.minutes) v.minutes.set(minute, (v.minutes.get(minute) ?? 0) + delta)
   if (change.minutes.size > 0) for (const minute of v.minutes.keys()) if (minute < change.latestEventMs - MINUTE_RETENTION_MS) v.minutes.delete(minute)
@@ -99,7 +155,12 @@ function readerOf(v: Version): VersionReader {
       for (const due of (v.queues.get(department) ?? new Map<string, number>()).values()) if (due >= fromMs && due < toMs) n++
       return n
     },
-    samples: async (metric, department, category, sinceMs) => (v.samples.get(sampleKey(metric, department, category)) ?? []).filter((s) => s.atMs >= sinceMs).map((s) => s.durationMs),
+    samples: async (metric, department, category, sinceMs) => {
+      const series = v.samples.get(sampleKey(metric, department, category))
+      const out: number[] = []
+      if (series !== undefined) for (let i = series.start; i < series.items.length; i++) if (series.items[i]!.atMs >= sinceMs) out.push(series.items[i]!.durationMs)
+      return out
+    },
     minutes: async (fromMinuteMs, count) => Array.from({ length: count }, (_, i) => v.minutes.get(fromMinuteMs + i * 60_000) ?? 0),
     receivedBetween: async (fromMs, toMs) => received().filter((r) => r.atMs >= fromMs && r.atMs < toMs).map((r) => r.caseId),
   }

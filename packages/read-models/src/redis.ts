@@ -4,7 +4,7 @@
 // crash leaves either both or neither. ioredis types and errors stay inside this file.
 import { Redis } from 'ioredis'
 import { z } from 'zod'
-import { CaseDoc, type ChangeSet } from './projection.ts'
+import { CaseDoc, parseInstant, type ChangeSet } from './projection.ts'
 import {
   MAX_DEAD_LETTERS,
   MAX_SAMPLES_PER_KEY,
@@ -146,7 +146,7 @@ export async function openRedisReadModelStore(options: RedisReadModelStoreOption
         const created = change.cases.filter((doc) => change.created.has(doc.caseId))
         if (created.length > 0) {
           m.hset(`${k}tc`, Object.fromEntries(created.map((doc) => [doc.trackingCode, doc.caseId])))
-          m.zadd(`${k}received`, ...created.flatMap((doc) => [Date.parse(doc.receivedAt), doc.caseId]))
+          m.zadd(`${k}received`, ...created.flatMap((doc) => [parseInstant(doc.receivedAt), doc.caseId]))
         }
         // One script call per scope instead of one HINCRBY per field (a rebuild batch moves ~1,000
         // counters); scripts run atomically inside the MULTI like any command.

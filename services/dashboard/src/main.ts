@@ -2,6 +2,7 @@
 // process.env. It projects civic.case-events.v1 (group `dashboard`; Kafka with KAFKA_BROKERS, else
 // the bus file the relay publishes to) into the read models (Redis with REDIS_URL, else memory) and
 // serves the dashboards and the operators' stream view.
+import { randomUUID } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import { registerConsole } from '@civic-desk/console'
 import { TOPICS, createKafkaLagReader, openServiceBus } from '@civic-desk/messaging'
@@ -11,7 +12,7 @@ import { accessConfigOrDev, createAccessControl, createHttpApp, createLogger, in
 import { dashboardConfig } from './config.ts'
 import { loadOrCreateStoreIdentity } from './identity.ts'
 import { openReadModels } from './open.ts'
-import { startDashboardProjector } from './projector.ts'
+import { DASHBOARD_DEAD_LETTER_GROUP, startDashboardProjector } from './projector.ts'
 import { headRate, registerDashboardRoutes, type ConsumerStatus } from './routes.ts'
 
 const config = parseConfigOrExit(dashboardConfig, process.env, 'dashboard')
@@ -32,9 +33,15 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
   onFatalError: (error) => shutdown.fail(error),
 })
 const { readModels, target: readModelTarget } = await openReadModels(config, { connectionName: 'civic-dashboard' })
-const projector = await startDashboardProjector({ store, bus, readModels, storeIdentity, logger })
+// Memory read models start empty: the case events are rebuilt from the store, but the dead letters
+// exist only on civic.dead-letter.v1, whose offsets a fixed group would have committed before the
+// restart (the operators' list would start at 0). A group of this process's own reads it all again.
+const deadLetterGroupId = readModels.kind === 'memory' ? `${DASHBOARD_DEAD_LETTER_GROUP}-${randomUUID()}` : DASHBOARD_DEAD_LETTER_GROUP
+const projector = await startDashboardProjector({ store, bus, readModels, storeIdentity, logger, deadLetterGroupId })
 const rate = headRate(store)
 const lagReader = config.kafkaBrokers.length > 0 ? createKafkaLagReader({ brokers: config.kafkaBrokers, clientId: 'dashboard-lag', logger: logger.child({ component: 'kafka-lag' }) }) : null
+/** The topics of the operators' stream view: the case events and the flows in and out of them. */
+const STREAM_VIEW_TOPICS: ReadonlySet<string> = new Set([TOPICS.caseEvents, TOPICS.intake, TOPICS.assignments])
 const relayCheckpoint = createFileCheckpointStore({ file: join(dataDir, 'event-relay.checkpoint.json') })
 
 const consumers = async (): Promise<ConsumerStatus[]> => {
@@ -42,7 +49,10 @@ const consumers = async (): Promise<ConsumerStatus[]> => {
   const relayPosition = await relayCheckpoint.load().catch(() => 0)
   const list: ConsumerStatus[] = [{ name: 'event-relay', kind: 'store', position: relayPosition, lag: Math.max(0, head - relayPosition) }]
   if (lagReader !== null) {
-    for (const g of await lagReader.read({ topics: [TOPICS.caseEvents, TOPICS.intake, TOPICS.assignments] })) list.push({ name: g.groupId, kind: 'kafka', topic: g.topic, lag: g.lag })
+    // Each group on the topics it has committed offsets for. Not `read({ topics })`: that lists
+    // every group on every topic named, and a topic a group never reads would show as its lag
+    // from the earliest message on (routing "behind" on civic.intake.v1, forever).
+    for (const g of await lagReader.read()) if (STREAM_VIEW_TOPICS.has(g.topic)) list.push({ name: g.groupId, kind: 'kafka', topic: g.topic, lag: g.lag })
   }
   list.push({ name: `${projector.groupId} (read models v${projector.version})`, kind: busKind === 'kafka' ? 'kafka' : 'store', topic: TOPICS.caseEvents, position: projector.position, lag: Math.max(0, head - projector.position) })
   return list

@@ -1,6 +1,6 @@
 // The event store as the read models' source: case events in global order, in batches.
-import type { EventStore, RecordedEvent } from '@civic-desk/event-store'
-import { projectedEventFromStore, type PositionedEvent } from '@civic-desk/read-models'
+import { openSqliteLogReader, type EventStore, type RecordedEvent } from '@civic-desk/event-store'
+import { DATA_FREE_EVENT_TYPES, projectedEventFromStore, type PositionedEvent } from '@civic-desk/read-models'
 
 export const CASE_STREAM_PREFIX = 'case-'
 
@@ -32,3 +32,29 @@ export async function* storeBatches(store: EventStore, after: number, until: num
   }
 }
 
+
+/**
+ * Case events with a position in (after, until] straight from a SQLite event store file, for a
+ * rebuild: the same batches as `storeBatches` over that store, read through a read-only
+ * connection of its own as arrays, without the columns the projection never reads, and without
+ * parsing the data of the event types whose data it ignores (most of them: notifications, notes…).
+ */
+export async function* sqliteStoreBatches(file: string, after: number, until: number, batchSize = 5000): AsyncGenerator<PositionedEvent[]> {
+  const reader = openSqliteLogReader({ file, streamPrefix: CASE_STREAM_PREFIX, omitDataOf: DATA_FREE_EVENT_TYPES })
+  try {
+    let cursor = after
+    while (cursor < until) {
+      const rows = reader.read({ after: cursor, until, maxCount: batchSize })
+      if (rows.length === 0) return
+      const batch: PositionedEvent[] = []
+      for (const [position, streamId, type, data, metadata] of rows) {
+        const event = projectedEventFromStore(type, data === null ? undefined : (JSON.parse(data) as unknown), JSON.parse(metadata) as unknown)
+        if (event !== null) batch.push({ caseId: streamId.slice(CASE_STREAM_PREFIX.length), position, event })
+      }
+      cursor = rows[rows.length - 1]![0]
+      if (batch.length > 0) yield batch
+    }
+  } finally {
+    reader.close()
+  }
+}
