@@ -286,18 +286,6 @@ function effectiveDue(doc: Pick<CaseDoc, 'nominalDueMs' | 'pauseShiftMs' | 'paus
   return new Date(doc.nominalDueMs + doc.pauseShiftMs).toISOString()
 }
 
-function withClock(doc: CaseDoc, sla: { readonly startedAt: string; readonly dueAt: string }): CaseDoc {
-  const next = { ...doc, nominalDueMs: ms(sla.dueAt), clockStartMs: ms(sla.startedAt), pauseShiftMs: 0, pausedAtMs: null, breached: false, escalated: false }
-  return { ...next, dueAt: effectiveDue(next) }
-}
-
-function timelineOf(doc: CaseDoc, event: ProjectedEvent): TimelineItem[] {
-  // A citizen actor's id could identify the person; the dashboards only need to know it was the citizen.
-  const actor = event.actor.kind === 'citizen' ? { kind: 'citizen', id: 'citizen' } : { kind: event.actor.kind, id: event.actor.id }
-  const item = { at: event.occurredAt, type: event.type, actor }
-  return doc.timeline.length >= MAX_TIMELINE ? [...doc.timeline.slice(1), item] : [...doc.timeline, item]
-}
-
 /**
  * Folds one case event into the case document. `null` = no case yet. Events before
  * `CaseSubmitted` and events at or below the document's position are ignored (idempotent).
@@ -334,60 +322,9 @@ export function evolveCase(doc: CaseDoc | null, positioned: PositionedEvent): Ca
     }
   }
   if (position <= doc.position) return doc
-  const base: CaseDoc = { ...doc, position, timeline: timelineOf(doc, event) }
-  switch (event.type) {
-    case 'CaseSubmitted':
-      return base
-    case 'CaseRouted':
-      return withClock({ ...base, status: 'routed', department: event.data.department, category: event.data.category ?? doc.category }, event.data.sla)
-    case 'CaseMarkedDuplicate':
-      return withClock(
-        { ...base, status: 'routed', department: event.data.department, category: event.data.category ?? doc.category, duplicateOf: event.data.duplicateOf },
-        event.data.sla,
-      )
-    case 'CaseAccepted':
-      return { ...base, status: 'in_progress', firstResponseAt: doc.firstResponseAt ?? event.occurredAt }
-    case 'CaseWorkStarted':
-      return { ...base, status: 'in_progress', firstResponseAt: doc.firstResponseAt ?? event.occurredAt }
-    case 'CitizenInfoRequested': {
-      const next = { ...base, status: 'waiting_for_citizen' as const, pausedAtMs: doc.pausedAtMs ?? ms(event.occurredAt), firstResponseAt: doc.firstResponseAt ?? event.occurredAt }
-      return { ...next, dueAt: effectiveDue(next) }
-    }
-    case 'CitizenReplied': {
-      if (doc.pausedAtMs === null) return base
-      // The domain returns the case to where it was; without that bookkeeping here, accepted cases
-      // go back to work and unaccepted ones to the queue.
-      const resumed = ms(event.occurredAt)
-      const from = Math.max(doc.pausedAtMs, doc.clockStartMs ?? doc.pausedAtMs)
-      const next = { ...base, status: doc.firstResponseAt !== null && doc.status === 'waiting_for_citizen' ? ('in_progress' as const) : doc.status, pausedAtMs: null, pauseShiftMs: doc.pauseShiftMs + Math.max(0, resumed - from) }
-      return { ...next, dueAt: effectiveDue(next) }
-    }
-    case 'CaseTransferred':
-      return withClock({ ...base, status: 'routed', department: event.data.toDepartment, category: event.data.category ?? doc.category }, event.data.sla)
-    case 'CaseResolved':
-      return { ...base, status: 'resolved', resolvedAt: doc.resolvedAt ?? event.occurredAt, pausedAtMs: null, dueAt: null }
-    case 'CaseRejected':
-      return { ...base, status: 'rejected', pausedAtMs: null, dueAt: null }
-    case 'CaseClosed':
-      return { ...base, status: 'closed', pausedAtMs: null, dueAt: null }
-    case 'CaseReopened':
-      return withClock({ ...base, status: 'routed' }, event.data.sla)
-    case 'SlaWarningRaised':
-      return base
-    case 'SlaBreached':
-      return { ...base, breached: true }
-    case 'CaseEscalated':
-      return { ...base, escalated: true }
-    case 'CitizenNotified':
-    case 'NotificationFailed':
-    case 'CaseNoteAdded':
-    case 'WorkflowStepRecorded':
-      return base
-    default: {
-      const unknownEvent: never = event
-      return unknownEvent
-    }
-  }
+  const next: WorkingDoc = { ...doc, timeline: doc.timeline.slice() }
+  evolveOwned(next, positioned)
+  return next
 }
 
 /** Counter scope of all cases, and of the cases received on one Istanbul day. */
@@ -633,7 +570,7 @@ type WorkingDoc = { -readonly [K in keyof CaseDoc]: CaseDoc[K] }
 
 const CITIZEN_ACTOR: TimelineItem['actor'] = { kind: 'citizen', id: 'citizen' }
 
-/** `withClock` on a document this batch owns. */
+/** Starts the case's SLA clock afresh (routing, transfer, reopening). */
 function startClock(doc: WorkingDoc, sla: { readonly startedAt: string; readonly dueAt: string }): void {
   doc.nominalDueMs = ms(sla.dueAt)
   doc.clockStartMs = ms(sla.startedAt)
@@ -644,8 +581,16 @@ function startClock(doc: WorkingDoc, sla: { readonly startedAt: string; readonly
   doc.dueAt = effectiveDue(doc)
 }
 
+/** The case waits in a directorate's queue with a fresh clock (routed, linked as duplicate, transferred). */
+function queueIn(doc: WorkingDoc, department: string, category: string | null | undefined, sla: { readonly startedAt: string; readonly dueAt: string }): void {
+  doc.status = 'routed'
+  doc.department = department
+  doc.category = category ?? doc.category
+  startClock(doc, sla)
+}
+
 /**
- * `evolveCase` for a document this batch owns (a copy made at the case's first event of the
+ * The fold of `evolveCase` on a document this batch owns (a copy made at the case's first event of the
  * batch): the same result, written into `doc` instead of a new document per event. Returns false
  * when the event changes nothing (at or below the document's position).
  */
@@ -658,17 +603,11 @@ function evolveOwned(doc: WorkingDoc, positioned: PositionedEvent): boolean {
   if (timeline.length > MAX_TIMELINE) timeline.shift()
   switch (event.type) {
     case 'CaseRouted':
-      doc.status = 'routed'
-      doc.department = event.data.department
-      doc.category = event.data.category ?? doc.category
-      startClock(doc, event.data.sla)
+      queueIn(doc, event.data.department, event.data.category, event.data.sla)
       return true
     case 'CaseMarkedDuplicate':
-      doc.status = 'routed'
-      doc.department = event.data.department
-      doc.category = event.data.category ?? doc.category
+      queueIn(doc, event.data.department, event.data.category, event.data.sla)
       doc.duplicateOf = event.data.duplicateOf
-      startClock(doc, event.data.sla)
       return true
     case 'CaseAccepted':
     case 'CaseWorkStarted':
@@ -692,10 +631,7 @@ function evolveOwned(doc: WorkingDoc, positioned: PositionedEvent): boolean {
       return true
     }
     case 'CaseTransferred':
-      doc.status = 'routed'
-      doc.department = event.data.toDepartment
-      doc.category = event.data.category ?? doc.category
-      startClock(doc, event.data.sla)
+      queueIn(doc, event.data.toDepartment, event.data.category, event.data.sla)
       return true
     case 'CaseResolved':
       doc.status = 'resolved'
