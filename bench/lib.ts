@@ -1,19 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import autocannon from 'autocannon'
 
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
+export { freePort } from '@civic-desk/e2e/src/net.ts'
 
 /** Starts a TypeScript entry point with tsx as a child process. */
 export function startTs(entry: string, env: Record<string, string>): ChildProcess {

@@ -4,13 +4,13 @@
 // that a tablet (768 px) shows every page without horizontal scrolling.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import t from 'tap'
 import type { Test } from 'tap'
+import { freePort } from '@civic-desk/e2e/src/net.ts'
 import { launchTestBrowser } from './browser.ts'
 
 // The few browser globals the page functions below use: the repo compiles for Node (no DOM lib),
@@ -25,17 +25,6 @@ declare const sessionStorage: { getItem(key: string): string | null }
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 const entry = join(repoRoot, 'services/standalone/src/main.ts')
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
-    })
-  })
-}
 
 interface Standalone {
   readonly base: string

@@ -3,44 +3,14 @@
 // service as its own `node` process, started, killed and restarted at will.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from './net.ts'
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 
-/** A free TCP port on 127.0.0.1 (the OS's pick). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
-    })
-  })
-}
-
-/** Polls `read` until `done` holds and returns the last value; fails with the value after the deadline. */
-export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    let value: T | undefined
-    let failure: unknown
-    try {
-      value = await read()
-      if (done(value)) return value
-    } catch (error) {
-      failure = error
-    }
-    if (Date.now() > deadline) {
-      const seen = failure !== undefined ? `error ${failure instanceof Error ? failure.message : String(failure)}` : JSON.stringify(value).slice(0, 1500)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${seen}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+export { eventually, freePort } from './net.ts'
 
 /** A broker of the test's own. */
 export interface TestBroker {

@@ -4,36 +4,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { eventually, freePort } from '@civic-desk/e2e/src/net.ts'
 import { deleteRedisPrefix, redisTestUrl } from '@civic-desk/read-models'
 
 const standaloneEntry = fileURLToPath(new URL('../../standalone/src/main.ts', import.meta.url))
 const rebuildEntry = fileURLToPath(new URL('./rebuild.ts', import.meta.url))
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
-    })
-  })
-}
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await read()
-    if (done(value)) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value).slice(0, 500)}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 const url = await redisTestUrl(t)
 if (url !== undefined) {
