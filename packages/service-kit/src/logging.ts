@@ -1,5 +1,5 @@
 /**
- * One pino root logger per process, JSON lines to stdout; components take
+ * One pino root logger per process, JSON lines written synchronously to stdout; components take
  * `logger.child({ component })`. Services import the `Logger` type from here, not pino.
  */
 import { pino } from 'pino'
@@ -45,5 +45,8 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
   }
-  return options.destination === undefined ? pino(settings) : pino(settings, options.destination)
+  // Stdout is written synchronously. pino's default stdout stream writes asynchronously and, on
+  // process.exit, flushes what is queued but drops the write still in flight: a shutdown's
+  // first line ("shutting down") went missing that way. A service's last lines matter most.
+  return pino(settings, options.destination ?? pino.destination({ dest: 1, sync: true }))
 }
