@@ -5,7 +5,8 @@
 //
 // The generated store is cached in .bench/ under a version string (delete it or change
 // BENCH_EVENTS to regenerate). Options (env): BENCH_EVENTS (1000000), BENCH_SEED (153),
-// REDIS_URL (redis://127.0.0.1:6379; "off" skips Redis), BENCH_BATCH (20000 events per read/commit),
+// REDIS_URL (redis://127.0.0.1:6379; "off" skips Redis), BENCH_BATCH (events per read/commit; default as
+// `pnpm rebuild-read-models`: 5,000 into memory, 20,000 into Redis),
 // BENCH_ONLY (memory | redis: run one target only, e.g. to profile it).
 // Targets on the 2-core reference machine: ≥ 200,000 ev/s memory, ≥ 50,000 ev/s Redis.
 import { randomUUID } from 'node:crypto'
@@ -18,13 +19,13 @@ import { openSqliteEventStore } from '@civic-desk/event-store'
 import { caseIdForTrackingCode, encodeCaseEvent, trackingCodeFromBytes } from '../packages/case-domain/src/index.ts'
 import { loadCatalogue, defaultCatalogueFile, createLogger } from '../packages/service-kit/src/index.ts'
 import { createMemoryReadModelStore, deleteRedisPrefix, openRedisReadModelStore, rebuildVersion, type ReadModelStore } from '../packages/read-models/src/index.ts'
-import { sqliteStoreBatches } from '../services/dashboard/src/source.ts'
+import { REBUILD_BATCH_SIZE, sqliteStoreBatches } from '../services/dashboard/src/source.ts'
 import { createWorkload, seededRandom } from './workload.ts'
 
 const VERSION = 'projections-v1'
 const total = Number(process.env.BENCH_EVENTS ?? 1_000_000)
 const seed = Number(process.env.BENCH_SEED ?? 153)
-const batchSize = Number(process.env.BENCH_BATCH ?? 20_000)
+const batchSize = (kind: 'memory' | 'redis'): number => (process.env.BENCH_BATCH === undefined ? REBUILD_BATCH_SIZE[kind] : Number(process.env.BENCH_BATCH))
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const only = process.env.BENCH_ONLY
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -156,7 +157,7 @@ async function rebuildInto(label: string, readModels: ReadModelStore): Promise<{
     storeIdentity: 'bench',
     // One thread: reading in a worker thread was measured slower (structured clone of every batch;
     // again in 2026-11 with the batch as one JSON text: more CPU in all, no faster on 2 cores).
-    batches: sqliteStoreBatches(cacheFile, 0, head, batchSize),
+    batches: sqliteStoreBatches(cacheFile, 0, head, batchSize(readModels.kind)),
     onProgress: (p) => {
       if (Date.now() - last > 500) {
         last = Date.now()

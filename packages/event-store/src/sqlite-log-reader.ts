@@ -1,7 +1,10 @@
 import Database from 'better-sqlite3'
 
-/** One stored event as text, the way a bulk reader (a read-model rebuild) wants it. */
-export type RawLogRow = readonly [position: number, streamId: string, type: string, data: string | null, metadata: string]
+/**
+ * One stored event as text, the way a bulk reader (a read-model rebuild) wants it. `streamKey` is
+ * the stream id after the reader's `streamPrefix` (`case-42` read with prefix `case-` gives `42`).
+ */
+export type RawLogRow = readonly [position: number, streamKey: string, type: string, data: string | null, metadata: string]
 
 export interface SqliteLogReader {
   /**
@@ -24,10 +27,12 @@ export function openSqliteLogReader(options: { readonly file: string; readonly s
     const omitted = [...(options.omitDataOf ?? [])]
     const dataColumn = omitted.length === 0 ? 'data' : `CASE WHEN type IN (${omitted.map(() => '?').join(', ')}) THEN NULL ELSE data END`
     const select = db
-      .prepare(`SELECT position, stream_id, type, ${dataColumn}, metadata FROM events WHERE position > ? AND position <= ? AND substr(stream_id, 1, length(?)) = ? ORDER BY position LIMIT ?`)
+      .prepare(
+        `SELECT position, substr(stream_id, length(?) + 1), type, ${dataColumn}, metadata FROM events WHERE position > ? AND position <= ? AND substr(stream_id, 1, length(?)) = ? ORDER BY position LIMIT ?`,
+      )
       .raw()
     return {
-      read: ({ after, until, maxCount }) => select.all(...omitted, after, until, options.streamPrefix, options.streamPrefix, maxCount) as RawLogRow[],
+      read: ({ after, until, maxCount }) => select.all(options.streamPrefix, ...omitted, after, until, options.streamPrefix, options.streamPrefix, maxCount) as RawLogRow[],
       close: () => db.close(),
     }
   } catch (error) {
