@@ -1,7 +1,8 @@
 // The operator console in a real browser against a real standalone process (memory read models,
 // no REDIS_URL): log in, watch the overview change without a reload while requests come in,
-// open a directorate's queue, a case's timeline by tracking code, the streams page, and check
-// that a tablet (768 px) shows every page without horizontal scrolling.
+// open a directorate's queue, a problem shown in Turkish, a case's timeline by tracking code, the
+// streams page, the neighbourhoods page changing without a reload, and check that a tablet
+// (768 px) shows every page without horizontal scrolling.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -17,6 +18,7 @@ import { launchTestBrowser } from './browser.ts'
 // and these declarations stay local to this module.
 declare const document: {
   querySelector(selector: string): { getAttribute(name: string): string | null } | null
+  querySelectorAll(selector: string): ArrayLike<{ getAttribute(name: string): string | null }>
   readonly documentElement: { readonly scrollWidth: number; readonly clientWidth: number }
 }
 declare const window: unknown
@@ -109,6 +111,27 @@ const requests = [
     location: { neighbourhood: 'Atatürk <b>Mahallesi</b>', address: 'Ankara Cd.' },
   },
 ]
+
+/** One more request, in Kazımdirik typed without Turkish letters: the same place on the dashboards. */
+const laterRequest = {
+  channel: 'web',
+  externalId: 'console-e2e-4',
+  kind: 'request',
+  category: 'park-bakim',
+  description: 'Mahalle parkındaki çimler uzadı, biçilmesini ve bankların boyanmasını rica ediyoruz.',
+  location: { neighbourhood: 'KAZIMDIRIK MAH.' },
+}
+
+/** The counts of a row of the neighbourhoods table, from the cells' `data-value`s. */
+async function neighbourhoodRow(page: Page, name: string): Promise<{ total: number; open: number; done: number }> {
+  const row = page.locator(`[data-testid="neighbourhoods"] tr[data-neighbourhood="${name}"]`)
+  const value = async (column: string) => Number(await row.locator(`td[data-col="${column}"]`).getAttribute('data-value'))
+  return { total: await value('total'), open: await value('open'), done: await value('done') }
+}
+
+async function neighbourhoodNames(page: Page): Promise<string[]> {
+  return page.evaluate(() => Array.from(document.querySelectorAll('[data-testid="neighbourhoods"] tbody tr[data-neighbourhood]'), (row) => row.getAttribute('data-neighbourhood') ?? ''))
+}
 
 /** The number a `data-testid` element shows, from its `data-value`. */
 async function valueOf(page: Page, testId: string): Promise<number> {
@@ -230,6 +253,34 @@ t.test('operator console against the standalone', async (t) => {
     t.equal(await page.locator('[data-testid="queue"] tbody tr[data-case-id]').count(), 1, 'only this directorate’s case')
   })
 
+  await t.test('a problem from the API is shown in Turkish, with the server’s detail kept', async (t) => {
+    await page.evaluate(() => (location.hash = '#/mudurluk/yok-boyle'))
+    await page.waitForSelector('[data-testid="problem"][data-status="404"]')
+    const box = await page.textContent('[data-testid="problem"]')
+    t.match(box, /^Müdürlük bulunamadı/, 'a Turkish summary first')
+    t.match(box, /“yok-boyle” adında bir müdürlük yok\. Listeden bir müdürlük seçin\./, 'and what to do, in Turkish')
+    t.match(await page.textContent('[data-testid="problem-detail"]'), /HTTP 404 — Not found — No department yok-boyle in the catalogue\./, 'the problem’s own title and detail stay available')
+    t.equal(await page.isVisible('[data-testid="problem-detail"]'), false, 'folded away until asked for')
+    t.match(await page.textContent('[data-testid="live-state"]'), /Güncellenemedi: Bulunamadı/)
+
+    await page.evaluate(() => (location.hash = '#/mudurluk/Not_A_Code'))
+    await page.waitForSelector('[data-testid="problem"][data-status="400"]')
+    t.match(await page.textContent('[data-testid="problem"]'), /^Müdürlük bulunamadı/)
+    t.match(await page.textContent('[data-testid="problem-detail"]'), /HTTP 400 — Request validation failed/)
+
+    // A problem the page has no words of its own for: the status's Turkish summary and hint.
+    await page.evaluate(() => (location.hash = `#/basvuru/${'X'.repeat(101)}`))
+    await page.waitForSelector('[data-testid="problem"][data-status="414"]')
+    const generic = await page.textContent('[data-testid="problem"]')
+    t.match(generic, /^Adres çok uzun/)
+    t.match(generic, /takip kodunu ya da değeri kontrol edin/)
+    t.match(await page.textContent('[data-testid="problem-detail"]'), /HTTP 414 — URI Too Long — .*max param length/)
+
+    // Leave the case page, so the next test starts from an empty search form.
+    await page.evaluate(() => (location.hash = '#/genel-bakis'))
+    await page.waitForSelector('body[data-page="genel-bakis"] [data-testid="totals-total"]')
+  })
+
   await t.test('a case’s timeline by tracking code', async (t) => {
     await page.click('nav a[data-route="basvuru"]')
     await page.fill('#case-ref', submitted[2]!.trackingCode)
@@ -248,6 +299,7 @@ t.test('operator console against the standalone', async (t) => {
     await page.click('form[role="search"] button[type=submit]')
     await page.waitForSelector('[data-testid="problem"]')
     t.match(await page.textContent('[data-testid="problem"]'), /Başvuru bulunamadı/)
+    t.match(await page.textContent('[data-testid="problem-detail"]'), /HTTP 404 — Not found/, 'the server’s detail is kept')
   })
 
   await t.test('the streams page', async (t) => {
@@ -258,10 +310,73 @@ t.test('operator console against the standalone', async (t) => {
     t.equal(await valueOf(page, 'streams-deadLetters'), 0, 'no dead letters')
   })
 
+  await t.test('the neighbourhoods page counts per neighbourhood and follows new requests without a reload', async (t) => {
+    await page.click('nav a[data-route="mahalleler"]')
+    await page.waitForFunction(() => location.hash === '#/mahalleler')
+    await page.waitForSelector('[data-testid="neighbourhoods"] tr[data-neighbourhood="Kazımdirik"]')
+    t.equal(await page.getAttribute('nav a[data-route="mahalleler"]', 'aria-current'), 'page', 'reachable from the navigation')
+    t.match(await page.textContent('h1'), 'Mahalleler')
+
+    // The three requests above went to three neighbourhoods, one each, none resolved yet.
+    t.same(await neighbourhoodRow(page, 'Kazımdirik'), { total: 1, open: 1, done: 0 })
+    t.same(await neighbourhoodRow(page, 'Erzene'), { total: 1, open: 1, done: 0 })
+    t.same(await neighbourhoodRow(page, 'Atatürk <b>mahallesi</b>'), { total: 1, open: 1, done: 0 }, 'a citizen’s markup is a name like any other')
+    t.equal(await page.locator('[data-testid="neighbourhoods"] b').count(), 0, 'and never parsed')
+    t.same(await neighbourhoodNames(page), ['Atatürk <b>mahallesi</b>', 'Erzene', 'Kazımdirik'], 'equal totals by name')
+    t.equal(await valueOf(page, 'nb-neighbourhoods'), 3)
+    t.equal(await valueOf(page, 'nb-total'), submitted.length)
+    t.equal(await valueOf(page, 'nb-withoutNeighbourhood'), 0)
+    t.match(await page.textContent('[data-testid="neighbourhoods"] tr[data-neighbourhood="Kazımdirik"]'), /Yol çukuru ve yol hasarı/, 'the top category by its Turkish name')
+    t.notMatch(await page.textContent('main'), /Ayşe|532/, 'no citizen data')
+
+    // Sorting by name, both ways, and back to the busiest first.
+    await page.click('[data-testid="neighbourhoods"] button[data-sort="name"]')
+    t.equal(await page.getAttribute('[data-testid="neighbourhoods"] th:has(button[data-sort="name"])', 'aria-sort'), 'ascending')
+    await page.click('[data-testid="neighbourhoods"] button[data-sort="name"]')
+    t.same(await neighbourhoodNames(page), ['Kazımdirik', 'Erzene', 'Atatürk <b>mahallesi</b>'])
+    await page.click('[data-testid="neighbourhoods"] button[data-sort="total"]')
+    t.equal(await page.getAttribute('[data-testid="neighbourhoods"] th:has(button[data-sort="total"])', 'aria-sort'), 'descending')
+
+    await page.evaluate(() => {
+      const w = window as unknown as { neighbourhoodMarker: string; neighbourhoodChart: unknown; Chart: { getChart(id: string): unknown } }
+      w.neighbourhoodMarker = 'same-document'
+      w.neighbourhoodChart = w.Chart.getChart('chart-neighbourhoods')
+    })
+    const loadsBefore = documentLoads
+    submitted.push(await submit(base, laterRequest))
+
+    await page.waitForFunction(() => document.querySelector('[data-testid="neighbourhoods"] tr[data-neighbourhood="Kazımdirik"] td[data-col="total"]')?.getAttribute('data-value') === '2')
+    t.same(await neighbourhoodRow(page, 'Kazımdirik'), { total: 2, open: 2, done: 0 }, '“KAZIMDIRIK MAH.” counts for Kazımdirik')
+    t.same(await neighbourhoodRow(page, 'Erzene'), { total: 1, open: 1, done: 0 }, 'the others unchanged')
+    t.equal((await neighbourhoodNames(page))[0], 'Kazımdirik', 'the busiest first')
+    t.equal(await valueOf(page, 'nb-neighbourhoods'), 3, 'still three places')
+    t.equal(await valueOf(page, 'nb-total'), submitted.length)
+    t.match(await page.textContent('[data-testid="neighbourhoods"] tr[data-neighbourhood="Kazımdirik"]'), /Yazımlar: KAZIMDIRIK MAH\., Kazımdirik/, 'the merged spellings are shown')
+
+    const chart = await page.evaluate(() => {
+      const w = window as unknown as { neighbourhoodMarker?: string; neighbourhoodChart: unknown; Chart: { getChart(id: string): { data: { labels: string[]; datasets: { data: number[] }[] } } | undefined } }
+      const current = w.Chart.getChart('chart-neighbourhoods')
+      return { marker: w.neighbourhoodMarker, same: current === w.neighbourhoodChart, labels: current?.data.labels, open: current?.data.datasets[0]?.data }
+    })
+    t.equal(chart.marker, 'same-document', 'no reload: the page kept its state')
+    t.ok(chart.same, 'the chart was updated in place')
+    t.same(chart.labels, ['Kazımdirik', 'Atatürk <b>mahallesi</b>', 'Erzene'])
+    t.same(chart.open, [2, 1, 1])
+    t.equal(documentLoads, loadsBefore, 'no navigation happened')
+
+    // Search ignores case the Turkish way: "KAZIM" is "kazım", not "kazim".
+    await page.fill('#neighbourhood-filter', 'KAZIM')
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="neighbourhoods"] tbody tr[data-neighbourhood]').length === 1)
+    t.same(await neighbourhoodNames(page), ['Kazımdirik'])
+    await page.fill('#neighbourhood-filter', '')
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="neighbourhoods"] tbody tr[data-neighbourhood]').length === 3)
+  })
+
   await t.test('a tablet (768 × 1024) shows every page without horizontal scrolling', async (t) => {
     await page.setViewportSize({ width: 768, height: 1024 })
     const pages: ReadonlyArray<readonly [string, string, string]> = [
-      ['#/genel-bakis', 'genel-bakis', '[data-testid="status-routed"][data-value="3"]'],
+      ['#/genel-bakis', 'genel-bakis', `[data-testid="status-routed"][data-value="${submitted.length}"]`],
+      ['#/mahalleler', 'mahalleler', '[data-testid="neighbourhoods"] tr[data-neighbourhood="Kazımdirik"]'],
       ['#/mudurluk/fen-isleri', 'mudurluk', '[data-testid="queue"] tr[data-case-id]'],
       [`#/basvuru/${submitted[0]!.trackingCode}`, 'basvuru', '[data-testid="timeline"] li[data-type="CaseRouted"]'],
       ['#/akislar', 'akislar', '[data-testid="consumers"] tr[data-consumer]'],

@@ -9,6 +9,9 @@ interface Labels {
   CHANNEL: Table
   KIND: Table
   EVENT_TYPE: Table
+  SLA_LEVEL: Table
+  CONSUMER_KIND: Table
+  DEAD_LETTER_KIND: Table
   label(table: Table, code: string | null | undefined): string
 }
 interface Format {
@@ -17,6 +20,7 @@ interface Format {
   formatDuration(ms: number): string
   formatTimeLeft(ms: number): { text: string; overdue: boolean }
   formatInteger(value: number): string
+  formatPercent(share: number): string
   lastHourSeries(points: ReadonlyArray<{ minute: string; count: number }>, now: string): { labels: string[]; counts: number[] }
 }
 
@@ -39,12 +43,22 @@ t.test('every contract code has a Turkish label', async (t) => {
   t.equal(labels.label(labels.STATUS, null), '—')
 })
 
+t.test('the codes of the dashboard views have Turkish labels too', async (t) => {
+  // slaLevel of a queue row (services/dashboard views.ts), consumer kinds and dead-letter kinds of /v1/ops/streams.
+  for (const level of ['on-track', 'warning', 'breached', 'paused', 'none']) t.ok(labels.SLA_LEVEL[level], `SLA level ${level}`)
+  for (const kind of ['store', 'kafka']) t.ok(labels.CONSUMER_KIND[kind], `consumer kind ${kind}`)
+  for (const kind of ['invalid', 'failed']) t.ok(labels.DEAD_LETTER_KIND[kind], `dead-letter kind ${kind}`)
+  t.equal(labels.label(labels.SLA_LEVEL, 'paused'), 'Süre durduruldu')
+  t.equal(labels.label(labels.CONSUMER_KIND, 'store'), 'Olay deposu')
+})
+
 t.test('dates and times are Turkish, in Europe/Istanbul', async (t) => {
   // 21:05 UTC is 00:05 the next day in Istanbul (UTC+3, no DST).
   t.equal(format.formatTime('2026-11-25T21:05:09Z'), '00:05:09')
   t.match(format.formatDateTime('2026-11-25T21:05:09Z'), /^26 Kas 2026 00:05$/)
   t.equal(format.formatDateTime('not a date'), '—')
   t.equal(format.formatInteger(12345), '12.345')
+  t.equal(format.formatPercent(0.456), '%46', 'Turkish puts the percent sign first')
 })
 
 t.test('durations and time left', async (t) => {

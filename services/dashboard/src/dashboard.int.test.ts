@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import type { Test } from 'tap'
 import { caseIdForTrackingCode, executeOnCase, trackingCodeFromBytes, type CaseCommand } from '@civic-desk/case-domain'
 import type { Actor } from '@civic-desk/contracts'
 import { createStoreFedBus } from '@civic-desk/event-relay'
@@ -35,7 +36,7 @@ async function run(store: EventStore, caseId: string, type: CaseCommand['type'],
 }
 
 /** Appends a submitted and routed case; returns its ids. */
-async function newCase(store: EventStore, at: Date, o: { department: string; category: string; neighbourhood: string; dueInMs: number; channel?: string }) {
+async function newCase(store: EventStore, at: Date, o: { department: string; category: string; neighbourhood?: string; dueInMs: number; channel?: string }) {
   const trackingCode = trackingCodeFromBytes(randomBytes(16))
   const caseId = caseIdForTrackingCode(trackingCode)
   await run(store, caseId, 'SubmitCase', at, channel, {
@@ -45,7 +46,7 @@ async function newCase(store: EventStore, at: Date, o: { department: string; cat
     kind: 'complaint',
     category: o.category,
     description: 'Sokakta çukur var',
-    location: { neighbourhood: o.neighbourhood },
+    location: o.neighbourhood === undefined ? { address: 'Gençlik Cd. No:12' } : { neighbourhood: o.neighbourhood },
     citizen: { name: 'Ayşe Yılmaz', phone: '+90 532 111 22 33', preferredChannel: 'sms' },
     receivedAt: at.toISOString(),
   })
@@ -60,19 +61,16 @@ async function newCase(store: EventStore, at: Date, o: { department: string; cat
   return { caseId, trackingCode }
 }
 
-t.test('dashboards over a real store', async (t) => {
+/**
+ * A fresh SQLite store in a temp folder, seeded by `seed`, projected by the store-fed bus into
+ * memory read models, with the dashboard routes on an app; closed at the end of `t`.
+ */
+async function dashboards<Seeded>(t: Test, now: Date, seed: (store: EventStore) => Promise<Seeded>) {
   const dir = mkdtempSync(join(tmpdir(), 'civic-dashboard-'))
   const store = openSqliteEventStore({ file: join(dir, 'events.sqlite'), logger })
   const bus = createStoreFedBus({ store, bus: createMemoryBus(), checkpointDir: join(dir, 'consumers'), logger })
   const readModels = createMemoryReadModelStore()
-  const now = new Date()
-  const hour = 3600_000
-  const a = await newCase(store, new Date(now.getTime() - 3 * hour), { department: 'fen-isleri', category: 'yol-cukur', neighbourhood: 'Kazımdirik', dueInMs: 2 * hour })
-  const b = await newCase(store, new Date(now.getTime() - 2 * hour), { department: 'fen-isleri', category: 'yol-cukur', neighbourhood: 'Kazımdirik', dueInMs: 48 * hour })
-  const c = await newCase(store, new Date(now.getTime() - 50 * 60_000), { department: 'temizlik', category: 'cop-toplama', neighbourhood: 'Erzene', dueInMs: 10 * hour, channel: 'whatsapp' })
-  await run(store, b.caseId, 'AcceptCase', new Date(now.getTime() - 90 * 60_000), staff, { assignee: 'Mehmet' })
-  await run(store, b.caseId, 'ResolveCase', new Date(now.getTime() - 60 * 60_000), staff, { resolution: 'Asfaltlandı' })
-
+  const seeded = await seed(store)
   const projector = await startDashboardProjector({ store, bus, readModels, storeIdentity: 'test-store', logger })
   const app = createHttpApp({ serviceName: 'dashboard', logger, access: createAccessControl(devAccessConfig(catalogue.departments.map((d) => d.code))) })
   const access = createAccessControl(devAccessConfig(catalogue.departments.map((d) => d.code)))
@@ -87,6 +85,21 @@ t.test('dashboards over a real store', async (t) => {
   const head = await store.headPosition()
   await until(async () => (await readModels.active())?.position === head)
   const get = (url: string, token = 'dev-operator') => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } })
+  return { store, readModels, projector, app, head, get, seeded }
+}
+
+t.test('dashboards over a real store', async (t) => {
+  const now = new Date()
+  const hour = 3600_000
+  const { store, readModels, projector, app, head, get, seeded } = await dashboards(t, now, async (store) => {
+    const a = await newCase(store, new Date(now.getTime() - 3 * hour), { department: 'fen-isleri', category: 'yol-cukur', neighbourhood: 'Kazımdirik', dueInMs: 2 * hour })
+    const b = await newCase(store, new Date(now.getTime() - 2 * hour), { department: 'fen-isleri', category: 'yol-cukur', neighbourhood: 'Kazımdirik', dueInMs: 48 * hour })
+    await newCase(store, new Date(now.getTime() - 50 * 60_000), { department: 'temizlik', category: 'cop-toplama', neighbourhood: 'Erzene', dueInMs: 10 * hour, channel: 'whatsapp' })
+    await run(store, b.caseId, 'AcceptCase', new Date(now.getTime() - 90 * 60_000), staff, { assignee: 'Mehmet' })
+    await run(store, b.caseId, 'ResolveCase', new Date(now.getTime() - 60 * 60_000), staff, { resolution: 'Asfaltlandı' })
+    return { a, b }
+  })
+  const { a, b } = seeded
 
   t.test('overview', async (t) => {
     const res = await get('/v1/dashboards/overview')
@@ -128,11 +141,19 @@ t.test('dashboards over a real store', async (t) => {
   })
 
   t.test('neighbourhoods sorted by total', async (t) => {
-    const body = (await get('/v1/dashboards/neighbourhoods')).json()
+    const res = await get('/v1/dashboards/neighbourhoods')
+    t.equal(res.statusCode, 200)
+    const body = res.json()
+    t.equal(body.position, head)
     t.same(body.neighbourhoods, [
-      { name: 'Kazımdirik', total: 2, open: 1, byCategory: { 'yol-cukur': 2 } },
-      { name: 'Erzene', total: 1, open: 1, byCategory: { 'cop-toplama': 1 } },
+      { name: 'Kazımdirik', total: 2, open: 1, byCategory: { 'yol-cukur': 2 }, spellings: ['Kazımdirik'] },
+      { name: 'Erzene', total: 1, open: 1, byCategory: { 'cop-toplama': 1 }, spellings: ['Erzene'] },
     ])
+    t.same(body.totals, { total: 3, open: 2 })
+    t.same(body.withoutNeighbourhood, { total: 0, open: 0 })
+    t.equal(body.categories['yol-cukur'].nameTr, 'Yol çukuru ve yol hasarı', 'category names for the codes')
+    t.notOk(res.body.includes('Ayşe') || res.body.includes('+90 532'), 'no citizen data')
+    t.equal((await get('/v1/dashboards/neighbourhoods', 'dev-staff-fen-isleri')).statusCode, 403, 'a city-wide view: operators and supervisors only')
   })
 
   t.test('case by id and by tracking code, no personal data', async (t) => {
@@ -189,4 +210,43 @@ t.test('dashboards over a real store', async (t) => {
     const body = (await get('/v1/dashboards/overview')).json()
     t.same(body.totals.byStatus, { in_progress: 1, routed: 1, resolved: 1 })
   })
+})
+
+t.test('neighbourhoods: spellings of one place merged, cases without a neighbourhood counted apart', async (t) => {
+  const now = new Date()
+  const hour = 3600_000
+  const { get, head } = await dashboards(t, now, async (store) => {
+    const at = new Date(now.getTime() - hour)
+    const fen = { department: 'fen-isleri', category: 'yol-cukur', dueInMs: 48 * hour }
+    await newCase(store, at, { ...fen, neighbourhood: 'Kazımdirik' })
+    await newCase(store, at, { ...fen, neighbourhood: 'KAZIMDİRİK MAH.' })
+    const resolved = await newCase(store, at, { ...fen, neighbourhood: 'kazımdirik  Mahallesi' })
+    await newCase(store, at, { ...fen, neighbourhood: 'Kazimdirik' })
+    await newCase(store, at, { department: 'temizlik', category: 'cop-toplama', dueInMs: 10 * hour, neighbourhood: 'ismet inönü' })
+    await newCase(store, at, { department: 'park-bahce', category: 'park-bakim', dueInMs: 10 * hour, neighbourhood: 'Çamdibi' })
+    await newCase(store, at, { department: 'park-bahce', category: 'park-bakim', dueInMs: 10 * hour, neighbourhood: 'Cumhuriyet' })
+    await newCase(store, at, { department: 'park-bahce', category: 'park-bakim', dueInMs: 10 * hour, neighbourhood: 'CUMHURIYET' })
+    await newCase(store, at, { ...fen })
+    await run(store, resolved.caseId, 'AcceptCase', at, staff, { assignee: 'Mehmet' })
+    await run(store, resolved.caseId, 'ResolveCase', at, staff, { resolution: 'Asfaltlandı' })
+  })
+  const body = (await get('/v1/dashboards/neighbourhoods')).json()
+  t.equal(body.position, head)
+  t.same(
+    body.neighbourhoods[0],
+    { name: 'Kazımdirik', total: 4, open: 3, byCategory: { 'yol-cukur': 4 }, spellings: ['Kazımdirik', 'kazımdirik  Mahallesi', 'KAZIMDİRİK MAH.', 'Kazimdirik'] },
+    'one place however it was typed (as routing’s duplicate detection sees it), shown as most cases spell it',
+  )
+  t.same(
+    body.neighbourhoods.map((n: { name: string }) => n.name),
+    ['Kazımdirik', 'Cumhuriyet', 'Çamdibi', 'İsmet İnönü'],
+    'equal totals in Turkish order (Ç after C, İ after I); names capitalised the Turkish way (i → İ)',
+  )
+  t.same(
+    body.neighbourhoods[1].spellings,
+    ['CUMHURIYET', 'Cumhuriyet'],
+    'one case each: shown as typed in mixed case, not as "Cumhurıyet" (capital I lower-cases to ı in Turkish)',
+  )
+  t.same(body.totals, { total: 9, open: 8 })
+  t.same(body.withoutNeighbourhood, { total: 1, open: 1 }, 'the rows and the cases without a neighbourhood add up to the totals')
 })

@@ -69,7 +69,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
 
   app.get('/v1/dashboards/overview', { onRequest: overviewRoles }, async () => overview(await reader(), catalogue, now()))
 
-  app.get('/v1/dashboards/neighbourhoods', { onRequest: overviewRoles }, async () => neighbourhoodsView(await reader(), now()))
+  app.get('/v1/dashboards/neighbourhoods', { onRequest: overviewRoles }, async () => neighbourhoodsView(await reader(), catalogue, now()))
 
   app.get('/v1/dashboards/departments/:code', { onRequest: departmentRoles }, async (request) => {
     const { code } = parseWith(DepartmentParams, request.params, 'params')

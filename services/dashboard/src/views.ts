@@ -2,6 +2,7 @@
 // depends on "now" (time left, due within 24 h, breached, the last hour, the last 30 days) is
 // derived here from stored instants, never stored.
 import { DateTime } from 'luxon'
+import { normalizeNeighbourhood } from '@civic-desk/case-domain'
 import type { Catalogue } from '@civic-desk/contracts'
 import { ALL_SCOPE, ZONE, dayScope, istanbulDay, percentiles, type CaseDoc, type VersionReader } from '@civic-desk/read-models'
 
@@ -166,26 +167,112 @@ export async function departmentView(reader: VersionReader, catalogue: Catalogue
   }
 }
 
-/** `GET /v1/dashboards/neighbourhoods`. */
-export async function neighbourhoodsView(reader: VersionReader, now: Date) {
+/** A trailing "Mahallesi" / "Mah." / "Mh." as typed, dropped from the name shown. */
+const DISPLAY_SUFFIX = /\s+(?:mahallesi|mah\.?|mh\.?)$/u
+
+/**
+ * Which place a free-text neighbourhood names, by the rule routing's duplicate detection uses
+ * (`normalizeNeighbourhood`): Turkish lower case, Turkish letters folded, punctuation gone, no
+ * trailing "Mahallesi"/"Mah."; so "KAZIMDİRİK MAH." and "Kazimdirik" are the same place on the
+ * dashboards as they are for duplicates. A name with nothing left keeps a key of its own.
+ */
+export function neighbourhoodKey(name: string): string {
+  const key = normalizeNeighbourhood(name)
+  return key === '' ? `=${name}` : key
+}
+
+/**
+ * How one spelling is shown: single spaces, no trailing "Mahallesi"/"Mah.", each word with a
+ * Turkish capital ("KAZIMDİRİK MAH." → "Kazımdirik", "ismet inönü" → "İsmet İnönü").
+ */
+export function neighbourhoodDisplayName(spelling: string): string {
+  const lower = spelling.normalize('NFC').replace(/\s+/gu, ' ').trim().toLocaleLowerCase('tr')
+  return (lower.replace(DISPLAY_SUFFIX, '') || lower)
+    .split(' ')
+    .map((word) => {
+      const [first = '', ...rest] = Array.from(word)
+      return first.toLocaleUpperCase('tr') + rest.join('')
+    })
+    .join(' ')
+}
+
+/** Letters outside ASCII: of two ways of showing a place, the one with its Turkish letters wins a tie. */
+const turkishLetters = (text: string): number => text.replace(/[\x00-\x7f]/g, '').length
+
+/**
+ * Whether a spelling says how its letters are written: capitals only do not ("KAZIMDIRIK" from a
+ * keyboard without İ lower-cases to "kazımdırık" by Turkish rules), so it loses a tie.
+ */
+const mixedCase = (text: string): boolean => text !== text.toLocaleUpperCase('tr')
+
+/** The order in which ways of showing a place are preferred: most cases, then as described above. */
+function byPreference(a: { readonly name: string; readonly cases: number; readonly mixed: boolean }, b: typeof a): number {
+  return b.cases - a.cases || Number(b.mixed) - Number(a.mixed) || turkishLetters(b.name) - turkishLetters(a.name) || a.name.localeCompare(b.name, 'tr')
+}
+
+/** One place's counters, summed over its spellings (spelling → its cases). */
+interface Place {
+  total: number
+  open: number
+  byCategory: Counts
+  spellings: Map<string, number>
+}
+
+/**
+ * `GET /v1/dashboards/neighbourhoods`: per place (spellings merged, see `neighbourhoodKey`) its
+ * cases, the open ones and the cases per category, shown by its most used spelling; the totals
+ * and the cases without a neighbourhood, so the rows add up; category names for the codes.
+ */
+export async function neighbourhoodsView(reader: VersionReader, catalogue: Catalogue, now: Date) {
   const all = await reader.counters(ALL_SCOPE)
-  const byName = new Map<string, { name: string; total: number; open: number; byCategory: Counts }>()
-  const entry = (name: string) => {
-    let e = byName.get(name)
-    if (e === undefined) byName.set(name, (e = { name, total: 0, open: 0, byCategory: {} }))
-    return e
+  const places = new Map<string, Place>()
+  const place = (spelling: string): Place => {
+    const key = neighbourhoodKey(spelling)
+    let p = places.get(key)
+    if (p === undefined) places.set(key, (p = { total: 0, open: 0, byCategory: {}, spellings: new Map() }))
+    if (!p.spellings.has(spelling)) p.spellings.set(spelling, 0)
+    return p
   }
   for (const [field, n] of Object.entries(all)) {
     if (!field.startsWith('nb:')) continue
     const bar = field.lastIndexOf('|')
-    const name = field.slice(3, bar)
+    const spelling = field.slice(3, bar)
     const what = field.slice(bar + 1)
-    if (what === 'total') entry(name).total = n
-    else if (what === 'open') entry(name).open = n
-    else if (what.startsWith('category:')) entry(name).byCategory[what.slice('category:'.length)] = n
+    const p = place(spelling)
+    if (what === 'total') {
+      p.total += n
+      p.spellings.set(spelling, n)
+    } else if (what === 'open') p.open += n
+    else if (what.startsWith('category:')) {
+      const category = what.slice('category:'.length)
+      p.byCategory[category] = (p.byCategory[category] ?? 0) + n
+    }
   }
-  const neighbourhoods = [...byName.values()].sort((a, b) => b.total - a.total || a.name.localeCompare(b.name, 'tr'))
-  return { position: reader.position, generatedAt: now.toISOString(), neighbourhoods }
+  // A counter a store keeps at zero (no case left) is no place.
+  const neighbourhoods = [...places.values()].filter((p) => p.total > 0).map(({ total, open, byCategory, spellings }) => {
+    const shown = new Map<string, { name: string; cases: number; mixed: boolean }>()
+    for (const [spelling, n] of spellings) {
+      if (n <= 0) continue
+      const name = neighbourhoodDisplayName(spelling)
+      const way = shown.get(name) ?? { name, cases: 0, mixed: false }
+      shown.set(name, { name, cases: way.cases + n, mixed: way.mixed || mixedCase(spelling) })
+    }
+    const [{ name } = { name: '' }] = [...shown.values()].sort(byPreference)
+    const used = [...spellings].filter(([, n]) => n > 0).map(([spelling]) => spelling)
+    return { name, total, open, byCategory, spellings: used.sort((a, b) => a.localeCompare(b, 'tr')) }
+  })
+  neighbourhoods.sort((a, b) => b.total - a.total || a.name.localeCompare(b.name, 'tr'))
+  const total = all.total ?? 0
+  const open = all.open ?? 0
+  const located = neighbourhoods.reduce((sum, n) => ({ total: sum.total + n.total, open: sum.open + n.open }), { total: 0, open: 0 })
+  return {
+    position: reader.position,
+    generatedAt: now.toISOString(),
+    totals: { total, open },
+    withoutNeighbourhood: { total: Math.max(0, total - located.total), open: Math.max(0, open - located.open) },
+    neighbourhoods,
+    categories: categoryNames(catalogue),
+  }
 }
 
 /** Istanbul days [from, to] as epoch ms [start of from, start of the day after to). */

@@ -1,3 +1,4 @@
+import { words } from '@civic-desk/case-domain'
 import type { Catalogue, Category } from '@civic-desk/contracts'
 
 /**
@@ -8,23 +9,11 @@ import type { Catalogue, Category } from '@civic-desk/contracts'
  *  - Turkish case rules: "ÇUKUR", "Çukur", "çukur" are one word, and "IŞIK" lower-cases to "ışık",
  *    not "işik" (so the Turkish locale is used, never the default one);
  *  - text typed without Turkish letters ("cukur", "isik", "copler"): after lower-casing, ç ğ ı ö ş ü
- *    are folded to c g i o s u on both sides;
+ *    are folded to c g i o s u on both sides (`words` in @civic-desk/case-domain);
  *  - suffixes: Turkish glues them on ("çukurlar", "çukurda", "çukurları"), so a keyword matches the
  *    start of a word. Keywords of three letters or fewer ("su", "yol", "kar") would then match far
  *    too much ("sunum", "yolcu", "karar"); they match a whole word or the word plus a common suffix.
  */
-
-const FOLD: Readonly<Record<string, string>> = { ç: 'c', ğ: 'g', ı: 'i', ö: 'o', ş: 's', ü: 'u', â: 'a', î: 'i', û: 'u' }
-
-/** Lower-cases by Turkish rules and folds Turkish letters to their ASCII look-alikes. */
-export function foldTurkish(text: string): string {
-  return text.toLocaleLowerCase('tr-TR').replace(/[çğıöşüâîû]/g, (c) => FOLD[c] ?? c)
-}
-
-/** Words of a text after folding: letters and digits only. */
-export function words(text: string): string[] {
-  return foldTurkish(text).split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 0)
-}
 
 /** Common noun suffixes (folded) a short keyword may carry and still be the same word. */
 const SHORT_WORD_SUFFIXES = new Set([

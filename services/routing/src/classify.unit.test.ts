@@ -1,17 +1,9 @@
 import t from 'tap'
 import { loadCatalogue, defaultCatalogueFile } from '@civic-desk/service-kit'
-import { createClassifier, foldTurkish, words } from './classify.ts'
+import { createClassifier } from './classify.ts'
 
 const classifier = createClassifier(loadCatalogue(defaultCatalogueFile))
 const best = (text: string) => classifier.classify(text)[0]?.category.code
-
-t.test('Turkish case folding: dotted and dotless I, then ASCII folding', async (t) => {
-  t.equal(foldTurkish('ÇUKUR'), 'cukur')
-  t.equal(foldTurkish('IŞIK'), 'isik')
-  t.equal(foldTurkish('İSTANBUL'), 'istanbul')
-  t.equal(foldTurkish('Işıklar Caddesi'), 'isiklar caddesi')
-  t.same(words('Çöpler, 3 gündür alınmadı!'), ['copler', '3', 'gundur', 'alinmadi'])
-})
 
 t.test('a pothole in any spelling goes to roads', async (t) => {
   for (const text of [

@@ -1,5 +1,5 @@
 /** @civic-desk/routing — sends each new case to the responsible directorate, with its SLA clock and duplicate link. */
-export { createClassifier, foldTurkish, words } from './classify.ts'
+export { createClassifier } from './classify.ts'
 export type { CategoryMatch, Classifier } from './classify.ts'
 export {
   DEFAULT_ROUTING_OPTIONS,
@@ -7,7 +7,6 @@ export {
   computeDeadlines,
   findDuplicate,
   haversineMeters,
-  normalizeNeighbourhood,
   planRouting,
   resolveRoute,
   resolveRoutingOptions,

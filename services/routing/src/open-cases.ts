@@ -10,7 +10,8 @@ import { decodeCaseEvent, type Submission } from '@civic-desk/case-domain'
 import type { CaseEvent } from '@civic-desk/contracts'
 import type { EventStore, RecordedEvent, Subscription } from '@civic-desk/event-store'
 import type { Logger } from '@civic-desk/service-kit'
-import { comparableText, normalizeNeighbourhood, submittedAtOf, trigramsOf, type DuplicateCandidate } from './plan.ts'
+import { normalizeNeighbourhood } from '@civic-desk/case-domain'
+import { comparableText, submittedAtOf, trigramsOf, type DuplicateCandidate } from './plan.ts'
 
 /** Prefix of case streams, the only ones the index reads. */
 const CASE_STREAM_PREFIX = 'case-'

@@ -17,7 +17,8 @@ import {
   type RoutedBy,
   type SlaTerms,
 } from '@civic-desk/contracts'
-import { words, type Classifier } from './classify.ts'
+import { normalizeNeighbourhood, words } from '@civic-desk/case-domain'
+import type { Classifier } from './classify.ts'
 
 /** Tunables of routing; every one has a default (`DEFAULT_ROUTING_OPTIONS`). */
 export interface RoutingOptions {
@@ -214,18 +215,6 @@ export function haversineMeters(a: { readonly lat: number; readonly lon: number 
   const dLon = (b.lon - a.lon) * rad
   const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2
   return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)))
-}
-
-/** "mahallesi", "mah", "mh" at the end of a folded neighbourhood name (after punctuation is gone). */
-const NEIGHBOURHOOD_SUFFIX = / (?:mahallesi|mah|mh)$/
-
-/**
- * A neighbourhood name as written by anyone: Turkish-folded, punctuation gone, spaces collapsed,
- * a trailing "Mahallesi" / "Mah." / "Mh." dropped ("Kazımdirik Mahallesi" = "kazımdirik mah." =
- * "kazimdirik"). Empty when nothing is left.
- */
-export function normalizeNeighbourhood(name: string): string {
-  return words(name).join(' ').replace(NEIGHBOURHOOD_SUFFIX, '')
 }
 
 /** A description reduced to what similarity looks at: folded words, no punctuation, single spaces. */

@@ -7,7 +7,6 @@ import { createClassifier } from './classify.ts'
 import {
   comparableText,
   haversineMeters,
-  normalizeNeighbourhood,
   planRouting,
   textSimilarity,
   type DuplicateCandidate,
@@ -282,10 +281,7 @@ t.test('an anonymous, unlocated-by-coordinates report still matches by neighbour
   t.equal(duplicateData(p).match, 'neighbourhood-text')
 })
 
-t.test('text helpers: neighbourhood folding, trigram similarity, haversine', async (t) => {
-  for (const name of ['Kazımdirik Mahallesi', 'kazımdirik mah.', '  KAZIMDİRİK   Mh. ', 'Kazimdirik']) t.equal(normalizeNeighbourhood(name), 'kazimdirik', name)
-  t.equal(normalizeNeighbourhood('19 Mayıs Mah'), '19 mayis')
-  t.equal(normalizeNeighbourhood(normalizeNeighbourhood('Yeni Mahalle Mahallesi')), 'yeni mahalle', 'idempotent; only the suffix goes')
+t.test('text helpers: trigram similarity, haversine', async (t) => {
   t.equal(textSimilarity(POTHOLE, 'sokakta buyuk cukur var araclar zarar goruyor') > 0.9, true, 'typed without Turkish letters')
   t.equal(textSimilarity('abc', 'abc'), 1)
   t.equal(textSimilarity('', 'abc'), 0)

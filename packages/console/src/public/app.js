@@ -1,8 +1,9 @@
 // The operator console: hash routes, one page at a time, each page polling its API every 2 s and
 // updating its DOM and charts in place (no reloads). Every value from the server goes in as text.
-import { ApiError, clearToken, getJson, getToken, setToken } from './api.js'
-import { append, formatDateTime, formatDateTimeSeconds, formatDecimal, formatDuration, formatInteger, formatTime, formatTimeLeft, h, lastHourSeries } from './format.js'
-import { ACTOR_KIND, CHANNEL, EVENT_TYPE, KIND, SLA_FIELD, SLA_LEVEL, STATUS, label } from './labels.js'
+import { ApiError, clearToken, getJson, getToken, pageError, setToken } from './api.js'
+import { append, formatDateTime, formatDateTimeSeconds, formatDecimal, formatDuration, formatInteger, formatPercent, formatTime, formatTimeLeft, h, lastHourSeries } from './format.js'
+import { ACTOR_KIND, CHANNEL, CONSUMER_KIND, DEAD_LETTER_KIND, EVENT_TYPE, KIND, SLA_FIELD, SLA_LEVEL, STATUS, label } from './labels.js'
+import { defaultDirection, filterRows, neighbourhoodRows, sortRows, topRows } from './neighbourhoods.js'
 
 const POLL_MS = 2_000
 const SLA_KEYS = /** @type {const} */ (['open', 'dueWithin24h', 'breached', 'escalated'])
@@ -91,6 +92,8 @@ function route() {
       return departmentPage(ctx, param)
     case 'basvuru':
       return casePage(ctx, param)
+    case 'mahalleler':
+      return neighbourhoodsPage(ctx)
     case 'akislar':
       return streamsPage(ctx)
     default:
@@ -126,7 +129,7 @@ function poll(ctx, path, render, onError) {
         setLive('error', undefined, error)
         onError?.(error)
       } else {
-        setLive('error', undefined, new ApiError(-1, 'Script error', error instanceof Error ? error.message : String(error), 'Beklenmeyen hata'))
+        setLive('error', undefined, pageError(error))
       }
     }
     if (!ctx.signal.aborted) timer = setTimeout(tick, POLL_MS)
@@ -174,12 +177,23 @@ function authMessage(error) {
 }
 
 /**
- * A page-level error box (replaced on the next error, removed on success by the caller).
+ * A page-level error box (replaced on the next error, removed on success by the caller): the
+ * Turkish summary and hint first (a page may say it in its own words); the server's own (English)
+ * title and detail folded away below.
  * @param {ApiError} error
+ * @param {{ summary?: string, hint?: string }} [words]
  */
-function problemBox(error) {
-  const server = [error.status > 0 ? `HTTP ${error.status}` : '', error.title, error.detail].filter(Boolean).join(' — ')
-  return h('div', { class: 'problem', role: 'alert', 'data-testid': 'problem' }, h('strong', null, error.summary), h('p', { class: 'server-says' }, `Sunucu yanıtı: ${server}`))
+function problemBox(error, words = {}) {
+  const technical = error.serverText
+  return h(
+    'div',
+    { class: 'problem', role: 'alert', 'data-testid': 'problem', 'data-status': error.status },
+    h('strong', null, words.summary ?? error.summary),
+    h('p', null, words.hint ?? error.hint),
+    technical
+      ? h('details', { class: 'server-says' }, h('summary', null, error.status > 0 ? 'Sunucunun yanıtı (teknik ayrıntı)' : 'Teknik ayrıntı'), h('p', { 'data-testid': 'problem-detail' }, technical))
+      : null,
+  )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -214,7 +228,7 @@ function loginPage(ctx) {
           location.hash = returnTo && !returnTo.startsWith('#/giris') ? returnTo : '#/genel-bakis'
         } catch (error) {
           if (ctx.signal.aborted) return
-          const problem = error instanceof ApiError ? error : new ApiError(-1, 'Script error', String(error), 'Beklenmeyen hata')
+          const problem = pageError(error)
           message.replaceChildren(problem.isAuth ? h('p', { class: 'problem' }, authMessage(problem)) : problemBox(problem))
         } finally {
           button.disabled = false
@@ -511,13 +525,16 @@ function departmentPage(ctx, code) {
             h('td', { class: 'nowrap opt' }, formatDateTime(row.submittedAt)),
             h('td', { class: 'nowrap' }, formatDateTime(row.dueAt)),
             h('td', { class: `nowrap ${left.overdue ? 'bad-text' : ''}`, 'data-ms-left': row.msLeft }, left.text),
-            h('td', null, h('span', { class: `badge sla-${row.slaLevel ?? 'none'}` }, row.slaLevel ? label(SLA_LEVEL, row.slaLevel) : '—'), row.escalated ? h('span', { class: 'badge sla-breached' }, 'Üst yöneticide') : null),
+            h('td', null, h('span', { class: `badge sla-${row.slaLevel ?? 'none'}` }, row.slaLevel && row.slaLevel !== 'none' ? label(SLA_LEVEL, row.slaLevel) : '—'), row.escalated ? h('span', { class: 'badge sla-breached' }, 'Üst yöneticide') : null),
           )
         }),
       )
       if (rows.length === 0) queue.body.append(h('tr', null, h('td', { colspan: 10, class: 'muted' }, 'Kuyrukta açık başvuru yok.')))
     },
-    (error) => problem.replaceChildren(problemBox(error)),
+    (error) =>
+      problem.replaceChildren(
+        error.status === 404 || error.status === 400 ? problemBox(error, { summary: 'Müdürlük bulunamadı', hint: `“${code}” adında bir müdürlük yok. Listeden bir müdürlük seçin.` }) : problemBox(error),
+      ),
   )
 }
 
@@ -568,7 +585,7 @@ function casePage(ctx, ref) {
       shown = ''
       result.replaceChildren(
         error.status === 404
-          ? h('div', { class: 'problem', role: 'alert', 'data-testid': 'problem' }, h('strong', null, 'Başvuru bulunamadı'), h('p', null, `“${ref}” ile eşleşen bir başvuru yok. Takip kodunu kontrol edin.`))
+          ? problemBox(error, { summary: 'Başvuru bulunamadı', hint: `“${ref}” ile eşleşen bir başvuru yok. Takip kodunu kontrol edin.` })
           : problemBox(error),
       )
     },
@@ -619,6 +636,162 @@ function describeActor(actor) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Mahalleler
+
+/** How many neighbourhoods the chart shows; the table lists them all. */
+const TOP_NEIGHBOURHOODS = 10
+
+/** @type {ReadonlyArray<{ key: import('./neighbourhoods.js').SortKey, label: string }>} */
+const NEIGHBOURHOOD_COLUMNS = [
+  { key: 'name', label: 'Mahalle' },
+  { key: 'total', label: 'Toplam' },
+  { key: 'open', label: 'Açık' },
+  { key: 'done', label: 'Sonuçlanan' },
+  { key: 'openShare', label: 'Açık oranı' },
+]
+
+/** @param {PageContext} ctx */
+function neighbourhoodsPage(ctx) {
+  document.title = 'Mahalleler — Operatör konsolu'
+  const problem = h('div')
+  view.append(h('h1', null, 'Mahalleler'), problem)
+
+  const summary = h('section', { class: 'panel' }, h('h2', null, 'Özet'))
+  view.append(summary)
+  const setSummary = cards(summary, [
+    { key: 'neighbourhoods', label: 'Mahalle sayısı' },
+    { key: 'total', label: 'Toplam başvuru' },
+    { key: 'open', label: 'Açık başvuru', tone: 'warn' },
+    { key: 'withoutNeighbourhood', label: 'Mahallesi belirtilmemiş' },
+  ], 'nb')
+
+  const canvas = h('canvas', { id: 'chart-neighbourhoods', role: 'img', 'aria-label': `En çok başvuru gelen ${TOP_NEIGHBOURHOODS} mahalle: açık ve sonuçlanan başvurular` })
+  view.append(h('section', { class: 'panel' }, h('h2', null, `En çok başvuru gelen ${TOP_NEIGHBOURHOODS} mahalle`), h('div', { class: 'chart' }, canvas)))
+  const chart = new Chart(canvas, {
+    type: 'bar',
+    data: {
+      labels: [],
+      datasets: [
+        { label: 'Açık', data: [], backgroundColor: '#d17a22', borderRadius: 3 },
+        { label: 'Sonuçlanan', data: [], backgroundColor: '#1f6f8b', borderRadius: 3 },
+      ],
+    },
+    options: {
+      indexAxis: 'y',
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      plugins: { legend: { display: true, position: 'bottom' } },
+      scales: { x: { stacked: true, beginAtZero: true, ticks: { precision: 0 } }, y: { stacked: true, ticks: { autoSkip: false } } },
+      locale: 'tr-TR',
+    },
+  })
+
+  /** @type {{ key: import('./neighbourhoods.js').SortKey, direction: import('./neighbourhoods.js').SortDirection }} */
+  const sort = { key: 'total', direction: 'descending' }
+  /** @type {Map<string, HTMLElement>} */
+  const headers = new Map()
+  const headRow = h('tr')
+  for (const column of NEIGHBOURHOOD_COLUMNS) {
+    const mark = h('span', { class: 'sort-mark', 'aria-hidden': 'true' })
+    const th = h(
+      'th',
+      { scope: 'col', class: column.key === 'name' ? null : 'num' },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'sort',
+          'data-sort': column.key,
+          onclick: () => {
+            sort.direction = sort.key === column.key ? (sort.direction === 'ascending' ? 'descending' : 'ascending') : defaultDirection(column.key)
+            sort.key = column.key
+            renderRows()
+          },
+        },
+        column.label,
+        mark,
+      ),
+    )
+    headers.set(column.key, th)
+    headRow.append(th)
+  }
+  headRow.append(h('th', { scope: 'col' }, 'En sık kategori'))
+  const body = h('tbody')
+  const tableElement = h('table', { 'data-testid': 'neighbourhoods', class: 'neighbourhoods' }, h('caption', { class: 'visually-hidden' }, 'Mahallelere göre başvurular; sütun başlıklarına tıklayarak sıralayın'), h('thead', null, headRow), body)
+  const filter = /** @type {HTMLInputElement} */ (h('input', { id: 'neighbourhood-filter', type: 'search', autocomplete: 'off', spellcheck: 'false', placeholder: 'ör. Kazımdirik', oninput: () => renderRows() }))
+  const shownCount = h('span', { class: 'muted', 'data-testid': 'neighbourhood-count' })
+  view.append(
+    h(
+      'section',
+      { class: 'panel' },
+      h('h2', null, 'Mahallelere göre başvurular ', shownCount),
+      h('div', { class: 'toolbar' }, h('label', { for: 'neighbourhood-filter' }, 'Mahalle ara: '), filter),
+      h('div', { class: 'table-wrap' }, tableElement),
+      h('p', { class: 'muted' }, 'Aynı mahallenin farklı yazımları (büyük/küçük harf, “Mahallesi”, “Mah.”) tek satırda toplanır. Sonuçlanan: çözülen, reddedilen ya da kapatılan başvurular.'),
+    ),
+  )
+
+  /** @type {import('./neighbourhoods.js').NeighbourhoodRow[]} */
+  let rows = []
+  let shown = ''
+  function renderRows() {
+    for (const [key, th] of headers) {
+      const active = key === sort.key
+      th.setAttribute('aria-sort', active ? sort.direction : 'none')
+      const mark = th.querySelector('.sort-mark')
+      if (mark) mark.textContent = active ? (sort.direction === 'ascending' ? ' ▲' : ' ▼') : ''
+    }
+    const visible = sortRows(filterRows(rows, filter.value), sort.key, sort.direction)
+    // Rebuild only when something changed, so reading and selecting text is not disturbed.
+    const key = JSON.stringify([visible, categoriesCache !== undefined])
+    if (key === shown) return
+    shown = key
+    shownCount.textContent = visible.length === rows.length ? `(${formatInteger(rows.length)})` : `(${formatInteger(visible.length)} / ${formatInteger(rows.length)})`
+    body.replaceChildren(
+      ...visible.map((row) =>
+        h(
+          'tr',
+          { 'data-neighbourhood': row.name },
+          h('th', { scope: 'row', class: 'place' }, row.name, row.spellings.length > 1 ? h('span', { class: 'spellings muted' }, `Yazımlar: ${row.spellings.join(', ')}`) : null),
+          h('td', { class: 'num', 'data-col': 'total', 'data-value': row.total }, formatInteger(row.total)),
+          h('td', { class: `num ${row.open > 0 ? 'warn-text' : ''}`, 'data-col': 'open', 'data-value': row.open }, formatInteger(row.open)),
+          h('td', { class: 'num', 'data-col': 'done', 'data-value': row.done }, formatInteger(row.done)),
+          h('td', { class: 'num', 'data-col': 'openShare', 'data-value': row.openShare }, formatPercent(row.openShare)),
+          h('td', { 'data-col': 'topCategory' }, row.topCategory ? `${categoryName(row.topCategory)} (${formatInteger(row.topCategoryCount)})` : '—'),
+        ),
+      ),
+    )
+    if (visible.length === 0) {
+      body.append(h('tr', null, h('td', { colspan: 6, class: 'muted' }, rows.length === 0 ? 'Henüz mahallesi belirtilmiş başvuru yok.' : `“${filter.value.trim()}” ile eşleşen mahalle yok.`)))
+    }
+  }
+
+  poll(
+    ctx,
+    () => '/v1/dashboards/neighbourhoods',
+    (data) => {
+      problem.replaceChildren()
+      categoriesCache = data.categories ?? categoriesCache
+      rows = neighbourhoodRows(data.neighbourhoods)
+      setSummary({
+        neighbourhoods: rows.length,
+        total: data.totals?.total,
+        open: data.totals?.open,
+        withoutNeighbourhood: data.withoutNeighbourhood?.total,
+      })
+      const top = topRows(rows, TOP_NEIGHBOURHOODS)
+      chart.data.labels = top.map((row) => row.name)
+      chart.data.datasets[0].data = top.map((row) => row.open)
+      chart.data.datasets[1].data = top.map((row) => row.done)
+      chart.update('none')
+      renderRows()
+    },
+    (error) => problem.replaceChildren(problemBox(error)),
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
 // Akışlar
 
 /** @param {PageContext} ctx */
@@ -651,7 +824,7 @@ function streamsPage(ctx) {
             'tr',
             { 'data-consumer': consumer.name },
             h('th', { scope: 'row' }, consumer.name),
-            h('td', null, consumer.kind ?? '—'),
+            h('td', null, label(CONSUMER_KIND, consumer.kind)),
             h('td', null, consumer.topic ?? '—'),
             h('td', { class: 'num' }, formatInteger(consumer.position)),
             h('td', { class: `num ${consumer.lag > 0 ? 'warn-text' : ''}` }, formatInteger(consumer.lag)),
@@ -662,7 +835,7 @@ function streamsPage(ctx) {
       /** @type {Array<{ at: string, topic?: string, groupId?: string, kind?: string, message?: string }>} */
       const latest = data.deadLetters?.latest ?? []
       deadLetters.body.replaceChildren(
-        ...latest.map((entry) => h('tr', null, h('td', { class: 'nowrap' }, formatDateTimeSeconds(entry.at)), h('td', null, entry.topic ?? '—'), h('td', null, entry.groupId ?? '—'), h('td', null, entry.kind ?? '—'), h('td', { class: 'message' }, entry.message ?? ''))),
+        ...latest.map((entry) => h('tr', null, h('td', { class: 'nowrap' }, formatDateTimeSeconds(entry.at)), h('td', null, entry.topic ?? '—'), h('td', null, entry.groupId ?? '—'), h('td', null, label(DEAD_LETTER_KIND, entry.kind)), h('td', { class: 'message' }, entry.message ?? ''))),
       )
       if (latest.length === 0) deadLetters.body.append(h('tr', null, h('td', { colspan: 5, class: 'muted' }, 'Ölü mektup yok.')))
     },

@@ -8,6 +8,7 @@ const timeSeconds = new Intl.DateTimeFormat('tr-TR', { timeZone: TIME_ZONE, hour
 const hourMinute = new Intl.DateTimeFormat('tr-TR', { timeZone: TIME_ZONE, hour: '2-digit', minute: '2-digit' })
 const integer = new Intl.NumberFormat('tr-TR', { maximumFractionDigits: 0 })
 const decimal = new Intl.NumberFormat('tr-TR', { maximumFractionDigits: 1 })
+const percent = new Intl.NumberFormat('tr-TR', { style: 'percent', maximumFractionDigits: 0 })
 
 /** @param {string | number | Date | null | undefined} value */
 function toDate(value) {
@@ -48,6 +49,11 @@ export function formatInteger(value) {
 /** "12,5" (Turkish decimal comma). @param {number | null | undefined} value */
 export function formatDecimal(value) {
   return typeof value === 'number' && Number.isFinite(value) ? decimal.format(value) : '—'
+}
+
+/** "%45" (Turkish puts the sign first). @param {number | null | undefined} share a fraction, 0.45 */
+export function formatPercent(share) {
+  return typeof share === 'number' && Number.isFinite(share) ? percent.format(share) : '—'
 }
 
 /**

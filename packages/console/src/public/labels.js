@@ -64,6 +64,20 @@ export const SLA_LEVEL = Object.freeze({
   'on-track': 'Zamanında',
   warning: 'Uyarı',
   breached: 'Süresi aşıldı',
+  paused: 'Süre durduruldu',
+  none: 'Süre tanımsız',
+})
+
+/** Who reads the case events (`/v1/ops/streams`). @type {Readonly<Record<string, string>>} */
+export const CONSUMER_KIND = Object.freeze({
+  store: 'Olay deposu',
+  kafka: 'Kafka',
+})
+
+/** Why a message was dead-lettered. @type {Readonly<Record<string, string>>} */
+export const DEAD_LETTER_KIND = Object.freeze({
+  invalid: 'Geçersiz ileti',
+  failed: 'İşlenemedi',
 })
 
 /** @type {Readonly<Record<string, string>>} */
