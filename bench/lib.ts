@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import http from 'node:http'
 import autocannon from 'autocannon'
 
 export { freePort } from '@civic-desk/e2e/src/net.ts'
@@ -45,4 +46,104 @@ export async function load(options: autocannon.Options): Promise<LoadResult> {
     const instance = autocannon(options, (error, result) => (error ? reject(error) : resolve(result)))
     autocannon.track(instance, { renderProgressBar: true, renderResultsTable: false, renderLatencyTable: false })
   })
+}
+
+/** What `paced` measured. Latencies are from when each request was due, in ms. */
+export interface PacedResult {
+  readonly sent: number
+  readonly ok: number
+  readonly non2xx: number
+  readonly errors: number
+  readonly durationSeconds: number
+  readonly latency: { readonly p50: number; readonly p99: number; readonly max: number }
+  /** Most requests waiting for an answer at one time. */
+  readonly maxInFlight: number
+}
+
+/**
+ * Open-loop load at an even pace: request i is due at start + i / rate, whatever the server does
+ * (citizens do not wait for each other's answers), sent over keep-alive connections. Latency is
+ * counted from when a request was due, so a server that falls behind shows it (no coordinated
+ * omission). autocannon's `overallRate` is not used for this: each of its connections sends its
+ * share of a second back to back when the second starts, so "500/s" arrives as a burst of 500
+ * requests every second, which measures a spike, not a rate.
+ */
+export async function paced(options: {
+  readonly url: string
+  readonly rate: number
+  readonly seconds: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: () => string
+  /** Requests in flight at most; further due ones wait (and their latency counts the wait). Default 2000. */
+  readonly maxInFlight?: number
+  readonly label?: string
+}): Promise<PacedResult> {
+  const { rate, seconds } = options
+  const limit = options.maxInFlight ?? 2000
+  const target = new URL(options.url)
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 })
+  const total = Math.round(rate * seconds)
+  const latencies: number[] = []
+  let ok = 0
+  let non2xx = 0
+  let errors = 0
+  let inFlight = 0
+  let maxInFlight = 0
+  let sent = 0
+  let settled = 0
+  let allSettled: (() => void) | undefined
+  const started = performance.now()
+  const dueAt = (i: number): number => started + (i * 1000) / rate
+
+  const send = (dueMs: number): void => {
+    inFlight++
+    maxInFlight = Math.max(maxInFlight, inFlight)
+    const body = options.body()
+    const done = (status: number | null): void => {
+      inFlight--
+      settled++
+      latencies.push(performance.now() - dueMs)
+      if (status === null) errors++
+      else if (status >= 200 && status < 300) ok++
+      else non2xx++
+      if (settled === total) allSettled?.()
+    }
+    const req = http.request(
+      { agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { ...options.headers, 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume()
+        res.on('end', () => done(res.statusCode ?? null))
+        res.on('error', () => done(null))
+      },
+    )
+    req.setTimeout(30_000, () => req.destroy(new Error('timed out')))
+    req.on('error', () => done(null))
+    req.end(body)
+  }
+
+  let lastReport = started
+  while (sent < total) {
+    const now = performance.now()
+    while (sent < total && dueAt(sent) <= now && inFlight < limit) send(dueAt(sent++))
+    if (options.label !== undefined && now - lastReport >= 1000) {
+      lastReport = now
+      const line = `${options.label} ${((now - started) / 1000).toFixed(0)}/${seconds} s  sent ${sent}  in flight ${inFlight}`
+      process.stderr.write(process.stderr.isTTY ? `\r${line}` : `${line}\n`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1))
+  }
+  if (settled < total) await new Promise<void>((resolve) => (allSettled = resolve))
+  if (options.label !== undefined && process.stderr.isTTY) process.stderr.write('\n')
+  agent.destroy()
+  latencies.sort((a, b) => a - b)
+  const at = (p: number): number => Math.round(latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? Number.NaN)
+  return {
+    sent,
+    ok,
+    non2xx,
+    errors,
+    durationSeconds: (dueAt(total) - started) / 1000,
+    latency: { p50: at(50), p99: at(99), max: Math.round(latencies.at(-1) ?? Number.NaN) },
+    maxInFlight,
+  }
 }
