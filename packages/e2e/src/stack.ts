@@ -1,8 +1,8 @@
 // The distributed stack for end-to-end tests: a Kafka broker of the test's own (infra/kafka's
 // scripts, on free ports, in a temporary folder, so stopping it disturbs no other test) and each
 // service as its own `node` process, started, killed and restarted at will.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,15 +15,38 @@ export { eventually, freePort } from './net.ts'
 /** A broker of the test's own. */
 export interface TestBroker {
   readonly brokers: string[]
-  stop(): void
-  start(): void
-  /** Stops it and removes its data. */
+  /**
+   * Stops the broker (SIGTERM, data kept), resolving once it is gone; the test process goes on
+   * meanwhile, so its own clients see the outage as the services do.
+   */
+  stop(): Promise<void>
+  /** Starts it again on the same ports and data; resolves once it serves metadata and groups. */
+  start(): Promise<void>
+  /**
+   * Freezes the broker process (SIGSTOP): connections stay open and requests go unanswered until
+   * they time out, as with a hung machine.
+   */
+  pause(): void
+  /** Kills the broker at once (SIGKILL; paused or not): what it had not handled is lost. Resolves once it is gone. */
+  kill(): Promise<void>
+  /** Stops it and removes its data (synchronous: also runs at process exit). */
   destroy(): void
 }
 
+const scriptArgs = (script: string, args: readonly string[]): string[] => [join(repoRoot, 'infra/kafka', script), ...args]
+
 function runScript(script: string, env: Record<string, string>, args: string[] = []): void {
-  const result = spawnSync('bash', [join(repoRoot, 'infra/kafka', script), ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 240_000 })
+  const result = spawnSync('bash', scriptArgs(script, args), { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 240_000 })
   if (result.status !== 0) throw new Error(`infra/kafka/${script} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`)
+}
+
+function runScriptAsync(script: string, env: Record<string, string>, args: string[] = []): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('bash', scriptArgs(script, args), { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 240_000 }, (error, stdout, stderr) => {
+      if (error === null) resolve()
+      else reject(new Error(`infra/kafka/${script} failed (${error.code ?? error.signal}):\n${stdout}\n${stderr}`))
+    })
+  })
 }
 
 /**
@@ -53,9 +76,29 @@ export async function startTestBroker(): Promise<TestBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'civic-e2e-kafka-'))
   const [port, controller] = [await freePort(), await freePort()]
   const env = { KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller), KAFKA_DATA_DIR: dataDir, KAFKA_HEAP_OPTS: '-Xmx512m -Xms128m' }
+  const brokerPid = (): number | undefined => {
+    try {
+      const pid = Number(readFileSync(join(dataDir, 'kafka.pid'), 'utf8').trim())
+      return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined
+    } catch {
+      return undefined
+    }
+  }
+  const signal = (name: NodeJS.Signals): boolean => {
+    const pid = brokerPid()
+    if (pid === undefined) return false
+    try {
+      process.kill(pid, name)
+      return true
+    } catch {
+      return false
+    }
+  }
   const destroy = (): void => {
     atExit.delete(destroy)
     try {
+      // A paused broker would take SIGTERM only when continued (stop.sh would wait for it, then SIGKILL).
+      signal('SIGCONT')
       runScript('stop.sh', env)
     } finally {
       rmSync(dataDir, { recursive: true, force: true })
@@ -70,21 +113,38 @@ export async function startTestBroker(): Promise<TestBroker> {
   }
   return {
     brokers: [`127.0.0.1:${port}`],
-    stop: () => runScript('stop.sh', env),
-    start: () => runScript('start.sh', env),
+    stop: () => runScriptAsync('stop.sh', env),
+    start: () => runScriptAsync('start.sh', env),
+    pause: () => {
+      if (!signal('SIGSTOP')) throw new Error('no broker process to pause')
+    },
+    kill: async () => {
+      const pid = brokerPid()
+      if (pid === undefined || !signal('SIGKILL')) return
+      // Gone once reaped (kill -0 fails); start.sh also takes a dead pid's leftover zombie for gone.
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+        try {
+          process.kill(pid, 0)
+        } catch {
+          return
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    },
     destroy,
   }
 }
 
+/** The services of the event flow. */
 export type ServiceName = 'intake' | 'event-relay' | 'routing' | 'department-workflow' | 'notification'
 export const SERVICES: readonly ServiceName[] = ['intake', 'event-relay', 'routing', 'department-workflow', 'notification']
-/** Every service of `stack:up` and docker-compose: the e2e stack above plus the dashboard (not started by these tests). */
+/** Every service of `stack:up` and docker-compose: the flow above plus the dashboard. */
 export type StackServiceName = ServiceName | 'dashboard'
 export const STACK_SERVICES: readonly StackServiceName[] = [...SERVICES, 'dashboard']
 
 /** One service process. */
 export interface ServiceProcess {
-  readonly name: ServiceName
+  readonly name: StackServiceName
   readonly base: string
   readonly child: ChildProcess
   output(): string
@@ -93,14 +153,15 @@ export interface ServiceProcess {
 /** The stack's services on one shared data folder and one broker. */
 export interface TestStack {
   readonly dataDir: string
-  readonly ports: Readonly<Record<ServiceName, number>>
-  readonly running: Map<ServiceName, ServiceProcess>
-  start(name: ServiceName): Promise<ServiceProcess>
+  readonly ports: Readonly<Record<StackServiceName, number>>
+  readonly running: Map<StackServiceName, ServiceProcess>
+  start(name: StackServiceName): Promise<ServiceProcess>
+  /** Starts `TestStackOptions.services`, one after the other. */
   startAll(): Promise<void>
   /** SIGTERM (graceful) or SIGKILL; resolves with the exit code (null when killed by a signal). */
-  stop(name: ServiceName, signal?: NodeJS.Signals): Promise<number | null>
+  stop(name: StackServiceName, signal?: NodeJS.Signals): Promise<number | null>
   stopAll(signal?: NodeJS.Signals): Promise<void>
-  url(name: ServiceName, path: string): string
+  url(name: StackServiceName, path: string): string
   /** Everything every process printed, for failure messages. */
   logs(): string
   cleanup(): Promise<void>
@@ -108,26 +169,33 @@ export interface TestStack {
 
 export interface TestStackOptions {
   readonly brokers: readonly string[]
-  /** Added to every service's environment. */
+  /** What `startAll` starts. Default: the five services of the event flow (`SERVICES`), not the dashboard. */
+  readonly services?: readonly StackServiceName[]
+  /**
+   * Added to every service's environment. `REDIS_URL` is not passed on from the test's own
+   * environment (CI sets it for the Redis tests): the dashboard keeps its read models in memory
+   * unless this sets it.
+   */
   readonly env?: Readonly<Record<string, string>>
   /** Extra `node` flags per service, e.g. `{ routing: ['--cpu-prof'] }` for a profile of one process. */
-  readonly nodeArgs?: Partial<Readonly<Record<ServiceName, readonly string[]>>>
+  readonly nodeArgs?: Partial<Readonly<Record<StackServiceName, readonly string[]>>>
 }
 
 export async function createTestStack(options: TestStackOptions): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'civic-e2e-stack-'))
   const removeData = (): void => rmSync(dataDir, { recursive: true, force: true })
   atExit.add(removeData)
-  const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (name) => [name, await freePort()] as const))) as Record<ServiceName, number>
-  const running = new Map<ServiceName, ServiceProcess>()
+  const ports = Object.fromEntries(await Promise.all(STACK_SERVICES.map(async (name) => [name, await freePort()] as const))) as Record<StackServiceName, number>
+  const running = new Map<StackServiceName, ServiceProcess>()
   const history: string[] = []
+  const { REDIS_URL: _redisUrl, ...inherited } = process.env
 
-  const start = async (name: ServiceName): Promise<ServiceProcess> => {
+  const start = async (name: StackServiceName): Promise<ServiceProcess> => {
     if (running.has(name)) throw new Error(`${name} is already running`)
     const child = spawn(process.execPath, [...(options.nodeArgs?.[name] ?? []), '--import', 'tsx', join(repoRoot, 'services', name, 'src/main.ts')], {
       cwd: repoRoot,
       env: {
-        ...process.env,
+        ...inherited,
         ...options.env,
         PORT: String(ports[name]),
         CIVIC_DATA_DIR: dataDir,
@@ -164,7 +232,7 @@ export async function createTestStack(options: TestStackOptions): Promise<TestSt
     }
   }
 
-  const stop = async (name: ServiceName, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
+  const stop = async (name: StackServiceName, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
     const service = running.get(name)
     if (service === undefined) return null
     const { child } = service
@@ -183,8 +251,8 @@ export async function createTestStack(options: TestStackOptions): Promise<TestSt
     running,
     start,
     async startAll() {
-      // Sequentially: five compilers at once on two cores only slow each other down.
-      for (const name of SERVICES) await start(name)
+      // Sequentially: several compilers at once on two cores only slow each other down.
+      for (const name of options.services ?? SERVICES) await start(name)
     },
     stop,
     async stopAll(signal = 'SIGTERM') {

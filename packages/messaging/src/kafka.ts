@@ -10,9 +10,11 @@
  *   partitions of one member handled concurrently, each partition in offset order.
  * - Topics are created when first used (partition counts from `infra/kafka/topics.json` for the
  *   product topics, `defaultPartitions` for the rest); the broker never auto-creates them.
+ * - Broker outages: once a broker answers again, retry waits end, the old member of a restarted
+ *   consumer is removed from its group, and handled messages whose commit failed come again.
  */
 import kafkajs from 'kafkajs'
-import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, LogEntry, Producer, RetryOptions } from 'kafkajs'
+import type { Admin, Broker, Cluster, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, LogEntry, Producer, RetryOptions } from 'kafkajs'
 import type { Test } from 'tap'
 import { z } from 'zod'
 import kafkaTopics from '../../../infra/kafka/topics.json' with { type: 'json' }
@@ -28,7 +30,7 @@ import {
 } from './port.ts'
 import { abortableDelay, backoffMs, consumerSettings, deadLetterRecord, decodeValue, errorMessage, serializeBatch, type BusLogger, type ConsumerSettings } from './shared.ts'
 
-const { Kafka: KafkaClient, Partitioners, logLevel: LogLevel } = kafkajs
+const { Kafka: KafkaClient, PartitionAssigners, Partitioners, logLevel: LogLevel } = kafkajs
 
 /** A BusLogger that may also take kafkajs' info and debug lines (a pino logger fits). */
 export interface KafkaBusLogger extends BusLogger {
@@ -108,6 +110,22 @@ const REBALANCE_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_
 /** More joins than this within the window are reported as a rebalance storm. */
 const REBALANCE_STORM_JOINS = 5
 const REBALANCE_STORM_WINDOW_MS = 60_000
+
+/** How often the bus asks again whether a broker answers, after a failure that looked like an outage. */
+const PROBE_INTERVAL_MS = 500
+
+/** kafkajs errors that mean "no broker answered" rather than "a broker said no". */
+const UNREACHABLE_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSNoBrokerAvailableError', 'KafkaJSRequestTimeoutError', 'KafkaJSBrokerNotFound'])
+
+/** True when a kafkajs failure (or one along its cause chain) says the brokers could not be reached. */
+function brokersUnreachable(error: unknown): boolean {
+  let current: unknown = error
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    if (UNREACHABLE_ERRORS.has(current.name)) return true
+    current = (current as { cause?: unknown }).cause
+  }
+  return false
+}
 
 const KAFKA_LOG_LEVELS = { nothing: LogLevel.NOTHING, error: LogLevel.ERROR, warn: LogLevel.WARN, info: LogLevel.INFO, debug: LogLevel.DEBUG } as const
 
@@ -194,6 +212,129 @@ export function createClient(options: Pick<KafkaBusOptions, 'brokers' | 'clientI
   })
 }
 
+/**
+ * Notices when a broker answers again after failures that looked like an outage. kafkajs' retry
+ * waits and ours grow while the brokers are away; the ones we own (handler and dead-letter
+ * back-offs, consumer restarts) end when `recovered` aborts instead of running their course.
+ */
+interface BrokerWatch {
+  /** Aborted when a broker answers after `suspect` was called; a fresh signal follows. */
+  readonly recovered: AbortSignal
+  /** A request found no broker: ask again every PROBE_INTERVAL_MS until one answers, then abort `recovered`. */
+  suspect(): void
+  /** Resolves true once a broker answers (at once when one does now), false when `signal` aborts or the bus closes. */
+  answering(signal: AbortSignal): Promise<boolean>
+  /** Removes `memberId` from `groupId` (LeaveGroup on the group's coordinator on its behalf). */
+  leaveGroup(groupId: string, memberId: string): Promise<void>
+  close(): Promise<void>
+}
+
+/** kafkajs' Broker sends LeaveGroup for any member id (src/broker/index.js `leaveGroup`); its types leave the method out. */
+type GroupCoordinator = Broker & { leaveGroup(request: { readonly groupId: string; readonly memberId: string }): Promise<unknown> }
+
+function createBrokerWatch(options: KafkaBusOptions, logger: KafkaBusLogger | undefined): BrokerWatch {
+  // A client of its own: no retries (we pace the questions), short timeouts, and silent (while the
+  // brokers are away every question fails, and the bus has said so already).
+  const client = createClient({
+    brokers: options.brokers,
+    clientId: options.clientId,
+    connectionTimeoutMs: Math.min(options.connectionTimeoutMs ?? 3_000, 3_000),
+    requestTimeoutMs: Math.min(options.requestTimeoutMs ?? 30_000, 10_000),
+    retry: { retries: 0 },
+  })
+  // kafkajs has no public call that removes another member from a group. A custom partition
+  // assigner is handed its consumer's cluster (kafkajs' documented assigner contract), whose group
+  // coordinator can send the LeaveGroup. This consumer only lends its cluster: it never connects or runs.
+  let cluster: Cluster | undefined
+  client.consumer({
+    groupId: `${options.clientId}-broker-watch`,
+    partitionAssigners: [
+      (config) => {
+        cluster = config.cluster
+        return PartitionAssigners.roundRobin(config)
+      },
+    ],
+  })
+  if (cluster === undefined) throw new Error('kafka bus: kafkajs did not hand its cluster to the partition assigner')
+  const brokers = cluster
+
+  const closing = new AbortController()
+  let recovered = new AbortController()
+  let suspected = false
+  let probing: Promise<boolean> | undefined
+
+  const probe = async (): Promise<boolean> => {
+    try {
+      await brokers.connect()
+      await brokers.refreshMetadata()
+      return true
+    } catch {
+      // Start from scratch next time: kafkajs may still count a broker whose socket has closed as connected.
+      await brokers.disconnect().catch(() => undefined)
+      return false
+    }
+  }
+
+  const probeUntilAnswered = (): Promise<boolean> => {
+    probing ??= (async () => {
+      let failures = 0
+      try {
+        while (!(await probe())) {
+          failures++
+          if (failures === 1) logger?.warn({ brokers: options.brokers, everyMs: PROBE_INTERVAL_MS }, 'kafka bus: no broker answers; asking again until one does')
+          await abortableDelay(PROBE_INTERVAL_MS, closing.signal)
+          if (closing.signal.aborted) return false
+        }
+      } finally {
+        probing = undefined
+      }
+      if (failures > 0) logger?.info?.({ brokers: options.brokers, afterMs: failures * PROBE_INTERVAL_MS }, 'kafka bus: a broker answers again')
+      if (suspected) {
+        suspected = false
+        const done = recovered
+        recovered = new AbortController()
+        done.abort()
+      }
+      return true
+    })()
+    return probing
+  }
+
+  return {
+    get recovered() {
+      return recovered.signal
+    },
+    suspect() {
+      if (closing.signal.aborted) return
+      suspected = true
+      void probeUntilAnswered()
+    },
+    async answering(signal) {
+      if (closing.signal.aborted || signal.aborted) return false
+      let onAbort = (): void => undefined
+      const aborted = new Promise<false>((resolve) => {
+        onAbort = () => resolve(false)
+        signal.addEventListener('abort', onAbort, { once: true })
+      })
+      try {
+        return await Promise.race([probeUntilAnswered(), aborted])
+      } finally {
+        signal.removeEventListener('abort', onAbort)
+      }
+    },
+    async leaveGroup(groupId, memberId) {
+      await brokers.connect()
+      const coordinator = (await brokers.findGroupCoordinator({ groupId })) as GroupCoordinator
+      await coordinator.leaveGroup({ groupId, memberId })
+    },
+    async close() {
+      closing.abort()
+      await probing
+      await brokers.disconnect().catch(() => undefined)
+    },
+  }
+}
+
 /** Kafka headers (Buffers, or lists of them for a repeated name) as strings; the last of a repeated name wins. */
 function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
   const decoded: Record<string, string> = {}
@@ -219,6 +360,16 @@ interface Member {
   /** Batches being handled; close awaits them (kafkajs does too, this is the belt to its braces). */
   readonly inFlight: Set<Promise<unknown>>
   consumer?: Consumer
+  /** The member id kafkajs got at the last join; kafkajs takes a new one whenever it restarts the consumer. */
+  memberId: string | undefined
+  /**
+   * Ids of members this subscription had before kafkajs restarted its consumer. kafkajs leaves the
+   * group as it stops a crashed consumer, but not when the broker is away: the broker then keeps
+   * the old member, and the restarted consumer's join waits until that member's session expires.
+   */
+  readonly staleMemberIds: Set<string>
+  /** Removing `staleMemberIds`, when running. */
+  removingStale: Promise<void> | undefined
   lastFetchAt: number
   stallReported: boolean
   close(): Promise<void>
@@ -258,6 +409,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
   const { logger } = options
 
   const kafka = createClient(options)
+  const watch = createBrokerWatch(options, logger)
   const admin: Admin = kafka.admin({ retry: kafkajsRetry(options.retry) })
   const producer: Producer = kafka.producer({
     // Idempotence: a retried send cannot write a message twice or out of order. kafkajs only
@@ -317,10 +469,16 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
 
   const send = async (topic: string, messages: readonly { key: string; value: string; headers: Readonly<Record<string, string>> }[]): Promise<void> => {
     if (messages.length === 0) return
-    await ensureTopic(topic)
-    await connectProducer()
-    // acks -1: the leader answers once every in-sync replica has the batch (with min.insync.replicas, no loss when one broker dies).
-    await producer.send({ topic, acks: -1, messages: messages.map(({ key, value, headers }) => ({ key, value, headers: { ...headers } })) })
+    try {
+      await ensureTopic(topic)
+      await connectProducer()
+      // acks -1: the leader answers once every in-sync replica has the batch (with min.insync.replicas, no loss when one broker dies).
+      await producer.send({ topic, acks: -1, messages: messages.map(({ key, value, headers }) => ({ key, value, headers: { ...headers } })) })
+    } catch (error) {
+      // Whoever retries this (a handler's back-off, the dead-letter loop) hears when a broker answers again.
+      if (brokersUnreachable(error)) watch.suspect()
+      throw error
+    }
   }
 
   /**
@@ -375,15 +533,21 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     }
     logger?.error(fields, 'message dead-lettered')
     // The offset is committed only once the dead letter is stored: retry until then, or until the member leaves.
+    let backoffStep = 0
     for (let attempt = 1; ; attempt++) {
+      const brokersBack = watch.recovered
       try {
         await send(TOPICS.deadLetter, [{ key, value: JSON.stringify(record), headers }])
         return true
       } catch (error) {
-        logger?.error({ ...fields, attempt, err: error }, 'kafka bus: could not publish a dead letter; will retry')
+        backoffStep++
+        const retryInMs = backoffMs(backoffStep, 500)
+        logger?.error({ ...fields, attempt, retryInMs, err: error }, 'kafka bus: could not publish a dead letter; will retry')
         if (signal.aborted) return false
-        await abortableDelay(backoffMs(attempt, 500), signal)
+        await abortableDelay(retryInMs, AbortSignal.any([signal, brokersBack]))
         if (signal.aborted) return false
+        // The wait grew while the brokers were away; they answer again, so retry now and start the back-off over.
+        if (brokersBack.aborted) backoffStep = 0
       }
     }
   }
@@ -396,7 +560,10 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     const headers = decodeHeaders(messageHeaders(message))
     const source = { topic, partition, offset: message.offset, key, groupId }
     const timestamp = new Date(Number(message.timestamp)).toISOString()
+    // Attempts count towards maxAttempts; the back-off step starts over when the brokers answer again after an outage.
+    let backoffStep = 0
     for (let attempt = 1; ; attempt++) {
+      const brokersBack = watch.recovered
       // Decoded per attempt, so a handler that mutated the value gets a fresh one on retry.
       const decoded = await decodeValue(raw, subscribeOptions.schema)
       if (!decoded.ok) {
@@ -413,11 +580,19 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
           const record = deadLetterRecord({ kind: 'failed', message: errorMessage(error), source, attempts: attempt, failedAt: new Date(), payload: { value: JSON.parse(raw) as unknown } })
           return (await deadLetter(member, record, key, headers, signal)) ? 'done' : 'abandoned'
         }
-        logger?.warn({ ...source, attempt, err: error }, 'handler failed; will retry')
+        backoffStep++
+        const retryInMs = backoffMs(backoffStep, settings.retryBackoffMs)
+        logger?.warn({ ...source, attempt, retryInMs, err: error }, 'handler failed; will retry')
         // Closing or rebalancing: the message stays uncommitted and goes to whoever holds the partition next.
         if (signal.aborted) return 'abandoned'
-        await abortableDelay(backoffMs(attempt, settings.retryBackoffMs), signal)
+        // A handler that publishes fails while the brokers are away, and its wait doubles with each
+        // failure (up to 30 s): when a broker answers again, retry at once and start the back-off over.
+        await abortableDelay(retryInMs, AbortSignal.any([signal, brokersBack]))
         if (signal.aborted) return 'abandoned'
+        if (brokersBack.aborted) {
+          logger?.info?.({ ...source, attempt }, 'kafka bus: a broker answers again; retrying the handler now')
+          backoffStep = 0
+        }
       }
     }
   }
@@ -441,6 +616,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
         .catch((error: unknown) => {
           heartbeatError ??= error
           if (REBALANCE_ERRORS.has(errorType(error) ?? '')) member.rebalance.abort()
+          if (brokersUnreachable(error)) watch.suspect()
           batchAbort.abort()
         })
         .finally(() => {
@@ -449,6 +625,9 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     }, heartbeatIntervalMs)
 
     let settledOffset: string | undefined
+    // The batch starts at the partition's committed offset: the last batch committed what it
+    // settled, or seeked back below when that failed.
+    let uncommittedFrom = batch.messages[0]?.offset
     let lastCommit = Date.now()
     const commit = async (): Promise<void> => {
       if (settledOffset === undefined) return
@@ -456,6 +635,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       // Explicit offsets: with autoCommit off kafkajs commits nothing by itself.
       await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] })
       settledOffset = undefined
+      uncommittedFrom = next
       lastCommit = Date.now()
     }
     try {
@@ -470,13 +650,71 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
       await commit()
     } catch (error) {
       // What settled before the failure is committed if the generation still allows it; the rest comes again.
-      await commit().catch((commitError: unknown) => logger?.warn({ topic, partition, groupId: member.groupId, err: commitError }, 'kafka bus: commit after a failure did not go through; messages will be redelivered'))
+      const commitError = await commit().then(
+        () => undefined,
+        (failure: unknown) => {
+          logger?.warn({ topic, partition, groupId: member.groupId, err: failure }, 'kafka bus: commit after a failure did not go through; messages will be redelivered')
+          return failure ?? new Error('commit failed')
+        },
+      )
+      // kafkajs fetches on from the offsets we resolved, not from the committed ones: unless it
+      // rejoins the group (which rereads the committed offsets), the settled messages of a failed
+      // commit would stay uncommitted until the partition's next message, lag with no one behind
+      // it. Going back to the first uncommitted message hands them out again (handlers are
+      // idempotent) and commits them then. Not when the group is rebalancing: the rejoin rereads
+      // them, and a seek kafkajs keeps for a partition that went to another member would rewind
+      // it whenever it came back.
+      const rejoining = [error, commitError].some((failure) => REBALANCE_ERRORS.has(errorType(failure) ?? ''))
+      if (commitError !== undefined && !rejoining && uncommittedFrom !== undefined) {
+        try {
+          member.consumer?.seek({ topic, partition, offset: uncommittedFrom })
+        } catch {
+          // The consumer has stopped: a restarted one starts from the committed offsets anyway.
+        }
+      }
       throw error
     } finally {
       clearInterval(timer)
     }
     // Handing the heartbeat's error to kafkajs makes it rejoin the group now.
     if (heartbeatError !== undefined && !member.closing) throw heartbeatError
+  }
+
+  /**
+   * Removes the members a crashed consumer left in its group (see `Member.staleMemberIds`) as soon
+   * as a broker answers, so the restarted consumer's join completes at once instead of after their
+   * session timeout. The order against that join does not matter: the broker completes a waiting
+   * rebalance when the last missing member leaves.
+   */
+  const removeStaleMembers = (member: Member): void => {
+    const { topic, groupId } = member
+    member.removingStale ??= (async () => {
+      // A stale member expires by itself one session after the broker took the group back.
+      let attemptsLeft = Math.ceil(sessionTimeoutMs / PROBE_INTERVAL_MS)
+      try {
+        while (member.staleMemberIds.size > 0 && attemptsLeft > 0) {
+          if (!(await watch.answering(member.abort.signal))) return
+          for (const memberId of [...member.staleMemberIds]) {
+            try {
+              await watch.leaveGroup(groupId, memberId)
+              member.staleMemberIds.delete(memberId)
+              logger?.info?.({ topic, groupId, memberId }, 'kafka bus: removed the member the crashed consumer left in its group')
+            } catch (error) {
+              // Gone already: kafkajs' own leave went through, or its session expired.
+              if (errorType(error) === 'UNKNOWN_MEMBER_ID') member.staleMemberIds.delete(memberId)
+              else attemptsLeft--
+            }
+          }
+          if (member.staleMemberIds.size > 0) await abortableDelay(PROBE_INTERVAL_MS, member.abort.signal)
+        }
+        if (member.staleMemberIds.size > 0 && !member.closing) {
+          logger?.warn({ topic, groupId, memberIds: [...member.staleMemberIds] }, 'kafka bus: could not remove the old members of the consumer; the group waits for their sessions to expire')
+        }
+        member.staleMemberIds.clear()
+      } finally {
+        member.removingStale = undefined
+      }
+    })()
   }
 
   const startMember = async (member: Member): Promise<void> => {
@@ -495,10 +733,27 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
         // kafkajs restarts a consumer after every retriable crash, forever: with the broker down
         // that is an endless loop that looks healthy. Count the restarts and give up after
         // maxConsumerRestarts in a row (a join resets the count); every crash is logged below.
-        restartOnFailure: async () => {
+        restartOnFailure: async (error) => {
           if (member.closing) return false
           restarts++
-          return restarts <= maxConsumerRestarts
+          if (restarts > maxConsumerRestarts) return false
+          if (member.memberId !== undefined) {
+            member.staleMemberIds.add(member.memberId)
+            member.memberId = undefined
+            removeStaleMembers(member)
+          }
+          // kafkajs restarts after `error.retryTime`, the last wait of the retry cycle that failed
+          // (it doubles, with jitter, up to maxRetryTime): wait that long at most, but restart as
+          // soon as a broker answers again. The count of restarts keeps its pace while they are away.
+          const retrying = error as Error & { retryTime?: unknown }
+          const delay = typeof retrying.retryTime === 'number' && retrying.retryTime > 0 ? retrying.retryTime : kafkajsRetry(options.retry).initialRetryTime
+          const brokersBack = watch.recovered
+          if (brokersUnreachable(error)) watch.suspect()
+          await abortableDelay(delay ?? 0, AbortSignal.any([member.abort.signal, brokersBack]))
+          // Waited here already. kafkajs reads retryTime after this callback resolved (src/consumer/index.js,
+          // `onCrash`) and takes a falsy one for "use initialRetryTime", hence 1 ms.
+          retrying.retryTime = 1
+          return !member.closing
         },
       },
     })
@@ -516,6 +771,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
     let recentJoins: number[] = []
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       restarts = 0
+      member.memberId = payload.memberId
       member.rebalance = new AbortController()
       member.lastFetchAt = Date.now()
       const fields = { topic, groupId, memberId: payload.memberId, assigned: payload.memberAssignment[topic] ?? [] }
@@ -636,6 +892,9 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
         abort: new AbortController(),
         rebalance: new AbortController(),
         inFlight: new Set(),
+        memberId: undefined,
+        staleMemberIds: new Set(),
+        removingStale: undefined,
         lastFetchAt: Date.now(),
         stallReported: false,
         close() {
@@ -650,7 +909,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
             } catch (error) {
               logger?.error({ topic, groupId, err: error }, 'kafka bus: consumer did not disconnect cleanly')
             }
-            await Promise.allSettled([...member.inFlight])
+            await Promise.allSettled([...member.inFlight, member.removingStale])
             members.delete(member)
           })()
           return leaving
@@ -688,6 +947,7 @@ export function createKafkaBus(options: KafkaBusOptions): KafkaBus {
         // Disconnecting a client that never connected is a no-op in kafkajs.
         await producer.disconnect().catch((error: unknown) => logger?.warn({ err: error }, 'kafka bus: producer did not disconnect cleanly'))
         await admin.disconnect().catch((error: unknown) => logger?.warn({ err: error }, 'kafka bus: admin client did not disconnect cleanly'))
+        await watch.close()
       })()
       return closing
     },

@@ -22,8 +22,13 @@ export const DEFAULT_FLUSH_INTERVAL_MS = 5
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 100
 /** Default of `RelayOptions.retryBackoffMs`. */
 export const DEFAULT_RELAY_RETRY_BACKOFF_MS = 100
-/** Upper bound of one retry wait. */
-export const MAX_RELAY_RETRY_BACKOFF_MS = 30_000
+/**
+ * Upper bound of one retry wait. Short, because the relay is what every consumer waits for after a
+ * broker outage: with a 30 s bound it could sleep on half a minute after the broker was back. A
+ * publish to a broker that is away takes seconds to fail by itself, so 5 s between them asks
+ * little of anyone.
+ */
+export const MAX_RELAY_RETRY_BACKOFF_MS = 5_000
 
 export interface RelayOptions {
   readonly store: EventStore
@@ -40,7 +45,7 @@ export interface RelayOptions {
    * a little more after a crash; saving after every batch costs an fsync each.
    */
   readonly checkpointIntervalMs?: number
-  /** Wait before the 2nd attempt of a failed publish, save or subscription; doubles per attempt, capped at 30 s. Default 100 ms. */
+  /** Wait before the 2nd attempt of a failed publish, save or subscription; doubles per attempt, capped at 5 s. Default 100 ms. */
   readonly retryBackoffMs?: number
 }
 
