@@ -105,7 +105,14 @@ registerDashboardRoutes(app, {
   eventsPerSecond: rate.perSecond,
   consumers: async () => {
     const head = await store.headPosition()
-    return bus.groups().map((g) => ({ name: g.groupId, kind: 'store' as const, topic: TOPICS.caseEvents, position: g.position, lag: Math.max(0, head - g.position) }))
+    const groups = bus.groups().map((g) => ({ name: g.groupId, kind: 'store' as const, topic: TOPICS.caseEvents, position: g.position, lag: Math.max(0, head - g.position) }))
+    // Read straight from the store, not through a consumer group: the directorates' queues and SLA
+    // timers, and the open cases routing compares new ones with.
+    const readers = [
+      { name: 'department-workflow (queues, SLA timers)', position: openCases.position },
+      { name: 'routing (open-case index)', position: routing.status().indexPosition },
+    ].map((r) => ({ ...r, kind: 'store' as const, lag: Math.max(0, head - r.position) }))
+    return [...groups, ...readers]
   },
 })
 // The operator console (static pages over the dashboard API of the same origin) at /.
