@@ -109,8 +109,8 @@ registerDashboardRoutes(app, {
     // Read straight from the store, not through a consumer group: the directorates' queues and SLA
     // timers, and the open cases routing compares new ones with.
     const readers = [
-      { name: 'department-workflow (queues, SLA timers)', position: openCases.position },
-      { name: 'routing (open-case index)', position: routing.status().indexPosition },
+      { name: 'department-workflow-projection', position: openCases.position },
+      { name: 'routing-open-case-index', position: routing.status().indexPosition },
     ].map((r) => ({ ...r, kind: 'store' as const, lag: Math.max(0, head - r.position) }))
     return [...groups, ...readers]
   },
