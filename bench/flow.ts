@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url'
 import { createTestStack, startTestBroker, type ServiceName, type TestBroker, type TestStack } from '@civic-desk/e2e/src/stack.ts'
 import { openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
 import { createKafkaLagReader, type KafkaLagReader } from '@civic-desk/messaging'
-import { freePort, load, paced, startTs, stop, waitForOk, type PacedResult } from './lib.ts'
+import { freePort, load, paced, percentile, startTs, stop, waitForOk, type PacedResult } from './lib.ts'
 import { createWorkload } from './workload.ts'
 
 const mode = process.env.BENCH_MODE ?? 'standalone'
@@ -46,11 +46,6 @@ const workload = createWorkload({ runId, seed: Number(process.env.BENCH_SEED ?? 
 const nextBody = (): string => JSON.stringify(workload.next())
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`)
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
-}
 
 function stats(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b)

@@ -48,6 +48,12 @@ export async function load(options: autocannon.Options): Promise<LoadResult> {
   })
 }
 
+/** The value at percentile `p` (0–100, nearest rank) of ascending `sorted`; NaN when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
+}
+
 /** What `paced` measured. Latencies are from when each request was due, in ms. */
 export interface PacedResult {
   readonly sent: number
@@ -136,7 +142,7 @@ export async function paced(options: {
   if (options.label !== undefined && process.stderr.isTTY) process.stderr.write('\n')
   agent.destroy()
   latencies.sort((a, b) => a - b)
-  const at = (p: number): number => Math.round(latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? Number.NaN)
+  const at = (p: number): number => Math.round(percentile(latencies, p))
   return {
     sent,
     ok,

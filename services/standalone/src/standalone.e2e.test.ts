@@ -2,25 +2,14 @@
 // complaint over HTTP, stops the process, starts it again and finds the case.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import type { Test } from 'tap'
+import { eventually, freePort } from '@civic-desk/e2e/src/net.ts'
 
 const entry = fileURLToPath(new URL('./main.ts', import.meta.url))
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
-    })
-  })
-}
 
 interface Running {
   child: ChildProcess
@@ -58,17 +47,6 @@ async function stop(running: Running, signal: NodeJS.Signals = 'SIGTERM'): Promi
 
 const json = { 'content-type': 'application/json' }
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
-
-/** Polls `read` until `done` holds (10 s at most) and returns the last value. */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await read()
-    if (done(value)) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 2000)}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 interface Outbox {
   total: number
