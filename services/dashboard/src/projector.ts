@@ -2,10 +2,10 @@
 // store-fed bus in standalone) into the read models, and civic.dead-letter.v1 into the operators'
 // dead-letter list. At start it makes sure the active read models belong to this event store
 // (else it rebuilds them first); operators can rebuild into a new version while it runs.
-import { CaseEvent, CaseEventMessage } from '@civic-desk/contracts'
+import { CaseEventMessage } from '@civic-desk/contracts'
 import type { EventStore } from '@civic-desk/event-store'
 import { DeadLetterRecord, TOPICS, type Bus, type BusSubscription } from '@civic-desk/messaging'
-import { createLiveProjector, rebuildVersion, type LiveProjector, type PositionedEvent, type ReadModelStore } from '@civic-desk/read-models'
+import { createLiveProjector, projectedEventFromStore, rebuildVersion, type LiveProjector, type PositionedEvent, type ReadModelStore } from '@civic-desk/read-models'
 import { ConflictError, type Logger } from '@civic-desk/service-kit'
 import { CASE_STREAM_PREFIX, storeBatches } from './source.ts'
 
@@ -110,13 +110,16 @@ export async function startDashboardProjector(deps: DashboardProjectorDeps): Pro
       // dead-letter events the read models would then silently miss.
       maxAttempts: Number.MAX_SAFE_INTEGER,
       handler: async (message) => {
-        const parsed = CaseEvent.safeParse(message.value.event)
-        if (!parsed.success) {
+        const { event, position, streamId } = message.value
+        // The check a rebuild makes (only what the projection reads), so live and rebuilt read
+        // models take every event the same way, at a tenth of the cost of the full contract.
+        const projected = projectedEventFromStore(event.type, event.data, event)
+        if (projected === null) {
           // A type or version this build does not know: nothing to count yet; the next rebuild after an upgrade will.
-          log.warn({ position: message.value.position, type: message.value.event.type }, 'unknown case event skipped')
+          log.warn({ position, type: event.type }, 'unknown case event skipped')
           return
         }
-        await projector.handle({ caseId: message.value.streamId.slice(CASE_STREAM_PREFIX.length), position: message.value.position, event: parsed.data })
+        await projector.handle({ caseId: streamId.slice(CASE_STREAM_PREFIX.length), position, event: projected })
       },
     }),
   )
