@@ -95,14 +95,3 @@ t.test('status machine: every target is a known status and closed cases can only
   t.notOk(canTransition('submitted', 'resolved'))
   t.notOk(canTransition('closed', 'resolved'))
 })
-
-t.test('codec: an event survives encode → store shape → decode unchanged', async (t) => {
-  const { encodeCaseEvent, decodeCaseEvent } = await import('./codec.ts')
-  const [event] = decide(submit(), initialState())
-  if (!event) throw new Error('expected an event')
-  const stored = JSON.parse(JSON.stringify(encodeCaseEvent(event)))
-  t.equal(stored.id, meta.eventId)
-  t.notOk('data' in stored.metadata, 'metadata does not repeat the data')
-  t.same(decodeCaseEvent(stored), event)
-  t.throws(() => decodeCaseEvent({ ...stored, type: 'Nonsense' }))
-})

@@ -48,14 +48,9 @@ export {
   TRACKING_ALPHABET,
   TRACKING_DATA_LENGTH,
   caseIdForTrackingCode,
-  caseStreamId,
   parseTrackingCode,
   trackingCodeFromBytes,
   uuidV5,
 } from './tracking-code.ts'
 export type { ParsedTrackingCode } from './tracking-code.ts'
-export { decodeCaseEvent, encodeCaseEvent } from './codec.ts'
-export type { StoredEventInput, StoredEventOutput } from './codec.ts'
-export { changeRevisionOf, executeOnCase, loadCase } from './repository.ts'
-export type { CaseRecord, ExecuteOptions, ExecuteResult, LoadedCase } from './repository.ts'
 export { foldTurkish, normalizeNeighbourhood, words } from './text.ts'

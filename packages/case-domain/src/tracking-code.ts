@@ -96,8 +96,3 @@ export function uuidV5(namespace: Buffer, name: string): string {
   const hex = digest.toString('hex', 0, 16)
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
 }
-
-/** Name of the event stream of one case. */
-export function caseStreamId(caseId: string): string {
-  return `case-${caseId}`
-}

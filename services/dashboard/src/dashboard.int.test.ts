@@ -1,14 +1,14 @@
 // The dashboards' HTTP API through app.inject over a real SQLite store in a temp folder, fed to
-// the projector by the store-fed bus (as in standalone), read models in memory.
+// the projector by a case feed reading straight from the store (as in standalone), read models in memory.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import type { Test } from 'tap'
-import { caseIdForTrackingCode, executeOnCase, trackingCodeFromBytes, type CaseCommand } from '@civic-desk/case-domain'
+import { caseIdForTrackingCode, trackingCodeFromBytes, type CaseCommand } from '@civic-desk/case-domain'
+import { createCaseFeed, executeOnCase } from '@civic-desk/case-feed'
 import type { Actor } from '@civic-desk/contracts'
-import { createStoreFedBus } from '@civic-desk/event-relay'
 import { openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
 import { createMemoryBus } from '@civic-desk/messaging'
 import { createMemoryReadModelStore } from '@civic-desk/read-models'
@@ -62,22 +62,24 @@ async function newCase(store: EventStore, at: Date, o: { department: string; cat
 }
 
 /**
- * A fresh SQLite store in a temp folder, seeded by `seed`, projected by the store-fed bus into
+ * A fresh SQLite store in a temp folder, seeded by `seed`, projected through a store-fed case feed into
  * memory read models, with the dashboard routes on an app; closed at the end of `t`.
  */
 async function dashboards<Seeded>(t: Test, now: Date, seed: (store: EventStore) => Promise<Seeded>) {
   const dir = mkdtempSync(join(tmpdir(), 'civic-dashboard-'))
   const store = openSqliteEventStore({ file: join(dir, 'events.sqlite'), logger })
-  const bus = createStoreFedBus({ store, bus: createMemoryBus(), checkpointDir: join(dir, 'consumers'), logger })
+  const bus = createMemoryBus()
+  const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'store', checkpointDir: join(dir, 'consumers') } })
   const readModels = createMemoryReadModelStore()
   const seeded = await seed(store)
-  const projector = await startDashboardProjector({ store, bus, readModels, storeIdentity: 'test-store', logger })
+  const projector = await startDashboardProjector({ feed, store, bus, readModels, storeIdentity: 'test-store', logger })
   const app = createHttpApp({ serviceName: 'dashboard', logger, access: createAccessControl(devAccessConfig(catalogue.departments.map((d) => d.code))) })
   const access = createAccessControl(devAccessConfig(catalogue.departments.map((d) => d.code)))
-  registerDashboardRoutes(app, { readModels, projector, store, catalogue, access, logger, now: () => now, consumers: async () => bus.groups().map((g) => ({ name: g.groupId, kind: 'store' as const, position: g.position, lag: 0 })), eventsPerSecond: () => 0 })
+  registerDashboardRoutes(app, { readModels, projector, store, catalogue, access, logger, now: () => now, consumers: async () => feed.readers().map((r) => ({ name: r.name, kind: 'store' as const, position: r.position ?? 0, lag: 0 })), eventsPerSecond: () => 0 })
   t.teardown(async () => {
     await app.close()
     await projector.stop()
+    await feed.close()
     await bus.close()
     await store.close()
     rmSync(dir, { recursive: true, force: true })

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import { registerConsole } from '@civic-desk/console'
 import { TOPICS, createKafkaLagReader, openServiceBus } from '@civic-desk/messaging'
-import { createFileCheckpointStore } from '@civic-desk/event-relay'
+import { createCaseFeed, createFileCheckpointStore, relayCheckpointFile } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { accessConfigOrDev, createAccessControl, createHttpApp, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { dashboardConfig } from './config.ts'
@@ -37,12 +37,14 @@ const { readModels, target: readModelTarget } = await openReadModels(config, { c
 // exist only on civic.dead-letter.v1, whose offsets a fixed group would have committed before the
 // restart (the operators' list would start at 0). A group of this process's own reads it all again.
 const deadLetterGroupId = readModels.kind === 'memory' ? `${DASHBOARD_DEAD_LETTER_GROUP}-${randomUUID()}` : DASHBOARD_DEAD_LETTER_GROUP
-const projector = await startDashboardProjector({ store, bus, readModels, storeIdentity, logger, deadLetterGroupId })
+// Case events from civic.case-events.v1, which the relay fills.
+const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'bus' } })
+const projector = await startDashboardProjector({ feed, store, bus, readModels, storeIdentity, logger, deadLetterGroupId })
 const rate = headRate(store)
 const lagReader = config.kafkaBrokers.length > 0 ? createKafkaLagReader({ brokers: config.kafkaBrokers, clientId: 'dashboard-lag', logger: logger.child({ component: 'kafka-lag' }) }) : null
 /** The topics of the operators' stream view: the case events and the flows in and out of them. */
 const STREAM_VIEW_TOPICS: ReadonlySet<string> = new Set([TOPICS.caseEvents, TOPICS.intake, TOPICS.assignments])
-const relayCheckpoint = createFileCheckpointStore({ file: join(dataDir, 'event-relay.checkpoint.json') })
+const relayCheckpoint = createFileCheckpointStore({ file: relayCheckpointFile(dataDir) })
 
 const consumers = async (): Promise<ConsumerStatus[]> => {
   const head = await store.headPosition()
@@ -76,6 +78,7 @@ const shutdown = installShutdown({
   tasks: [
     { name: 'http', close: () => app.close() },
     { name: 'projector', close: () => projector.stop() },
+    { name: 'case feed', close: () => feed.close() },
     { name: 'bus', close: () => bus.close() },
     { name: 'kafka lag reader', close: async () => lagReader?.close() },
     { name: 'head rate', close: async () => rate.stop() },

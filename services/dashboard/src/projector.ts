@@ -1,19 +1,23 @@
-// The dashboard's projector: consumes civic.case-events.v1 in group `dashboard` (Kafka, or the
-// store-fed bus in standalone) into the read models, and civic.dead-letter.v1 into the operators'
-// dead-letter list. At start it makes sure the active read models belong to this event store
+// The dashboard's projector: consumes the case events in group `dashboard` (through the case feed:
+// Kafka, or straight from the store in standalone) into the read models, and civic.dead-letter.v1
+// into the operators' dead-letter list. At start it makes sure the active read models belong to this event store
 // (else it rebuilds them first); operators can rebuild into a new version while it runs.
-import { CaseEventMessage } from '@civic-desk/contracts'
+import { CASE_EVENT_TYPES, startTopicConsumer, type CaseFeed, type Consumer } from '@civic-desk/case-feed'
 import type { EventStore } from '@civic-desk/event-store'
-import { DeadLetterRecord, TOPICS, type Bus, type BusSubscription } from '@civic-desk/messaging'
-import { createLiveProjector, projectedEventFromStore, rebuildVersion, type LiveProjector, type PositionedEvent, type ReadModelStore } from '@civic-desk/read-models'
+import { DeadLetterRecord, TOPICS, type Bus } from '@civic-desk/messaging'
+import { createLiveProjector, rebuildVersion, type LiveProjector, type PositionedEvent, type ReadModelStore } from '@civic-desk/read-models'
 import { ConflictError, type Logger } from '@civic-desk/service-kit'
-import { CASE_STREAM_PREFIX, storeBatches } from './source.ts'
+import { storeBatches } from './source.ts'
 
 export const DASHBOARD_GROUP = 'dashboard'
 export const DASHBOARD_DEAD_LETTER_GROUP = 'dashboard-dead-letters'
 
 export interface DashboardProjectorDeps {
+  /** Where the case events come from. */
+  readonly feed: CaseFeed
+  /** Where a rebuild reads the log. */
   readonly store: EventStore
+  /** Where the dead letters come from. */
   readonly bus: Bus
   readonly readModels: ReadModelStore
   /** Identity of `store` (see identity.ts). */
@@ -50,7 +54,7 @@ async function catchUpFromStore(store: EventStore, position: number, apply: (eve
 
 /** Starts the projector: checks (or rebuilds) the read models, then joins the consumer groups. */
 export async function startDashboardProjector(deps: DashboardProjectorDeps): Promise<DashboardProjector> {
-  const { store, bus, readModels, storeIdentity } = deps
+  const { feed, store, bus, readModels, storeIdentity } = deps
   const log = deps.logger.child({ component: 'dashboard-projector' })
   const groupId = deps.groupId ?? DASHBOARD_GROUP
   let rebuilding: RebuildStatus | null = null
@@ -98,39 +102,27 @@ export async function startDashboardProjector(deps: DashboardProjectorDeps): Pro
       log.error({ active, storeIdentity }, 'the active read models belong to another event store: two installations share CIVIC_REDIS_PREFIX; give each its own prefix'),
   })
 
-  const subscriptions: BusSubscription[] = []
-  subscriptions.push(
-    await bus.subscribe({
-      topic: TOPICS.caseEvents,
+  const consumers: Consumer[] = []
+  consumers.push(
+    await feed.consume({
       groupId,
-      fromBeginning: true,
-      schema: CaseEventMessage,
-      // The projection never fails on an event (unknown ones are skipped): a failing handler means
-      // the read-model store is unreachable, so keep retrying (back-off up to 30 s) rather than
-      // dead-letter events the read models would then silently miss.
+      // A type or version this build does not know passes: nothing to count yet; the next rebuild after an upgrade will.
+      types: CASE_EVENT_TYPES,
+      // The projection never fails on an event: a failing handler
+      // means the read-model store is unreachable, so keep retrying (back-off up to 30 s) rather
+      // than dead-letter events the read models would then silently miss.
       maxAttempts: Number.MAX_SAFE_INTEGER,
-      handler: async (message) => {
-        const { event, position, streamId } = message.value
-        // The check a rebuild makes (only what the projection reads), so live and rebuilt read
-        // models take every event the same way, at a tenth of the cost of the full contract.
-        const projected = projectedEventFromStore(event.type, event.data, event)
-        if (projected === null) {
-          // A type or version this build does not know: nothing to count yet; the next rebuild after an upgrade will.
-          log.warn({ position, type: event.type }, 'unknown case event skipped')
-          return
-        }
-        await projector.handle({ caseId: streamId.slice(CASE_STREAM_PREFIX.length), position, event: projected })
-      },
+      handle: async ({ caseId, position, event }) => projector.handle({ caseId, position, event }),
     }),
   )
-  subscriptions.push(
-    await bus.subscribe({
+  consumers.push(
+    await startTopicConsumer({
+      bus,
       topic: TOPICS.deadLetter,
       groupId: deps.deadLetterGroupId ?? DASHBOARD_DEAD_LETTER_GROUP,
-      fromBeginning: true,
+      logger: deps.logger,
       schema: DeadLetterRecord,
-      handler: async (message) => {
-        const r = message.value
+      handle: async ({ value: r }) => {
         await readModels.recordDeadLetter({
           at: r.failedAt,
           topic: r.source.topic,
@@ -169,7 +161,7 @@ export async function startDashboardProjector(deps: DashboardProjectorDeps): Pro
       return { version, done }
     },
     async stop() {
-      for (const s of subscriptions) await s.close()
+      for (const c of consumers) await c.stop()
       await projector.close()
     },
   }

@@ -1,8 +1,7 @@
 // The event store as the read models' source: case events in global order, in batches.
+import { CASE_STREAM_PREFIX, caseIdOfStream } from '@civic-desk/case-feed'
 import { openSqliteLogReader, type EventStore, type RecordedEvent } from '@civic-desk/event-store'
 import { DATA_FREE_EVENT_TYPES, projectedEventFromStore, type PositionedEvent } from '@civic-desk/read-models'
-
-export const CASE_STREAM_PREFIX = 'case-'
 
 /**
  * A stored case event as the projection takes it, or null for a record that is not a known case
@@ -12,7 +11,8 @@ export function positionedFromStore(recorded: RecordedEvent): PositionedEvent | 
   // Only the fields the projection reads are checked (every stored event passed the full contract
   // on its way in): the full schema would cost the rebuild most of its time.
   const event = projectedEventFromStore(recorded.type, recorded.data, recorded.metadata)
-  return event === null ? null : { caseId: recorded.streamId.slice(CASE_STREAM_PREFIX.length), position: recorded.position, event }
+  const caseId = caseIdOfStream(recorded.streamId)
+  return event === null || caseId === null ? null : { caseId, position: recorded.position, event }
 }
 
 /** Case events with a position in (after, until], `batchSize` at a time. */

@@ -7,17 +7,8 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { BusinessCalendar } from '@civic-desk/calendar'
-import {
-  CaseRuleViolation,
-  executeOnCase,
-  loadCase,
-  type CaseCommand,
-  type CommandMeta,
-  type ExecuteResult,
-  type LoadedCase,
-  type NewSla,
-  type OpenCase,
-} from '@civic-desk/case-domain'
+import { CaseRuleViolation, type CaseCommand, type CommandMeta, type NewSla, type OpenCase } from '@civic-desk/case-domain'
+import { executeOnCase, loadCase, type ExecuteResult, type LoadedCase } from '@civic-desk/case-feed'
 import {
   CatalogueCodeSchema,
   Channel,

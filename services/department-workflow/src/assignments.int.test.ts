@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { caseIdForTrackingCode, caseStreamId, deriveEventId, encodeCaseEvent, trackingCodeFromBytes } from '@civic-desk/case-domain'
+import { caseIdForTrackingCode, deriveEventId, trackingCodeFromBytes } from '@civic-desk/case-domain'
+import { caseEventMessage, caseStreamId, createCaseFeed, encodeCaseEvent } from '@civic-desk/case-feed'
 import type { CaseEvent } from '@civic-desk/contracts'
-import { caseEventMessage } from '@civic-desk/event-relay'
 import { createMemoryEventStore, type EventStore } from '@civic-desk/event-store'
 import { DeadLetterRecord, TOPICS, openSqliteBus, type BusMessage, type SqliteBus } from '@civic-desk/messaging'
 import { AssignmentMessage, startAssignmentPublisher, type AssignmentPublisher } from './assignments.ts'
@@ -26,8 +26,8 @@ interface Env {
 }
 
 /**
- * A memory event store whose case events are relayed (with the relay's own `caseEventMessage`) to
- * a fresh sqlite bus, and the publisher under test on it.
+ * A memory event store whose case events are relayed (with the relay's message, `caseEventMessage`)
+ * to a fresh sqlite bus, and the publisher under test reading it through a case feed.
  */
 async function setup(t: Test, options: { maxAttempts?: number } = {}): Promise<Env> {
   const dir = mkdtempSync(join(tmpdir(), 'civic-assignments-'))
@@ -39,10 +39,12 @@ async function setup(t: Test, options: { maxAttempts?: number } = {}): Promise<E
   await bus.subscribe({ topic: TOPICS.assignments, groupId: 'test-assignments', fromBeginning: true, schema: AssignmentMessage, handler: async (m) => void assignments.push(m) })
   await bus.subscribe({ topic: TOPICS.deadLetter, groupId: 'test-dead-letters', fromBeginning: true, schema: DeadLetterRecord, handler: async (m) => void deadLetters.push(m) })
   const groupId = 'department-workflow-assignments'
-  const publisher = await startAssignmentPublisher({ bus, store, logger, catalogue, retryBackoffMs: 1, ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }) })
+  const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'bus' } })
+  const publisher = await startAssignmentPublisher({ feed, bus, store, logger, catalogue, retryBackoffMs: 1, ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }) })
   t.teardown(async () => {
     await relay.close()
     await publisher.stop()
+    await feed.close()
     await bus.close()
     await store.close()
     rmSync(dir, { recursive: true, force: true })

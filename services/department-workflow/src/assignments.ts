@@ -20,21 +20,22 @@
  * a store or bus failure is retried with back-off until it heals (by default without limit, so an
  * outage delays assignments instead of dropping them).
  */
-import { decodeCaseEvent, deriveEventId, replay, type OpenCase } from '@civic-desk/case-domain'
+import { deriveEventId, replay, type OpenCase } from '@civic-desk/case-domain'
+import { decodeCaseEvent, type CaseFeed, type CaseFeedEvent, type Consumer } from '@civic-desk/case-feed'
 import {
-  CaseEvent,
-  CaseEventMessage,
   CatalogueCodeSchema,
   Channel,
   Location,
   RequestKind,
   categoryByCode,
   departmentByCode,
+  type CaseEvent,
   type CaseEventOf,
+  type CaseEventType,
   type Catalogue,
 } from '@civic-desk/contracts'
 import type { EventStore } from '@civic-desk/event-store'
-import { NonRetriableError, TOPICS, type Bus, type BusMessage, type BusSubscription, type OutgoingMessage } from '@civic-desk/messaging'
+import { NonRetriableError, TOPICS, type Bus, type OutgoingMessage } from '@civic-desk/messaging'
 import type { Logger } from '@civic-desk/service-kit'
 import { z } from 'zod'
 
@@ -121,7 +122,7 @@ export type AssignmentType = AssignmentMessage['type']
 
 type AssigningEvent = CaseEventOf<'CaseRouted' | 'CaseMarkedDuplicate' | 'CaseTransferred' | 'CaseReopened'>
 
-const ASSIGNING: ReadonlySet<string> = new Set<AssigningEvent['type']>(['CaseRouted', 'CaseMarkedDuplicate', 'CaseTransferred', 'CaseReopened'])
+const ASSIGNING: ReadonlySet<CaseEventType> = new Set<AssigningEvent['type']>(['CaseRouted', 'CaseMarkedDuplicate', 'CaseTransferred', 'CaseReopened'])
 
 const isAssigning = (event: CaseEvent): event is AssigningEvent => ASSIGNING.has(event.type)
 
@@ -181,6 +182,9 @@ export function assignmentFor(source: AssignmentSource, catalogue?: Catalogue): 
 }
 
 export interface AssignmentPublisherOptions {
+  /** Where the case events come from. */
+  readonly feed: CaseFeed
+  /** Where the assignments go. */
   readonly bus: Bus
   /** Where the case's submission (what, where) is read from when a case event arrives. */
   readonly store: EventStore
@@ -218,12 +222,6 @@ export interface AssignmentPublisher {
   status(): AssignmentPublisherStatus
 }
 
-function issuesText(issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>): string {
-  return issues
-    .slice(0, 5)
-    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
-    .join('; ')
-}
 
 /** The message to publish for an assignment. */
 export function assignmentMessage(assignment: AssignmentMessage, correlationId: string): OutgoingMessage {
@@ -245,87 +243,53 @@ export function assignmentMessage(assignment: AssignmentMessage, correlationId: 
  * in a directorate's queue. Resolves once subscribed.
  */
 export async function startAssignmentPublisher(options: AssignmentPublisherOptions): Promise<AssignmentPublisher> {
-  const { bus, store, catalogue } = options
+  const { feed, bus, store, catalogue } = options
   const groupId = options.groupId ?? 'department-workflow-assignments'
   const log = options.logger.child({ component: 'assignments' })
 
-  let running = true
-  let published = 0
-  let skipped = 0
-  let lastError: string | undefined
-
-  const fail = (message: string, cause?: unknown): NonRetriableError => {
-    lastError = message
-    return new NonRetriableError(message, cause === undefined ? undefined : { cause })
-  }
-
-  const handle = async (message: BusMessage<CaseEventMessage>): Promise<void> => {
-    const { event: envelope, streamId, revision, position } = message.value
-    if (!ASSIGNING.has(envelope.type)) return
-    const decoded = CaseEvent.safeParse(envelope)
-    if (!decoded.success) throw fail(`${envelope.type} ${envelope.eventId} at position ${position} is invalid: ${issuesText(decoded.error.issues)}`)
-    const event = decoded.data
-    if (!isAssigning(event)) throw fail(`${envelope.type} ${envelope.eventId} decoded as ${event.type}`)
-
-    try {
-      // Folded only up to the source event, so a redelivery rebuilds the same assignment even after
-      // the case has moved on (transferred, closed …).
-      const records = await store.readStream(streamId, { maxCount: revision + 1 })
-      const last = records.at(-1)
-      if (records.length <= revision) {
-        // Positions are global: a store already past this one should hold the event.
-        const head = await store.headPosition()
-        if (head >= position) throw fail(`${streamId} revision ${revision} (position ${position}) is not in the store, which is at position ${head}: the message comes from another store`)
-        // A store replica behind the one the relay reads: wait for it.
-        throw new Error(`${streamId} revision ${revision} (position ${position}) is not in the store yet (head ${head})`)
-      }
-      if (last?.id !== event.eventId) throw fail(`${streamId} revision ${revision} is event ${last?.id ?? '(none)'} in the store, not ${event.eventId}`)
-      const state = replay(records.map(decodeCaseEvent))
-      if (state.status === 'none') throw fail(`${streamId}: no CaseSubmitted before ${event.type} ${event.eventId}`)
-
-      const assignment = assignmentFor({ event, state, position }, catalogue)
-      const caseLog = log.child({ caseId: state.caseId, sourceEventId: event.eventId, correlationId: event.correlationId })
-      if (assignment === null) {
-        skipped++
-        caseLog.warn({ type: event.type }, 'case is in no directorate; no assignment published')
-        return
-      }
-      await bus.publish(TOPICS.assignments, [assignmentMessage(assignment, event.correlationId)])
-      published++
-      caseLog.info({ type: assignment.type, department: assignment.department, assignmentId: assignment.assignmentId, dueAt: assignment.dueAt }, 'assignment published')
-    } catch (error) {
-      if (error instanceof NonRetriableError) throw error
-      // A stored event that is no known case event: a bug or a foreign writer, which retrying cannot mend.
-      if (error instanceof z.ZodError) throw fail(`${streamId}: a stored event does not decode: ${issuesText(error.issues)}`, error)
-      // The store or the bus: the bus retries with back-off.
-      lastError = `${streamId}: ${error instanceof Error ? error.message : String(error)}`
-      throw error
+  const handle = async ({ streamId, revision, position, event }: CaseFeedEvent): Promise<'published' | 'skipped'> => {
+    if (!isAssigning(event)) return 'skipped'
+    // Folded only up to the source event, so a redelivery rebuilds the same assignment even after
+    // the case has moved on (transferred, closed …).
+    const records = await store.readStream(streamId, { maxCount: revision + 1 })
+    const last = records.at(-1)
+    if (records.length <= revision) {
+      // Positions are global: a store already past this one should hold the event.
+      const head = await store.headPosition()
+      if (head >= position) throw new NonRetriableError(`${streamId} revision ${revision} (position ${position}) is not in the store, which is at position ${head}: the message comes from another store`)
+      // A store replica behind the one the relay reads: wait for it.
+      throw new Error(`${streamId} revision ${revision} (position ${position}) is not in the store yet (head ${head})`)
     }
+    if (last?.id !== event.eventId) throw new NonRetriableError(`${streamId} revision ${revision} is event ${last?.id ?? '(none)'} in the store, not ${event.eventId}`)
+    // A stored event that is no known case event throws CaseEventDecodeError: dead-lettered by the skeleton.
+    const state = replay(records.map(decodeCaseEvent))
+    if (state.status === 'none') throw new NonRetriableError(`${streamId}: no CaseSubmitted before ${event.type} ${event.eventId}`)
+
+    const assignment = assignmentFor({ event, state, position }, catalogue)
+    const caseLog = log.child({ caseId: state.caseId, sourceEventId: event.eventId, correlationId: event.correlationId })
+    if (assignment === null) {
+      caseLog.warn({ type: event.type }, 'case is in no directorate; no assignment published')
+      return 'skipped'
+    }
+    await bus.publish(TOPICS.assignments, [assignmentMessage(assignment, event.correlationId)])
+    caseLog.info({ type: assignment.type, department: assignment.department, assignmentId: assignment.assignmentId, dueAt: assignment.dueAt }, 'assignment published')
+    return 'published'
   }
 
-  const subscription: BusSubscription = await bus.subscribe({
-    topic: TOPICS.caseEvents,
+  const consumer: Consumer = await feed.consume({
     groupId,
-    fromBeginning: true,
-    schema: CaseEventMessage,
-    handler: handle,
+    types: ASSIGNING,
+    handle,
     maxAttempts: options.maxAttempts ?? Number.MAX_SAFE_INTEGER,
     ...(options.retryBackoffMs === undefined ? {} : { retryBackoffMs: options.retryBackoffMs }),
   })
-  log.info({ groupId, from: TOPICS.caseEvents, to: TOPICS.assignments }, 'assignment publisher started')
+  log.info({ groupId, source: feed.source, to: TOPICS.assignments }, 'assignment publisher started')
 
-  let stopped: Promise<void> | undefined
   return {
-    stop() {
-      stopped ??= (async () => {
-        running = false
-        await subscription.close()
-        log.info({ published, skipped }, 'assignment publisher stopped')
-      })()
-      return stopped
-    },
+    stop: () => consumer.stop(),
     status() {
-      return { running, published, skipped, ...(lastError === undefined ? {} : { lastError }) }
+      const { running, outcomes, lastError } = consumer.status()
+      return { running, published: outcomes['published'] ?? 0, skipped: outcomes['skipped'] ?? 0, ...(lastError === undefined ? {} : { lastError }) }
     },
   }
 }

@@ -6,7 +6,7 @@
  */
 export { CommandBodies, buildWorkflowApp, registerWorkflowRoutes, parseIfMatch, type IfMatch, type WorkflowAppDeps } from './app.ts'
 export {
-  CASE_STREAM_PREFIX,
+  CASE_PROJECTION_NAME,
   QUEUE_STATUSES,
   compareQueueEntries,
   createOpenCases,

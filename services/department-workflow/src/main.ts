@@ -4,6 +4,7 @@
 // systems (Kafka with KAFKA_BROKERS, else the bus file on this host).
 import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
+import { createCaseFeed } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
@@ -43,7 +44,9 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
   logger: logger.child({ component: 'bus' }),
   onFatalError: (error) => shutdown.fail(error),
 })
-const openCases = createOpenCases({ store, logger })
+// Assignments from civic.case-events.v1 (the relay fills it); the queues from the store.
+const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'bus' } })
+const openCases = createOpenCases({ feed })
 const now = (): Date => new Date()
 
 // The queues are rebuilt from the whole log; serve and schedule only once that is done, so the
@@ -53,7 +56,7 @@ const started = performance.now()
 await openCases.waitUntil(head, { timeoutMs: 30 * 60_000 })
 logger.info({ head, ms: Math.round(performance.now() - started) }, 'case projection rebuilt')
 
-const assignments = await startAssignmentPublisher({ bus, store, catalogue, logger })
+const assignments = await startAssignmentPublisher({ feed, bus, store, catalogue, logger })
 const scheduler = startSlaScheduler({ store, openCases, now, intervalMs: config.slaTickMs, logger })
 const app = buildWorkflowApp({ store, openCases, catalogue, calendar, workflows, access, logger, now })
 
@@ -65,6 +68,7 @@ const shutdown = installShutdown({
     { name: 'sla scheduler', close: () => scheduler.stop() },
     { name: 'assignment publisher', close: () => assignments.stop() },
     { name: 'case projection', close: () => openCases.close() },
+    { name: 'case feed', close: () => feed.close() },
     { name: 'bus', close: () => bus.close() },
     { name: 'event store', close: () => store.close() },
   ],

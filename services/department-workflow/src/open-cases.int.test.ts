@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
-import { caseStreamId, encodeCaseEvent } from '@civic-desk/case-domain'
+import { caseStreamId, encodeCaseEvent } from '@civic-desk/case-feed'
 import type { CaseEvent } from '@civic-desk/contracts'
 import { createMemoryEventStore, openSqliteEventStore } from '@civic-desk/event-store'
-import { createOpenCases } from './open-cases.ts'
-import { HOUR, T0, act, at, iso, logger, seedCase } from './test-support.ts'
+import { HOUR, T0, act, at, iso, projectCases, seedCase } from './test-support.ts'
 
 t.test('the projection is rebuilt from the log at every start: queues survive a restart', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'civic-workflow-'))
@@ -18,7 +17,7 @@ t.test('the projection is rebuilt from the log at every start: queues survive a 
   const pothole = await seedCase(store, { category: 'yol-cukur', routedAt: T0 })
   const parks = await seedCase(store, { category: 'park-bakim', routedAt: at(1) })
   await act(store, pothole.caseId, at(2), (meta) => ({ type: 'AcceptCase', meta, data: { assignee: 'ayse.fen' } }))
-  let openCases = createOpenCases({ store, logger })
+  let openCases = projectCases(store)
   await openCases.waitUntil(await store.headPosition())
   t.same(openCases.queue('fen-isleri', at(3)).map((c) => [c.caseId, c.status, c.revision]), [[pothole.caseId, 'in_progress', 2]])
   await openCases.close()
@@ -26,7 +25,7 @@ t.test('the projection is rebuilt from the log at every start: queues survive a 
 
   store = openSqliteEventStore({ file })
   t.teardown(() => store.close())
-  openCases = createOpenCases({ store, logger })
+  openCases = projectCases(store)
   t.teardown(() => openCases.close())
   await openCases.waitUntil(await store.headPosition())
   t.equal(openCases.position, 5)
@@ -44,21 +43,22 @@ t.test('the projection is rebuilt from the log at every start: queues survive a 
 t.test('events of other streams are ignored, and waitUntil still returns when the head is one of them', async (t) => {
   const store = createMemoryEventStore()
   t.teardown(() => store.close())
-  const openCases = createOpenCases({ store, logger })
+  const openCases = projectCases(store)
   t.teardown(() => openCases.close())
   const { caseId } = await seedCase(store, { category: 'yol-cukur', routedAt: T0 })
   await store.append('checkpoint-relay', [{ id: randomUUID(), type: 'Checkpoint', data: { position: 2 } }], { expectedRevision: 'any' })
   const head = await store.headPosition()
   t.equal(head, 3)
   await openCases.waitUntil(head, { timeoutMs: 1000 })
-  t.equal(openCases.position, 2, 'the last case event')
+  // The position covers every event of the log, the other stream's too (it is a position in the log, not a count of cases).
+  t.equal(openCases.position, 3, 'past the last event of the log')
   t.equal(openCases.get(caseId)?.revision, 1)
 })
 
 t.test('a record that is no valid case event is skipped and logged; the projection keeps going', async (t) => {
   const store = createMemoryEventStore()
   t.teardown(() => store.close())
-  const openCases = createOpenCases({ store, logger })
+  const openCases = projectCases(store)
   t.teardown(() => openCases.close())
   const { caseId } = await seedCase(store, { category: 'yol-cukur', routedAt: T0 })
   await store.append(caseStreamId(caseId), [{ id: randomUUID(), type: 'CaseAccepted', data: { department: 'fen-isleri' }, metadata: {} }], { expectedRevision: 1 })

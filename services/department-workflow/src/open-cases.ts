@@ -1,17 +1,17 @@
 /**
- * The department queues: an in-memory projection of every case stream, rebuilt from position 0
- * of the store's global log at each start. Nothing is persisted, so there is no checkpoint to
- * lose or to keep consistent with the data. The price is a replay of the log at every start and
- * every case in memory: fine for a district municipality; a metropolis wants a stored read model.
+ * The department queues: an in-memory projection of every case stream (a catch-up projection of
+ * the case feed), rebuilt from position 0 of the log at each start. Nothing is persisted, so there
+ * is no checkpoint to lose or to keep consistent with the data. The price is a replay of the log
+ * at every start and every case in memory: fine for a district municipality; a metropolis wants a
+ * stored read model.
  */
-import { decodeCaseEvent, evolve, initialState, type CaseState, type OpenCase } from '@civic-desk/case-domain'
+import { evolve, initialState, type CaseState, type OpenCase } from '@civic-desk/case-domain'
+import type { CaseFeed, CaseFeedEvent, CatchUpProjection } from '@civic-desk/case-feed'
 import type { CaseStatus, Channel, RequestKind } from '@civic-desk/contracts'
-import type { EventStore, RecordedEvent, Subscription } from '@civic-desk/event-store'
-import type { Logger } from '@civic-desk/service-kit'
 import { slaPositionAt } from './sla-view.ts'
 
-/** Streams of cases; everything else in the log is skipped. */
-export const CASE_STREAM_PREFIX = 'case-'
+/** Name of the projection among the readers of the log (operators' stream view). */
+export const CASE_PROJECTION_NAME = 'department-workflow-projection'
 
 /** Statuses in which a case sits in its directorate's queue. */
 export const QUEUE_STATUSES: readonly CaseStatus[] = ['routed', 'in_progress', 'waiting_for_citizen']
@@ -78,15 +78,16 @@ export function compareQueueEntries(a: QueueEntry, b: QueueEntry): number {
 
 /** Options of `createOpenCases`. */
 export interface OpenCasesOptions {
-  readonly store: EventStore
-  readonly logger: Logger
+  readonly feed: CaseFeed
 }
 
 /** The running projection. */
 export interface OpenCases {
-  /** Global position of the last case event applied (0 before any). */
+  /** The catch-up projection that keeps it (status for the operators' stream view). */
+  readonly projection: CatchUpProjection
+  /** Global position of the last event of the log seen (0 before any). */
   readonly position: number
-  /** False once the subscription has stopped (closed, or the store failed). */
+  /** False once closed. */
   readonly running: boolean
   /** The projected case, or undefined when no event of it was seen (yet). */
   get(caseId: string): ProjectedCase | undefined
@@ -105,19 +106,12 @@ export interface OpenCases {
   close(): Promise<void>
 }
 
-/** Starts the projection: subscribes to every case stream from the start of the log. */
+/** Starts the projection: every case stream from the start of the log, then live. */
 export function createOpenCases(options: OpenCasesOptions): OpenCases {
-  const { store } = options
-  const log = options.logger.child({ component: 'open-cases' })
   const cases = new Map<string, ProjectedCase>()
   /** department → ids of its cases in a queue status. */
   const byDepartment = new Map<string, Set<string>>()
   const listeners = new Set<(caseId: string) => void>()
-  const waiters = new Set<() => void>()
-  let position = 0
-  /** Events applied so far; lets `waitUntil` notice one applied while it was asking the store. */
-  let applied = 0
-  let running = true
 
   const index = (caseId: string, before: CaseState | undefined, after: CaseState): void => {
     const queued = (s: CaseState | undefined): string | null =>
@@ -133,66 +127,35 @@ export function createOpenCases(options: OpenCasesOptions): OpenCases {
     }
   }
 
-  const apply = (recorded: RecordedEvent): void => {
-    const caseId = recorded.streamId.slice(CASE_STREAM_PREFIX.length)
-    const previous = cases.get(caseId)
-    let next: CaseState = previous?.state ?? initialState()
-    // A record that does not decode, or a fold that throws, is a bug or a foreign writer: a
-    // projection must not stop over a recorded fact, so it is logged loudly and skipped.
-    try {
-      next = evolve(next, decodeCaseEvent(recorded))
-    } catch (error) {
-      log.error({ err: error, caseId, eventId: recorded.id, type: recorded.type, position: recorded.position }, 'case event skipped: cannot be applied')
-    }
-    if (next.status !== 'none') {
-      // The queue shows the case's ETag: records of citizen messages do not change it (see changeRevisionOf).
-      const bookkeeping = recorded.type === 'CitizenNotified' || recorded.type === 'NotificationFailed'
-      cases.set(caseId, { state: next, revision: bookkeeping && previous !== undefined ? previous.revision : recorded.revision })
-      index(caseId, previous?.state, next)
-    }
+  // A listener that throws is logged by the kernel like a failed fold; the case is already applied.
+  const changed = (caseId: string): void => {
+    for (const listener of listeners) listener(caseId)
   }
 
-  const subscription: Subscription = store.subscribeToAll(
-    {
-      streamPrefix: CASE_STREAM_PREFIX,
-      onError: (error) => {
-        running = false
-        log.error({ err: error, position }, 'case projection stopped: the event store failed')
-        for (const wake of waiters) wake()
-      },
-    },
-    (recorded) => {
-      apply(recorded)
-      position = recorded.position
-      applied++
-      const caseId = recorded.streamId.slice(CASE_STREAM_PREFIX.length)
-      for (const listener of listeners) {
-        try {
-          listener(caseId)
-        } catch (error) {
-          log.error({ err: error, caseId }, 'open-cases listener failed')
-        }
+  // A record that does not decode, or a fold that throws, is logged and skipped by the kernel: a
+  // projection must not stop over a recorded fact.
+  const projection = options.feed.project({
+    name: CASE_PROJECTION_NAME,
+    apply: ({ caseId, revision, event }: CaseFeedEvent) => {
+      const previous = cases.get(caseId)
+      const next = evolve(previous?.state ?? initialState(), event)
+      if (next.status !== 'none') {
+        // The queue shows the case's ETag: records of citizen messages do not change it (see changeRevisionOf).
+        const bookkeeping = event.type === 'CitizenNotified' || event.type === 'NotificationFailed'
+        cases.set(caseId, { state: next, revision: bookkeeping && previous !== undefined ? previous.revision : revision })
+        index(caseId, previous?.state, next)
       }
-      for (const wake of waiters) wake()
+      changed(caseId)
     },
-  )
-
-  /** True when no case event with a position ≤ target remains to be applied. */
-  const caughtUp = async (target: number): Promise<boolean> => {
-    if (position >= target) return true
-    if ((await store.headPosition()) < target) return false
-    // The subscription only reports case events, so the head of the log may be an event of
-    // another stream that it will never hand over: ask the store whether a case event is due.
-    const [pending] = await store.readAll({ after: position, streamPrefix: CASE_STREAM_PREFIX, maxCount: 1 })
-    return pending === undefined || pending.position > target
-  }
+  })
 
   return {
+    projection,
     get position() {
-      return position
+      return projection.position
     },
     get running() {
-      return running
+      return projection.running
     },
     get: (caseId) => cases.get(caseId),
     all: () => cases.values(),
@@ -205,37 +168,11 @@ export function createOpenCases(options: OpenCasesOptions): OpenCases {
       }
       return entries.sort(compareQueueEntries)
     },
-    async waitUntil(target, waitOptions = {}) {
-      const timeoutMs = waitOptions.timeoutMs ?? 5000
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
-        const seen = applied
-        if (await caughtUp(target)) return
-        if (applied !== seen) continue
-        if (!running) throw new Error(`case projection stopped at position ${position} before reaching ${target}`)
-        const left = deadline - Date.now()
-        if (left <= 0) throw new Error(`case projection did not reach position ${target} within ${timeoutMs} ms (at ${position})`)
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            clearTimeout(timer)
-            waiters.delete(done)
-            resolve()
-          }
-          // Woken by each applied event; the short poll covers appends to other streams, which
-          // the filtered subscription never reports.
-          const timer = setTimeout(done, Math.min(left, 50))
-          waiters.add(done)
-        })
-      }
-    },
+    waitUntil: (target, waitOptions = {}) => projection.waitUntil(target, waitOptions),
     onChange(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
-    async close() {
-      await subscription.close()
-      running = false
-      for (const wake of waiters) wake()
-    },
+    close: () => projection.close(),
   }
 }

@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap'
 import { deriveEventId } from '@civic-desk/case-domain'
 import { createMemoryEventStore, type EventStore } from '@civic-desk/event-store'
-import { createOpenCases, type OpenCases } from './open-cases.ts'
+import type { OpenCases } from './open-cases.ts'
 import { startSlaScheduler, type SlaScheduler } from './sla-scheduler.ts'
-import { T0, TestClock, act, at, eventsOf, iso, logger, seedCase, waitFor } from './test-support.ts'
+import { T0, TestClock, act, at, eventsOf, iso, logger, projectCases, seedCase, waitFor } from './test-support.ts'
 
 const SLA_TYPES = new Set(['SlaWarningRaised', 'SlaBreached', 'CaseEscalated'])
 
@@ -13,7 +13,7 @@ async function slaEvents(store: EventStore, caseId: string) {
 
 /** One replica: its own projection and scheduler over the shared store. */
 async function replica(t: Test, store: EventStore, clock: TestClock, intervalMs = 10): Promise<{ openCases: OpenCases; scheduler: SlaScheduler }> {
-  const openCases = createOpenCases({ store, logger })
+  const openCases = projectCases(store)
   await openCases.waitUntil(await store.headPosition())
   const scheduler = startSlaScheduler({ store, openCases, now: clock.now, intervalMs, logger })
   t.teardown(async () => {
@@ -149,7 +149,7 @@ t.test('stop() waits for the tick in flight, and no tick follows', async (t) => 
       return store.append(streamId, events, options)
     },
   }
-  const openCases = createOpenCases({ store, logger })
+  const openCases = projectCases(store)
   t.teardown(() => openCases.close())
   await openCases.waitUntil(await store.headPosition())
   const scheduler = startSlaScheduler({ store: slow, openCases, now: () => at(0), intervalMs: 5, logger })

@@ -12,7 +12,8 @@
  * projection applies an event of it; a tick pops only what is due. Nothing is rescanned and
  * nothing spins: an idle tick costs one comparison.
  */
-import { deriveEventId, executeOnCase, nextSlaThreshold, type CaseCommand, type PendingThreshold } from '@civic-desk/case-domain'
+import { deriveEventId, nextSlaThreshold, type CaseCommand, type PendingThreshold } from '@civic-desk/case-domain'
+import { executeOnCase, retryDelayMs } from '@civic-desk/case-feed'
 import type { Actor } from '@civic-desk/contracts'
 import type { EventStore } from '@civic-desk/event-store'
 import type { Logger } from '@civic-desk/service-kit'
@@ -118,7 +119,7 @@ export function startSlaScheduler(options: SlaSchedulerOptions): SlaScheduler {
     } catch (error) {
       const attempt = (failures.get(caseId) ?? 0) + 1
       failures.set(caseId, attempt)
-      const backoff = Math.min(MAX_RETRY_BACKOFF_MS, intervalMs * 2 ** Math.min(attempt, 20))
+      const backoff = retryDelayMs(attempt, { minMs: intervalMs * 2, maxMs: MAX_RETRY_BACKOFF_MS })
       log.warn({ err: error, caseId, attempt, retryInMs: backoff }, 'could not record SLA thresholds; will retry')
       if (!agenda.has(caseId)) schedule(caseId, at.getTime() + backoff)
     }

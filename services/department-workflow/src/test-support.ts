@@ -3,19 +3,11 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
-import {
-  caseIdForTrackingCode,
-  caseStreamId,
-  decodeCaseEvent,
-  encodeCaseEvent,
-  executeOnCase,
-  trackingCodeFromBytes,
-  type CaseCommand,
-  type CommandMeta,
-  type ExecuteResult,
-} from '@civic-desk/case-domain'
+import { caseIdForTrackingCode, trackingCodeFromBytes, type CaseCommand, type CommandMeta } from '@civic-desk/case-domain'
+import { caseStreamId, createCaseFeed, decodeCaseEvent, encodeCaseEvent, executeOnCase, type ExecuteResult } from '@civic-desk/case-feed'
 import { categoryByCode, type CaseEvent, type Channel, type Citizen, type RequestKind } from '@civic-desk/contracts'
 import { createMemoryEventStore, type EventStore } from '@civic-desk/event-store'
+import { createMemoryBus } from '@civic-desk/messaging'
 import { createAccessControl, createLogger, defaultCatalogueFile, loadAccessConfig, loadCatalogue } from '@civic-desk/service-kit'
 import { buildWorkflowApp } from './app.ts'
 import { createOpenCases, type OpenCases } from './open-cases.ts'
@@ -173,10 +165,21 @@ export interface Env {
   request(method: 'GET' | 'POST', url: string, headers: Record<string, string>, payload?: unknown): Promise<LightMyRequestResponse>
 }
 
+/** The case projection over `store`, through a case feed of its own that closes with it. */
+export function projectCases(store: EventStore): OpenCases {
+  const feed = createCaseFeed({ store, bus: createMemoryBus(), logger, groups: { kind: 'bus' } })
+  const openCases = createOpenCases({ feed })
+  const close = async (): Promise<void> => {
+    await openCases.close()
+    await feed.close()
+  }
+  return new Proxy(openCases, { get: (target, property) => (property === 'close' ? close : Reflect.get(target, property)) })
+}
+
 /** A fresh memory store, projection and app; closed when the test ends. */
 export function setup(t: Test, start: Date = T0): Env {
   const store = createMemoryEventStore()
-  const openCases = createOpenCases({ store, logger })
+  const openCases = projectCases(store)
   const clock = new TestClock(start)
   const app = buildWorkflowApp({ store, openCases, catalogue, calendar, workflows, access, logger, now: clock.now })
   t.teardown(async () => {

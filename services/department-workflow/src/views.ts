@@ -9,7 +9,8 @@
  * case's directorate and supervisors see it: they have to answer the citizen. Free text
  * (description, notes, replies) is shown as written; it cannot be redacted mechanically.
  */
-import { STATUS_TEXT, timelineEntry, type CaseRecord, type CatalogueNames, type NamedCode, type OpenCase, type RecordedStep, type Submission } from '@civic-desk/case-domain'
+import { STATUS_TEXT, timelineEntry, type CatalogueNames, type NamedCode, type OpenCase, type RecordedStep, type Submission } from '@civic-desk/case-domain'
+import { type CaseRecord } from '@civic-desk/case-feed'
 import {
   categoryByCode,
   departmentByCode,

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createAccessControl, devAccessConfig } from '@civic-desk/service-kit'
 import { buildRelayApp } from './app.ts'
-import { createMemoryCheckpointStore } from './checkpoint.ts'
+import { createMemoryCheckpointStore } from '@civic-desk/case-feed'
 import { startRelay } from './relay.ts'
 import { appendCases, recordingBus, silentLogger, storedCaseEvents, tempStore, waitFor } from './test-support.ts'
 

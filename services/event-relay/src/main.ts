@@ -2,11 +2,11 @@
 // It tails the event store in CIVIC_DATA_DIR and publishes every case event to civic.case-events.v1:
 // on Kafka with KAFKA_BROKERS, else on the bus file beside the store (bus.sqlite) on this host.
 import { join, resolve } from 'node:path'
+import { createFileCheckpointStore, relayCheckpointFile } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildRelayApp } from './app.ts'
-import { createFileCheckpointStore } from './checkpoint.ts'
 import { relayConfig } from './config.ts'
 import { startRelay } from './relay.ts'
 
@@ -26,7 +26,7 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
   logger: logger.child({ component: 'bus' }),
   onFatalError: (error) => shutdown.fail(error),
 })
-const checkpoints = createFileCheckpointStore({ file: join(dataDir, 'event-relay.checkpoint.json') })
+const checkpoints = createFileCheckpointStore({ file: relayCheckpointFile(dataDir) })
 const relay = await startRelay({ store, bus, checkpoints, logger, batchSize: config.batchSize })
 const app = buildRelayApp({ relay, store, access, logger })
 

@@ -4,15 +4,11 @@
  * advances after the bus accepted a batch, so a crash in between re-publishes that batch on the
  * next start (at-least-once; consumers de-duplicate by eventId) but never skips an event.
  */
-import { setTimeout as sleep } from 'node:timers/promises'
-import { CASE_EVENT_HEADERS, CaseEventMessage } from '@civic-desk/contracts'
-import type { EventStore, RecordedEvent, Subscription } from '@civic-desk/event-store'
+import { CaseEventMessage } from '@civic-desk/contracts'
+import { caseEventMessage, createLogTail, retrying, type CheckpointStore, type LogTail, type TailItem, type TailMembership } from '@civic-desk/case-feed'
+import type { EventStore } from '@civic-desk/event-store'
 import { TOPICS, type Bus, type OutgoingMessage } from '@civic-desk/messaging'
 import type { Logger } from '@civic-desk/service-kit'
-import type { CheckpointStore } from './checkpoint.ts'
-
-/** Prefix of case streams (`case-<caseId>`); only these are relayed. */
-export const CASE_STREAM_PREFIX = 'case-'
 
 /** Default of `RelayOptions.batchSize`. */
 export const DEFAULT_BATCH_SIZE = 100
@@ -32,6 +28,8 @@ export const MAX_RELAY_RETRY_BACKOFF_MS = 5_000
 
 export interface RelayOptions {
   readonly store: EventStore
+  /** The process's log tail; without one the relay follows the store through a tail of its own. */
+  readonly tail?: LogTail
   readonly bus: Bus
   readonly checkpoints: CheckpointStore
   readonly logger: Logger
@@ -45,7 +43,7 @@ export interface RelayOptions {
    * a little more after a crash; saving after every batch costs an fsync each.
    */
   readonly checkpointIntervalMs?: number
-  /** Wait before the 2nd attempt of a failed publish, save or subscription; doubles per attempt, capped at 5 s. Default 100 ms. */
+  /** Wait before the 2nd attempt of a failed publish or save; doubles per attempt, capped at 5 s. Default 100 ms. */
   readonly retryBackoffMs?: number
 }
 
@@ -74,36 +72,6 @@ interface Pending {
   readonly message: OutgoingMessage
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-/**
- * The message for one stored case event (see `CaseEventMessage` for the format): the event is
- * rebuilt from the store's data and metadata exactly as `decodeCaseEvent` does, but not checked
- * against the known event types, so the relay passes on types it does not know yet.
- */
-export function caseEventMessage(recorded: RecordedEvent): OutgoingMessage {
-  const metadata = isRecord(recorded.metadata) ? recorded.metadata : {}
-  const correlationId = metadata['correlationId']
-  const value = {
-    streamId: recorded.streamId,
-    revision: recorded.revision,
-    position: recorded.position,
-    recordedAt: recorded.recordedAt,
-    event: { ...metadata, eventId: recorded.id, type: recorded.type, data: recorded.data },
-  }
-  return {
-    key: recorded.streamId.slice(CASE_STREAM_PREFIX.length),
-    value,
-    headers: {
-      [CASE_EVENT_HEADERS.eventType]: recorded.type,
-      [CASE_EVENT_HEADERS.eventId]: recorded.id,
-      ...(typeof correlationId === 'string' ? { [CASE_EVENT_HEADERS.correlationId]: correlationId } : {}),
-    },
-  }
-}
-
 function positiveInteger(name: string, value: number, min: number): number {
   if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`startRelay: ${name} must be an integer >= ${min}, got ${value}`)
   return value
@@ -118,48 +86,57 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const batchSize = positiveInteger('batchSize', options.batchSize ?? DEFAULT_BATCH_SIZE, 1)
   const flushIntervalMs = positiveInteger('flushIntervalMs', options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS, 0)
   const retryBackoffMs = positiveInteger('retryBackoffMs', options.retryBackoffMs ?? DEFAULT_RELAY_RETRY_BACKOFF_MS, 1)
+  const checkpointIntervalMs = positiveInteger('checkpointIntervalMs', options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS, 0)
   const log = options.logger.child({ component: 'event-relay' })
 
-  const checkpointIntervalMs = positiveInteger('checkpointIntervalMs', options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS, 0)
   let position = await checkpoints.load()
   /** Position of the last event the bus accepted (the checkpoint may lag behind it). */
   let publishedUpTo = position
   let lastSaveAt = 0
-  /** Position of the last event handed to us by the subscription; where a new subscription resumes. */
-  let received = position
   let published = 0
   let consecutiveFailures = 0
   let stopping = false
   let stopped: Promise<void> | undefined
   // Cuts retry back-offs short on stop.
   const abort = new AbortController()
-  // Never longer than batchSize: the handler waits while a batch is out (backpressure).
+  // Never longer than batchSize: a full batch refuses further events until it went out (backpressure).
   const pending: Pending[] = []
+  let paused = false
   let flushTimer: NodeJS.Timeout | undefined
   let flushing: Promise<void> | undefined
-  let subscription: Subscription | undefined
-  let resubscribing: Promise<void> | undefined
-
-  const backoff = (attempt: number): number => Math.min(retryBackoffMs * 2 ** (attempt - 1), MAX_RELAY_RETRY_BACKOFF_MS)
+  const ownTail = options.tail === undefined ? createLogTail({ store, logger: options.logger }) : undefined
+  const tail = options.tail ?? ownTail!
 
   /** Runs `operation` until it succeeds; false when it failed while stopping (the caller gives up). */
-  const retrying = async (what: string, fields: Record<string, unknown>, operation: () => Promise<void>): Promise<boolean> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await operation()
-        consecutiveFailures = 0
-        return true
-      } catch (error) {
-        consecutiveFailures++
-        if (stopping) {
-          log.error({ ...fields, attempt, err: error }, `${what} failed while stopping; giving up, these events stay after the checkpoint and are published again on the next start`)
-          return false
-        }
-        const retryInMs = backoff(attempt)
-        log.warn({ ...fields, attempt, retryInMs, err: error }, `${what} failed; will retry`)
-        await sleep(retryInMs, undefined, { signal: abort.signal }).catch(() => undefined)
-      }
+  const retried = async (what: string, fields: Record<string, unknown>, operation: () => Promise<void>): Promise<boolean> => {
+    try {
+      await retrying(operation, {
+        // While stopping: one attempt, no wait.
+        ...(stopping ? {} : { signal: abort.signal }),
+        minTimeoutMs: retryBackoffMs,
+        maxTimeoutMs: MAX_RELAY_RETRY_BACKOFF_MS,
+        shouldRetry: () => !stopping,
+        onFailedAttempt: (error, attempt, retryInMs) => {
+          consecutiveFailures++
+          if (!stopping) log.warn({ ...fields, attempt, retryInMs, err: error }, `${what} failed; will retry`)
+        },
+      })
+      consecutiveFailures = 0
+      return true
+    } catch (error) {
+      log.error({ ...fields, err: error }, `${what} failed while stopping; giving up, these events stay after the checkpoint and are published again on the next start`)
+      return false
     }
+  }
+
+  const saveCheckpoint = async (): Promise<boolean> => {
+    const target = publishedUpTo
+    if (target <= position) return true
+    const saved = await retried('checkpoint save', { toPosition: target }, () => checkpoints.save(target))
+    if (!saved) return false
+    lastSaveAt = Date.now()
+    position = Math.max(position, target)
+    return true
   }
 
   const drain = async (): Promise<void> => {
@@ -171,7 +148,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       const last = batch[batch.length - 1]
       if (first === undefined || last === undefined) return
       const fields = { events: batch.length, fromPosition: first.position, toPosition: last.position }
-      const sent = await retrying('publish', fields, () => bus.publish(TOPICS.caseEvents, batch.map((p) => p.message)))
+      const sent = await retried('publish', fields, () => bus.publish(TOPICS.caseEvents, batch.map((p) => p.message)))
       if (!sent) return
       pending.splice(0, batch.length)
       published += batch.length
@@ -183,17 +160,12 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       if (pending.length === 0 || Date.now() - lastSaveAt >= checkpointIntervalMs) {
         if (!(await saveCheckpoint())) return
       }
+      // Room again: take events from where the relay stopped taking them.
+      if (paused && pending.length < batchSize && !stopping) {
+        paused = false
+        membership.resume()
+      }
     }
-  }
-
-  const saveCheckpoint = async (): Promise<boolean> => {
-    const target = publishedUpTo
-    if (target <= position) return true
-    const saved = await retrying('checkpoint save', { toPosition: target }, () => checkpoints.save(target))
-    if (!saved) return false
-    lastSaveAt = Date.now()
-    position = Math.max(position, target)
-    return true
   }
 
   /** Publishes everything collected; concurrent callers share the one drain in progress. */
@@ -208,46 +180,39 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     return flushing
   }
 
-  const handle = async (event: RecordedEvent): Promise<void> => {
-    // Backpressure: events gather while a batch is out (the next batch takes them all), and the
-    // subscription waits here only when a full batch is already waiting.
-    while (flushing !== undefined && pending.length >= batchSize) await flushing
-    const message = caseEventMessage(event)
+  const receive = (item: TailItem): boolean => {
+    if (stopping) return false
+    // Only case streams are relayed; the others just pass.
+    if (item.caseId === null) return true
+    // Backpressure: a full batch takes no more until it went out.
+    if (pending.length >= batchSize) {
+      paused = true
+      void flush()
+      return false
+    }
+    const message = caseEventMessage(item.recorded)
     const checked = CaseEventMessage.safeParse(message.value)
     if (!checked.success) {
       // Relayed anyway: the store is the truth, and each consumer dead-letters it visibly with full context.
-      log.warn({ position: event.position, streamId: event.streamId, eventId: event.id, type: event.type, issues: checked.error.issues.length }, 'stored case event does not match CaseEventMessage; relayed as is')
+      log.warn({ position: item.position, streamId: item.recorded.streamId, eventId: item.recorded.id, type: item.recorded.type, issues: checked.error.issues.length }, 'stored case event does not match CaseEventMessage; relayed as is')
     }
-    received = event.position
-    pending.push({ position: event.position, message })
-    if (flushing !== undefined) return // the drain in progress picks it up
-    if (pending.length >= batchSize) await flush()
+    pending.push({ position: item.position, message })
+    if (flushing !== undefined) return true // the drain in progress picks it up
+    if (pending.length >= batchSize) void flush()
     else flushTimer ??= setTimeout(() => void flush(), flushIntervalMs)
+    return true
   }
 
-  const subscribe = (): void => {
-    subscription = store.subscribeToAll(
-      {
-        after: received,
-        streamPrefix: CASE_STREAM_PREFIX,
-        onError: (error) => {
-          if (stopping) return
-          consecutiveFailures++
-          const retryInMs = backoff(Math.min(consecutiveFailures, 20))
-          log.error({ err: error, after: received, retryInMs }, 'event store subscription failed; resubscribing from the last received event')
-          resubscribing = sleep(retryInMs, undefined, { signal: abort.signal })
-            .catch(() => undefined)
-            .then(() => {
-              resubscribing = undefined
-              if (!stopping) subscribe()
-            })
-        },
+  const membership: TailMembership = tail.follow(
+    {
+      name: 'event-relay',
+      receive,
+      onStoreError: () => {
+        consecutiveFailures++
       },
-      handle,
-    )
-  }
-
-  subscribe()
+    },
+    position,
+  )
   log.info({ after: position, batchSize, flushIntervalMs, topic: TOPICS.caseEvents }, 'event relay started')
 
   return {
@@ -270,12 +235,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       stopped ??= (async () => {
         stopping = true
         abort.abort()
-        await resubscribing
-        // Waits for the handler in flight, which may itself be waiting for a batch to go out.
-        await subscription?.close()
+        await membership.close()
         while (flushing !== undefined) await flushing
         await flush()
         await saveCheckpoint()
+        await ownTail?.close()
         log.info({ position, published, unpublished: pending.length }, 'event relay stopped')
       })()
       return stopped

@@ -21,7 +21,8 @@
 import { Buffer } from 'node:buffer'
 import { z } from 'zod'
 import { ExternalId, SubmissionBody } from '@civic-desk/contracts'
-import { TOPICS, type Bus, type BusMessage, type BusSubscription } from '@civic-desk/messaging'
+import { startTopicConsumer, type Consumer } from '@civic-desk/case-feed'
+import { TOPICS, type Bus, type BusMessage } from '@civic-desk/messaging'
 import { ConflictError, PayloadTooLargeError, ValidationError, type Logger } from '@civic-desk/service-kit'
 import { submitRequest, type SubmitDeps } from './submit.ts'
 import { channelActor, submissionConflict, validateSubmission, type SubmissionRules } from './validation.ts'
@@ -186,15 +187,7 @@ export async function startIntakeConsumer(options: IntakeConsumerOptions): Promi
   if (!Number.isSafeInteger(maxValueBytes) || maxValueBytes < 1) throw new RangeError(`startIntakeConsumer: maxValueBytes must be an integer >= 1, got ${maxValueBytes}`)
   const log = options.logger.child({ component: 'intake-consumer' })
 
-  let running = true
-  let received = 0
-  let created = 0
-  let duplicates = 0
-  let rejected = 0
-  let failures = 0
-  let lastError: string | undefined
-
-  const reject = async (message: BusMessage, error: Refusal, correlationId: string): Promise<void> => {
+  const reject = async (message: BusMessage, error: Refusal, correlationId: string): Promise<'rejected'> => {
     const reason = reasonOf(error)
     const source = { topic: message.topic, partition: message.partition, offset: message.offset, key: message.key }
     const rejection: IntakeRejection = {
@@ -211,75 +204,62 @@ export async function startIntakeConsumer(options: IntakeConsumerOptions): Promi
         headers: { ...message.headers, [INTAKE_HEADERS.correlationId]: correlationId, [REJECTION_CODE_HEADER]: reason.code },
       },
     ])
-    rejected++
     // The value holds personal data: the log names the fields, never their contents.
     log.warn({ ...source, correlationId, code: reason.code, fields: reason.errors.map((e) => e.path), detail: reason.detail }, 'intake message rejected')
+    return 'rejected'
   }
 
-  const handle = async (message: BusMessage): Promise<void> => {
-    received++
+  // Store or bus failures are thrown: a message neither stored nor rejected is never committed; the bus retries it.
+  const handle = async (message: BusMessage): Promise<'created' | 'duplicate' | 'rejected'> => {
     const correlationId = saneHeader(message, INTAKE_HEADERS.correlationId) ?? `${message.topic}:${message.partition}:${message.offset}`
+    let body: IntakeMessageBody
     try {
-      let body: IntakeMessageBody
-      try {
-        // The bus parsed the text; its JSON form again is within a few bytes of what was sent.
-        const bytes = Buffer.byteLength(JSON.stringify(message.value), 'utf8')
-        if (bytes > maxValueBytes) throw new PayloadTooLargeError(`The message value has ${bytes} bytes; intake accepts at most ${maxValueBytes}.`)
-        body = validateSubmission(options, message.value, IntakeMessageBody)
-      } catch (error) {
-        if (error instanceof ValidationError || error instanceof PayloadTooLargeError) return await reject(message, error, correlationId)
-        throw error
-      }
-      const actor = channelActor(saneHeader(message, INTAKE_HEADERS.adapterId) ?? TOPICS.intake)
-      const result = await submitRequest(options, body, { actor, correlationId })
-      const fields = { channel: body.channel, externalId: body.externalId, caseId: result.receipt.caseId, correlationId, partition: message.partition, offset: message.offset }
-      switch (result.outcome) {
-        case 'created':
-          created++
-          log.info({ ...fields, kind: body.kind, position: result.position, actor: actor.id }, 'case submitted')
-          return
-        case 'duplicate':
-          duplicates++
-          log.debug(fields, 'case already submitted; nothing stored')
-          return
-        case 'conflict':
-          return await reject(message, submissionConflict(body, result.receipt), correlationId)
-        default: {
-          const unreachable: never = result
-          return unreachable
-        }
-      }
+      // The bus parsed the text; its JSON form again is within a few bytes of what was sent.
+      const bytes = Buffer.byteLength(JSON.stringify(message.value), 'utf8')
+      if (bytes > maxValueBytes) throw new PayloadTooLargeError(`The message value has ${bytes} bytes; intake accepts at most ${maxValueBytes}.`)
+      body = validateSubmission(options, message.value, IntakeMessageBody)
     } catch (error) {
-      // Store or bus: never commit a message that was neither stored nor rejected; the bus retries.
-      failures++
-      lastError = `${message.topic}:${message.partition}:${message.offset}: ${error instanceof Error ? error.message : String(error)}`
-      log.error({ err: error, partition: message.partition, offset: message.offset, correlationId }, 'intake message not handled; the bus retries it')
+      if (error instanceof ValidationError || error instanceof PayloadTooLargeError) return reject(message, error, correlationId)
       throw error
+    }
+    const actor = channelActor(saneHeader(message, INTAKE_HEADERS.adapterId) ?? TOPICS.intake)
+    const result = await submitRequest(options, body, { actor, correlationId })
+    const fields = { channel: body.channel, externalId: body.externalId, caseId: result.receipt.caseId, correlationId, partition: message.partition, offset: message.offset }
+    switch (result.outcome) {
+      case 'created':
+        log.info({ ...fields, kind: body.kind, position: result.position, actor: actor.id }, 'case submitted')
+        return 'created'
+      case 'duplicate':
+        log.debug(fields, 'case already submitted; nothing stored')
+        return 'duplicate'
+      case 'conflict':
+        return reject(message, submissionConflict(body, result.receipt), correlationId)
+      default: {
+        const unreachable: never = result
+        return unreachable
+      }
     }
   }
 
-  const subscription: BusSubscription = await bus.subscribe({
+  const consumer: Consumer = await startTopicConsumer({
+    bus,
     topic: TOPICS.intake,
     groupId,
+    logger: options.logger,
+    handle,
     fromBeginning: true,
-    handler: handle,
     maxAttempts: options.maxAttempts ?? Number.MAX_SAFE_INTEGER,
     ...(options.retryBackoffMs === undefined ? {} : { retryBackoffMs: options.retryBackoffMs }),
   })
-  log.info({ groupId, topic: TOPICS.intake }, 'intake consumer started')
 
-  let stopped: Promise<void> | undefined
   return {
-    stop() {
-      stopped ??= (async () => {
-        running = false
-        await subscription.close()
-        log.info({ received, created, duplicates, rejected, failures }, 'intake consumer stopped')
-      })()
-      return stopped
-    },
+    stop: () => consumer.stop(),
     status() {
-      return { running, received, created, duplicates, rejected, failures, ...(lastError === undefined ? {} : { lastError }) }
+      const { running, outcomes, retries, rejected: refused, lastError } = consumer.status()
+      const created = outcomes['created'] ?? 0
+      const duplicates = outcomes['duplicate'] ?? 0
+      const rejected = outcomes['rejected'] ?? 0
+      return { running, received: created + duplicates + rejected + retries + refused, created, duplicates, rejected, failures: retries + refused, ...(lastError === undefined ? {} : { lastError }) }
     },
   }
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
 import { createAccessControl, createLogger, defaultCatalogueFile, devAccessConfig, loadCatalogue } from '@civic-desk/service-kit'
-import { caseIdForTrackingCode, caseStreamId } from '@civic-desk/case-domain'
+import { caseIdForTrackingCode } from '@civic-desk/case-domain'
+import { caseStreamId } from '@civic-desk/case-feed'
 import { buildIntakeApp } from './app.ts'
 
 const catalogue = loadCatalogue(defaultCatalogueFile)

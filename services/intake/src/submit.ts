@@ -1,17 +1,7 @@
 import { createHmac, randomFillSync, randomUUID } from 'node:crypto'
 import type { Actor, SubmissionBody, SubmissionReceipt } from '@civic-desk/contracts'
-import {
-  CaseRuleViolation,
-  caseIdForTrackingCode,
-  caseStreamId,
-  decide,
-  decodeCaseEvent,
-  encodeCaseEvent,
-  initialState,
-  replay,
-  trackingCodeFromBytes,
-  type SubmitCase,
-} from '@civic-desk/case-domain'
+import { CaseRuleViolation, caseIdForTrackingCode, decide, initialState, replay, trackingCodeFromBytes, type SubmitCase } from '@civic-desk/case-domain'
+import { caseStreamId, decodeCaseEvent, encodeCaseEvent } from '@civic-desk/case-feed'
 import { ConcurrencyError, type EventStore } from '@civic-desk/event-store'
 
 export interface SubmitDeps {

@@ -2,6 +2,7 @@
 // process.env. It consumes civic.case-events.v1 (Kafka with KAFKA_BROKERS, else the bus file on this
 // host), reads and records on the event store shared in CIVIC_DATA_DIR, and keeps its outbox there.
 import { join, resolve } from 'node:path'
+import { createCaseFeed } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
@@ -27,9 +28,11 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
 })
 const outbox = openSqliteOutbox(join(dataDir, 'outbox.sqlite'))
 const router = buildProviderRouter(config, outbox)
+// Case events from civic.case-events.v1, which the relay fills.
+const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'bus' } })
 const notifier = await startNotifier({
+  feed,
   store,
-  bus,
   catalogue,
   router,
   logger,
@@ -42,6 +45,7 @@ const shutdown = installShutdown({
   tasks: [
     { name: 'http', close: () => app.close() },
     { name: 'notifier', close: () => notifier.stop() },
+    { name: 'case feed', close: () => feed.close() },
     { name: 'providers', close: () => router.close() },
     { name: 'bus', close: () => bus.close() },
     { name: 'outbox', close: async () => outbox.close() },

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import { caseIdForTrackingCode, decodeCaseEvent, caseStreamId, executeOnCase, trackingCodeFromBytes, type CaseCommand, type Submission } from '@civic-desk/case-domain'
+import { caseIdForTrackingCode, trackingCodeFromBytes, type CaseCommand, type Submission } from '@civic-desk/case-domain'
+import { caseEventMessage, caseStreamId, createCaseFeed, decodeCaseEvent, executeOnCase, type CaseFeed } from '@civic-desk/case-feed'
 import { createMemoryEventStore, type EventStore } from '@civic-desk/event-store'
-import { createMemoryCheckpointStore, startRelay, caseEventMessage } from '@civic-desk/event-relay'
 import { TOPICS, createMemoryBus, waitFor, type MemoryBus } from '@civic-desk/messaging'
 import { createLogger, defaultCatalogueFile, loadCatalogue } from '@civic-desk/service-kit'
 import { createMemoryOutbox, type Outbox } from './outbox.ts'
@@ -17,6 +17,7 @@ const catalogue = loadCatalogue(defaultCatalogueFile)
 interface Rig {
   store: EventStore
   bus: MemoryBus
+  feed: CaseFeed
   outbox: Outbox
   notifier: Notifier
 }
@@ -27,16 +28,19 @@ async function rig(t: Test, options: { webhookUrl?: string; groupId?: string } =
   const outbox = createMemoryOutbox()
   const providers = options.webhookUrl === undefined ? [] : [createWebhookProvider({ url: options.webhookUrl, channels: ['sms'], timeoutMs: 2000 })]
   const router = createProviderRouter(providers, { fallback: createOutboxProvider(outbox) })
-  const relay = await startRelay({ store, bus, checkpoints: createMemoryCheckpointStore(), logger })
-  const notifier = await startNotifier({ store, bus, catalogue, router, logger, maxAttempts: 3, backoffMs: 10, statusUrlBase: 'https://beyazmasa.example/takip/' })
+  // A minimal relay: every stored case event onto civic.case-events.v1, read through a case feed as in distributed mode.
+  const relay = store.subscribeToAll({ streamPrefix: 'case-' }, (recorded) => bus.publish(TOPICS.caseEvents, [caseEventMessage(recorded)]))
+  const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'bus' } })
+  const notifier = await startNotifier({ feed, store, catalogue, router, logger, maxAttempts: 3, backoffMs: 10, statusUrlBase: 'https://beyazmasa.example/takip/' })
   t.teardown(async () => {
     await notifier.stop()
-    await relay.stop()
+    await relay.close()
+    await feed.close()
     await bus.close()
     await router.close()
     await store.close()
   })
-  return { store, bus, outbox, notifier }
+  return { store, bus, feed, outbox, notifier }
 }
 
 let n = 0
@@ -124,7 +128,7 @@ t.test('acknowledgement, info request and resolution: one message each, recorded
 })
 
 t.test('redelivery and a restarted consumer send nothing twice', async (t) => {
-  const { store, bus, outbox } = await rig(t)
+  const { store, bus, feed, outbox } = await rig(t)
   const s = newCase({ email: 'ayse@example.com', preferredChannel: 'email' })
   await submitAndRoute(store, s)
   await waitFor(() => outbox.list({ caseId: s.caseId }).length === 1, 5000, 'acknowledgement')
@@ -135,7 +139,7 @@ t.test('redelivery and a restarted consumer send nothing twice', async (t) => {
   await bus.publish(TOPICS.caseEvents, [caseEventMessage(routed)])
   // A second notifier in a new group (a restart that lost its offsets) replays everything.
   const router = createProviderRouter([], { fallback: createOutboxProvider(outbox) })
-  const second = await startNotifier({ store, bus, catalogue, router, logger, groupId: `replay-${randomUUID()}` })
+  const second = await startNotifier({ store, feed, catalogue, router, logger, groupId: `replay-${randomUUID()}` })
   t.teardown(() => second.stop())
   await waitFor(() => second.status().skipped >= 2, 5000, 'the replaying notifier to see the case')
   t.equal(outbox.list({ caseId: s.caseId }).length, 1, 'still one message')

@@ -11,17 +11,18 @@
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import {
-  CaseEvent,
-  CaseEventMessage,
   categoryByCode,
   departmentByCode,
+  type CaseEvent,
   type CaseEventOf,
+  type CaseEventType,
   type Catalogue,
   type NotificationTemplate,
 } from '@civic-desk/contracts'
-import { deriveEventId, evolve, executeOnCase, initialState, loadCase, type CaseState, type OpenCase } from '@civic-desk/case-domain'
+import { deriveEventId, evolve, initialState, type CaseState, type OpenCase } from '@civic-desk/case-domain'
+import { executeOnCase, loadCase, type CaseFeed, type CaseFeedEvent, type Consumer } from '@civic-desk/case-feed'
 import type { EventStore } from '@civic-desk/event-store'
-import { NonRetriableError, TOPICS, type Bus, type BusMessage, type BusSubscription } from '@civic-desk/messaging'
+import { NonRetriableError } from '@civic-desk/messaging'
 import type { Logger } from '@civic-desk/service-kit'
 import { sendWithRetry } from './delivery.ts'
 import type { OutgoingNotification, ProviderRouter } from './providers.ts'
@@ -38,8 +39,10 @@ export const TRIGGERS: { readonly [T in CaseEvent['type']]?: NotificationTemplat
 }
 
 export interface NotifierOptions {
+  /** Where the case events come from. */
+  readonly feed: CaseFeed
+  /** Where the case is read and the message recorded. */
   readonly store: EventStore
-  readonly bus: Bus
   readonly catalogue: Catalogue
   readonly router: ProviderRouter
   readonly logger: Logger
@@ -132,41 +135,29 @@ function templateContext(
 
 /** Starts consuming case events in the `notification` group. */
 export async function startNotifier(options: NotifierOptions): Promise<Notifier> {
-  const { store, bus, catalogue, router, logger } = options
+  const { store, feed, catalogue, router, logger } = options
   const now = options.now ?? (() => new Date())
   const abort = new AbortController()
-  let sent = 0
-  let failed = 0
-  let skipped = 0
-  let lastError: string | null = null
+  /** The last delivery that failed after its last try (a recorded outcome, not a failure of the handler). */
+  let failure: string | null = null
 
-  async function handle(message: BusMessage<CaseEventMessage>): Promise<void> {
-    // Most case events tell the citizen nothing: skip them before the full schema check.
-    if (!Object.hasOwn(TRIGGERS, message.value.event.type)) return
-    const parsed = CaseEvent.safeParse(message.value.event)
-    if (!parsed.success) throw new NonRetriableError(`not a valid case event: ${parsed.error.message}`)
-    const event = parsed.data
+  async function handle({ caseId, revision, event }: CaseFeedEvent): Promise<'sent' | 'failed' | 'skipped'> {
     const template = TRIGGERS[event.type]
-    if (template === undefined) return
-    const caseId = message.key
+    if (template === undefined) return 'skipped'
     const loaded = await loadCase(store, caseId)
     if (loaded.state.status === 'none') throw new NonRetriableError(`case ${caseId} does not exist`)
     // The message tells what the case was at that event, not what it is now (a later transfer
     // must not change the department named in the acknowledgement).
-    const atEvent = loaded.records.filter((r) => r.revision <= message.value.revision).reduce<CaseState>((s, r) => evolve(s, r.event), initialState())
-    if (atEvent.status === 'none') throw new NonRetriableError(`case ${caseId} has no event at revision ${message.value.revision}`)
+    const atEvent = loaded.records.filter((r) => r.revision <= revision).reduce<CaseState>((s, r) => evolve(s, r.event), initialState())
+    if (atEvent.status === 'none') throw new NonRetriableError(`case ${caseId} has no event at revision ${revision}`)
     const target = chooseChannel(atEvent)
     const log = logger.child({ caseId, eventId: event.eventId, template })
     if (target === null) {
-      skipped++
       log.debug('no message: anonymous case or no contact wanted')
-      return
+      return 'skipped'
     }
     const notificationId = deriveEventId(event.eventId, `notify:${target.channel}`)
-    if (loaded.state.notifications.has(notificationId)) {
-      skipped++
-      return
-    }
+    if (loaded.state.notifications.has(notificationId)) return 'skipped'
     const rendered = renderMessage(template, templateContext(event, atEvent, catalogue, options.statusUrlBase), {
       channel: target.channel,
       language: options.language ?? 'tr',
@@ -213,35 +204,29 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       { loaded },
     )
     if (outcome.ok) {
-      sent++
       log.info({ channel: target.channel, provider }, 'citizen notified')
-    } else {
-      failed++
-      lastError = outcome.error.message
-      log.error({ channel: target.channel, provider, attempts: outcome.attempts, error: outcome.error }, 'notification failed after the last try')
+      return 'sent'
     }
+    failure = outcome.error.message
+    log.error({ channel: target.channel, provider, attempts: outcome.attempts, error: outcome.error }, 'notification failed after the last try')
+    return 'failed'
   }
 
-  const subscription: BusSubscription = await bus.subscribe({
-    topic: TOPICS.caseEvents,
+  const consumer: Consumer = await feed.consume({
     groupId: options.groupId ?? 'notification',
-    fromBeginning: true,
-    schema: CaseEventMessage,
-    handler: async (message) => {
-      try {
-        await handle(message)
-      } catch (error) {
-        if (!(error instanceof NonRetriableError) && !abort.signal.aborted) lastError = error instanceof Error ? error.message : String(error)
-        throw error
-      }
-    },
+    // Most case events tell the citizen nothing: they pass without being decoded.
+    types: new Set(Object.keys(TRIGGERS) as CaseEventType[]),
+    handle,
   })
 
   return {
-    status: () => ({ sent, failed, skipped, lastError }),
+    status() {
+      const { outcomes, lastError } = consumer.status()
+      return { sent: outcomes['sent'] ?? 0, failed: outcomes['failed'] ?? 0, skipped: outcomes['skipped'] ?? 0, lastError: lastError ?? failure }
+    },
     async stop() {
       abort.abort(new Error('notifier stopping'))
-      await subscription.close()
+      await consumer.stop()
       // Let an aborted send settle before the caller closes the providers.
       await delay(0)
     },

@@ -9,7 +9,7 @@ const operator = { authorization: 'Bearer dev-operator' }
 
 t.test('health, readiness and the operator status page', async (t) => {
   const env = await environment(t)
-  const routing = await startRouting({ store: env.store, bus: env.bus, catalogue, calendar, logger: silentLogger, now: () => NOW })
+  const routing = await startRouting({ store: env.store, feed: env.feed, catalogue, calendar, logger: silentLogger, now: () => NOW })
   const app = buildRoutingApp({ routing, access, logger: silentLogger })
   t.teardown(async () => {
     await app.close()

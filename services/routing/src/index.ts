@@ -14,8 +14,8 @@ export {
   textSimilarity,
 } from './plan.ts'
 export type { Deadlines, DuplicateCandidate, DuplicateMatch, PlanInput, Route, RoutingOptions, RoutingOptionsInput, RoutingPlan } from './plan.ts'
-export { DEFAULT_INDEX_RETRY_BACKOFF_MS, DEFAULT_INDEX_WAIT_TIMEOUT_MS, IndexNotReadyError, startOpenCaseIndex } from './open-cases.ts'
-export type { OpenCaseIndex, OpenCaseIndexOptions } from './open-cases.ts'
+export { DEFAULT_INDEX_WAIT_TIMEOUT_MS, DUPLICATE_INDEX_NAME, IndexNotReadyError, startDuplicateIndex } from './duplicate-index.ts'
+export type { DuplicateIndex, DuplicateIndexOptions } from './duplicate-index.ts'
 export { ROUTING_ACTOR, startRouting } from './routing.ts'
 export type { RoutingService, RoutingStatus, StartRoutingOptions } from './routing.ts'
 export { buildRoutingApp, registerRoutingRoutes, type RoutingAppDeps } from './app.ts'

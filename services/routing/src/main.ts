@@ -3,6 +3,7 @@
 // relay publishes to on this host) and appends to the event store shared in CIVIC_DATA_DIR.
 import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
+import { createCaseFeed } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
@@ -28,9 +29,11 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
   logger: logger.child({ component: 'bus' }),
   onFatalError: (error) => shutdown.fail(error),
 })
+// Case events from civic.case-events.v1 (the relay fills it); the duplicate index from the store.
+const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'bus' } })
 const routing = await startRouting({
+  feed,
   store,
-  bus,
   catalogue,
   calendar,
   logger,
@@ -50,6 +53,7 @@ const shutdown = installShutdown({
     { name: 'http', close: () => app.close() },
     // Before the bus and the store: the message in flight finishes (or stays uncommitted).
     { name: 'routing', close: () => routing.stop() },
+    { name: 'case feed', close: () => feed.close() },
     { name: 'bus', close: () => bus.close() },
     { name: 'event store', close: () => store.close() },
   ],

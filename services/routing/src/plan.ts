@@ -322,9 +322,11 @@ export interface PlanInput {
   readonly catalogue: Catalogue
   readonly classifier: Classifier
   readonly calendar: BusinessCalendar
-  /** Earlier open cases (the open-case index's answer); the submission itself is ignored if present. */
+  /** Earlier open cases (the duplicate index's answer); the submission itself is ignored if present. */
   readonly candidates: readonly DuplicateCandidate[]
   readonly options?: RoutingOptionsInput
+  /** `resolveRoute`'s answer for the submission when the caller has it already (it is not computed again). */
+  readonly route?: Route
 }
 
 /** The decision: route, or route and link to an earlier case. `calendarCoverageError` as in `Deadlines`. */
@@ -336,7 +338,7 @@ export type RoutingPlan =
 export function planRouting(input: PlanInput): RoutingPlan {
   const options = resolveRoutingOptions(input.options)
   const { submission, catalogue } = input
-  const route = resolveRoute(submission, catalogue, input.classifier, options)
+  const route = input.route ?? resolveRoute(submission, catalogue, input.classifier, options)
   const deadlines = computeDeadlines(submission, route.category, catalogue, input.calendar)
   const data: CaseRoutedV1['data'] = {
     department: route.department,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { caseStreamId, deriveEventId, executeOnCase, loadCase, type CaseCommand } from '@civic-desk/case-domain'
+import { deriveEventId, type CaseCommand } from '@civic-desk/case-domain'
+import { caseStreamId, createCaseFeed, executeOnCase, loadCase } from '@civic-desk/case-feed'
 import type { CaseEvent } from '@civic-desk/contracts'
 import type { EventStore } from '@civic-desk/event-store'
 import { DeadLetterRecord, TOPICS } from '@civic-desk/messaging'
@@ -15,7 +16,7 @@ const north = (meters: number) => ({ lat: HERE.lat + meters / 111_195, lon: HERE
 type Env = Awaited<ReturnType<typeof environment>>
 
 async function start(t: Test, env: Env, extra: Partial<StartRoutingOptions> = {}) {
-  const routing = await startRouting({ store: env.store, bus: env.bus, catalogue, calendar, logger: silentLogger, now: () => NOW, retryBackoffMs: 5, ...extra })
+  const routing = await startRouting({ store: env.store, feed: env.feed, catalogue, calendar, logger: silentLogger, now: () => NOW, retryBackoffMs: 5, ...extra })
   t.teardown(() => routing.stop())
   return routing
 }
@@ -113,7 +114,9 @@ t.test('a message waits until the index has applied its position, so a just-subm
     headPosition: () => env.store.headPosition(),
     close: () => env.store.close(),
   }
-  const routing = await start(t, env, { store })
+  const feed = createCaseFeed({ store, bus: env.bus, logger: silentLogger, groups: { kind: 'bus' } })
+  t.teardown(() => feed.close())
+  const routing = await start(t, env, { store, feed })
   const first = await submitCase(env.store, { description: POTHOLE, location: north(0) })
   const second = await submitCase(env.store, { description: POTHOLE, location: north(30) })
   await settle() // room for a wrong implementation to route early
@@ -237,8 +240,8 @@ t.test('after stop and a new start the index is rebuilt from the store: a duplic
 t.test('startRouting refuses options that name a directorate the catalogue lacks', async (t) => {
   const env = await environment(t)
   await t.rejects(
-    startRouting({ store: env.store, bus: env.bus, catalogue, calendar, logger: silentLogger, options: { fallbackDepartment: 'beyaz-masa' } }),
+    startRouting({ store: env.store, feed: env.feed, catalogue, calendar, logger: silentLogger, options: { fallbackDepartment: 'beyaz-masa' } }),
     /fallbackDepartment "beyaz-masa" is not a department of the catalogue/,
   )
-  await t.rejects(startRouting({ store: env.store, bus: env.bus, catalogue, calendar, logger: silentLogger, options: { textSimilarity: 2 } }), RangeError)
+  await t.rejects(startRouting({ store: env.store, feed: env.feed, catalogue, calendar, logger: silentLogger, options: { textSimilarity: 2 } }), RangeError)
 })

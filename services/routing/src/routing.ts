@@ -4,15 +4,16 @@
  * decides and appends; the decision is `planRouting`'s, and the event id is derived from the
  * CaseSubmitted's, so a redelivered message, a second replica or a restart routes a case once.
  */
+import { LRUCache } from 'lru-cache'
 import type { BusinessCalendar } from '@civic-desk/calendar'
-import { CaseRuleViolation, caseStreamId, deriveEventId, executeOnCase, type CaseCommand, type CommandMeta } from '@civic-desk/case-domain'
-import { CaseEvent, CaseEventMessage, departmentByCode, type Catalogue } from '@civic-desk/contracts'
+import { deriveEventId, type CaseCommand, type CommandMeta, type Submission } from '@civic-desk/case-domain'
+import { executeOnCase, type CaseFeed, type CaseFeedEvent, type Consumer } from '@civic-desk/case-feed'
+import { departmentByCode, type Catalogue } from '@civic-desk/contracts'
 import type { EventStore } from '@civic-desk/event-store'
-import { NonRetriableError, TOPICS, type Bus, type BusMessage, type BusSubscription } from '@civic-desk/messaging'
 import type { Logger } from '@civic-desk/service-kit'
 import { createClassifier } from './classify.ts'
-import { startOpenCaseIndex } from './open-cases.ts'
-import { planRouting, resolveRoute, resolveRoutingOptions, type RoutingOptionsInput } from './plan.ts'
+import { startDuplicateIndex } from './duplicate-index.ts'
+import { planRouting, resolveRoute, resolveRoutingOptions, type Route, type RoutingOptionsInput } from './plan.ts'
 
 /** Name the handler uses when deriving its event ids; changing it would route every case again. */
 const HANDLER = 'routing'
@@ -21,8 +22,10 @@ const HANDLER = 'routing'
 export const ROUTING_ACTOR = { kind: 'service', id: 'routing' } as const
 
 export interface StartRoutingOptions {
+  /** Where routing reads new cases and its duplicate index from. */
+  readonly feed: CaseFeed
+  /** Where it appends its decisions. */
   readonly store: EventStore
-  readonly bus: Bus
   readonly catalogue: Catalogue
   readonly calendar: BusinessCalendar
   readonly logger: Logger
@@ -52,7 +55,7 @@ export interface RoutingStatus {
   readonly duplicates: number
   /** CaseSubmitted messages that needed nothing: the case was already routed (redelivery, another replica). */
   readonly skipped: number
-  /** Global position the open-case index has applied. */
+  /** Global position the duplicate index has applied. */
   readonly indexPosition: number
   /** The last failure or degraded decision (retried handler, dead letter, calendar coverage), if any. */
   readonly lastError?: string
@@ -65,19 +68,13 @@ export interface RoutingService {
   status(): RoutingStatus
 }
 
-function issuesText(issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>): string {
-  return issues
-    .slice(0, 5)
-    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
-    .join('; ')
-}
 
 /**
- * Builds the open-case index from the store and joins the routing consumer group. Throws at once
+ * Builds the duplicate index from the log and joins the routing consumer group. Throws at once
  * when the options are out of range or name a directorate the catalogue does not have.
  */
 export async function startRouting(options: StartRoutingOptions): Promise<RoutingService> {
-  const { store, bus, catalogue, calendar } = options
+  const { store, feed, catalogue, calendar } = options
   const routingOptions = resolveRoutingOptions(options.options)
   for (const [name, code] of [
     ['fallbackDepartment', routingOptions.fallbackDepartment],
@@ -92,102 +89,81 @@ export async function startRouting(options: StartRoutingOptions): Promise<Routin
   const log = options.logger.child({ component: 'routing' })
   const classifier = createClassifier(catalogue)
 
-  const index = startOpenCaseIndex({
-    store,
-    logger: options.logger,
+  // The route of a new case is needed twice, by the index (before the case is routed) and by the
+  // handler: classified once, kept for the cases in flight.
+  const routes = new LRUCache<string, Route>({ max: 10_000 })
+  const routeOf = (submission: Submission): Route => {
+    let route = routes.get(submission.caseId)
+    if (route === undefined) routes.set(submission.caseId, (route = resolveRoute(submission, catalogue, classifier, routingOptions)))
+    return route
+  }
+
+  const index = startDuplicateIndex({
+    feed,
     windowHours: routingOptions.duplicateWindowHours,
-    categoryOf: (submission) => resolveRoute(submission, catalogue, classifier, routingOptions).category?.code ?? null,
+    categoryOf: (submission) => routeOf(submission).category?.code ?? null,
     ...(options.indexWaitTimeoutMs === undefined ? {} : { waitTimeoutMs: options.indexWaitTimeoutMs }),
   })
 
-  let routed = 0
-  let duplicates = 0
-  let skipped = 0
-  let lastError: string | undefined
-  let running = true
+  // A degraded decision (routed on plain elapsed time) is not a failure of the message: noted here.
+  let degraded: string | undefined
+  let consumer: Consumer | undefined
 
-  const handle = async (message: BusMessage<CaseEventMessage>): Promise<void> => {
-    const { event: envelope, position, streamId } = message.value
-    if (envelope.type !== 'CaseSubmitted') return
-    const decoded = CaseEvent.safeParse(envelope)
-    if (!decoded.success || decoded.data.type !== 'CaseSubmitted') {
-      const reason = decoded.success ? 'not a CaseSubmitted' : issuesText(decoded.error.issues)
-      lastError = `CaseSubmitted ${envelope.eventId} at position ${position} is invalid: ${reason}`
-      throw new NonRetriableError(lastError)
+  /** Every CaseSubmitted becomes a CaseRouted or CaseMarkedDuplicate; a case already routed needs nothing. */
+  const handle = async ({ caseId, position, event: source }: CaseFeedEvent): Promise<'routed' | 'duplicate' | 'skipped'> => {
+    if (source.type !== 'CaseSubmitted') return 'skipped'
+    // Every case submitted before this one must be in the index, or a just-reported duplicate is missed.
+    await index.waitUntil(position)
+    const route = routeOf(source.data)
+    const { location } = source.data
+    const candidates =
+      route.category === null
+        ? []
+        : index.candidates({
+            category: route.category.code,
+            before: position,
+            near: { neighbourhood: location?.neighbourhood, lat: location?.lat, lon: location?.lon, radiusMeters: routingOptions.duplicateRadiusMeters },
+          })
+    const plan = planRouting({ submission: source.data, catalogue, classifier, calendar, candidates, options: routingOptions, route })
+    const eventId = deriveEventId(source.eventId, HANDLER)
+    const caseLog = log.child({ caseId, eventId, department: plan.data.department, sourceEventId: source.eventId, correlationId: source.correlationId })
+    if (plan.calendarCoverageError !== null) {
+      degraded = plan.calendarCoverageError.message
+      caseLog.error(
+        { err: plan.calendarCoverageError, sla: plan.data.sla, legalDueAt: plan.data.legalDueAt },
+        'holiday data does not cover this deadline: applied as plain elapsed time (a day = 24 h); extend the holiday file',
+      )
     }
-    const source = decoded.data
-    const { caseId } = source.data
-    if (streamId !== caseStreamId(caseId)) {
-      lastError = `CaseSubmitted ${source.eventId} of case ${caseId} arrived from stream ${streamId}`
-      throw new NonRetriableError(lastError)
+    const meta: CommandMeta = {
+      eventId,
+      occurredAt: now().toISOString(),
+      actor: ROUTING_ACTOR,
+      correlationId: source.correlationId,
+      causationId: source.eventId,
     }
-
-    try {
-      // Every case submitted before this one must be in the index, or a just-reported duplicate is missed.
-      await index.waitUntil(position)
-      const route = resolveRoute(source.data, catalogue, classifier, routingOptions)
-      const { location } = source.data
-      const candidates =
-        route.category === null
-          ? []
-          : index.candidates({
-              category: route.category.code,
-              before: position,
-              near: { neighbourhood: location?.neighbourhood, lat: location?.lat, lon: location?.lon, radiusMeters: routingOptions.duplicateRadiusMeters },
-            })
-      const plan = planRouting({ submission: source.data, catalogue, classifier, calendar, candidates, options: routingOptions })
-      const eventId = deriveEventId(source.eventId, HANDLER)
-      const caseLog = log.child({ caseId, eventId, department: plan.data.department, sourceEventId: source.eventId, correlationId: source.correlationId })
-      if (plan.calendarCoverageError !== null) {
-        lastError = plan.calendarCoverageError.message
-        caseLog.error(
-          { err: plan.calendarCoverageError, sla: plan.data.sla, legalDueAt: plan.data.legalDueAt },
-          'holiday data does not cover this deadline: applied as plain elapsed time (a day = 24 h); extend the holiday file',
-        )
-      }
-      const meta: CommandMeta = {
-        eventId,
-        occurredAt: now().toISOString(),
-        actor: ROUTING_ACTOR,
-        correlationId: source.correlationId,
-        causationId: source.eventId,
-      }
-      const command: CaseCommand = plan.kind === 'routed' ? { type: 'RouteCase', meta, data: plan.data } : { type: 'MarkDuplicate', meta, data: plan.data }
-      const result = await executeOnCase(store, caseId, () => command)
-      if (result.events.length === 0) {
-        skipped++
-        caseLog.debug('case already routed; nothing to do')
-        return
-      }
-      if (plan.kind === 'routed') {
-        routed++
-        caseLog.info({ category: plan.data.category, routedBy: plan.data.routedBy, dueAt: plan.data.sla.dueAt, basis: plan.data.sla.basis }, 'case routed')
-      } else {
-        duplicates++
-        caseLog.info(
-          { category: plan.data.category, duplicateOf: plan.data.duplicateOf, match: plan.data.match, distanceMeters: plan.data.distanceMeters, similarity: plan.data.similarity, dueAt: plan.data.sla.dueAt },
-          'case routed as a likely duplicate',
-        )
-      }
-    } catch (error) {
-      if (error instanceof CaseRuleViolation) {
-        // The message names a case our store does not hold: retrying cannot make it appear.
-        lastError = `case ${caseId}: ${error.message}`
-        throw new NonRetriableError(lastError, { cause: error })
-      }
-      lastError = `case ${caseId}: ${error instanceof Error ? error.message : String(error)}`
-      throw error // infrastructure: the bus retries with back-off
+    const command: CaseCommand = plan.kind === 'routed' ? { type: 'RouteCase', meta, data: plan.data } : { type: 'MarkDuplicate', meta, data: plan.data }
+    // A case our store does not hold is refused by the decider: the skeleton dead-letters it.
+    const result = await executeOnCase(store, caseId, () => command)
+    if (result.events.length === 0) {
+      caseLog.debug('case already routed; nothing to do')
+      return 'skipped'
     }
+    if (plan.kind === 'routed') {
+      caseLog.info({ category: plan.data.category, routedBy: plan.data.routedBy, dueAt: plan.data.sla.dueAt, basis: plan.data.sla.basis }, 'case routed')
+      return 'routed'
+    }
+    caseLog.info(
+      { category: plan.data.category, duplicateOf: plan.data.duplicateOf, match: plan.data.match, distanceMeters: plan.data.distanceMeters, similarity: plan.data.similarity, dueAt: plan.data.sla.dueAt },
+      'case routed as a likely duplicate',
+    )
+    return 'duplicate'
   }
 
-  let subscription: BusSubscription
   try {
-    subscription = await bus.subscribe({
-      topic: TOPICS.caseEvents,
+    consumer = await feed.consume({
       groupId,
-      fromBeginning: true,
-      schema: CaseEventMessage,
-      handler: handle,
+      types: new Set(['CaseSubmitted']),
+      handle,
       ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
       ...(options.retryBackoffMs === undefined ? {} : { retryBackoffMs: options.retryBackoffMs }),
     })
@@ -195,27 +171,30 @@ export async function startRouting(options: StartRoutingOptions): Promise<Routin
     await index.close()
     throw error
   }
-  log.info({ groupId, topic: TOPICS.caseEvents, ...routingOptions }, 'routing started')
+  log.info({ groupId, source: feed.source, ...routingOptions }, 'routing started')
+  const group = consumer
 
   let stopped: Promise<void> | undefined
   return {
     stop() {
       stopped ??= (async () => {
-        running = false
-        // Together: closing the index releases a handler waiting on it, which the bus awaits.
-        await Promise.all([subscription.close(), index.close()])
-        log.info({ routed, duplicates, skipped, indexPosition: index.position }, 'routing stopped')
+        // Together: closing the index releases a handler waiting on it, which the group awaits.
+        await Promise.all([group.stop(), index.close()])
+        const { outcomes } = group.status()
+        log.info({ ...outcomes, indexPosition: index.position }, 'routing stopped')
       })()
       return stopped
     },
     status() {
+      const { running, outcomes, lastError } = group.status()
+      const last = lastError ?? degraded
       return {
         running,
-        routed,
-        duplicates,
-        skipped,
+        routed: outcomes['routed'] ?? 0,
+        duplicates: outcomes['duplicate'] ?? 0,
+        skipped: outcomes['skipped'] ?? 0,
         indexPosition: index.position,
-        ...(lastError === undefined ? {} : { lastError }),
+        ...(last === undefined ? {} : { lastError: last }),
       }
     },
   }

@@ -1,24 +1,16 @@
 // Helpers shared by this package's tests (not exported from the package).
 //
-// The tests publish each stored case event at once with event-relay's own `caseEventMessage`
-// (`relayCaseEvents`: no batching, so a test controls redelivery exactly) and append
+// The tests publish each stored case event at once with the relay's message (`caseEventMessage`;
+// `relayCaseEvents`: no batching, so a test controls redelivery exactly), read them through a case
+// feed on that bus as distributed mode does, and append
 // CaseSubmitted events the way intake does (`submitCase`: the decider, the codec, "no stream").
 import { randomBytes, randomUUID } from 'node:crypto'
 import { Writable } from 'node:stream'
 import type { Test } from 'tap'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
-import {
-  caseIdForTrackingCode,
-  caseStreamId,
-  decide,
-  decodeCaseEvent,
-  encodeCaseEvent,
-  initialState,
-  trackingCodeFromBytes,
-  type Submission,
-} from '@civic-desk/case-domain'
+import { caseIdForTrackingCode, decide, initialState, trackingCodeFromBytes, type Submission } from '@civic-desk/case-domain'
+import { caseEventMessage, caseStreamId, createCaseFeed, decodeCaseEvent, encodeCaseEvent, type CaseFeed } from '@civic-desk/case-feed'
 import type { CaseEvent, SubmissionBody } from '@civic-desk/contracts'
-import { caseEventMessage } from '@civic-desk/event-relay'
 
 export { caseEventMessage }
 import { createMemoryEventStore, type EventStore } from '@civic-desk/event-store'
@@ -61,12 +53,15 @@ export function relayCaseEvents(t: Test, store: EventStore, bus: Bus): void {
 export async function environment(t: Test): Promise<{
   store: EventStore
   bus: MemoryBus
+  /** Consumer groups read the bus (as in distributed mode); the duplicate index reads the store. */
+  feed: CaseFeed
   deadLetters: BusMessage[]
   /** Every case event stored, decoded, in global order. */
   events: Array<{ readonly streamId: string; readonly position: number; readonly event: CaseEvent }>
 }> {
   const store = createMemoryEventStore()
   const bus = createMemoryBus()
+  const feed = createCaseFeed({ store, bus, logger: silentLogger, groups: { kind: 'bus' } })
   const deadLetters: BusMessage[] = []
   const events: Array<{ streamId: string; position: number; event: CaseEvent }> = []
   await bus.subscribe({ topic: TOPICS.deadLetter, groupId: `test-dl-${randomUUID()}`, fromBeginning: true, handler: async (m) => void deadLetters.push(m) })
@@ -75,10 +70,11 @@ export async function environment(t: Test): Promise<{
   // Teardowns run in order: the relay's subscription first (registered above), then these.
   t.teardown(async () => {
     await recording.close()
+    await feed.close()
     await bus.close()
     await store.close()
   })
-  return { store, bus, deadLetters, events }
+  return { store, bus, feed, deadLetters, events }
 }
 
 /** Stores a citizen request as intake does; returns the CaseSubmitted data and its global position. */

@@ -1,17 +1,19 @@
 // Composition root of standalone mode: the whole system in one process on embedded defaults —
-// intake, routing, department workflow with its SLA scheduler, and notification — the consumers
-// reading case events from the store with durable checkpoints, so a restart loses no step.
+// intake, routing, department workflow with its SLA scheduler, notification and the dashboards —
+// every consumer reading case events straight from the store through one case feed, with a durable
+// checkpoint per group, so a restart loses no step.
 // The only module that reads process.env.
 import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
+import { createCaseFeed, groupCheckpointDir } from '@civic-desk/case-feed'
 import { buildProviderRouter, notifierSettings, openSqliteOutbox, registerNotificationRoutes, startNotifier } from '@civic-desk/notification'
 import { createOpenCases, loadWorkflows, registerWorkflowRoutes, startSlaScheduler } from '@civic-desk/department-workflow'
 import { registerConsole } from '@civic-desk/console'
 import { headRate, loadOrCreateStoreIdentity, openReadModels, registerDashboardRoutes, startDashboardProjector } from '@civic-desk/dashboard'
-import { createStoreFedBus, registerConsumerRoutes } from '@civic-desk/event-relay'
+import { registerConsumerRoutes } from '@civic-desk/event-relay'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes } from '@civic-desk/intake'
-import { TOPICS, openSqliteBus } from '@civic-desk/messaging'
+import { openSqliteBus } from '@civic-desk/messaging'
 import { registerRoutingRoutes, startRouting } from '@civic-desk/routing'
 import { accessConfigOrDev, createAccessControl, createHttpApp, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { standaloneConfig } from './config.ts'
@@ -30,21 +32,18 @@ const access = createAccessControl(accessConfig)
 const trackingKey = config.trackingKey !== undefined ? decodeTrackingKey(config.trackingKey) : loadOrCreateTrackingKey(join(dataDir, 'tracking.key')).key
 
 const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
+// The sqlite bus file carries the topics other than the case events (dead letters, assignments).
+const bus = openSqliteBus({ file: join(dataDir, 'bus.sqlite'), logger: logger.child({ component: 'bus' }) })
 // Case events are read straight from the store by each consumer group (own checkpoint in
-// data/consumers/); the sqlite bus file carries the other topics (dead letters, later intake and
-// assignments). Distributed mode uses the relay and Kafka instead; the consumers cannot tell.
-const bus = createStoreFedBus({
-  store,
-  bus: openSqliteBus({ file: join(dataDir, 'bus.sqlite'), logger: logger.child({ component: 'bus' }) }),
-  checkpointDir: join(dataDir, 'consumers'),
-  logger,
-})
+// data/consumers/), through one log tail for every reader of this process. Distributed mode reads
+// them from Kafka instead; the consumers cannot tell.
+const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'store', checkpointDir: groupCheckpointDir(dataDir) } })
 const outbox = openSqliteOutbox(join(dataDir, 'outbox.sqlite'))
 const router = buildProviderRouter(config, outbox)
 
 const routing = await startRouting({
+  feed,
   store,
-  bus,
   catalogue,
   calendar,
   logger,
@@ -52,21 +51,21 @@ const routing = await startRouting({
   options: { duplicateWindowHours: config.duplicateWindowHours, duplicateRadiusMeters: config.duplicateRadiusMeters, textSimilarity: config.duplicateTextSimilarity },
 })
 const notifier = await startNotifier({
+  feed,
   store,
-  bus,
   catalogue,
   router,
   logger,
   now,
   ...notifierSettings(config),
 })
-const openCases = createOpenCases({ store, logger })
+const openCases = createOpenCases({ feed })
 // The scheduler's first tick must see every case, including deadlines that passed while we were down.
 await openCases.waitUntil(await store.headPosition(), { timeoutMs: 120_000 })
 const scheduler = startSlaScheduler({ store, openCases, now, intervalMs: config.slaTickMs, logger })
 // Dashboards: the read models (Redis with REDIS_URL, else memory) fed by their own consumer group.
 const { readModels, target: readModelTarget } = await openReadModels(config, { connectionName: 'civic-standalone' })
-const dashboard = await startDashboardProjector({ store, bus, readModels, storeIdentity: loadOrCreateStoreIdentity(dataDir), logger })
+const dashboard = await startDashboardProjector({ feed, store, bus, readModels, storeIdentity: loadOrCreateStoreIdentity(dataDir), logger })
 const rate = headRate(store)
 
 const app = createHttpApp({
@@ -81,9 +80,7 @@ const app = createHttpApp({
       ready: routingStatus.running && openCases.running,
       details: {
         eventStoreHead: head,
-        consumers: Object.fromEntries(bus.groups().map((g) => [g.groupId, g.position])),
-        routingIndexPosition: routingStatus.indexPosition,
-        workflowProjectionPosition: openCases.position,
+        readers: Object.fromEntries(feed.readers().map((r) => [r.name, r.position])),
         readModels: { target: readModelTarget, version: dashboard.version, position: dashboard.position },
       },
     }
@@ -92,7 +89,7 @@ const app = createHttpApp({
 await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute })
 registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now })
 registerRoutingRoutes(app, { routing, access, logger })
-registerConsumerRoutes(app, { bus, store, access })
+registerConsumerRoutes(app, { feed, store, access })
 registerNotificationRoutes(app, { outbox, notifier, access, logger })
 registerDashboardRoutes(app, {
   readModels,
@@ -103,16 +100,11 @@ registerDashboardRoutes(app, {
   logger,
   now,
   eventsPerSecond: rate.perSecond,
+  // Every reader of the log in this process: the consumer groups, and the projections that follow
+  // the store directly (the directorates' queues and SLA timers, routing's duplicate index).
   consumers: async () => {
     const head = await store.headPosition()
-    const groups = bus.groups().map((g) => ({ name: g.groupId, kind: 'store' as const, topic: TOPICS.caseEvents, position: g.position, lag: Math.max(0, head - g.position) }))
-    // Read straight from the store, not through a consumer group: the directorates' queues and SLA
-    // timers, and the open cases routing compares new ones with.
-    const readers = [
-      { name: 'department-workflow-projection', position: openCases.position },
-      { name: 'routing-open-case-index', position: routing.status().indexPosition },
-    ].map((r) => ({ ...r, kind: 'store' as const, lag: Math.max(0, head - r.position) }))
-    return [...groups, ...readers]
+    return feed.readers().map((r) => ({ name: r.name, kind: 'store' as const, ...(r.topic === undefined ? {} : { topic: r.topic }), position: r.position ?? 0, lag: Math.max(0, head - (r.position ?? 0)) }))
   },
 })
 // The operator console (static pages over the dashboard API of the same origin) at /.
@@ -129,6 +121,7 @@ installShutdown({
     { name: 'notification', close: () => notifier.stop() },
     { name: 'workflow projection', close: () => openCases.close() },
     { name: 'dashboard projector', close: () => dashboard.stop() },
+    { name: 'case feed', close: () => feed.close() },
     { name: 'bus', close: () => bus.close() },
     { name: 'read models', close: () => readModels.close() },
     { name: 'head rate', close: async () => rate.stop() },

@@ -3,11 +3,11 @@
  * of I/O every handler shares (load, decide, append with the expected revision, retry a lost
  * race). The store is passed in; this module holds no connection of its own.
  */
+import { decide, evolve, initialState, type CaseCommand, type CaseState } from '@civic-desk/case-domain'
 import type { CaseEvent } from '@civic-desk/contracts'
 import { ConcurrencyError, type EventStore, type RecordedEvent } from '@civic-desk/event-store'
-import { decide, evolve, initialState, type CaseCommand, type CaseState } from './case.ts'
 import { decodeCaseEvent, encodeCaseEvent } from './codec.ts'
-import { caseStreamId } from './tracking-code.ts'
+import { caseStreamId } from './stream.ts'
 
 /** A stored case event with where the store put it. */
 export interface CaseRecord {

@@ -1,22 +1,26 @@
 import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { caseStreamId, executeOnCase, type CaseCommand, type CommandMeta } from '@civic-desk/case-domain'
+import { type CaseCommand, type CommandMeta } from '@civic-desk/case-domain'
+import { caseStreamId, executeOnCase } from '@civic-desk/case-feed'
 import { createMemoryEventStore, type EventStore } from '@civic-desk/event-store'
-import { IndexNotReadyError, startOpenCaseIndex, type OpenCaseIndex } from './open-cases.ts'
+import { createCaseFeed } from '@civic-desk/case-feed'
+import { createMemoryBus } from '@civic-desk/messaging'
+import { IndexNotReadyError, startDuplicateIndex, type DuplicateIndex } from './duplicate-index.ts'
 import { findDuplicate, resolveRoutingOptions } from './plan.ts'
 import { NOW, settle, silentLogger, submitCase } from './test-support.ts'
 
-function fresh(t: Test, options: { windowHours?: number; waitTimeoutMs?: number; categoryOf?: () => string | null } = {}): { store: EventStore; index: OpenCaseIndex } {
+function fresh(t: Test, options: { windowHours?: number; waitTimeoutMs?: number; categoryOf?: () => string | null } = {}): { store: EventStore; index: DuplicateIndex } {
   const store = createMemoryEventStore()
-  const index = startOpenCaseIndex({
-    store,
-    logger: silentLogger,
+  const feed = createCaseFeed({ store, bus: createMemoryBus(), logger: silentLogger, groups: { kind: 'bus' } })
+  const index = startDuplicateIndex({
+    feed,
     windowHours: options.windowHours ?? 72,
     categoryOf: options.categoryOf ?? ((s) => s.category ?? null),
     waitTimeoutMs: options.waitTimeoutMs ?? 2000,
   })
   t.teardown(async () => {
     await index.close()
+    await feed.close()
     await store.close()
   })
   return { store, index }
@@ -148,10 +152,10 @@ t.test('waitUntil gives up after its timeout, and on close', async (t) => {
     (e: unknown) => e,
   )
   t.type(error, IndexNotReadyError)
-  t.match((error as IndexNotReadyError).message, /waited for 5: not reached within 30 ms/)
+  t.match((error as IndexNotReadyError).message, /did not reach position 5 within 30 ms/)
   const pending = index.waitUntil(9)
   await index.close()
-  await t.rejects(pending, /the index is closed/)
+  await t.rejects(pending, /is closed/)
   await t.rejects(index.waitUntil(10), IndexNotReadyError)
 })
 

@@ -1,31 +1,26 @@
 /**
- * The duplicate-candidate index: the recent open cases per category, folded in memory from the
- * event store's global log (`case-` streams) from position 0 at every start. Nothing is
- * persisted, so a restart can never find it stale: it is rebuilt from the only source of truth.
+ * The duplicate index: the recent open cases per category that a new case could duplicate,
+ * folded in memory from the log (a catch-up projection from position 0 at every start). Nothing
+ * is persisted, so a restart can never find it stale: it is rebuilt from the only source of truth.
  * The log also gives a total order, which is what keeps two simultaneous reports from marking
  * each other: a case's candidates are only the cases whose CaseSubmitted came before its own.
  */
-import { setTimeout as sleep } from 'node:timers/promises'
-import { decodeCaseEvent, type Submission } from '@civic-desk/case-domain'
-import type { CaseEvent } from '@civic-desk/contracts'
-import type { EventStore, RecordedEvent, Subscription } from '@civic-desk/event-store'
-import type { Logger } from '@civic-desk/service-kit'
+import type { Submission } from '@civic-desk/case-domain'
 import { normalizeNeighbourhood } from '@civic-desk/case-domain'
+import { ProjectionNotReadyError, type CaseFeed, type CaseFeedEvent, type CatchUpProjection } from '@civic-desk/case-feed'
+import type { CaseEventType } from '@civic-desk/contracts'
 import { comparableText, submittedAtOf, trigramsOf, type DuplicateCandidate } from './plan.ts'
 
-/** Prefix of case streams, the only ones the index reads. */
-const CASE_STREAM_PREFIX = 'case-'
+/** Name of the index among the readers of the log (operators' stream view). */
+export const DUPLICATE_INDEX_NAME = 'routing-duplicate-index'
 
-/** Default of `OpenCaseIndexOptions.waitTimeoutMs`. */
+/** Default of `DuplicateIndexOptions.waitTimeoutMs`. */
 export const DEFAULT_INDEX_WAIT_TIMEOUT_MS = 10_000
-/** Default of `OpenCaseIndexOptions.retryBackoffMs`. */
-export const DEFAULT_INDEX_RETRY_BACKOFF_MS = 100
-const MAX_INDEX_RETRY_BACKOFF_MS = 30_000
 /** Sweep out old entries once the log's clock moved this far since the last sweep. */
 const PRUNE_EVERY_MS = 10 * 60_000
 
 /** Only these event types change what the index knows; the rest just advance its position. */
-const FOLDED_TYPES: ReadonlySet<string> = new Set([
+const FOLDED_TYPES: ReadonlySet<CaseEventType> = new Set<CaseEventType>([
   'CaseSubmitted',
   'CaseRouted',
   'CaseMarkedDuplicate',
@@ -36,9 +31,8 @@ const FOLDED_TYPES: ReadonlySet<string> = new Set([
   'CaseReopened',
 ])
 
-export interface OpenCaseIndexOptions {
-  readonly store: EventStore
-  readonly logger: Logger
+export interface DuplicateIndexOptions {
+  readonly feed: CaseFeed
   /**
    * The category a just-submitted case will be routed to (routing's own rule). Used until the
    * case's CaseRouted arrives, so a case whose routing is still in flight is already a candidate.
@@ -48,12 +42,12 @@ export interface OpenCaseIndexOptions {
   readonly windowHours: number
   /** Longest `waitUntil` waits before it rejects (the index is stuck: an infrastructure error). Default 10 s. */
   readonly waitTimeoutMs?: number
-  /** First wait before resubscribing after a store failure; doubles, capped at 30 s. Default 100 ms. */
-  readonly retryBackoffMs?: number
 }
 
 /** The index of recent open cases. */
-export interface OpenCaseIndex {
+export interface DuplicateIndex {
+  /** The projection that keeps it: position, status, close. */
+  readonly projection: CatchUpProjection
   /** Global position of the last case event applied. */
   readonly position: number
   /** Cases held (open or closed, within the window). */
@@ -69,6 +63,9 @@ export interface OpenCaseIndex {
   /** Stops following the log; pending waits reject. Idempotent. */
   close(): Promise<void>
 }
+
+/** Thrown by `waitUntil` when the index does not get there in time, or is closed. */
+export { ProjectionNotReadyError as IndexNotReadyError }
 
 /** What `candidates` is asked. */
 export interface CandidateQuery {
@@ -116,18 +113,6 @@ function removeFrom<K>(map: Map<K, Set<Entry>>, key: K, entry: Entry): void {
 const cellOf = (entry: Entry): string | null =>
   entry.lat === null || entry.lon === null ? null : cellKey(Math.floor(entry.lat / CELL_DEGREES), Math.floor(entry.lon / CELL_DEGREES))
 
-/** Thrown by `waitUntil` when the index does not get there in time, or is closed. */
-export class IndexNotReadyError extends Error {
-  override readonly name = 'IndexNotReadyError'
-  readonly code = 'index_not_ready'
-  constructor(
-    readonly wanted: number,
-    readonly reached: number,
-    reason: string,
-  ) {
-    super(`open-case index at position ${reached}, waited for ${wanted}: ${reason}`)
-  }
-}
 
 interface Entry {
   caseId: string
@@ -146,33 +131,17 @@ interface Entry {
   duplicateOf: { readonly caseId: string; readonly trackingCode: string } | null
 }
 
-interface Waiter {
-  readonly position: number
-  readonly resolve: () => void
-  readonly reject: (error: Error) => void
-  readonly timer: NodeJS.Timeout
-}
 
 /** Starts folding the log into a new index from position 0; `waitUntil` tells when it got somewhere. */
-export function startOpenCaseIndex(options: OpenCaseIndexOptions): OpenCaseIndex {
-  const { store, categoryOf } = options
-  const log = options.logger.child({ component: 'open-case-index' })
+export function startDuplicateIndex(options: DuplicateIndexOptions): DuplicateIndex {
+  const { categoryOf } = options
   const windowMs = options.windowHours * 3_600_000
-  const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_INDEX_WAIT_TIMEOUT_MS
-  const retryBackoffMs = options.retryBackoffMs ?? DEFAULT_INDEX_RETRY_BACKOFF_MS
 
   const entries = new Map<string, Entry>()
   const byCategory = new Map<string, Bucket>()
-  let position = 0
   /** Latest receivedAt seen: intake's clock, which channels cannot set into the future. */
   let watermark = Number.NEGATIVE_INFINITY
   let prunedAt = Number.NEGATIVE_INFINITY
-  let waiters: Waiter[] = []
-  let closed = false
-  let failures = 0
-  let subscription: Subscription | undefined
-  const abort = new AbortController()
-  let resubscribing: Promise<void> | undefined
 
   const file = (entry: Entry): void => {
     if (entry.category === null) return
@@ -257,19 +226,9 @@ export function startOpenCaseIndex(options: OpenCaseIndexOptions): OpenCaseIndex
     prune()
   }
 
-  const apply = (recorded: RecordedEvent): void => {
-    if (!FOLDED_TYPES.has(recorded.type)) return
-    let event: CaseEvent
-    try {
-      event = decodeCaseEvent(recorded)
-    } catch (error) {
-      // The store is the truth and the relay passes such events on; routing dead-letters them
-      // visibly. The index just cannot use it, and must not stop for it.
-      log.warn({ position: recorded.position, streamId: recorded.streamId, eventId: recorded.id, type: recorded.type, err: error }, 'case event does not decode; not indexed')
-      return
-    }
-    if (event.type === 'CaseSubmitted') return submitted(event.data, recorded.position)
-    const entry = entries.get(recorded.streamId.slice(CASE_STREAM_PREFIX.length))
+  const apply = ({ caseId, position, event }: CaseFeedEvent): void => {
+    if (event.type === 'CaseSubmitted') return submitted(event.data, position)
+    const entry = entries.get(caseId)
     if (entry === undefined) return // older than the window, or a stream without its CaseSubmitted
     switch (event.type) {
       case 'CaseRouted':
@@ -292,74 +251,24 @@ export function startOpenCaseIndex(options: OpenCaseIndexOptions): OpenCaseIndex
     }
   }
 
-  const release = (): void => {
-    if (waiters.length === 0) return
-    const still: Waiter[] = []
-    for (const w of waiters) {
-      if (w.position <= position) {
-        clearTimeout(w.timer)
-        w.resolve()
-      } else {
-        still.push(w)
-      }
-    }
-    waiters = still
-  }
+  // A record that does not decode is skipped (logged by the kernel): routing dead-letters it
+  // visibly, the index just cannot use it and must not stop for it.
+  const projection = options.feed.project({
+    name: DUPLICATE_INDEX_NAME,
+    types: FOLDED_TYPES,
+    apply,
+    waitTimeoutMs: options.waitTimeoutMs ?? DEFAULT_INDEX_WAIT_TIMEOUT_MS,
+  })
 
-  const handle = (recorded: RecordedEvent): void => {
-    apply(recorded)
-    position = recorded.position
-    failures = 0
-    release()
-  }
-
-  const subscribe = (): void => {
-    subscription = store.subscribeToAll(
-      {
-        after: position,
-        streamPrefix: CASE_STREAM_PREFIX,
-        onError: (error) => {
-          if (closed) return
-          failures++
-          const retryInMs = Math.min(retryBackoffMs * 2 ** Math.min(failures - 1, 20), MAX_INDEX_RETRY_BACKOFF_MS)
-          log.error({ err: error, after: position, retryInMs }, 'event store subscription failed; resubscribing after the last applied event')
-          resubscribing = sleep(retryInMs, undefined, { signal: abort.signal })
-            .catch(() => undefined)
-            .then(() => {
-              resubscribing = undefined
-              if (!closed) subscribe()
-            })
-        },
-      },
-      handle,
-    )
-  }
-  subscribe()
-
-  let closing: Promise<void> | undefined
   return {
+    projection,
     get position() {
-      return position
+      return projection.position
     },
     get size() {
       return entries.size
     },
-    waitUntil(target) {
-      if (target <= position) return Promise.resolve()
-      if (closed) return Promise.reject(new IndexNotReadyError(target, position, 'the index is closed'))
-      return new Promise<void>((resolve, reject) => {
-        const waiter: Waiter = {
-          position: target,
-          resolve,
-          reject,
-          timer: setTimeout(() => {
-            waiters = waiters.filter((w) => w !== waiter)
-            reject(new IndexNotReadyError(target, position, `not reached within ${waitTimeoutMs} ms`))
-          }, waitTimeoutMs),
-        }
-        waiters.push(waiter)
-      })
-    },
+    waitUntil: (target) => projection.waitUntil(target),
     candidates({ category, before, near }) {
       const bucket = byCategory.get(category)
       if (bucket === undefined) return []
@@ -382,19 +291,6 @@ export function startOpenCaseIndex(options: OpenCaseIndexOptions): OpenCaseIndex
       }
       return out
     },
-    close() {
-      closing ??= (async () => {
-        closed = true
-        abort.abort()
-        for (const w of waiters) {
-          clearTimeout(w.timer)
-          w.reject(new IndexNotReadyError(w.position, position, 'the index is closed'))
-        }
-        waiters = []
-        await resubscribing
-        await subscription?.close()
-      })()
-      return closing
-    },
+    close: () => projection.close(),
   }
 }

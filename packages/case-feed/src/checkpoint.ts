@@ -1,12 +1,28 @@
 /**
- * Where the relay remembers how far it got: the global position of the last event it has
- * published. Losing a checkpoint only means re-publishing (consumers de-duplicate); a checkpoint
- * that ran ahead of what was published would skip events, so saves never move it backwards.
+ * Durable checkpoints: the global position up to which a reader of the log (the relay, a consumer
+ * group reading straight from the store) has finished its work. Losing a checkpoint only means
+ * doing work again (every handler is idempotent); a checkpoint that ran ahead of the work would
+ * skip events, so saves never move it backwards. Where each checkpoint lives is declared here.
  */
 import { randomUUID } from 'node:crypto'
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { z } from 'zod'
+
+/** The relay's checkpoint in a data folder: the last position it published to `civic.case-events.v1`. */
+export function relayCheckpointFile(dataDir: string): string {
+  return join(dataDir, 'event-relay.checkpoint.json')
+}
+
+/** Folder of the checkpoints of consumer groups that read case events straight from the store. */
+export function groupCheckpointDir(dataDir: string): string {
+  return join(dataDir, 'consumers')
+}
+
+/** The checkpoint file of a consumer group in `groupCheckpointDir(…)`. */
+export function groupCheckpointFile(dir: string, groupId: string): string {
+  return join(dir, `${groupId.replace(/[^a-zA-Z0-9._-]/g, '_')}.case-events.checkpoint.json`)
+}
 
 /** A durable "last published position" (0 = nothing published yet). */
 export interface CheckpointStore {
@@ -16,7 +32,7 @@ export interface CheckpointStore {
   save(position: number): Promise<void>
 }
 
-/** The checkpoint file exists but cannot be trusted; the relay refuses to start rather than guess. */
+/** The checkpoint file exists but cannot be trusted; its reader refuses to start rather than guess. */
 export class CheckpointCorruptError extends Error {
   override readonly name = 'CheckpointCorruptError'
   constructor(
@@ -24,8 +40,8 @@ export class CheckpointCorruptError extends Error {
     reason: string,
   ) {
     super(
-      `Relay checkpoint ${file} is unreadable (${reason}). Restore it from a backup, or delete it to ` +
-        're-publish every case event from the start (safe: consumers de-duplicate by eventId, but slow on a large store).',
+      `Checkpoint ${file} is unreadable (${reason}). Restore it from a backup, or delete it to ` +
+        'read every case event again from the start (safe: handlers de-duplicate by eventId, but slow on a large store).',
     )
   }
 }
@@ -39,7 +55,7 @@ function assertPosition(position: number): void {
   if (!Number.isSafeInteger(position) || position < 0) throw new RangeError(`checkpoint position must be an integer >= 0, got ${position}`)
 }
 
-/** A checkpoint in memory: for tests, and for a relay whose bus forgets everything on restart anyway. */
+/** A checkpoint in memory: for tests, and for a reader whose output forgets everything on restart anyway. */
 export function createMemoryCheckpointStore(initial = 0): CheckpointStore & { readonly position: number } {
   assertPosition(initial)
   let position = initial
@@ -68,7 +84,7 @@ export interface FileCheckpointStoreOptions {
  * A checkpoint in a JSON file, replaced atomically: written to a temp file beside it, fsynced,
  * renamed over the old one, then the folder fsynced so the rename itself survives a power cut.
  * A missing file is position 0; a corrupt one is a `CheckpointCorruptError` from `load`.
- * Meant for one relay process per file.
+ * Meant for one process per file.
  */
 export function createFileCheckpointStore(options: FileCheckpointStoreOptions): CheckpointStore {
   const { file } = options

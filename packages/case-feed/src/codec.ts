@@ -1,0 +1,272 @@
+/**
+ * The one stored-event codec: how a case event is split for the store (its data, and everything
+ * else as metadata), how a stored record or a `civic.case-events.v1` message becomes a typed case
+ * event again, and the message the relay publishes. Every reader of the log decodes through here.
+ *
+ * Two ways to decode:
+ * - **contract** (`decodeCaseEvent`, `decodeCaseEnvelope`): the full zod contract of
+ *   `@civic-desk/contracts`, formats and refinements included. Decoded events are frozen and kept
+ *   by id in a bounded cache, because every reader folds the same young streams again and again
+ *   and a stored event never changes.
+ * - **shape** (`caseEventShapeDecoder`): for bulk readers of our own store (read-model rebuilds).
+ *   The same contract, reduced to its shape: every required field present with its JSON type,
+ *   without formats, lengths or refinements (the event passed those when it was written). Derived
+ *   from the contract's schemas at start, so there is no second schema to keep in step.
+ */
+import { LRUCache } from 'lru-cache'
+import type { z } from 'zod'
+import { CASE_EVENT_HEADERS, CaseEvent, type CaseEventMessage, type CaseEventOf, type CaseEventType } from '@civic-desk/contracts'
+import type { EventToAppend, RecordedEvent } from '@civic-desk/event-store'
+import type { OutgoingMessage } from '@civic-desk/messaging'
+import { caseIdOfStream } from './stream.ts'
+
+/** A record as the store holds it: the id, the type, the event's data and everything else as metadata. */
+export interface StoredEvent {
+  readonly id: string
+  readonly type: string
+  readonly data: unknown
+  readonly metadata: unknown
+}
+
+/** A case event with where the store put it: what every reader of the log receives. */
+export interface CaseFeedEvent {
+  readonly caseId: string
+  readonly streamId: string
+  /** 0-based position of the event in its case stream. */
+  readonly revision: number
+  /** 1-based position in the store's global log. */
+  readonly position: number
+  /** When the store recorded it (ISO-8601 UTC). */
+  readonly recordedAt: string
+  readonly event: CaseEvent
+}
+
+/** A stored record or message that is not a known, valid case event: a bug or a foreign writer, never a citizen's fault. */
+export class CaseEventDecodeError extends Error {
+  override readonly name = 'CaseEventDecodeError'
+  constructor(
+    readonly eventId: string,
+    readonly type: string,
+    readonly reason: string,
+    options?: { readonly cause?: unknown },
+  ) {
+    super(`${type} ${eventId} is invalid: ${reason}`, options)
+  }
+}
+
+/** Splits a case event into the store's data (the event's own data) and metadata (the rest of the envelope). */
+export function encodeCaseEvent(event: CaseEvent): EventToAppend {
+  const { eventId, type, data, ...metadata } = event
+  return { id: eventId, type, data, metadata }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** The case event's envelope form (`CaseEvent`'s shape) of a stored record: its metadata with id, type and data. */
+function envelopeOf(stored: StoredEvent): Record<string, unknown> {
+  return { ...(isRecord(stored.metadata) ? stored.metadata : {}), eventId: stored.id, type: stored.type, data: stored.data }
+}
+
+/** Decoded case events by id; a stored event never changes (ids are unique, an append of a known id is skipped). */
+const decoded = new LRUCache<string, CaseEvent>({ max: 50_000 })
+
+function issuesText(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .slice(0, 5)
+    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+    .join('; ')
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}
+
+/**
+ * A case event in its envelope form (as `civic.case-events.v1` carries it: metadata, `eventId`,
+ * `type`, `data`) checked against the full contract. Frozen; shared through the cache, so no
+ * caller may alter it. Throws `CaseEventDecodeError`.
+ */
+export function decodeCaseEnvelope(envelope: Readonly<Record<string, unknown>>): CaseEvent {
+  const id = typeof envelope['eventId'] === 'string' ? envelope['eventId'] : ''
+  const type = typeof envelope['type'] === 'string' ? envelope['type'] : ''
+  const cached = id === '' ? undefined : decoded.get(id)
+  if (cached !== undefined && cached.type === type) return cached
+  const parsed = CaseEvent.safeParse(envelope)
+  if (!parsed.success) throw new CaseEventDecodeError(id || '(no id)', type || '(no type)', issuesText(parsed.error.issues), { cause: parsed.error })
+  const event = deepFreeze(parsed.data)
+  decoded.set(event.eventId, event)
+  return event
+}
+
+/** A stored record as a case event, checked against the full contract (see `decodeCaseEnvelope`). */
+export function decodeCaseEvent(stored: StoredEvent): CaseEvent {
+  const cached = decoded.get(stored.id)
+  if (cached !== undefined && cached.type === stored.type) return cached
+  return decodeCaseEnvelope(envelopeOf(stored))
+}
+
+/** A stored record of a case stream with where it sits, decoded (contract). Throws `CaseEventDecodeError`; a record of another stream is a bug of the caller. */
+export function feedEventFromRecorded(recorded: RecordedEvent): CaseFeedEvent {
+  const caseId = caseIdOfStream(recorded.streamId)
+  if (caseId === null) throw new Error(`${recorded.streamId} is not a case stream`)
+  return { caseId, streamId: recorded.streamId, revision: recorded.revision, position: recorded.position, recordedAt: recorded.recordedAt, event: decodeCaseEvent(recorded) }
+}
+
+/**
+ * A `civic.case-events.v1` message value (already checked against `CaseEventMessage`) as a feed
+ * event. Throws `CaseEventDecodeError` when the event is not a valid case event, or names another
+ * case than its stream.
+ */
+export function feedEventFromMessage(value: CaseEventMessage): CaseFeedEvent {
+  const caseId = caseIdOfStream(value.streamId)
+  const event = decodeCaseEnvelope(value.event)
+  if (caseId === null) throw new CaseEventDecodeError(event.eventId, event.type, `stream ${value.streamId} is not a case stream`)
+  if (event.type === 'CaseSubmitted' && event.data.caseId !== caseId) {
+    throw new CaseEventDecodeError(event.eventId, event.type, `CaseSubmitted of case ${event.data.caseId} arrived from stream ${value.streamId}`)
+  }
+  return { caseId, streamId: value.streamId, revision: value.revision, position: value.position, recordedAt: value.recordedAt, event }
+}
+
+/**
+ * The `civic.case-events.v1` message of a stored case event (see `CaseEventMessage` in contracts):
+ * key = caseId, the event in its envelope form, headers for type, id and correlation. Not checked
+ * against the known types: the relay passes on what it does not know yet, and each consumer
+ * dead-letters it visibly.
+ */
+export function caseEventMessage(recorded: RecordedEvent): OutgoingMessage {
+  const envelope = envelopeOf(recorded)
+  const correlationId = envelope['correlationId']
+  return {
+    key: caseIdOfStream(recorded.streamId) ?? recorded.streamId,
+    value: { streamId: recorded.streamId, revision: recorded.revision, position: recorded.position, recordedAt: recorded.recordedAt, event: envelope },
+    headers: {
+      [CASE_EVENT_HEADERS.eventType]: recorded.type,
+      [CASE_EVENT_HEADERS.eventId]: recorded.id,
+      ...(typeof correlationId === 'string' ? { [CASE_EVENT_HEADERS.correlationId]: correlationId } : {}),
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shape path
+
+/** One schema of the contract per case event type. */
+const SCHEMA_OF: ReadonlyMap<string, z.ZodType> = new Map(
+  (CaseEvent as unknown as { readonly options: readonly z.ZodObject[] }).options.map((option) => {
+    const literal = (option.shape['type'] as z.ZodLiteral<string>).value
+    return [literal, option] as const
+  }),
+)
+
+/** Every case event type the contract knows. */
+export const CASE_EVENT_TYPES: ReadonlySet<CaseEventType> = new Set(SCHEMA_OF.keys() as Iterable<CaseEventType>)
+
+/** A case event without its data: what a shape decoder returns for a type whose data the reader never reads. */
+export type CaseEventWithoutData<T extends CaseEventType> = T extends CaseEventType ? Omit<CaseEventOf<T>, 'data'> : never
+
+/** What a shape decoder reading the data of the types `R` returns: those events whole, every other type without data. */
+export type ShapeDecoded<R extends CaseEventType> = CaseEventOf<R> | CaseEventWithoutData<Exclude<CaseEventType, R>>
+
+type ShapeCheck = (value: unknown) => boolean
+
+const always: ShapeCheck = () => true
+
+/**
+ * The shape of a zod schema as a plain predicate: the JSON type of every value and the presence
+ * of every required key, recursively; formats, lengths, patterns and refinements are left out.
+ */
+function shapeCheck(schema: z.ZodType): ShapeCheck {
+  const def = (schema as unknown as { _zod: { def: Record<string, unknown> & { type: string } } })._zod.def
+  switch (def.type) {
+    case 'string':
+      return (v) => typeof v === 'string'
+    case 'number':
+      return (v) => typeof v === 'number'
+    case 'boolean':
+      return (v) => typeof v === 'boolean'
+    case 'literal': {
+      const values = new Set(def['values'] as readonly unknown[])
+      return (v) => values.has(v)
+    }
+    case 'enum': {
+      const values = new Set(Object.values(def['entries'] as Record<string, unknown>))
+      return (v) => values.has(v)
+    }
+    case 'optional': {
+      const inner = shapeCheck(def['innerType'] as z.ZodType)
+      return (v) => v === undefined || inner(v)
+    }
+    case 'nullable': {
+      const inner = shapeCheck(def['innerType'] as z.ZodType)
+      return (v) => v === null || inner(v)
+    }
+    case 'default':
+    case 'prefault': {
+      const inner = shapeCheck(def['innerType'] as z.ZodType)
+      return (v) => v === undefined || inner(v)
+    }
+    case 'readonly':
+      return shapeCheck(def['innerType'] as z.ZodType)
+    case 'pipe':
+      return shapeCheck(def['in'] as z.ZodType)
+    case 'array': {
+      const element = shapeCheck(def['element'] as z.ZodType)
+      return (v) => Array.isArray(v) && v.every(element)
+    }
+    case 'record':
+      return isRecord
+    case 'union': {
+      const options = (def['options'] as readonly z.ZodType[]).map(shapeCheck)
+      return (v) => options.some((check) => check(v))
+    }
+    case 'object': {
+      const fields = Object.entries(def['shape'] as Record<string, z.ZodType>).map(([key, field]) => [key, shapeCheck(field)] as const)
+      return (v) => {
+        if (!isRecord(v)) return false
+        for (const [key, check] of fields) if (!check(v[key])) return false
+        return true
+      }
+    }
+    default:
+      // unknown, any, json and the like: nothing to check.
+      return always
+  }
+}
+
+/** Shape checks of each type: the envelope (every field but data) and the data. */
+const SHAPES: ReadonlyMap<string, { readonly envelope: ShapeCheck; readonly data: ShapeCheck }> = new Map(
+  [...SCHEMA_OF].map(([type, schema]) => {
+    const { data, eventId: _eventId, type: _type, ...envelope } = (schema as z.ZodObject).shape
+    const envelopeChecks = Object.entries(envelope).map(([key, field]) => [key, shapeCheck(field as z.ZodType)] as const)
+    const check: ShapeCheck = (v) => {
+      if (!isRecord(v)) return false
+      for (const [key, c] of envelopeChecks) if (!c(v[key])) return false
+      return true
+    }
+    return [type, { envelope: check, data: shapeCheck(data as z.ZodType) }] as const
+  }),
+)
+
+/**
+ * A decoder for bulk readers of our own store that checks only the shape (see the module
+ * comment) and reads the data of the types in `readData` only: every other type comes back
+ * without data, and its `data` argument may be left undefined (no need to even parse it).
+ * Returns null for a record of an unknown type or one whose shape does not fit (skip it).
+ */
+export function caseEventShapeDecoder<R extends CaseEventType>(
+  readData: ReadonlySet<R>,
+): (id: string, type: string, data: unknown, metadata: unknown) => ShapeDecoded<R> | null {
+  return (id, type, data, metadata) => {
+    const shape = SHAPES.get(type)
+    if (shape === undefined || !shape.envelope(metadata)) return null
+    const reads = (readData as ReadonlySet<string>).has(type)
+    if (reads && !shape.data(data)) return null
+    const event: Record<string, unknown> = { ...(metadata as Record<string, unknown>), eventId: id, type }
+    if (reads) event['data'] = data
+    return event as ShapeDecoded<R>
+  }
+}
