@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '@civic-desk/service-kit'
 import { encodeCaseEvent } from './codec.ts'
 import { caseStreamId } from './stream.ts'
 
-export { waitFor } from '@civic-desk/messaging'
+export { waitFor } from '@civic-desk/messaging/testing'
 
 export const silentLogger: Logger = createLogger({ level: 'silent', name: 'case-feed-test' })
 

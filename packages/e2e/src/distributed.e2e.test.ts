@@ -15,7 +15,8 @@ import t, { type Test } from 'tap'
 import { openSqliteEventStore, type RecordedEvent } from '@civic-desk/event-store'
 import { AssignmentMessage } from '@civic-desk/department-workflow'
 import { IntakeRejection } from '@civic-desk/intake'
-import { DeadLetterRecord, TOPICS, createKafkaBus, createKafkaRawPublisher, kafkaTestBrokers, type Bus, type BusMessage } from '@civic-desk/messaging'
+import { DeadLetterRecord, TOPICS, createKafkaBus, type Bus, type BusMessage } from '@civic-desk/messaging'
+import { createKafkaRawPublisher, kafkaTestBrokers } from '@civic-desk/messaging/testing'
 import { STACK_SERVICES, createTestStack, eventually, getJson, postJson, startTestBroker, type TestBroker, type TestStack } from './stack.ts'
 
 /** What `GET /v1/ops/streams` answers (the fields checked here). */

@@ -4,7 +4,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openSqliteBus, waitFor, type OutgoingMessage } from '../src/index.ts'
+import { openSqliteBus, type OutgoingMessage } from '../src/index.ts'
+import { waitFor } from '../src/testing.ts'
 
 const total = Number(process.env.BENCH_MESSAGES ?? 50_000)
 const dir = mkdtempSync(join(tmpdir(), 'civic-desk-bus-bench-'))

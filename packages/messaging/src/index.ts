@@ -1,4 +1,4 @@
-/** @civic-desk/messaging: the message bus port, its adapters and their contract suite. */
+/** @civic-desk/messaging: the message bus port and its adapters (test support: `@civic-desk/messaging/testing`). */
 export type {
   /** A delivered message: topic, partition, offset, key, parsed value, headers, timestamp. */
   BusMessage,
@@ -30,32 +30,19 @@ export {
 /** Structured logger the adapters accept (a pino logger fits). */
 export type { BusLogger } from './shared.ts'
 /**
- * For other adapters of the port (e.g. event-relay's store-fed bus): key → partition, retry
- * back-off and its abortable wait, the dead-letter record and error text, as these adapters do it.
+ * For other readers that keep the port's promises (the case feed's consumer groups that read
+ * straight from the store): key → partition, the dead-letter record and error text, as the
+ * adapters do it.
  */
-export { abortableDelay, backoffMs, deadLetterRecord, errorMessage, partitionFor } from './shared.ts'
+export { deadLetterRecord, errorMessage, partitionFor } from './shared.ts'
 /** In-process bus for standalone mode and tests, with its options and raw-publish test hook. */
 export { createMemoryBus, type MemoryBus, type MemoryBusOptions, type RawOutgoingMessage } from './memory.ts'
 /** Durable single-host bus in one SQLite file (standalone mode), with its options. */
 export { openSqliteBus, type SqliteBus, type SqliteBusOptions } from './sqlite.ts'
-/**
- * The bus on Apache Kafka (kafkajs) for the distributed stack, its options, and test helpers:
- * the KAFKA_BROKERS gate for Kafka tests and a plain producer for poison messages.
- */
-export {
-  createKafkaBus,
-  createKafkaRawPublisher,
-  kafkaTestBrokers,
-  type KafkaBus,
-  type KafkaBusLogger,
-  type KafkaBusOptions,
-  type KafkaRawPublisher,
-  type KafkaRawPublisherOptions,
-  type KafkaRetryOptions,
-} from './kafka.ts'
+/** The bus on Apache Kafka (kafkajs) for the distributed stack, and its options. */
+export { createKafkaBus, type KafkaBus } from './kafka/bus.ts'
+export type { KafkaBusLogger, KafkaBusOptions, KafkaRetryOptions } from './kafka/options.ts'
 /** Consumer-group lag read from the broker (operators' stream view, bench:flow's Kafka mode). */
 export { createKafkaLagReader, type KafkaGroupLag, type KafkaLagReader } from './kafka-lag.ts'
-/** The reusable adapter test suite, its fixture type and the condition-waiting helper it uses. */
-export { busContract, waitFor, type BusFixture } from './contract.ts'
 /** The bus a service process uses: Kafka when brokers are configured, else the bus file. */
 export { openServiceBus, type ServiceBus, type ServiceBusOptions } from './open.ts'

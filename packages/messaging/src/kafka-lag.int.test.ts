@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
-import { createKafkaBus, createKafkaLagReader, kafkaTestBrokers, waitFor } from './index.ts'
+import { createKafkaBus, createKafkaLagReader } from './index.ts'
+import { kafkaTestBrokers, waitFor } from './testing.ts'
 
 const brokers = await kafkaTestBrokers(t)
 

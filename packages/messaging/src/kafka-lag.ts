@@ -1,5 +1,6 @@
 import type { Admin } from 'kafkajs'
-import { createClient, type KafkaBusOptions } from './kafka.ts'
+import { createClient } from './kafka/client.ts'
+import type { KafkaBusOptions } from './kafka/options.ts'
 
 /** How far one consumer group is behind on one topic. */
 export interface KafkaGroupLag {

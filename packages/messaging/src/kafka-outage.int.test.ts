@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto'
 import kafkajs from 'kafkajs'
 import t, { type Test } from 'tap'
 import { eventually, startTestBroker, type TestBroker } from '../../e2e/src/stack.ts'
-import { createKafkaBus, createKafkaRawPublisher, kafkaTestBrokers, waitFor, type KafkaBus, type KafkaBusLogger, type KafkaBusOptions } from './index.ts'
+import { createKafkaBus, type KafkaBus, type KafkaBusLogger, type KafkaBusOptions } from './index.ts'
+import { createKafkaRawPublisher, kafkaTestBrokers, waitFor } from './testing.ts'
 
 // Four outages and three restarts of the broker (a start takes 10 s or more on a busy machine).
 t.setTimeout(10 * 60_000)

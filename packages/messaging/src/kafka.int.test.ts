@@ -10,19 +10,8 @@ import kafkajs from 'kafkajs'
 import type { KafkaMessage } from 'kafkajs'
 import t, { type Test } from 'tap'
 import { z } from 'zod'
-import {
-  busContract,
-  createKafkaBus,
-  createKafkaRawPublisher,
-  DeadLetterRecord,
-  kafkaTestBrokers,
-  TOPICS,
-  waitFor,
-  type BusMessage,
-  type KafkaBus,
-  type KafkaBusLogger,
-  type KafkaBusOptions,
-} from './index.ts'
+import { createKafkaBus, DeadLetterRecord, TOPICS, type BusMessage, type KafkaBus, type KafkaBusLogger, type KafkaBusOptions } from './index.ts'
+import { busContract, createKafkaRawPublisher, kafkaTestBrokers, waitFor } from './testing.ts'
 
 const brokers = await kafkaTestBrokers(t)
 

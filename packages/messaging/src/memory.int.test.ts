@@ -1,5 +1,6 @@
 import t from 'tap'
-import { busContract, createMemoryBus } from './index.ts'
+import { createMemoryBus } from './index.ts'
+import { busContract } from './testing.ts'
 
 busContract(t, async () => {
   const bus = createMemoryBus()

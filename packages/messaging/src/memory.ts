@@ -1,24 +1,12 @@
+import { TOPICS, type Bus, type BusSubscription, type DeadLetterRecord, type OutgoingMessage, type SubscribeOptions } from './port.ts'
 import {
-  NonRetriableError,
-  TOPICS,
-  type Bus,
-  type BusMessage,
-  type BusSubscription,
-  type DeadLetterRecord,
-  type OutgoingMessage,
-  type SubscribeOptions,
-} from './port.ts'
-import {
-  abortableDelay,
-  backoffMs,
   consumerSettings,
-  deadLetterRecord,
-  decodeValue,
-  errorMessage,
   partitionFor,
   serializeBatch,
+  servingMember,
+  settleInGroup,
   type BusLogger,
-  type ConsumerSettings,
+  type LocalMember,
   type SerializedMessage,
 } from './shared.ts'
 
@@ -56,16 +44,6 @@ interface TopicLog {
   readonly groups: Set<GroupState>
 }
 
-interface Member {
-  readonly options: SubscribeOptions<unknown>
-  readonly settings: ConsumerSettings
-  closed: boolean
-  /** Aborted on close: cuts retry back-offs short. */
-  readonly abort: AbortController
-  /** Handler attempts (with their commit) running for this member; close awaits them. */
-  readonly inFlight: Set<Promise<unknown>>
-}
-
 /** One consumer group on one topic: committed offsets, members and one delivery loop per partition. */
 interface GroupState {
   readonly groupId: string
@@ -73,11 +51,9 @@ interface GroupState {
   /** Next offset to deliver, per partition (= committed offset, Kafka style). */
   readonly committed: number[]
   /** In join order; partition p is served by members[p % members.length]. */
-  readonly members: Member[]
+  readonly members: LocalMember[]
   readonly wakers: (() => void)[]
 }
-
-type AttemptOutcome = 'done' | 'retry' | 'abandoned'
 
 /**
  * An in-process bus for standalone mode and tests, with the same semantics as the Kafka one.
@@ -91,7 +67,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
   const topics = new Map<string, TopicLog>()
   /** key: groupId + NUL + topic */
   const groups = new Map<string, GroupState>()
-  const members = new Set<{ member: Member; subscription: BusSubscription }>()
+  const members = new Set<{ member: LocalMember; subscription: BusSubscription }>()
   let closed = false
   let closing: Promise<void> | undefined
 
@@ -135,56 +111,23 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
     append(TOPICS.deadLetter, [{ key: stored.key, value: JSON.stringify(record), headers: stored.headers }])
   }
 
-  /** One handler attempt for the message at `offset`, committing (or dead-lettering) when it is settled. */
-  const attempt = async (group: GroupState, partition: number, offset: number, member: Member, attemptNumber: number): Promise<AttemptOutcome> => {
-    const stored = partitionLog(topicLog(group.topic), partition)[offset]
-    if (stored === undefined) throw new Error(`memory bus: no message at ${group.topic}/${partition}/${offset}`)
-    const source = { topic: group.topic, partition, offset: String(offset), key: stored.key, groupId: group.groupId }
-    const commit = (): AttemptOutcome => {
-      group.committed[partition] = offset + 1
-      return 'done'
-    }
-
-    const decoded = await decodeValue(stored.value, member.options.schema)
-    if (!decoded.ok) {
-      const payload = 'rawValue' in decoded ? { rawValue: decoded.rawValue } : { value: decoded.value }
-      deadLetter(group, partition, offset, stored, deadLetterRecord({ kind: 'invalid', message: decoded.message, source, attempts: attemptNumber - 1, failedAt: new Date(), payload }))
-      return commit()
-    }
-
-    const message: BusMessage = { ...source, value: decoded.value, headers: { ...stored.headers }, timestamp: stored.timestamp }
-    try {
-      await member.options.handler(message)
-      return commit()
-    } catch (error) {
-      if (error instanceof NonRetriableError || attemptNumber >= member.settings.maxAttempts) {
-        deadLetter(group, partition, offset, stored, deadLetterRecord({ kind: 'failed', message: errorMessage(error), source, attempts: attemptNumber, failedAt: new Date(), payload: { value: JSON.parse(stored.value) } }))
-        return commit()
-      }
-      logger?.warn({ topic: group.topic, partition, offset, key: stored.key, groupId: group.groupId, attempt: attemptNumber, err: error }, 'handler failed; will retry')
-      // Leaving the group: the message stays uncommitted and goes to whoever serves the partition next.
-      return member.closed ? 'abandoned' : 'retry'
-    }
-  }
-
-  /** Settles the partition's next message; false when there is none or nobody to hand it to. */
+  /** Settles the partition's next message (with retries); false when there is none or nobody to hand it to. */
   const step = async (group: GroupState, partition: number): Promise<boolean> => {
     const offset = group.committed[partition] ?? 0
-    if (partitionLog(topicLog(group.topic), partition)[offset] === undefined) return false
-    for (let attemptNumber = 1; ; attemptNumber++) {
-      const member = group.members.length === 0 ? undefined : group.members[partition % group.members.length]
-      if (member === undefined) return false
-      const running = attempt(group, partition, offset, member, attemptNumber)
-      member.inFlight.add(running)
-      let outcome: AttemptOutcome
-      try {
-        outcome = await running
-      } finally {
-        member.inFlight.delete(running)
-      }
-      if (outcome === 'done') return true
-      if (outcome === 'retry') await abortableDelay(backoffMs(attemptNumber, member.settings.retryBackoffMs), member.abort.signal)
-    }
+    const stored = partitionLog(topicLog(group.topic), partition)[offset]
+    if (stored === undefined) return false
+    return settleInGroup({
+      servedBy: () => servingMember(group.members, partition),
+      source: { topic: group.topic, partition, offset: String(offset), key: stored.key, groupId: group.groupId },
+      value: stored.value,
+      headers: () => ({ ...stored.headers }),
+      timestamp: stored.timestamp,
+      deadLetter: (record) => deadLetter(group, partition, offset, stored, record),
+      commit: () => {
+        group.committed[partition] = offset + 1
+      },
+      logger,
+    })
   }
 
   /** The partition's delivery loop: one message at a time, in offset order, woken by appends and rebalances. */
@@ -258,19 +201,18 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
       const untyped = subscribeOptions as SubscribeOptions<unknown>
       const settings = consumerSettings(untyped)
       const group = groupState(subscribeOptions.groupId, subscribeOptions.topic, subscribeOptions.fromBeginning ?? false)
-      const member: Member = { options: untyped, settings, closed: false, abort: new AbortController(), inFlight: new Set() }
+      const member: LocalMember = { options: untyped, settings, abort: new AbortController(), inFlight: new Set() }
       let leaving: Promise<void> | undefined
       const subscription: BusSubscription = {
         topic: group.topic,
         groupId: group.groupId,
         close() {
           leaving ??= (async () => {
-            member.closed = true
             member.abort.abort()
             const index = group.members.indexOf(member)
             if (index !== -1) group.members.splice(index, 1)
             wakeAll(group)
-            // Attempts add themselves only while the member is assigned, so this set only shrinks now.
+            // Messages add themselves only while the member is assigned, so this set only shrinks now.
             await Promise.allSettled([...member.inFlight])
             members.delete(entry)
           })()

@@ -4,7 +4,8 @@
  * folder), which every process on the host shares. Callers see only the port.
  */
 import { join } from 'node:path'
-import { createKafkaBus, type KafkaBusLogger } from './kafka.ts'
+import { createKafkaBus } from './kafka/bus.ts'
+import type { KafkaBusLogger } from './kafka/options.ts'
 import type { Bus } from './port.ts'
 import { openSqliteBus } from './sqlite.ts'
 

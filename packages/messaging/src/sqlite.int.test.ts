@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
-import { busContract, openSqliteBus, waitFor, type BusMessage, type OutgoingMessage, type SqliteBus, type SqliteBusOptions } from './index.ts'
+import { openSqliteBus, type BusMessage, type OutgoingMessage, type SqliteBus, type SqliteBusOptions } from './index.ts'
+import { busContract, waitFor } from './testing.ts'
 
 const POLL_MS = 20
 

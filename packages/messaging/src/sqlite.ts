@@ -19,27 +19,15 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import type { RawOutgoingMessage } from './memory.ts'
+import { TOPICS, type Bus, type BusSubscription, type DeadLetterRecord, type OutgoingMessage, type SubscribeOptions } from './port.ts'
 import {
-  NonRetriableError,
-  TOPICS,
-  type Bus,
-  type BusMessage,
-  type BusSubscription,
-  type DeadLetterRecord,
-  type OutgoingMessage,
-  type SubscribeOptions,
-} from './port.ts'
-import {
-  abortableDelay,
-  backoffMs,
   consumerSettings,
-  deadLetterRecord,
-  decodeValue,
-  errorMessage,
   partitionFor,
   serializeBatch,
+  servingMember,
+  settleInGroup,
   type BusLogger,
-  type ConsumerSettings,
+  type LocalMember,
   type SerializedMessage,
 } from './shared.ts'
 
@@ -143,16 +131,6 @@ interface PendingCommit {
   readonly nextOffset: number
 }
 
-interface Member {
-  readonly options: SubscribeOptions<unknown>
-  readonly settings: ConsumerSettings
-  closed: boolean
-  /** Aborted on close: cuts retry back-offs short. */
-  readonly abort: AbortController
-  /** Handler attempts (with their commit) running for this member; close awaits them. */
-  readonly inFlight: Set<Promise<unknown>>
-}
-
 /** Rows read ahead for one partition; messages never change once written, so they stay valid. */
 interface Cursor {
   rows: MessageRow[]
@@ -166,12 +144,10 @@ interface GroupState {
   /** Next offset to deliver, per partition; the file's copy trails it by at most one turn. */
   readonly committed: number[]
   /** In join order; partition p is served by members[p % members.length]. */
-  readonly members: Member[]
+  readonly members: LocalMember[]
   readonly wakers: (() => void)[]
   readonly cursors: Cursor[]
 }
-
-type AttemptOutcome = 'done' | 'retry' | 'abandoned'
 
 /** Turns a better-sqlite3 failure into a plain Error so the vendor type stays in this file. */
 function toBusError(error: unknown, operation: string): Error {
@@ -323,7 +299,7 @@ export function openSqliteBus(options: SqliteBusOptions): SqliteBus {
   /** key: groupId + NUL + topic */
   const groups = new Map<string, GroupState>()
   const groupsByTopic = new Map<string, Set<GroupState>>()
-  const members = new Set<{ member: Member; subscription: BusSubscription }>()
+  const members = new Set<{ member: LocalMember; subscription: BusSubscription }>()
   let queue: PendingPublish[] = []
   /** key: topic + NUL + groupId + NUL + partition; only the furthest commit matters. */
   const pendingCommits = new Map<string, PendingCommit>()
@@ -411,39 +387,6 @@ export function openSqliteBus(options: SqliteBusOptions): SqliteBus {
     enqueue({ topic: TOPICS.deadLetter, messages: [{ key: stored.key, value: JSON.stringify(record), headers }] })
   }
 
-  /** One handler attempt for `stored`, committing (or dead-lettering) when it is settled. */
-  const attempt = async (group: GroupState, partition: number, stored: MessageRow, member: Member, attemptNumber: number): Promise<AttemptOutcome> => {
-    const { offset } = stored
-    const headers = JSON.parse(stored.headers) as Record<string, string>
-    const source = { topic: group.topic, partition, offset: String(offset), key: stored.key, groupId: group.groupId }
-    const commit = (): AttemptOutcome => {
-      const next = Math.max(group.committed[partition] ?? 0, offset + 1)
-      group.committed[partition] = next
-      queueCommit(group, partition, next)
-      return 'done'
-    }
-
-    const decoded = await decodeValue(stored.value, member.options.schema)
-    if (!decoded.ok) {
-      const payload = 'rawValue' in decoded ? { rawValue: decoded.rawValue } : { value: decoded.value }
-      deadLetter(group, partition, offset, stored, headers, deadLetterRecord({ kind: 'invalid', message: decoded.message, source, attempts: attemptNumber - 1, failedAt: new Date(), payload }))
-      return commit()
-    }
-
-    const message: BusMessage = { ...source, value: decoded.value, headers, timestamp: stored.timestamp }
-    try {
-      await member.options.handler(message)
-      return commit()
-    } catch (error) {
-      if (error instanceof NonRetriableError || attemptNumber >= member.settings.maxAttempts) {
-        deadLetter(group, partition, offset, stored, headers, deadLetterRecord({ kind: 'failed', message: errorMessage(error), source, attempts: attemptNumber, failedAt: new Date(), payload: { value: JSON.parse(stored.value) } }))
-        return commit()
-      }
-      logger?.warn({ topic: group.topic, partition, offset, key: stored.key, groupId: group.groupId, attempt: attemptNumber, err: error }, 'handler failed; will retry')
-      // Leaving the group: the message stays uncommitted and goes to whoever serves the partition next.
-      return member.closed ? 'abandoned' : 'retry'
-    }
-  }
 
   /** The partition's next message for the group, from the rows read ahead or the file. */
   const nextStored = (group: GroupState, partition: number): MessageRow | undefined => {
@@ -462,26 +405,28 @@ export function openSqliteBus(options: SqliteBusOptions): SqliteBus {
     return cursor.rows[0]
   }
 
-  /** Settles the partition's next message; false when there is none or nobody to hand it to. */
+  /** Settles the partition's next message (with retries); false when there is none or nobody to hand it to. */
   const step = async (group: GroupState, partition: number): Promise<boolean> => {
     // Checked first: after close the file is gone, and without members there is nothing to do.
     if (group.members.length === 0) return false
     const stored = nextStored(group, partition)
     if (stored === undefined) return false
-    for (let attemptNumber = 1; ; attemptNumber++) {
-      const member = group.members.length === 0 ? undefined : group.members[partition % group.members.length]
-      if (member === undefined) return false
-      const running = attempt(group, partition, stored, member, attemptNumber)
-      member.inFlight.add(running)
-      let outcome: AttemptOutcome
-      try {
-        outcome = await running
-      } finally {
-        member.inFlight.delete(running)
-      }
-      if (outcome === 'done') return true
-      if (outcome === 'retry') await abortableDelay(backoffMs(attemptNumber, member.settings.retryBackoffMs), member.abort.signal)
-    }
+    const { offset } = stored
+    const headers = (): Record<string, string> => JSON.parse(stored.headers) as Record<string, string>
+    return settleInGroup({
+      servedBy: () => servingMember(group.members, partition),
+      source: { topic: group.topic, partition, offset: String(offset), key: stored.key, groupId: group.groupId },
+      value: stored.value,
+      headers,
+      timestamp: stored.timestamp,
+      deadLetter: (record) => deadLetter(group, partition, offset, stored, headers(), record),
+      commit: () => {
+        const next = Math.max(group.committed[partition] ?? 0, offset + 1)
+        group.committed[partition] = next
+        queueCommit(group, partition, next)
+      },
+      logger,
+    })
   }
 
   /** The partition's delivery loop: one message at a time, in offset order, woken by publishes, polling and rebalances. */
@@ -605,19 +550,18 @@ export function openSqliteBus(options: SqliteBusOptions): SqliteBus {
       const untyped = subscribeOptions as SubscribeOptions<unknown>
       const settings = consumerSettings(untyped)
       const group = joinGroup(subscribeOptions.groupId, subscribeOptions.topic, subscribeOptions.fromBeginning ?? false)
-      const member: Member = { options: untyped, settings, closed: false, abort: new AbortController(), inFlight: new Set() }
+      const member: LocalMember = { options: untyped, settings, abort: new AbortController(), inFlight: new Set() }
       let leaving: Promise<void> | undefined
       const subscription: BusSubscription = {
         topic: group.topic,
         groupId: group.groupId,
         close() {
           leaving ??= (async () => {
-            member.closed = true
             member.abort.abort()
             const index = group.members.indexOf(member)
             if (index !== -1) group.members.splice(index, 1)
             wakeAll(group)
-            // Attempts add themselves only while the member is assigned, so this set only shrinks now.
+            // Messages add themselves only while the member is assigned, so this set only shrinks now.
             await Promise.allSettled([...member.inFlight])
             // Their commits (and dead letters) reach the file before close resolves.
             if (pendingCommits.size > 0 || queue.length > 0) await flushSoon()

@@ -2,6 +2,7 @@
  * @civic-desk/read-models — the dashboards' read models: pure projections of case events
  * (`evolveCase`, `projectBatch`), the store port with its memory and Redis adapters (versioned
  * keys, change + checkpoint in one MULTI/EXEC), the live projector and the rebuild of a version.
+ * Test support (the REDIS_URL gate) is `@civic-desk/read-models/testing`.
  */
 export {
   ALL_SCOPE,
@@ -43,4 +44,3 @@ export {
 export { createMemoryReadModelStore } from './memory.ts'
 export { deleteRedisPrefix, openRedisReadModelStore, redisAnswers, type RedisReadModelStoreOptions } from './redis.ts'
 export { applyBatch, createLiveProjector, rebuildVersion, type LiveProjector, type LiveProjectorOptions, type RebuildOptions, type RebuildProgress } from './projector.ts'
-export { redisTestUrl } from './test-gate.ts'

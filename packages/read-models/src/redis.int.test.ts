@@ -4,7 +4,7 @@ import { Redis } from 'ioredis'
 import { readModelStoreContract } from './contract.ts'
 import { deleteRedisPrefix, openRedisReadModelStore } from './redis.ts'
 import { ReadModelStoreError } from './store.ts'
-import { redisTestUrl } from './test-gate.ts'
+import { redisTestUrl } from './testing.ts'
 
 const url = await redisTestUrl(t)
 if (url !== undefined) {

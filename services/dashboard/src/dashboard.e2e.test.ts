@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { eventually, freePort } from '@civic-desk/e2e/src/net.ts'
-import { deleteRedisPrefix, redisTestUrl } from '@civic-desk/read-models'
+import { deleteRedisPrefix } from '@civic-desk/read-models'
+import { redisTestUrl } from '@civic-desk/read-models/testing'
 
 const standaloneEntry = fileURLToPath(new URL('../../standalone/src/main.ts', import.meta.url))
 const rebuildEntry = fileURLToPath(new URL('./rebuild.ts', import.meta.url))

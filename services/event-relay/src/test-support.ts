@@ -11,7 +11,7 @@ import { openSqliteEventStore, type EventStore, type EventToAppend } from '@civi
 import { TOPICS, createMemoryBus, type Bus, type BusMessage, type MemoryBus, type OutgoingMessage } from '@civic-desk/messaging'
 import { createLogger, type Logger } from '@civic-desk/service-kit'
 
-export { waitFor } from '@civic-desk/messaging'
+export { waitFor } from '@civic-desk/messaging/testing'
 
 export const silentLogger: Logger = createLogger({ level: 'silent', name: 'event-relay-test' })
 

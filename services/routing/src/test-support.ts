@@ -17,7 +17,7 @@ import { createMemoryEventStore, type EventStore } from '@civic-desk/event-store
 import { TOPICS, createMemoryBus, type Bus, type BusMessage, type MemoryBus } from '@civic-desk/messaging'
 import { createLogger, defaultCatalogueFile, loadCatalogue, type Logger } from '@civic-desk/service-kit'
 
-export { waitFor } from '@civic-desk/messaging'
+export { waitFor } from '@civic-desk/messaging/testing'
 
 export const silentLogger: Logger = createLogger({ level: 'silent', name: 'routing-test' })
 

@@ -1,3 +1,4 @@
+/** @civic-desk/read-models/testing: test support, never imported by production code. */
 import { redisAnswers } from './redis.ts'
 
 const REDIS_TEST_HINT = 'set REDIS_URL=redis://127.0.0.1:6379 (a Redis server; the tests use their own key prefixes and delete them) to run them'

@@ -1,0 +1,82 @@
+/** Kafka test support (exported by `@civic-desk/messaging/testing`): the test gate and a producer for poison messages. */
+import kafkajs from 'kafkajs'
+import type { Test } from 'tap'
+import { createClient, describeKafkaError, toBusError } from './client.ts'
+import type { KafkaBusOptions } from './options.ts'
+
+const { Partitioners } = kafkajs
+
+export interface KafkaRawPublisherOptions extends Pick<KafkaBusOptions, 'brokers' | 'clientId' | 'logger' | 'retry' | 'connectionTimeoutMs'> {}
+
+/** A plain producer for tests: see `createKafkaRawPublisher`. */
+export interface KafkaRawPublisher {
+  /**
+   * Writes `value` text as is, without JSON serialisation, like a foreign producer would (plain
+   * kafkajs, acks 1, not idempotent, same murmur2 partitioner). The topic must exist. Resolves
+   * with where each message landed.
+   */
+  publishRaw(topic: string, messages: readonly { readonly key: string; readonly value: string; readonly headers?: Readonly<Record<string, string>> }[]): Promise<{ partition: number; offset: string }[]>
+  close(): Promise<void>
+}
+
+/** For Kafka test fixtures (`BusFixture.publishRaw`): poison messages the way another client would write them. */
+export function createKafkaRawPublisher(options: KafkaRawPublisherOptions): KafkaRawPublisher {
+  const producer = createClient(options).producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
+  let ready: Promise<void> | undefined
+  return {
+    async publishRaw(topic, messages) {
+      const landed: { partition: number; offset: string }[] = []
+      try {
+        ready ??= producer.connect()
+        await ready
+        // One send per message, in order: each answer names exactly that message's partition and offset.
+        for (const { key, value, headers } of messages) {
+          const [metadata] = await producer.send({ topic, acks: 1, messages: [{ key, value, headers: { ...headers } }] })
+          if (metadata === undefined) throw new Error('no acknowledgement')
+          landed.push({ partition: metadata.partition, offset: metadata.baseOffset ?? metadata.offset ?? '' })
+        }
+      } catch (error) {
+        throw toBusError(error, `raw publish to ${topic}`)
+      }
+      return landed
+    },
+    async close() {
+      await producer.disconnect()
+    },
+  }
+}
+
+/** What the test gate prints when Kafka is not configured. */
+const KAFKA_TEST_HINT = 'set KAFKA_BROKERS (infra/kafka/start.sh) to run'
+
+/**
+ * The gate of every test that needs a real broker. Brokers come from `KAFKA_BROKERS`
+ * (comma-separated). Unset: the test fails when `CIVIC_REQUIRE_KAFKA=1` (CI), otherwise it is
+ * skipped with a hint. Set but no broker answers within a few seconds: the test fails. Resolves
+ * with the brokers, or `undefined` when the caller must not run its Kafka tests.
+ */
+export async function kafkaTestBrokers(t: Test, env: NodeJS.ProcessEnv = process.env): Promise<string[] | undefined> {
+  const brokers = (env.KAFKA_BROKERS ?? '')
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter((broker) => broker.length > 0)
+  if (brokers.length === 0) {
+    if (env.CIVIC_REQUIRE_KAFKA === '1') {
+      t.fail(`CIVIC_REQUIRE_KAFKA=1 but KAFKA_BROKERS is not set: ${KAFKA_TEST_HINT}`)
+    } else {
+      await t.test(`Kafka tests: ${KAFKA_TEST_HINT}`, { skip: KAFKA_TEST_HINT }, async () => undefined)
+    }
+    return undefined
+  }
+  const admin = createClient({ brokers, clientId: 'civic-desk-test-gate', connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, retry: { retries: 2, initialRetryTimeMs: 200, maxRetryTimeMs: 1_000 } }).admin()
+  try {
+    await admin.connect()
+    await admin.describeCluster()
+    return brokers
+  } catch (error) {
+    t.fail(`KAFKA_BROKERS=${brokers.join(',')} is set but no broker answers (${describeKafkaError(error)}): start one with infra/kafka/start.sh`)
+    return undefined
+  } finally {
+    await admin.disconnect().catch(() => undefined)
+  }
+}

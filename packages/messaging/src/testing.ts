@@ -1,0 +1,7 @@
+/**
+ * @civic-desk/messaging/testing: test support, never imported by production code. The Bus contract
+ * suite every adapter runs, the condition-waiting helper it uses, the KAFKA_BROKERS gate of the
+ * Kafka tests and a plain producer for poison messages.
+ */
+export { busContract, waitFor, type BusFixture } from './contract.ts'
+export { createKafkaRawPublisher, kafkaTestBrokers, type KafkaRawPublisher, type KafkaRawPublisherOptions } from './kafka/testing.ts'
