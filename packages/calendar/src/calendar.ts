@@ -17,6 +17,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { LRUCache } from 'lru-cache'
 import { DateTime } from 'luxon'
 import { z } from 'zod'
 import type { Sla } from '@civic-desk/contracts'
@@ -305,16 +306,14 @@ export function createBusinessCalendar(data: HolidayData, officeHours: OfficeHou
 
   // Due instants depend only on the local start date and the count, and every case of a day asks
   // the same few questions: remembered per (kind, date, n), so the day walk runs once per day.
-  // Failures (CalendarCoverageError) are not remembered. Bounded: cleared when full.
-  const memo = new Map<string, number>()
-  const MEMO_LIMIT = 10_000
+  // Failures (CalendarCoverageError) are not remembered. Bounded: the least recently asked go first.
+  const memo = new LRUCache<string, number>({ max: 10_000 })
   const localDateFormat = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })
   const remembered = (kind: string, start: Date, n: number, compute: () => Date): Date => {
     const key = `${kind}|${localDateFormat.format(start)}|${n}`
     const hit = memo.get(key)
     if (hit !== undefined) return new Date(hit)
     const due = compute()
-    if (memo.size >= MEMO_LIMIT) memo.clear()
     memo.set(key, due.getTime())
     return due
   }

@@ -13,12 +13,16 @@ import type {
   NotificationFailedV1,
   RejectionReason,
   SlaTerms,
-  StepFieldValue,
   Workflow,
 } from '@civic-desk/contracts'
 import { deriveEventId } from './ids.ts'
 import { canTransition, OPEN_STATUSES } from './status-machine.ts'
-import { checkStep } from './workflow.ts'
+import { CaseRuleViolation } from './violation.ts'
+import { checkStep, type RecordedStep } from './workflow.ts'
+
+// Still part of this module's surface; they live apart so that workflow.ts needs nothing from here.
+export { CaseRuleViolation, type CaseRuleCode } from './violation.ts'
+export type { RecordedStep } from './workflow.ts'
 
 /** Time, ids and who is acting come from outside: the decider has no clock and no randomness. */
 export interface CommandMeta {
@@ -125,13 +129,6 @@ export type PublicStep =
   | 'reopened'
   | 'escalated'
 
-export interface RecordedStep {
-  readonly workflow: string
-  readonly step: string
-  readonly fields: Readonly<Record<string, StepFieldValue>>
-  readonly at: string
-}
-
 export interface NoteRecord {
   readonly at: string
   readonly by: string
@@ -175,27 +172,6 @@ export type CaseState = { readonly status: 'none' } | OpenCase
 
 export function initialState(): CaseState {
   return { status: 'none' }
-}
-
-export type CaseRuleCode =
-  | 'already_submitted'
-  | 'tracking_code_taken'
-  | 'case_not_found'
-  | 'illegal_step'
-  | 'invalid_step_fields'
-  | 'same_department'
-
-/** Why a command cannot be carried out; the HTTP layer maps `code` to a problem response. */
-export class CaseRuleViolation extends Error {
-  override readonly name = 'CaseRuleViolation'
-  constructor(
-    readonly code: CaseRuleCode,
-    message: string,
-    /** Per-field problems for `invalid_step_fields`. */
-    readonly fieldErrors: readonly { readonly field: string; readonly message: string }[] = [],
-  ) {
-    super(message)
-  }
 }
 
 /** The parts of a submission that identify what the citizen asked, i.e. everything but our own bookkeeping. */

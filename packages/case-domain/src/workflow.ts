@@ -1,5 +1,13 @@
 import type { StepFieldValue, Workflow, WorkflowField, WorkflowStep } from '@civic-desk/contracts'
-import { CaseRuleViolation, type RecordedStep } from './case.ts'
+import { CaseRuleViolation } from './violation.ts'
+
+/** A workflow step recorded on a case, with its fields as recorded. */
+export interface RecordedStep {
+  readonly workflow: string
+  readonly step: string
+  readonly fields: Readonly<Record<string, StepFieldValue>>
+  readonly at: string
+}
 
 /** A step that may be recorded, with its fields normalised and the resolution it triggers, if any. */
 export interface CheckedStep {

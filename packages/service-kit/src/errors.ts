@@ -138,13 +138,24 @@ const PART_NAMES: Record<RequestPart, string> = {
 }
 
 /**
+ * What a field error is made of: a zod issue, or one the zod type provider handed to fastify
+ * (same code, path and message; `keys` for unknown keys).
+ */
+export interface IssueLike {
+  readonly code: string
+  readonly path: readonly PropertyKey[]
+  readonly message: string
+  readonly keys?: readonly string[]
+}
+
+/**
  * Converts zod issues to field errors: dotted paths (`items.0.name`), the part name for
  * the root, one entry per unknown key of a strict object.
  */
-export function fieldErrorsFromZod(issues: readonly z.core.$ZodIssue[], where: RequestPart): FieldError[] {
+export function fieldErrorsFromZod(issues: readonly IssueLike[], where: RequestPart): FieldError[] {
   const out: FieldError[] = []
   for (const issue of issues) {
-    if (issue.code === 'unrecognized_keys') {
+    if (issue.code === 'unrecognized_keys' && issue.keys !== undefined) {
       for (const key of issue.keys) out.push({ field: dotted([...issue.path, key], where), message: 'Unknown field' })
     } else {
       out.push({ field: dotted(issue.path, where), message: issue.message })
@@ -157,6 +168,12 @@ function dotted(path: readonly PropertyKey[], where: RequestPart): string {
   return path.length === 0 ? where : path.map((k) => String(k)).join('.')
 }
 
+/** The `ValidationError` for zod issues found in one part of a request: every bad field named. */
+export function validationErrorFromZod(issues: readonly IssueLike[], where: RequestPart): ValidationError {
+  const errors = fieldErrorsFromZod(issues, where)
+  return new ValidationError(`Invalid ${PART_NAMES[where]}: ${errors.map((e) => e.field).join(', ')}.`, errors)
+}
+
 /**
  * Runs a zod schema over one part of a request and returns the parsed value, or throws a
  * `ValidationError` naming every bad field (unknown keys too, when the schema is strict).
@@ -164,6 +181,5 @@ function dotted(path: readonly PropertyKey[], where: RequestPart): string {
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: RequestPart): z.output<S> {
   const result = schema.safeParse(value)
   if (result.success) return result.data
-  const errors = fieldErrorsFromZod(result.error.issues, where)
-  throw new ValidationError(`Invalid ${PART_NAMES[where]}: ${errors.map((e) => e.field).join(', ')}.`, errors)
+  throw validationErrorFromZod(result.error.issues, where)
 }

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { z } from 'zod'
-import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, parseWith } from './errors.ts'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, parseWith, type RequestPart } from './errors.ts'
 import { createHttpApp, type CreateHttpAppOptions } from './http.ts'
 import { capturingLogger } from './test-support.ts'
 
@@ -161,6 +162,71 @@ t.test('zod validation errors → 400 listing every field', async (t) => {
   const body = res.json()
   t.match(body, { type: 'https://civic-desk.dev/problems/validation_failed', title: 'Request validation failed', status: 400, code: 'validation_failed' })
   t.same(body.errors.map((e: { field: string }) => e.field).sort(), ['description', 'location.lat', 'priority'])
+})
+
+t.test('zod route schemas: the type provider validates, and a failure is the problem parseWith would throw', async (t) => {
+  const { app } = setup(t)
+  const Params = z.strictObject({ caseId: z.uuid({ error: 'must be a case id (a UUID)' }) })
+  const Query = z.strictObject({ limit: z.coerce.number().int().min(1).max(50).optional() })
+  const Headers = z.looseObject({ 'x-channel': z.enum(['web', 'phone']) })
+  const Body = z.strictObject({
+    description: z.string().trim().min(1, { error: 'must not be empty' }),
+    location: z.strictObject({ lat: z.number().max(90), lon: z.number() }).optional(),
+    tags: z.array(z.string().min(1)).optional(),
+  })
+  app.withTypeProvider<ZodTypeProvider>().post(
+    '/cases/:caseId',
+    { schema: { params: Params, querystring: Query, headers: Headers, body: Body } },
+    // The parsed values, typed by the provider: coerced, trimmed, unknown headers kept.
+    async (request) => ({ caseId: request.params.caseId, limit: request.query.limit ?? null, channel: request.headers['x-channel'], description: request.body.description }),
+  )
+  const caseId = '0b6c2a4e-9a53-4c1e-8d0f-3f1f2b7c9e11'
+  const headers = { 'x-channel': 'web' }
+
+  const ok = await app.inject({ method: 'POST', url: `/cases/${caseId}?limit=5`, headers, payload: { description: '  çukur ' } })
+  t.equal(ok.statusCode, 200)
+  t.same(ok.json(), { caseId, limit: 5, channel: 'web', description: 'çukur' })
+
+  const expected = (schema: z.ZodType, value: unknown, where: RequestPart) => {
+    try {
+      parseWith(schema, value, where)
+    } catch (error) {
+      if (error instanceof ValidationError) return { detail: error.detail, errors: error.errors }
+    }
+    throw new Error('expected a ValidationError')
+  }
+  const cases: ReadonlyArray<{ name: string; url: string; headers?: Record<string, string>; payload?: unknown; schema: z.ZodType; value: unknown; where: RequestPart; fields: string[] }> = [
+    { name: 'params', url: '/cases/not-a-uuid', payload: { description: 'x' }, schema: Params, value: { caseId: 'not-a-uuid' }, where: 'params', fields: ['caseId'] },
+    {
+      name: 'body: dotted paths, array indices, unknown keys',
+      url: `/cases/${caseId}`,
+      payload: { description: ' ', location: { lat: 123, lon: 27, alt: 5 }, tags: ['ok', ''], priority: 'high' },
+      schema: Body,
+      value: { description: ' ', location: { lat: 123, lon: 27, alt: 5 }, tags: ['ok', ''], priority: 'high' },
+      where: 'body',
+      fields: ['description', 'location.lat', 'location.alt', 'tags.1', 'priority'],
+    },
+    { name: 'body: the whole body', url: `/cases/${caseId}`, payload: [1, 2], schema: Body, value: [1, 2], where: 'body', fields: ['body'] },
+    { name: 'querystring', url: `/cases/${caseId}?limit=0&page=2`, payload: { description: 'x' }, schema: Query, value: { limit: '0', page: '2' }, where: 'query', fields: ['limit', 'page'] },
+    { name: 'headers', url: `/cases/${caseId}`, headers: { 'x-channel': 'pigeon' }, payload: { description: 'x' }, schema: Headers, value: { 'x-channel': 'pigeon' }, where: 'headers', fields: ['x-channel'] },
+  ]
+  for (const c of cases) {
+    const res = await app.inject({ method: 'POST', url: c.url, headers: c.headers ?? headers, payload: c.payload as object })
+    t.equal(res.statusCode, 400, c.name)
+    t.equal(res.headers['content-type'], PROBLEM, c.name)
+    const want = expected(c.schema, c.value, c.where)
+    t.same(want.errors.map((e) => e.field), c.fields, `${c.name}: the fields parseWith names`)
+    t.same(res.json(), {
+      type: 'https://civic-desk.dev/problems/validation_failed',
+      title: 'Request validation failed',
+      status: 400,
+      detail: want.detail,
+      instance: c.url.split('?')[0],
+      code: 'validation_failed',
+      requestId: res.headers['x-request-id'],
+      errors: want.errors,
+    }, c.name)
+  }
 })
 
 t.test('fastify (ajv) schema errors → 400 validation_failed with fields', async (t) => {

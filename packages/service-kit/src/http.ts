@@ -23,12 +23,29 @@
  * | service_unavailable     | 503    | the service is shutting down; retry on another instance         |
  * | internal_error          | 500    | a bug or an outage; the detail is generic, quote `requestId`    |
  * Other statuses raised by fastify itself get the snake-cased status text as code.
+ *
+ * Request schemas. Routes declare zod schemas (`schema: { params, querystring, body, headers }`)
+ * and type their handlers with `app.withTypeProvider<ZodTypeProvider>()`; the zod type provider
+ * validates them and its issues become `validation_failed` with the same fields and messages as
+ * `parseWith`. A route that declares JSON schemas instead keeps fastify's own (ajv) validation.
  */
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
-import { LogController, fastify, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import {
+  LogController,
+  fastify,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifySchema,
+  type FastifySchemaCompiler,
+  type FastifySerializerCompiler,
+} from 'fastify'
+import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import { z } from 'zod'
 import type { AccessControl } from './auth.ts'
-import { ProblemError, ServiceUnavailableError, ValidationError, type FieldError } from './errors.ts'
+import { ProblemError, ServiceUnavailableError, ValidationError, validationErrorFromZod, type FieldError, type IssueLike, type RequestPart } from './errors.ts'
 import type { Logger } from './logging.ts'
 
 /** Base of every problem `type` URI; the code is appended. */
@@ -128,6 +145,19 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   // Every API here speaks JSON only: any other body is refused with 415 rather than parsed.
   app.removeContentTypeParser('text/plain')
 
+  // Set per route rather than for the app, so that a route declaring JSON schemas keeps ajv. A
+  // route's request schemas are all zod or all JSON schema, and so are its response schemas.
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema
+    if (schema === undefined) return
+    if (route.validatorCompiler === undefined && [schema.params, schema.querystring, schema.body, schema.headers].some(isZodSchema)) {
+      route.validatorCompiler = zodValidatorCompiler
+    }
+    if (route.serializerCompiler === undefined && typeof schema.response === 'object' && schema.response !== null && Object.values(schema.response).some(isZodSchema)) {
+      route.serializerCompiler = zodSerializerCompiler
+    }
+  })
+
   let closing = false
   app.addHook('preClose', async () => {
     closing = true
@@ -220,10 +250,27 @@ function pathOf(url: string | undefined): string {
   return q === -1 ? url : url.slice(0, q)
 }
 
+function isZodSchema(schema: unknown): boolean {
+  return schema instanceof z.core.$ZodType
+}
+
+// The provider's compilers, typed for fastify's route options; the onRoute hook hands them zod schemas only.
+const zodValidatorCompiler: FastifySchemaCompiler<FastifySchema> = (route) => validatorCompiler({ ...route, schema: route.schema as z.core.$ZodType })
+const zodSerializerCompiler: FastifySerializerCompiler<FastifySchema> = (route) => serializerCompiler({ ...route, schema: route.schema as z.core.$ZodType })
+
+function validationProblem(error: ValidationError): ProblemInit {
+  return { status: error.status, code: error.code, title: error.title, detail: error.detail, errors: error.errors, extensions: error.extensions, headers: error.headers }
+}
+
 /** Maps anything thrown to a problem. Only our own errors and fastify's 4xx say what happened. */
 function toProblem(error: unknown): ProblemInit {
-  if (error instanceof ValidationError) {
-    return { status: error.status, code: error.code, title: error.title, detail: error.detail, errors: error.errors, extensions: error.extensions, headers: error.headers }
+  if (error instanceof ValidationError) return validationProblem(error)
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const where: RequestPart = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'body')
+    const issues = error.validation.map(
+      (v): IssueLike => ({ code: v.keyword, path: issuePath(v.instancePath), message: v.message ?? 'is invalid', ...unknownKeys(v.params['keys']) }),
+    )
+    return validationProblem(validationErrorFromZod(issues, where))
   }
   if (error instanceof ProblemError) {
     return { status: error.status, code: error.code, title: error.title, detail: error.detail, extensions: error.extensions, headers: error.headers }
@@ -273,6 +320,18 @@ function toProblem(error: unknown): ProblemInit {
     }
   }
   return INTERNAL
+}
+
+/**
+ * The provider writes a zod issue's path as `/a/0/b` (`/` for the root). A key that itself holds a
+ * `/` (only a record's keys could) reads as two segments.
+ */
+function issuePath(instancePath: string): string[] {
+  return instancePath === '/' || instancePath === '' ? [] : instancePath.slice(1).split('/')
+}
+
+function unknownKeys(keys: unknown): { keys?: string[] } {
+  return Array.isArray(keys) && keys.every((k) => typeof k === 'string') ? { keys } : {}
 }
 
 function partName(context: unknown): string {

@@ -37,7 +37,9 @@ export {
   ValidationError,
   fieldErrorsFromZod,
   parseWith,
+  validationErrorFromZod,
   type FieldError,
+  type IssueLike,
   type ProblemErrorOptions,
   type RequestPart,
 } from './errors.ts'
@@ -52,6 +54,8 @@ export {
   type ProblemDetails,
   type Readiness,
 } from './http.ts'
+/** The type provider routes declare their zod schemas through: `app.withTypeProvider<ZodTypeProvider>()`. */
+export type { ZodTypeProvider } from 'fastify-type-provider-zod'
 export {
   AccessConfigError,
   AccessConfigSchema,

@@ -30,10 +30,10 @@ import {
   ServiceUnavailableError,
   ValidationError,
   createHttpApp,
-  parseWith,
   type AccessControl,
   type Logger,
   type Principal,
+  type ZodTypeProvider,
 } from '@civic-desk/service-kit'
 import type { OpenCases } from './open-cases.ts'
 import { caseView, historyEntries, nextWorkflowSteps, workflowOfCase, type CaseView, type Visibility } from './views.ts'
@@ -75,6 +75,9 @@ export const CommandBodies = {
   close: z.strictObject({ reason: Text(2000).optional() }),
   step: z.strictObject({ fields: z.record(z.string().max(100), z.union([StepFieldValue, z.null()])).default({}) }),
 } as const
+
+/** A command's body may be left out (or be JSON `null`): it then reads as `{}`. */
+const bodyOrEmpty = <S extends z.ZodType>(schema: S) => z.preprocess((value) => value ?? {}, schema)
 
 /** A parsed `If-Match`: the revisions that are acceptable, or any (`*`). */
 export type IfMatch = { readonly kind: 'any' } | { readonly kind: 'revisions'; readonly revisions: readonly number[] }
@@ -189,6 +192,7 @@ export function buildWorkflowApp(deps: WorkflowAppDeps): FastifyInstance {
  */
 export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDeps): void {
   const { store, openCases, catalogue, calendar, workflows, access } = deps
+  const api = app.withTypeProvider<ZodTypeProvider>()
   const log = deps.logger.child({ component: 'department-workflow' })
 
   const principalOf = (request: FastifyRequest): Principal => {
@@ -260,11 +264,12 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
 
   const staffOrSupervisor = access.requireRole('staff', 'supervisor')
 
-  /** Registers `POST /v1/cases/:caseId/<action>`; the body is parsed before the case is even read. */
+  /** Registers `POST /v1/cases/:caseId/<action>`; the body is validated before the case is even read. */
   const command = <S extends z.ZodType>(action: string, schema: S, build: (body: z.output<S>, ctx: CommandContext) => CaseCommand, check?: (body: z.output<S>) => void) => {
-    app.post(`/v1/cases/:caseId/${action}`, { onRequest: staffOrSupervisor }, async (request, reply) => {
-      const { caseId } = parseWith(CaseParams, request.params, 'params')
-      const body = parseWith(schema, request.body ?? {}, 'body')
+    api.post(`/v1/cases/:caseId/${action}`, { onRequest: staffOrSupervisor, schema: { params: CaseParams, body: bodyOrEmpty(schema) } }, async (request, reply) => {
+      const { caseId } = request.params
+      // Validated by the schema above; fastify's typing cannot resolve the output of a generic S.
+      const body = request.body as z.output<S>
       check?.(body)
       return run(request, reply, caseId, action, (ctx) => build(body, ctx))
     })
@@ -310,9 +315,9 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
   command('reopen', CommandBodies.reopen, (body, { meta, now, state }) => ({ type: 'ReopenCase', meta, data: { reason: body.reason, sla: clockFor(now, state.category) } }))
   command('close', CommandBodies.close, (body, { meta }) => ({ type: 'CloseCase', meta, data: { reason: body.reason ?? null } }))
 
-  app.post('/v1/cases/:caseId/steps/:step', { onRequest: staffOrSupervisor }, async (request, reply) => {
-    const { caseId, step } = parseWith(StepParams, request.params, 'params')
-    const { fields } = parseWith(CommandBodies.step, request.body ?? {}, 'body')
+  api.post('/v1/cases/:caseId/steps/:step', { onRequest: staffOrSupervisor, schema: { params: StepParams, body: bodyOrEmpty(CommandBodies.step) } }, async (request, reply) => {
+    const { caseId, step } = request.params
+    const { fields } = request.body
     return run(
       request,
       reply,
@@ -334,16 +339,16 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     )
   })
 
-  app.get('/v1/cases/:caseId', { onRequest: access.requireRole('staff', 'supervisor', 'auditor') }, async (request, reply) => {
-    const { caseId } = parseWith(CaseParams, request.params, 'params')
+  api.get('/v1/cases/:caseId', { onRequest: access.requireRole('staff', 'supervisor', 'auditor'), schema: { params: CaseParams } }, async (request, reply) => {
+    const { caseId } = request.params
     const loaded = await loadCase(store, caseId)
     const state = requireCase(loaded)
     const visibility = accessTo(principalOf(request), state, catalogue, 'read')
     return send(reply, caseView(state, loaded.changeRevision, deps.now(), { catalogue, workflows, visibility }))
   })
 
-  app.get('/v1/cases/:caseId/history', { onRequest: access.requireRole('auditor', 'supervisor') }, async (request, reply) => {
-    const { caseId } = parseWith(CaseParams, request.params, 'params')
+  api.get('/v1/cases/:caseId/history', { onRequest: access.requireRole('auditor', 'supervisor'), schema: { params: CaseParams } }, async (request, reply) => {
+    const { caseId } = request.params
     const loaded = await loadCase(store, caseId)
     requireCase(loaded)
     const principal = principalOf(request)
@@ -352,8 +357,8 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     return { caseId, revision: loaded.revision, events: historyEntries(loaded.records, visibility) }
   })
 
-  app.get('/v1/departments/:code/queue', { onRequest: staffOrSupervisor }, async (request) => {
-    const { code } = parseWith(DepartmentParams, request.params, 'params')
+  api.get('/v1/departments/:code/queue', { onRequest: staffOrSupervisor, schema: { params: DepartmentParams } }, async (request) => {
+    const { code } = request.params
     const department = departmentByCode(catalogue, code)
     if (department === undefined) throw new NotFoundError(`There is no department '${code}'.`)
     const principal = principalOf(request)
@@ -378,5 +383,4 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
   })
 
   app.get('/v1/workflows', { onRequest: access.requireRole('staff', 'supervisor', 'auditor') }, async () => workflows)
-
 }

@@ -226,6 +226,27 @@ t.test('404 for an unknown case or department; 400 for a malformed case id', asy
   const malformed = await env.request('GET', '/v1/cases/not-a-uuid', as.fen)
   t.equal(malformed.statusCode, 400)
   t.match(malformed.json(), { errors: [{ field: 'caseId' }] })
+  const command = await env.request('POST', '/v1/cases/not-a-uuid/note', as.fen, { priority: 'high' })
+  t.equal(command.statusCode, 400)
+  t.same(command.json().errors, [{ field: 'caseId', message: 'must be a case id (a UUID)' }], 'the path is checked before the body')
+  t.equal(command.json().detail, 'Invalid path parameters: caseId.')
+  const step = await env.request('POST', `/v1/cases/${unknown}/steps/Karar Verildi`, as.sosyal, {})
+  t.equal(step.statusCode, 400)
+  t.match(step.json(), { code: 'validation_failed', errors: [{ field: 'step' }] })
+})
+
+t.test('a command whose body may be empty can leave it out, or send null', async (t) => {
+  const env = setup(t, at(1))
+  const { caseId } = await seedCase(env.store, { category: 'yol-cukur', routedAt: T0 })
+  const accepted = await env.app.inject({ method: 'POST', url: `/v1/cases/${caseId}/accept`, headers: as.fen })
+  t.equal(accepted.statusCode, 200, accepted.body)
+  t.match(accepted.json(), { assignee: 'ayse.fen' })
+  const started = await env.app.inject({ method: 'POST', url: `/v1/cases/${caseId}/start`, headers: { ...as.fen, 'content-type': 'application/json' }, payload: 'null' })
+  t.equal(started.statusCode, 200, started.body)
+  const noText = await env.app.inject({ method: 'POST', url: `/v1/cases/${caseId}/note`, headers: as.fen })
+  t.equal(noText.statusCode, 400)
+  t.same(noText.json().errors, [{ field: 'text', message: 'Invalid input: expected string, received undefined' }], 'an absent body is checked as {}')
+  t.equal(noText.json().detail, 'Invalid request body: text.')
 })
 
 t.test('transfer to park-bahce: leaves fen-isleri’s queue, joins park-bahce’s with clock 2 from the new category', async (t) => {

@@ -1,12 +1,13 @@
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
 import { SubmissionBody, categoryByCode, departmentByCode, type Catalogue } from '@civic-desk/contracts'
 import { caseIdForTrackingCode, parseTrackingCode, replay, toPublicView, type CatalogueNames } from '@civic-desk/case-domain'
 import { caseStreamId, decodeCaseEvent } from '@civic-desk/case-feed'
 import type { EventStore } from '@civic-desk/event-store'
-import { NotFoundError, TooManyRequestsError, ValidationError, createHttpApp, type AccessControl, type Logger } from '@civic-desk/service-kit'
+import { NotFoundError, TooManyRequestsError, ValidationError, createHttpApp, type AccessControl, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 import { submitRequest, type SubmitDeps } from './submit.ts'
-import { channelActor, submissionConflict, validateSubmission } from './validation.ts'
+import { channelActor, checkSubmission, submissionConflict } from './validation.ts'
 
 export interface IntakeDeps extends SubmitDeps {
   readonly catalogue: Catalogue
@@ -17,6 +18,9 @@ export interface IntakeDeps extends SubmitDeps {
   /** Public status look-ups allowed per client address and minute (120 by default). */
   readonly lookupsPerMinute?: number
 }
+
+// Any text: what makes a tracking code valid is checked in the handler, which says what is wrong with it.
+const LookupParams = z.strictObject({ trackingCode: z.string() })
 
 /** Catalogue names for the public view. */
 function catalogueNames(catalogue: Catalogue): CatalogueNames {
@@ -49,9 +53,10 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<FastifyInstance>
 export async function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDeps): Promise<void> {
   const names = catalogueNames(deps.catalogue)
   const log = deps.logger.child({ component: 'intake' })
+  const api = app.withTypeProvider<ZodTypeProvider>()
 
-  app.post('/v1/requests', { onRequest: deps.access.requireRole('channel') }, async (request, reply) => {
-    const body = validateSubmission(deps, request.body, SubmissionBody)
+  api.post('/v1/requests', { onRequest: deps.access.requireRole('channel'), schema: { body: SubmissionBody } }, async (request, reply) => {
+    const body = checkSubmission(deps, request.body)
     const principal = request.principal
     const result = await submitRequest(deps, body, {
       actor: channelActor(principal?.id ?? 'unknown'),
@@ -82,7 +87,7 @@ export async function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDep
   })
   const lookupLimit = { max: deps.lookupsPerMinute ?? 120, timeWindow: '1 minute' }
 
-  app.get<{ Params: { trackingCode: string } }>('/v1/requests/:trackingCode', { config: { rateLimit: lookupLimit } }, async (request) => {
+  api.get('/v1/requests/:trackingCode', { config: { rateLimit: lookupLimit }, schema: { params: LookupParams } }, async (request) => {
     const parsed = parseTrackingCode(request.params.trackingCode)
     if (!parsed.ok) {
       const why = {

@@ -3,21 +3,34 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
-import { createAccessControl, createLogger, defaultCatalogueFile, devAccessConfig, loadCatalogue } from '@civic-desk/service-kit'
+import { ValidationError, createAccessControl, createLogger, defaultCatalogueFile, devAccessConfig, loadCatalogue } from '@civic-desk/service-kit'
 import { caseIdForTrackingCode } from '@civic-desk/case-domain'
 import { caseStreamId } from '@civic-desk/case-feed'
+import { SubmissionBody } from '@civic-desk/contracts'
 import { buildIntakeApp } from './app.ts'
+import { validateSubmission } from './validation.ts'
 
 const catalogue = loadCatalogue(defaultCatalogueFile)
 const logger = createLogger({ level: 'silent', name: 'intake-test' })
 const access = createAccessControl(devAccessConfig(catalogue.departments.map((d) => d.code)))
 const trackingKey = Buffer.alloc(32, 7)
+const now = () => new Date('2026-11-20T09:15:00.000Z')
+
+/** What the topic path (`validateSubmission`) says about a body it refuses. */
+function refusal(value: unknown): { detail: string; errors: unknown } {
+  try {
+    validateSubmission({ catalogue, now }, value, SubmissionBody)
+  } catch (error) {
+    if (error instanceof ValidationError) return { detail: error.detail, errors: error.errors }
+  }
+  throw new Error('expected a ValidationError')
+}
 
 async function setup(t: Test) {
   const dir = mkdtempSync(join(tmpdir(), 'civic-intake-'))
   const file = join(dir, 'events.sqlite')
   let store: EventStore = openSqliteEventStore({ file })
-  const build = () => buildIntakeApp({ store, catalogue, access, logger, trackingKey, now: () => new Date('2026-11-20T09:15:00.000Z') })
+  const build = () => buildIntakeApp({ store, catalogue, access, logger, trackingKey, now })
   let app = await build()
   t.teardown(async () => {
     await app.close()
@@ -166,6 +179,9 @@ for (const bad of badInputs) {
     t.type(problem.detail, 'string')
     if (bad.field !== undefined) {
       t.ok(problem.errors?.some((e: { field: string }) => e.field === bad.field), `names ${bad.field}: ${JSON.stringify(problem.errors)}`)
+    }
+    if (bad.status === 400 && bad.payload !== undefined) {
+      t.same({ detail: problem.detail, errors: problem.errors }, refusal(bad.payload), 'the same words as a refusal on the intake topic')
     }
     t.equal(await env.store.headPosition(), 0, 'the store holds no trace')
   })

@@ -22,7 +22,15 @@ export const CLOCK_SKEW_MS = 5 * 60_000
  * @throws ValidationError naming the bad fields (the first failing check's).
  */
 export function validateSubmission<B extends SubmissionBody>(rules: SubmissionRules, value: unknown, schema: z.ZodType<B>): B {
-  const body = parseWith(schema, value, 'body')
+  return checkSubmission(rules, parseWith(schema, value, 'body'))
+}
+
+/**
+ * The checks beyond the schema, for a body the schema has already parsed (as a route's `schema.body`
+ * does): the category against the catalogue, and that submittedAt does not lie in the future.
+ * @throws ValidationError naming the bad field.
+ */
+export function checkSubmission<B extends SubmissionBody>(rules: SubmissionRules, body: B): B {
   if (body.category !== undefined && categoryByCode(rules.catalogue, body.category) === undefined) {
     throw new ValidationError(`Unknown category '${body.category}'.`, [
       { field: 'category', message: `not in the catalogue; known categories: ${rules.catalogue.categories.map((c) => c.code).join(', ')}` },

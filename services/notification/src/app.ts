@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { parseTrackingCode } from '@civic-desk/case-domain'
-import { createHttpApp, parseWith, type AccessControl, type Logger } from '@civic-desk/service-kit'
+import { createHttpApp, type AccessControl, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 import type { Notifier } from './notifier.ts'
 import { MAX_OUTBOX_PAGE, type Outbox } from './outbox.ts'
 
@@ -35,8 +35,9 @@ const OutboxQuery = z.strictObject({
  * - `GET /v1/notifications/status` (operators): sent, failed and skipped counts since start.
  */
 export function registerNotificationRoutes(app: FastifyInstance, deps: NotificationAppDeps): void {
-  app.get('/v1/notifications/outbox', { onRequest: deps.access.requireRole('operator', 'supervisor') }, async (request) => {
-    const q = parseWith(OutboxQuery, request.query, 'query')
+  const api = app.withTypeProvider<ZodTypeProvider>()
+  api.get('/v1/notifications/outbox', { onRequest: deps.access.requireRole('operator', 'supervisor'), schema: { querystring: OutboxQuery } }, async (request) => {
+    const q = request.query
     const entries = deps.outbox.list({
       ...(q.caseId === undefined ? {} : { caseId: q.caseId }),
       ...(q.trackingCode === undefined ? {} : { trackingCode: q.trackingCode }),

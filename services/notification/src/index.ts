@@ -17,6 +17,8 @@ export {
   truncateText,
 } from './templates.ts'
 export type { Language, NotificationChannel, RenderOptions, RenderedMessage, TemplateContext, TemplateName } from './templates.ts'
+/** One rendered message for one recipient. */
+export type { OutgoingNotification } from './notification.ts'
 /** Delivery providers, their errors, and routing by channel. */
 export {
   MESSAGE_ID_DOMAIN,
@@ -31,7 +33,6 @@ export {
 export type {
   NotificationProvider,
   OutboxProviderOptions,
-  OutgoingNotification,
   ProviderErrorOptions,
   ProviderRouter,
   ProviderRouterOptions,

@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import type { OutgoingNotification } from './providers.ts'
+import type { OutgoingNotification } from './notification.ts'
 import { LANGUAGES, NOTIFICATION_CHANNELS, TEMPLATE_NAMES, type Language, type NotificationChannel, type TemplateName } from './templates.ts'
 
 /** What the outbox is given: the notification plus who recorded it and when. */

@@ -5,23 +5,12 @@
  * notification id on as an idempotency key so a retried send is not delivered twice.
  */
 import nodemailer from 'nodemailer'
+import type { OutgoingNotification } from './notification.ts'
 import type { Outbox } from './outbox.ts'
 import { NOTIFICATION_CHANNELS, type Language, type NotificationChannel, type TemplateName } from './templates.ts'
 
-/** One rendered message for one recipient, ready to hand to a provider. */
-export interface OutgoingNotification {
-  /** Stable idempotency key (a UUID): the same notification keeps its id across retries and restarts. */
-  readonly id: string
-  readonly channel: NotificationChannel
-  /** E-mail address or phone number, depending on the channel. */
-  readonly to: string
-  readonly subject: string
-  readonly text: string
-  readonly caseId: string
-  readonly trackingCode: string
-  readonly template: TemplateName
-  readonly language: Language
-}
+// Re-exported: the notifier and delivery name it from here.
+export type { OutgoingNotification } from './notification.ts'
 
 /** A way of delivering notifications on some channels. */
 export interface NotificationProvider {

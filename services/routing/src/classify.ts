@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import { words } from '@civic-desk/case-domain'
 import type { Catalogue, Category } from '@civic-desk/contracts'
 
@@ -64,9 +65,8 @@ export function createClassifier(catalogue: Catalogue): Classifier {
     keywords: category.keywords.map((keyword) => ({ keyword, words: words(keyword) })).filter((k) => k.words.length > 0),
   }))
   // The index (to file a just-submitted case) and the router ask about the same text one after
-  // the other: the last answers are remembered, frozen, by text. Bounded: cleared when full.
-  const remembered = new Map<string, readonly CategoryMatch[]>()
-  const REMEMBER_LIMIT = 1024
+  // the other: the last answers are remembered, frozen, by text. Bounded: the least recently asked go first.
+  const remembered = new LRUCache<string, readonly CategoryMatch[]>({ max: 1024 })
   const classify = (text: string): CategoryMatch[] => {
     const textWords = words(text)
     const matches: Array<CategoryMatch & { readonly order: number; readonly matchedLength: number }> = []
@@ -90,7 +90,6 @@ export function createClassifier(catalogue: Catalogue): Classifier {
       const known = remembered.get(text)
       if (known !== undefined) return known
       const answer = Object.freeze(classify(text))
-      if (remembered.size >= REMEMBER_LIMIT) remembered.clear()
       remembered.set(text, answer)
       return answer
     },

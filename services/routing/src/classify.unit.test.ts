@@ -47,3 +47,18 @@ t.test('no keyword, no guess', async (t) => {
   t.same(classifier.classify('Merhaba, iyi günler dilerim.'), [])
   t.same(classifier.classify(''), [])
 })
+
+t.test('answers are remembered by text within a bound; a text asked again and again stays remembered', async (t) => {
+  const fresh = createClassifier(loadCatalogue(defaultCatalogueFile))
+  const pothole = 'Sokağımızda büyük bir çukur var'
+  const first = fresh.classify(pothole)
+  t.ok(Object.isFrozen(first), 'frozen, so callers share it safely')
+  t.equal(fresh.classify(pothole), first, 'the same answer object the second time')
+  // Far more texts than the bound (1024), the pothole asked every 500 of them.
+  for (let i = 1; i <= 3000; i++) {
+    fresh.classify(`Çöpler ${i} gündür toplanmadı`)
+    if (i % 500 === 0) t.equal(fresh.classify(pothole), first, `still remembered after ${i} other texts`)
+  }
+  const early = fresh.classify('Çöpler 1 gündür toplanmadı')
+  t.equal(early[0]?.category.code, 'cop-toplama', 'a forgotten text is classified again, with the same result')
+})
