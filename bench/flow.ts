@@ -10,7 +10,7 @@
 // arrive within a few milliseconds; a spike test, kept to compare.
 //
 // Modes (BENCH_MODE):
-//   standalone (default) — the one-process product (`pnpm start`); lag from /v1/consumers/status.
+//   standalone (default) — the one-process product (`pnpm start`); lag of every reader from /v1/ops/streams.
 //   kafka — a broker of its own (infra/kafka, free ports, temporary data) and every service as its
 //           own process (intake, event-relay, routing, department-workflow, notification), like
 //           `pnpm stack:up`; submissions go to intake; lag is the relay's (store head − checkpoint)
@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url'
 import { createTestStack, startTestBroker, type ServiceName, type TestBroker, type TestStack } from '@civic-desk/e2e/src/stack.ts'
 import { openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
 import { createKafkaLagReader, type KafkaLagReader } from '@civic-desk/messaging'
-import { freePort, load, paced, percentile, startTs, stop, waitForOk, type PacedResult } from './lib.ts'
+import { freePort, load, paced, percentile, readLag, startTs, stop, waitForOk, type PacedResult } from './lib.ts'
 import { createWorkload } from './workload.ts'
 
 const mode = process.env.BENCH_MODE ?? 'standalone'
@@ -127,11 +127,10 @@ async function startStandalone(): Promise<FlowTarget> {
   return {
     submitUrl: `http://127.0.0.1:${port}/v1/requests`,
     storeFile: join(dataDir, 'events.sqlite'),
+    // Every reader of the process: the consumer groups and the projections (queues, duplicate index).
     async lag() {
-      const res = await fetch(`http://127.0.0.1:${port}/v1/consumers/status`, { headers: { authorization: 'Bearer dev-operator' } })
-      const body = (await res.json()) as { groups: Array<{ groupId: string; lag: number }> }
-      const byConsumer = Object.fromEntries(body.groups.map((g) => [g.groupId, g.lag]))
-      return { total: body.groups.reduce((sum, g) => sum + g.lag, 0), byConsumer }
+      const { total, byReader } = await readLag(`http://127.0.0.1:${port}`, 0)
+      return { total, byConsumer: { ...byReader } }
     },
     async close() {
       await stop(server)

@@ -153,3 +153,41 @@ export async function paced(options: {
     maxInFlight,
   }
 }
+
+/** One look at every reader of a standalone process (/v1/ops/streams): its lag in events behind the store's head. */
+export interface LagSample {
+  readonly atMs: number
+  readonly head: number
+  readonly byReader: Readonly<Record<string, number>>
+  readonly total: number
+}
+
+/** The lag of every reader (consumer groups and projections) of a standalone process at `base`. */
+export async function readLag(base: string, startedAt: number): Promise<LagSample> {
+  const res = await fetch(`${base}/v1/ops/streams`, { headers: { authorization: 'Bearer dev-operator' } })
+  if (!res.ok) throw new Error(`/v1/ops/streams answered ${res.status}`)
+  const body = (await res.json()) as { head: number; consumers: Array<{ name: string; lag?: number }> }
+  const byReader = Object.fromEntries(body.consumers.map((c) => [c.name, c.lag ?? 0]))
+  return { atMs: Date.now() - startedAt, head: body.head, byReader, total: Object.values(byReader).reduce((a, b) => a + b, 0) }
+}
+
+/**
+ * Whether the readers kept up during a run, from lag samples taken every second: in the run's
+ * second half (the first fills the pipeline), a reader whose lag is at its highest at the end and
+ * above one second of events is still falling behind. `eventsPerSecond` turns events into seconds.
+ */
+export function keptUp(samples: readonly LagSample[], runMs: number, eventsPerSecond: number): { readonly sustained: boolean; readonly behind: string[]; readonly worstSeconds: number } {
+  const secondHalf = samples.filter((s) => s.atMs >= runMs / 2)
+  const names = [...new Set(secondHalf.flatMap((s) => Object.keys(s.byReader)))]
+  const oneSecond = Math.max(1, eventsPerSecond)
+  const behind: string[] = []
+  let worst = 0
+  for (const name of names) {
+    const lags = secondHalf.map((s) => s.byReader[name] ?? 0)
+    const max = Math.max(0, ...lags)
+    const last = lags.at(-1) ?? 0
+    worst = Math.max(worst, max / oneSecond)
+    if (last === max && last > oneSecond) behind.push(name)
+  }
+  return { sustained: secondHalf.length > 0 && behind.length === 0, behind, worstSeconds: Math.round(worst * 100) / 100 }
+}
