@@ -3,30 +3,12 @@
  * (`evolveCase`, `projectBatch`), the store port with its memory and Redis adapters (versioned
  * keys, change + checkpoint in one MULTI/EXEC), the live projector and the rebuild of a version.
  */
-export {
-  ALL_SCOPE,
-  CaseDoc,
-  DATA_FREE_EVENT_TYPES,
-  MAX_TIMELINE,
-  OPEN_STATUSES,
-  PROJECTED_EVENT_SCHEMAS,
-  TimelineItem,
-  ZONE,
-  countersOf,
-  dayScope,
-  evolveCase,
-  isOpen,
-  istanbulDay,
-  percentiles,
-  projectBatch,
-  projectedEventFromStore,
-  queuePlacement,
-  type ChangeSet,
-  type PositionedEvent,
-  type ProjectedEvent,
-  type QueuePlacement,
-  type Sample,
-} from './projection.ts'
+export { PROJECTED_EVENT_SCHEMAS, DATA_FREE_EVENT_TYPES, projectedEventFromStore, type ProjectedEvent } from './projected-event.ts'
+export { ZONE, istanbulDay } from './instants.ts'
+export { CaseDoc, MAX_TIMELINE, OPEN_STATUSES, TimelineItem, evolveCase, isOpen, queuePlacement, type PositionedEvent, type QueuePlacement } from './case-document.ts'
+export { ALL_SCOPE, countersOf, dayScope } from './counters.ts'
+export { projectBatch, type ChangeSet, type Sample } from './batch.ts'
+export { percentiles } from './percentiles.ts'
 export {
   MAX_DEAD_LETTERS,
   MAX_SAMPLES_PER_KEY,

@@ -1,7 +1,9 @@
 // In-memory read-model store: standalone without REDIS_URL, tests, and the memory benchmark.
 // Same versions and semantics as the Redis store; gone with the process (rebuilt at start).
 import { MAX_DEAD_LETTERS, MAX_SAMPLES_PER_KEY, MINUTE_RETENTION_MS, SAMPLE_RETENTION_MS, sampleKey, sampleKeysOf, type DeadLetterEntry, type ReadModelStore, type VersionInfo, type VersionReader, type VersionWriter } from './store.ts'
-import { parseInstant, type CaseDoc, type ChangeSet } from './projection.ts'
+import type { ChangeSet } from './batch.ts'
+import type { CaseDoc } from './case-document.ts'
+import { parseInstant } from './instants.ts'
 
 interface Version {
   readonly version: number

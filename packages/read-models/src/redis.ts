@@ -4,7 +4,9 @@
 // crash leaves either both or neither. ioredis types and errors stay inside this file.
 import { Redis } from 'ioredis'
 import { z } from 'zod'
-import { CaseDoc, parseInstant, type ChangeSet } from './projection.ts'
+import type { ChangeSet } from './batch.ts'
+import { CaseDoc } from './case-document.ts'
+import { parseInstant } from './instants.ts'
 import {
   MAX_DEAD_LETTERS,
   MAX_SAMPLES_PER_KEY,
