@@ -2,11 +2,9 @@
 // and where it sits in its directorate's queue. No I/O and no clock: every instant comes from the
 // events.
 import { z } from 'zod'
+import { CaseStatus, isQueueStatus } from '@civic-desk/contracts'
 import { istanbulDay, parseInstant } from './instants.ts'
 import { sharedActor, type ProjectedEvent } from './projected-event.ts'
-
-/** Statuses in which the municipality still owes an answer (the domain's OPEN_STATUSES). */
-export const OPEN_STATUSES = ['submitted', 'routed', 'in_progress', 'waiting_for_citizen'] as const
 
 /** Most timeline entries kept per case: a dashboard shows the outline, the audit view has everything. */
 export const MAX_TIMELINE = 100
@@ -28,7 +26,7 @@ export type TimelineItem = z.infer<typeof TimelineItem>
 export const CaseDoc = z.strictObject({
   caseId: z.string(),
   trackingCode: z.string(),
-  status: z.enum(['submitted', 'routed', 'in_progress', 'waiting_for_citizen', 'resolved', 'rejected', 'closed']),
+  status: CaseStatus,
   kind: z.string(),
   channel: z.string(),
   department: z.string().nullable(),
@@ -65,10 +63,6 @@ export interface PositionedEvent {
   readonly caseId: string
   readonly position: number
   readonly event: ProjectedEvent
-}
-
-export function isOpen(status: CaseDoc['status']): boolean {
-  return (OPEN_STATUSES as readonly string[]).includes(status)
 }
 
 const ms = parseInstant
@@ -126,7 +120,7 @@ export interface QueuePlacement {
 }
 
 export function queuePlacement(doc: CaseDoc | null): QueuePlacement | null {
-  if (doc === null || doc.department === null || !isOpen(doc.status)) return null
+  if (doc === null || doc.department === null || !isQueueStatus(doc.status)) return null
   return { department: doc.department, score: doc.dueAt === null ? Number.POSITIVE_INFINITY : ms(doc.dueAt) }
 }
 

@@ -1,6 +1,7 @@
 // The counters a case contributes to (`countersOf`), and how a batch's changes become counter
 // deltas cheaply: per shared counter part, only for the parts that differ.
-import { isOpen, type CaseDoc } from './case-document.ts'
+import { isOpenStatus as isOpen } from '@civic-desk/contracts'
+import type { CaseDoc } from './case-document.ts'
 
 /** Counter scope of all cases, and of the cases received on one Istanbul day. */
 export const ALL_SCOPE = 'all'

@@ -5,7 +5,9 @@
  */
 export { PROJECTED_EVENT_SCHEMAS, DATA_FREE_EVENT_TYPES, projectedEventFromStore, type ProjectedEvent } from './projected-event.ts'
 export { ZONE, istanbulDay } from './instants.ts'
-export { CaseDoc, MAX_TIMELINE, OPEN_STATUSES, TimelineItem, evolveCase, isOpen, queuePlacement, type PositionedEvent, type QueuePlacement } from './case-document.ts'
+/** The status rules live in @civic-desk/contracts; re-exported under the names this package always had. */
+export { OPEN_STATUSES, isOpenStatus as isOpen } from '@civic-desk/contracts'
+export { CaseDoc, MAX_TIMELINE, TimelineItem, evolveCase, queuePlacement, type PositionedEvent, type QueuePlacement } from './case-document.ts'
 export { ALL_SCOPE, countersOf, dayScope } from './counters.ts'
 export { projectBatch, type ChangeSet, type Sample } from './batch.ts'
 export { percentiles } from './percentiles.ts'
