@@ -3,7 +3,7 @@
 // derived here from stored instants, never stored.
 import { DateTime } from 'luxon'
 import { normalizeNeighbourhood } from '@civic-desk/case-domain'
-import type { Catalogue } from '@civic-desk/contracts'
+import { CaseStatus, isOpenStatus, type Catalogue } from '@civic-desk/contracts'
 import { ALL_SCOPE, ZONE, dayScope, istanbulDay, percentiles, type CaseDoc, type VersionReader } from '@civic-desk/read-models'
 
 const DAY_MS = 24 * 3600_000
@@ -38,6 +38,12 @@ function departmentNames(catalogue: Catalogue): Record<string, { nameTr: string;
 function categoryNames(catalogue: Catalogue): Record<string, { nameTr: string; nameEn: string; department: string }> {
   return Object.fromEntries(catalogue.categories.map((c) => [c.code, { nameTr: c.nameTr, nameEn: c.nameEn, department: c.department }]))
 }
+
+/**
+ * Every status in lifecycle order and whether the municipality still owes an answer in it: the
+ * console lists and sums the counts by these instead of keeping its own copy of the rules.
+ */
+export const STATUSES: ReadonlyArray<{ readonly code: CaseStatus; readonly open: boolean }> = CaseStatus.options.map((code) => ({ code, open: isOpenStatus(code) }))
 
 /** `GET /v1/dashboards/overview`. */
 export async function overview(reader: VersionReader, catalogue: Catalogue, now: Date) {
@@ -78,6 +84,7 @@ export async function overview(reader: VersionReader, catalogue: Catalogue, now:
       byStatus: pick(day, 'status:'),
     },
     sla: { totals, byDepartment },
+    statuses: STATUSES,
     submissionsPerMinute: minutes.map((count, i) => ({ minute: new Date(firstMinute + i * 60_000).toISOString(), count })),
     departments: departmentNames(catalogue),
     categories: categoryNames(catalogue),
@@ -161,6 +168,7 @@ export async function departmentView(reader: VersionReader, catalogue: Catalogue
     department: { code, nameTr: department.nameTr, nameEn: department.nameEn },
     categories: categoryNames(catalogue),
     sla,
+    statuses: STATUSES,
     counts: { byStatus: pick(all, `dept:${code}|status:`), byCategory },
     queue,
     responseTimes: { ...overall, windowDays: 30, byCategory: Object.fromEntries(categories.map((c, i) => [c, perCategory[i]!])) },
