@@ -1,6 +1,7 @@
 // The dashboards' JSON views, computed from the active read-model version at query time: what
 // depends on "now" (time left, due within 24 h, breached, the last hour, the last 30 days) is
 // derived here from stored instants, never stored.
+import { stringify } from 'csv-stringify/sync'
 import { DateTime } from 'luxon'
 import { normalizeNeighbourhood } from '@civic-desk/case-domain'
 import { CaseStatus, isOpenStatus, type Catalogue } from '@civic-desk/contracts'
@@ -309,23 +310,20 @@ const CSV_COLUMNS = [
   'duplicateOf',
 ] as const
 
-function csvCell(value: string | boolean | null): string {
-  if (value === null) return ''
-  const text = String(value)
-  // Quote what needs it, and neutralise a leading formula character so a spreadsheet shows text.
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text
-  return /[",\r\n;]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe
-}
-
 /** The CSV export of a department's cases received in the range: BOM, header, one row per case. */
 export async function departmentCsv(reader: VersionReader, code: string, fromMs: number, toMs: number): Promise<string> {
   const ids = await reader.receivedBetween(fromMs, toMs)
-  const rows: string[] = [CSV_COLUMNS.join(',')]
-  for (let i = 0; i < ids.length; i += 2000) {
-    for (const doc of await reader.getCases(ids.slice(i, i + 2000))) {
-      if (doc.department !== code) continue
-      rows.push(CSV_COLUMNS.map((c) => csvCell(doc[c])).join(','))
-    }
-  }
-  return `\uFEFF${rows.join('\r\n')}\r\n`
+  const docs: CaseDoc[] = []
+  for (let i = 0; i < ids.length; i += 2000) for (const doc of await reader.getCases(ids.slice(i, i + 2000))) if (doc.department === code) docs.push(doc)
+  return stringify(docs, {
+    bom: true,
+    header: true,
+    columns: [...CSV_COLUMNS],
+    record_delimiter: '\r\n',
+    // A cell starting with = + - @ (or tab, CR) gets a leading ' so a spreadsheet shows it as text.
+    escape_formulas: true,
+    // Spreadsheets set to a Turkish locale split on ';': keep such text in one cell.
+    quoted_match: ';',
+    cast: { boolean: (value) => String(value) },
+  })
 }
