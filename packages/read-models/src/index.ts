@@ -10,7 +10,7 @@ export { OPEN_STATUSES, isOpenStatus as isOpen } from '@civic-desk/contracts'
 export { CaseDoc, MAX_TIMELINE, TimelineItem, evolveCase, queuePlacement, type PositionedEvent, type QueuePlacement } from './case-document.ts'
 export { ALL_SCOPE, countersOf, dayScope } from './counters.ts'
 export { projectBatch, type ChangeSet, type Sample } from './batch.ts'
-export { percentiles } from './percentiles.ts'
+export { percentile, percentiles } from './percentiles.ts'
 export {
   MAX_DEAD_LETTERS,
   MAX_SAMPLES_PER_KEY,
