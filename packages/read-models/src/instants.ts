@@ -1,5 +1,6 @@
 // Instants and Istanbul days of stored events, fast: a rebuild parses several million instants
 // and puts each case on a municipal day.
+import { LRUCache } from 'lru-cache'
 import { DateTime } from 'luxon'
 
 /** Time zone of the municipality: days of the counters and of the CSV export. */
@@ -10,7 +11,7 @@ export const ZONE = 'Europe/Istanbul'
  * so every instant of one UTC hour falls on the same Istanbul day: one zone conversion per hour
  * instead of one per event (luxon's zone maths dominated the rebuild otherwise).
  */
-const dayOfHour = new Map<number, string>()
+const dayOfHour = new LRUCache<number, string>({ max: 100_000 })
 
 /** Europe/Istanbul day (YYYY-MM-DD) of an instant. */
 export function istanbulDay(iso: string | number): string {
@@ -20,14 +21,13 @@ export function istanbulDay(iso: string | number): string {
   let day = dayOfHour.get(hour)
   if (day === undefined) {
     day = DateTime.fromMillis(hour * 3600_000, { zone: ZONE }).toISODate() ?? 'invalid'
-    if (dayOfHour.size > 100_000) dayOfHour.clear()
     dayOfHour.set(hour, day)
   }
   return day
 }
 
 /** Epoch ms of each UTC hour `YYYY-MM-DDTHH` met (as a number YYYYMMDDHH), as Date.parse gives it. */
-const hourStarts = new Map<number, number>()
+const hourStarts = new LRUCache<number, number>({ max: 100_000 })
 
 /**
  * `Date.parse(iso)`, faster for the form every stored instant has (`toISOString()`:
@@ -59,7 +59,6 @@ export function parseInstant(iso: string): number {
   let start = hourStarts.get(hourKey)
   if (start === undefined) {
     start = Date.parse(`${iso.slice(0, 13)}:00:00.000Z`)
-    if (hourStarts.size > 100_000) hourStarts.clear()
     hourStarts.set(hourKey, start)
   }
   return start + (m1 * 10 + m2) * 60_000 + (s1 * 10 + s2) * 1000 + f1 * 100 + f2 * 10 + f3
