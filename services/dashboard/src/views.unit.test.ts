@@ -1,38 +1,16 @@
 // The CSV export as a spreadsheet reads it: BOM, CRLF rows, quoting, and text that would start a
 // formula neutralised (a citizen types the neighbourhood; an operator opens the file).
 import t from 'tap'
-import { createMemoryReadModelStore, type CaseDoc } from '@civic-desk/read-models'
+import { createMemoryReadModelStore, evolveCase, type CaseDoc } from '@civic-desk/read-models'
 import { departmentCsv } from './views.ts'
 
 const receivedAt = '2026-11-20T09:00:00.000Z'
 
+/** A routed, escalated complaint of fen-isleri as the projection folds it, with `over` on top. */
 function doc(caseId: string, over: Partial<CaseDoc>): CaseDoc {
-  return {
-    caseId,
-    trackingCode: `TC-${caseId}`,
-    status: 'routed',
-    kind: 'complaint',
-    channel: 'web',
-    department: 'fen-isleri',
-    category: 'yol-cukur',
-    neighbourhood: null,
-    submittedAt: receivedAt,
-    receivedAt,
-    day: '2026-11-20',
-    dueAt: null,
-    nominalDueMs: null,
-    clockStartMs: null,
-    pauseShiftMs: 0,
-    pausedAtMs: null,
-    firstResponseAt: null,
-    resolvedAt: null,
-    breached: false,
-    escalated: true,
-    duplicateOf: null,
-    timeline: [],
-    position: 1,
-    ...over,
-  }
+  const data = { caseId, trackingCode: `TC-${caseId}`, channel: 'web', kind: 'complaint', category: 'yol-cukur', receivedAt }
+  const submitted = evolveCase(null, { caseId, position: 1, event: { type: 'CaseSubmitted', occurredAt: receivedAt, actor: { kind: 'channel', id: 'web' }, data } })!
+  return { ...submitted, status: 'routed', department: 'fen-isleri', escalated: true, ...over }
 }
 
 t.test('CSV cells: formulas neutralised, quoting where a spreadsheet needs it, BOM and CRLF', async (t) => {
