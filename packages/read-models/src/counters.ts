@@ -67,7 +67,7 @@ interface CounterPart {
 const NO_FIELDS: CounterPart = { all: [], day: [] }
 
 class PartCache {
-  // A Map, not an LRUCache: lru-cache allocates its whole capacity per instance, one per trie node here (4× the rebuild's CPU when tried).
+  // A Map, not lru-cache: an LRUCache allocates its whole capacity up front, here once per trie node (4× the rebuild's CPU when tried).
   private readonly next = new Map<string, PartCache>()
   part: CounterPart | undefined
   at(key: string): PartCache {

@@ -1,7 +1,6 @@
 // What the projection reads of a stored case event: a few fields per type, checked by hand for the
 // shapes stored events have and by small zod schemas otherwise. A rebuild checks every stored
 // event with this instead of the full contract (the store only holds events that passed it).
-import { LRUCache } from 'lru-cache'
 import { z } from 'zod'
 import type { CaseEvent } from '@civic-desk/contracts'
 
@@ -67,13 +66,20 @@ export const DATA_FREE_EVENT_TYPES: ReadonlySet<string> = new Set(
 )
 
 /** Event actors by kind and id, shared (never mutated): a rebuild meets a few dozen actors a million times. */
-const actors = new LRUCache<string, LRUCache<string, { readonly kind: string; readonly id: string }>>({ max: 1000 })
+// Maps, not lru-cache: two lookups per event; lru-cache cost 2–6 % more rebuild CPU here (in-process A/B, 2026-12).
+const actors = new Map<string, Map<string, { readonly kind: string; readonly id: string }>>()
 
 export function sharedActor(kind: string, id: string): { readonly kind: string; readonly id: string } {
   let ids = actors.get(kind)
-  if (ids === undefined) actors.set(kind, (ids = new LRUCache({ max: 10_000 })))
+  if (ids === undefined) {
+    if (actors.size > 1000) actors.clear()
+    actors.set(kind, (ids = new Map()))
+  }
   let actor = ids.get(id)
-  if (actor === undefined) ids.set(id, (actor = { kind, id }))
+  if (actor === undefined) {
+    if (ids.size > 10_000) ids.clear()
+    ids.set(id, (actor = { kind, id }))
+  }
   return actor
 }
 
