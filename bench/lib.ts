@@ -2,7 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
 import autocannon from 'autocannon'
 
+import { percentile } from '../packages/read-models/src/index.ts'
+
 export { freePort } from '@civic-desk/e2e/src/net.ts'
+/** Nearest rank, as the dashboards' response times: one definition for both. */
+export { percentile }
 
 /** Starts a TypeScript entry point with tsx as a child process. */
 export function startTs(entry: string, env: Record<string, string>): ChildProcess {
@@ -48,11 +52,6 @@ export async function load(options: autocannon.Options): Promise<LoadResult> {
   })
 }
 
-/** The value at percentile `p` (0–100, nearest rank) of ascending `sorted`; NaN when empty. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
-}
 
 /** What `paced` measured. Latencies are from when each request was due, in ms. */
 export interface PacedResult {

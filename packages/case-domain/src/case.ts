@@ -15,8 +15,9 @@ import type {
   SlaTerms,
   Workflow,
 } from '@civic-desk/contracts'
+import { isOpenStatus } from '@civic-desk/contracts'
 import { deriveEventId } from './ids.ts'
-import { canTransition, OPEN_STATUSES } from './status-machine.ts'
+import { canTransition } from './status-machine.ts'
 import { CaseRuleViolation } from './violation.ts'
 import { checkStep, type RecordedStep } from './workflow.ts'
 
@@ -242,7 +243,7 @@ interface PendingSla {
  * answered case, or a pause holding the clock before its effective due instant is known.
  */
 function pendingSla(state: CaseState): PendingSla | null {
-  if (state.status === 'none' || state.sla === null || state.department === null || !OPEN_STATUSES.includes(state.status)) return null
+  if (state.status === 'none' || state.sla === null || state.department === null || !isOpenStatus(state.status)) return null
   const { sla } = state
   const clock = clockOf(sla)
   // A warning reports the effective due instant, so nothing fires while a pause hides it.
@@ -355,13 +356,13 @@ export function decide(command: CaseCommand, state: CaseState): CaseEvent[] {
     case 'CloseCase': {
       const c = requireCase(state)
       if (!canTransition(c.status, 'closed')) {
-        throw illegal(c, 'close', OPEN_STATUSES.includes(c.status) ? 'resolve or reject it first' : undefined)
+        throw illegal(c, 'close', isOpenStatus(c.status) ? 'resolve or reject it first' : undefined)
       }
       return emit(meta, { type: 'CaseClosed', data: { reason: command.data.reason } })
     }
     case 'ReopenCase': {
       const c = requireCase(state)
-      if (OPEN_STATUSES.includes(c.status) || !canTransition(c.status, 'routed')) throw illegal(c, 'reopen', 'only answered cases can be reopened')
+      if (isOpenStatus(c.status) || !canTransition(c.status, 'routed')) throw illegal(c, 'reopen', 'only answered cases can be reopened')
       return emit(meta, {
         type: 'CaseReopened',
         data: { reason: command.data.reason, sla: { clock: (c.sla?.terms.clock ?? 0) + 1, ...command.data.sla } },

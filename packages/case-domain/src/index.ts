@@ -43,7 +43,7 @@ export type { CatalogueNames, NamedCode } from './view.ts'
 export { checkStep } from './workflow.ts'
 export type { CheckedStep } from './workflow.ts'
 export { deriveEventId } from './ids.ts'
-export { OPEN_STATUSES, STATUS_TEXT, STATUS_TRANSITIONS, canTransition } from './status-machine.ts'
+export { STATUS_TEXT, STATUS_TRANSITIONS, canTransition } from './status-machine.ts'
 export {
   TRACKING_ALPHABET,
   TRACKING_DATA_LENGTH,

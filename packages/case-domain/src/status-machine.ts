@@ -17,9 +17,6 @@ export const STATUS_TRANSITIONS: { readonly [S in CaseStatus]: readonly CaseStat
   closed: ['routed'],
 }
 
-/** Statuses in which the municipality still owes the citizen an answer. */
-export const OPEN_STATUSES: readonly CaseStatus[] = ['submitted', 'routed', 'in_progress', 'waiting_for_citizen']
-
 export function canTransition(from: CaseStatus, to: CaseStatus): boolean {
   return STATUS_TRANSITIONS[from].includes(to)
 }

@@ -155,6 +155,7 @@ t.test('operator console against the standalone', async (t) => {
     return
   }
   t.equal(probe.status, 200, 'the overview answers the operator')
+  const { statuses } = probe.status === 200 ? ((await probe.json()) as { statuses: Array<{ code: string; open: boolean }> }) : { statuses: [] }
   const shell = await fetch(`${base}/`)
   t.equal(shell.status, 200, 'the standalone serves the console at / (registerConsole)')
   t.match(await shell.text(), /Operatör konsolu/)
@@ -215,6 +216,13 @@ t.test('operator console against the standalone', async (t) => {
     await page.waitForFunction(() => document.querySelector('[data-testid="status-routed"]')?.getAttribute('data-value') === '3')
     await page.waitForFunction((expected) => Number(document.querySelector('[data-testid="sla-open"]')?.getAttribute('data-value')) >= expected, before.open + requests.length)
     t.equal(await page.textContent('[data-testid="status-routed"]'), '3')
+    t.same(
+      await page.evaluate(() => Array.from(document.querySelectorAll('[data-testid="status-totals"] dd'), (dd) => dd.getAttribute('data-testid'))),
+      statuses.map((s) => `status-${s.code}`),
+      'the statuses listed as the API states them, in its order',
+    )
+    t.equal(await valueOf(page, 'totals-active'), 3, 'the routed cases count as ongoing: the API states routed is open')
+    t.equal(await valueOf(page, 'totals-done'), 0, 'none answered yet')
     t.ok(Number(await page.getAttribute('[data-testid="position"]', 'data-value')) > before.position, 'the position moved on')
     t.match(await page.textContent('[data-testid="last-updated"]'), /^\d{2}:\d{2}:\d{2}$/)
 
@@ -251,6 +259,11 @@ t.test('operator console against the standalone', async (t) => {
     t.match(text, /kaldı/, 'time left before the due time')
     t.match(await page.textContent('h1'), /Fen İşleri Müdürlüğü/)
     t.equal(await page.locator('[data-testid="queue"] tbody tr[data-case-id]').count(), 1, 'only this directorate’s case')
+    t.same(
+      await page.evaluate(() => Array.from(document.querySelectorAll('[data-testid="dept-status"] dd'), (dd) => dd.getAttribute('data-testid'))),
+      statuses.map((s) => `dept-status-${s.code}`),
+      'the directorate’s statuses as the API states them',
+    )
   })
 
   await t.test('a problem from the API is shown in Turkish, with the server’s detail kept', async (t) => {

@@ -30,7 +30,7 @@ t.test('serves the console, its modules and Chart.js at /', async (t) => {
   t.match(app_.headers['content-type'], /javascript/)
   t.match(app_.body, /from '\.\/api\.js'/)
 
-  for (const file of ['/api.js', '/format.js', '/labels.js', '/neighbourhoods.js', '/styles.css']) t.equal((await server.inject(file)).statusCode, 200, file)
+  for (const file of ['/api.js', '/format.js', '/labels.js', '/neighbourhoods.js', '/statuses.js', '/styles.css']) t.equal((await server.inject(file)).statusCode, 200, file)
 
   const chart = await server.inject('/vendor/chart.umd.min.js')
   t.equal(chart.statusCode, 200)

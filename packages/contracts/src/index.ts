@@ -4,7 +4,7 @@
  */
 export { Actor, EventMeta, eventSchema } from './envelope.ts'
 export { Channel, Citizen, ExternalId, Location, PreferredContact, RequestKind, SubmissionBody, SubmissionReceipt } from './request.ts'
-export { CaseStatus, PublicCaseView, PublicTimelineEntry } from './status.ts'
+export { CaseStatus, OPEN_STATUSES, PublicCaseView, PublicTimelineEntry, QUEUE_STATUSES, isOpenStatus, isQueueStatus } from './status.ts'
 export * from './events.ts'
 export * from './workflow.ts'
 export * from './catalogue.ts'

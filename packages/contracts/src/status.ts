@@ -8,6 +8,25 @@ import { RequestKind } from './request.ts'
 export const CaseStatus = z.enum(['submitted', 'routed', 'in_progress', 'waiting_for_citizen', 'resolved', 'rejected', 'closed'])
 export type CaseStatus = z.infer<typeof CaseStatus>
 
+/** Statuses in which the municipality still owes the citizen an answer. */
+export const OPEN_STATUSES: readonly CaseStatus[] = ['submitted', 'routed', 'in_progress', 'waiting_for_citizen']
+
+/** Statuses in which a case sits in its directorate's queue: routed and not yet answered. */
+export const QUEUE_STATUSES: readonly CaseStatus[] = ['routed', 'in_progress', 'waiting_for_citizen']
+
+const open: ReadonlySet<string> = new Set(OPEN_STATUSES)
+const queued: ReadonlySet<string> = new Set(QUEUE_STATUSES)
+
+/** Whether the municipality still owes an answer in this status (see OPEN_STATUSES). */
+export function isOpenStatus(status: CaseStatus): boolean {
+  return open.has(status)
+}
+
+/** Whether a case in this status sits in its directorate's queue (see QUEUE_STATUSES). */
+export function isQueueStatus(status: CaseStatus): boolean {
+  return queued.has(status)
+}
+
 /** One public step of a case, as a citizen may see it (no names, no internal notes). */
 export const PublicTimelineEntry = z.strictObject({
   at: z.iso.datetime({ offset: true }),

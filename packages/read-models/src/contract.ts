@@ -1,7 +1,8 @@
 // The contract every read-model store keeps, as a tap suite run against each adapter.
 import type { Test } from 'tap'
 import { applyBatch, rebuildVersion } from './projector.ts'
-import { ALL_SCOPE, dayScope, type PositionedEvent } from './projection.ts'
+import type { PositionedEvent } from './case-document.ts'
+import { ALL_SCOPE, dayScope } from './counters.ts'
 import type { ReadModelStore } from './store.ts'
 import { CaseScript } from './test-support.ts'
 

@@ -4,30 +4,14 @@
  * keys, change + checkpoint in one MULTI/EXEC), the live projector and the rebuild of a version.
  * Test support (the REDIS_URL gate) is `@civic-desk/read-models/testing`.
  */
-export {
-  ALL_SCOPE,
-  CaseDoc,
-  DATA_FREE_EVENT_TYPES,
-  MAX_TIMELINE,
-  OPEN_STATUSES,
-  PROJECTED_EVENT_SCHEMAS,
-  TimelineItem,
-  ZONE,
-  countersOf,
-  dayScope,
-  evolveCase,
-  isOpen,
-  istanbulDay,
-  percentiles,
-  projectBatch,
-  projectedEventFromStore,
-  queuePlacement,
-  type ChangeSet,
-  type PositionedEvent,
-  type ProjectedEvent,
-  type QueuePlacement,
-  type Sample,
-} from './projection.ts'
+export { PROJECTED_EVENT_SCHEMAS, DATA_FREE_EVENT_TYPES, projectedEventFromStore, type ProjectedEvent } from './projected-event.ts'
+export { ZONE, istanbulDay } from './instants.ts'
+/** The status rules live in @civic-desk/contracts; re-exported under the names this package always had. */
+export { OPEN_STATUSES, isOpenStatus as isOpen } from '@civic-desk/contracts'
+export { CaseDoc, MAX_TIMELINE, TimelineItem, evolveCase, queuePlacement, type PositionedEvent, type QueuePlacement } from './case-document.ts'
+export { ALL_SCOPE, countersOf, dayScope } from './counters.ts'
+export { projectBatch, type ChangeSet, type Sample } from './batch.ts'
+export { percentile, percentiles } from './percentiles.ts'
 export {
   MAX_DEAD_LETTERS,
   MAX_SAMPLES_PER_KEY,

@@ -1,7 +1,10 @@
 // In-memory read-model store: standalone without REDIS_URL, tests, and the memory benchmark.
 // Same versions and semantics as the Redis store; gone with the process (rebuilt at start).
+import { LRUCache } from 'lru-cache'
 import { MAX_DEAD_LETTERS, MAX_SAMPLES_PER_KEY, MINUTE_RETENTION_MS, SAMPLE_RETENTION_MS, sampleKey, sampleKeysOf, type DeadLetterEntry, type ReadModelStore, type VersionInfo, type VersionReader, type VersionWriter } from './store.ts'
-import { parseInstant, type CaseDoc, type ChangeSet } from './projection.ts'
+import type { ChangeSet } from './batch.ts'
+import type { CaseDoc } from './case-document.ts'
+import { parseInstant } from './instants.ts'
 
 interface Version {
   readonly version: number
@@ -31,22 +34,13 @@ interface SampleSeries {
   start: number
 }
 
-/** Sample keys by metric, department and category (one string each, not two per sample and commit). */
-const sampleKeyCache = new Map<string, Map<string, Map<string | null, string[]>>>()
+/** The series keys of a sample by its own series key (one array per series, not one per sample and commit). */
+const sampleKeyCache = new LRUCache<string, string[]>({ max: 10_000 })
 
 function cachedSampleKeys(s: { readonly metric: 'first' | 'resolution'; readonly department: string; readonly category: string | null }): string[] {
-  let byDepartment = sampleKeyCache.get(s.metric)
-  if (byDepartment === undefined) sampleKeyCache.set(s.metric, (byDepartment = new Map()))
-  let byCategory = byDepartment.get(s.department)
-  if (byCategory === undefined) {
-    if (byDepartment.size > 10_000) byDepartment.clear()
-    byDepartment.set(s.department, (byCategory = new Map()))
-  }
-  let keys = byCategory.get(s.category)
-  if (keys === undefined) {
-    if (byCategory.size > 10_000) byCategory.clear()
-    byCategory.set(s.category, (keys = sampleKeysOf(s)))
-  }
+  const key = sampleKey(s.metric, s.department, s.category)
+  let keys = sampleKeyCache.get(key)
+  if (keys === undefined) sampleKeyCache.set(key, (keys = sampleKeysOf(s)))
   return keys
 }
 

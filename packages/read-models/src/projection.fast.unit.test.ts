@@ -1,35 +1,14 @@
-// The rebuild's fast paths against the plain code they replace: the hand-written event checks
-// against the zod schemas, the batch fold (working copies, counter parts) against folding
-// `evolveCase` and diffing `countersOf`, and a rebuilt version against the live projector's.
+// The rebuild's fast paths against the plain code they replace: the batch fold (working copies,
+// counter parts) against folding `evolveCase` and diffing `countersOf`, and a rebuilt version
+// against the live projector's.
 import t from 'tap'
-import { z } from 'zod'
+import { MINUTE_WINDOW_MS, projectBatch, type ChangeSet } from './batch.ts'
+import { evolveCase, queuePlacement, type CaseDoc, type PositionedEvent } from './case-document.ts'
+import { ALL_SCOPE, countersOf } from './counters.ts'
 import { createMemoryReadModelStore } from './memory.ts'
-import {
-  ALL_SCOPE,
-  MINUTE_WINDOW_MS,
-  PROJECTED_EVENT_SCHEMAS,
-  countersOf,
-  evolveCase,
-  parseInstant,
-  projectBatch,
-  projectedEventFromStore,
-  queuePlacement,
-  type CaseDoc,
-  type ChangeSet,
-  type PositionedEvent,
-  type ProjectedEvent,
-} from './projection.ts'
+import { projectedEventFromStore } from './projected-event.ts'
 import { createLiveProjector, rebuildVersion } from './projector.ts'
-import { readModelSnapshot, realisticStoredEvents, type StoredCaseEvent } from './test-support.ts'
-
-/** The schemas alone, as projectedEventFromStore decided before its hand-written checks. */
-function viaSchemas(type: string, data: unknown, metadata: unknown): ProjectedEvent | null {
-  const schema = (PROJECTED_EVENT_SCHEMAS as Record<string, z.ZodType<ProjectedEvent>>)[type]
-  if (schema === undefined) return null
-  const meta = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>) : {}
-  const parsed = schema.safeParse({ type, occurredAt: meta.occurredAt, actor: meta.actor, data })
-  return parsed.success ? parsed.data : null
-}
+import { readModelSnapshot, realisticStoredEvents, seeded, type StoredCaseEvent } from './test-support.ts'
 
 /** projectBatch as it was before the working copies: fold evolveCase, diff countersOf. */
 function referenceProjectBatch(events: readonly PositionedEvent[], loaded: ReadonlyMap<string, CaseDoc>): ChangeSet {
@@ -125,56 +104,7 @@ function positioned(stored: readonly StoredCaseEvent[]): PositionedEvent[] {
 
 const stored = realisticStoredEvents(80, 7)
 
-/** Seeded (mulberry32): a failure replays. */
-const random = ((seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) >>> 0
-  let x = Math.imul(seed ^ (seed >>> 15), seed | 1)
-  x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-  return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-})(20261125)
-
-t.test('parseInstant is Date.parse', async (t) => {
-  const inputs = ['2026-11-20T09:00:00.000Z', '2024-02-29T23:59:59.999Z', '2026-02-30T09:00:00.000Z', '2026-13-01T00:00:00.000Z', '2026-11-20T24:00:00.000Z', '2026-11-20T09:60:00.000Z', '2026-11-20T09:00:00.000+03:00', '2026-11-20', 'nonsense', '']
-  for (let i = 0; i < 2000; i++) inputs.push(new Date(Math.floor(random() * 4e12)).toISOString())
-  for (const iso of inputs) if (!Object.is(parseInstant(iso), Date.parse(iso))) t.fail(`parseInstant(${iso})`)
-  t.pass('all equal')
-})
-
-t.test('the hand-written event checks decide as the schemas do', async (t) => {
-  let compared = 0
-  for (const e of stored) {
-    t.same(projectedEventFromStore(e.type, e.data, e.metadata), viaSchemas(e.type, e.data, e.metadata), e.type)
-    compared++
-  }
-  // Oddities: every one must be decided the same way (most are skipped).
-  const submitted = stored.find((e) => e.type === 'CaseSubmitted')!
-  const routed = stored.find((e) => e.type === 'CaseRouted')!
-  const odd: Array<[string, unknown, unknown]> = [
-    ['CaseSubmitted', { ...submitted.data, category: null }, submitted.metadata],
-    ['CaseSubmitted', { ...submitted.data, category: '' }, submitted.metadata],
-    ['CaseSubmitted', { ...submitted.data, location: 'Erzene' }, submitted.metadata],
-    ['CaseSubmitted', { ...submitted.data, location: { neighbourhood: 7 } }, submitted.metadata],
-    ['CaseSubmitted', { ...submitted.data, location: {} }, submitted.metadata],
-    ['CaseSubmitted', { ...submitted.data, submittedAt: null }, submitted.metadata],
-    ['CaseSubmitted', { ...submitted.data, caseId: 12 }, submitted.metadata],
-    ['CaseSubmitted', submitted.data, { ...submitted.metadata, occurredAt: '' }],
-    ['CaseSubmitted', submitted.data, { ...submitted.metadata, actor: { kind: 'staff' } }],
-    ['CaseSubmitted', submitted.data, { ...submitted.metadata, actor: ['staff', 'x'] }],
-    ['CaseSubmitted', submitted.data, null],
-    ['CaseSubmitted', null, submitted.metadata],
-    ['CaseRouted', { ...routed.data, category: undefined }, routed.metadata],
-    ['CaseRouted', { ...routed.data, sla: { startedAt: 'x' } }, routed.metadata],
-    ['CaseRouted', { ...routed.data, department: ['fen'] }, routed.metadata],
-    ['CaseMarkedDuplicate', routed.data, routed.metadata],
-    ['CaseTransferred', routed.data, routed.metadata],
-    ['CaseReopened', { sla: 'soon' }, routed.metadata],
-    ['CaseAccepted', undefined, routed.metadata],
-    ['CaseAccepted', 'anything', { occurredAt: 'x', actor: { kind: 'staff', id: '' } }],
-    ['CaseFlewAway', {}, routed.metadata],
-  ]
-  for (const [type, data, metadata] of odd) t.same(projectedEventFromStore(type, data, metadata), viaSchemas(type, data, metadata), `${type} ${JSON.stringify(data)?.slice(0, 60)}`)
-  t.ok(compared > 300, `${compared} realistic events compared`)
-})
+const random = seeded(20261125)
 
 t.test('projectBatch equals folding evolveCase, whatever the batches, and leaves loaded documents alone', async (t) => {
   const events = positioned(stored)

@@ -1,5 +1,8 @@
 import t from 'tap'
-import { ALL_SCOPE, countersOf, dayScope, evolveCase, istanbulDay, percentiles, projectBatch, type CaseDoc, type PositionedEvent } from './projection.ts'
+import { projectBatch } from './batch.ts'
+import { evolveCase, type CaseDoc, type PositionedEvent } from './case-document.ts'
+import { ALL_SCOPE, countersOf, dayScope } from './counters.ts'
+import { istanbulDay } from './instants.ts'
 import { CaseScript } from './test-support.ts'
 
 function fold(events: readonly PositionedEvent[]): CaseDoc | null {
@@ -129,11 +132,4 @@ t.test('breach and escalation count per department while open; a transfer moves 
   t.equal(delta.get('dept:imar|escalated'), undefined, 'a new clock starts unescalated')
   t.same(moved.queueRemove, [{ department: 'fen-isleri', caseId: c.caseId }])
   t.same(moved.queueAdd, [{ department: 'imar', caseId: c.caseId, score: Date.parse('2026-11-23T10:00:00.000Z') }])
-})
-
-t.test('median and p90 by nearest rank', async (t) => {
-  t.same(percentiles([]), { count: 0, medianMs: null, p90Ms: null })
-  t.same(percentiles([5]), { count: 1, medianMs: 5, p90Ms: 5 })
-  t.same(percentiles([10, 1, 9, 2, 8, 3, 7, 4, 6, 5]), { count: 10, medianMs: 5, p90Ms: 9 })
-  t.same(percentiles([4, 1, 3, 2]), { count: 4, medianMs: 2, p90Ms: 4 })
 })

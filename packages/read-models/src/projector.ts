@@ -1,6 +1,7 @@
 // Drives the pure projection over a store: the live projector (micro-batched: concurrent
 // deliveries of one turn are committed together) and the rebuild of a new version.
-import { projectBatch, type PositionedEvent } from './projection.ts'
+import { projectBatch } from './batch.ts'
+import type { PositionedEvent } from './case-document.ts'
 import type { ReadModelStore, VersionWriter } from './store.ts'
 
 /** Folds a batch into a version: load the touched cases, project, commit with the checkpoint. */

@@ -3,8 +3,11 @@
 // A batch's change and its checkpoint go in one MULTI/EXEC (pipelined: one round trip), so a
 // crash leaves either both or neither. ioredis types and errors stay inside this file.
 import { Redis } from 'ioredis'
+import { LRUCache } from 'lru-cache'
 import { z } from 'zod'
-import { CaseDoc, parseInstant, type ChangeSet } from './projection.ts'
+import type { ChangeSet } from './batch.ts'
+import { CaseDoc } from './case-document.ts'
+import { parseInstant } from './instants.ts'
 import {
   MAX_DEAD_LETTERS,
   MAX_SAMPLES_PER_KEY,
@@ -99,21 +102,15 @@ export async function openRedisReadModelStore(options: RedisReadModelStoreOption
 
   function writerOf(version: number): VersionWriter {
     const k = vkey(version)
-    const cache = new Map<string, CaseDoc>()
+    const cache = cacheLimit > 0 ? new LRUCache<string, CaseDoc>({ max: cacheLimit }) : null
     let knownPosition: number | undefined
-    const remember = (doc: CaseDoc): void => {
-      if (cacheLimit === 0) return
-      cache.delete(doc.caseId)
-      cache.set(doc.caseId, doc)
-      if (cache.size > cacheLimit) cache.delete(cache.keys().next().value!)
-    }
     return {
       version,
       async load(caseIds) {
         const found = new Map<string, CaseDoc>()
         const missing: string[] = []
         for (const id of caseIds) {
-          const hit = cache.get(id)
+          const hit = cache?.get(id)
           if (hit !== undefined) found.set(id, hit)
           else missing.push(id)
         }
@@ -127,7 +124,7 @@ export async function openRedisReadModelStore(options: RedisReadModelStoreOption
       },
       async commit(change: ChangeSet) {
         // Before the first await: the next batch, projected while this one is in flight, must see these documents.
-        for (const doc of change.cases) remember(doc)
+        if (cache !== null) for (const doc of change.cases) cache.set(doc.caseId, doc)
         knownPosition ??= (await metaOf(version))?.position ?? 0
         const position = Math.max(knownPosition, change.position)
         // Few, wide commands: one MSET for the documents, one ZADD/ZREM/HSET per key with every

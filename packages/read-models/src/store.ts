@@ -1,7 +1,8 @@
 // The read-model store port: what the projector writes through and the dashboards read from,
 // whichever adapter (memory, Redis) sits behind it. Read models live in numbered versions: a
 // rebuild fills a new version while the active one keeps answering, then the pointer moves.
-import { MINUTE_WINDOW_MS, type CaseDoc, type ChangeSet } from './projection.ts'
+import { MINUTE_WINDOW_MS, type ChangeSet } from './batch.ts'
+import type { CaseDoc } from './case-document.ts'
 
 /** Which event store a version was built from, and how far. */
 export interface VersionInfo {

@@ -2,7 +2,8 @@
 // is parsed with the contracts' schema, so a test cannot feed the projection an impossible event.
 import { randomUUID } from 'node:crypto'
 import { CaseEvent, type Actor } from '@civic-desk/contracts'
-import { ALL_SCOPE, dayScope, type PositionedEvent } from './projection.ts'
+import type { PositionedEvent } from './case-document.ts'
+import { ALL_SCOPE, dayScope } from './counters.ts'
 import type { VersionReader } from './store.ts'
 
 const service: Actor = { kind: 'service', id: 'routing' }
@@ -93,7 +94,7 @@ export interface StoredCaseEvent {
 }
 
 /** A small seeded generator (mulberry32): the same seed, the same events. */
-function seeded(seed: number): () => number {
+export function seeded(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0

@@ -118,6 +118,19 @@ t.test('dashboards over a real store', async (t) => {
     t.equal(body.submissionsPerMinute.length, 60)
     t.equal(body.submissionsPerMinute.reduce((n: number, m: { count: number }) => n + m.count, 0), 1, 'only c was received within the hour')
     t.equal(body.departments['fen-isleri'].nameTr, 'Fen İşleri Müdürlüğü')
+    t.same(
+      body.statuses,
+      [
+        { code: 'submitted', open: true },
+        { code: 'routed', open: true },
+        { code: 'in_progress', open: true },
+        { code: 'waiting_for_citizen', open: true },
+        { code: 'resolved', open: false },
+        { code: 'rejected', open: false },
+        { code: 'closed', open: false },
+      ],
+      'every status in lifecycle order, and which are open: the console reads them from here',
+    )
   })
 
   t.test('department view, with staff access rules', async (t) => {
@@ -134,6 +147,11 @@ t.test('dashboards over a real store', async (t) => {
     t.equal(body.responseTimes.resolution.medianMs, 60 * 60_000)
     t.equal(body.responseTimes.byCategory['yol-cukur'].resolution.p90Ms, 60 * 60_000)
     t.same(body.counts.byStatus, { routed: 1, resolved: 1 })
+    t.same(
+      body.statuses.map((s: { code: string }) => s.code),
+      ['submitted', 'routed', 'in_progress', 'waiting_for_citizen', 'resolved', 'rejected', 'closed'],
+      'the statuses come with the department view too',
+    )
     t.equal((await get('/v1/dashboards/departments/fen-isleri', 'dev-staff-temizlik')).statusCode, 403)
     const missing = await get('/v1/dashboards/departments/yok-boyle')
     t.equal(missing.statusCode, 404)

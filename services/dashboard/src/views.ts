@@ -1,9 +1,10 @@
 // The dashboards' JSON views, computed from the active read-model version at query time: what
 // depends on "now" (time left, due within 24 h, breached, the last hour, the last 30 days) is
 // derived here from stored instants, never stored.
+import { stringify } from 'csv-stringify/sync'
 import { DateTime } from 'luxon'
 import { normalizeNeighbourhood } from '@civic-desk/case-domain'
-import type { Catalogue } from '@civic-desk/contracts'
+import { CaseStatus, isOpenStatus, type Catalogue } from '@civic-desk/contracts'
 import { ALL_SCOPE, ZONE, dayScope, istanbulDay, percentiles, type CaseDoc, type VersionReader } from '@civic-desk/read-models'
 
 const DAY_MS = 24 * 3600_000
@@ -38,6 +39,12 @@ function departmentNames(catalogue: Catalogue): Record<string, { nameTr: string;
 function categoryNames(catalogue: Catalogue): Record<string, { nameTr: string; nameEn: string; department: string }> {
   return Object.fromEntries(catalogue.categories.map((c) => [c.code, { nameTr: c.nameTr, nameEn: c.nameEn, department: c.department }]))
 }
+
+/**
+ * Every status in lifecycle order and whether the municipality still owes an answer in it: the
+ * console lists and sums the counts by these instead of keeping its own copy of the rules.
+ */
+export const STATUSES: ReadonlyArray<{ readonly code: CaseStatus; readonly open: boolean }> = CaseStatus.options.map((code) => ({ code, open: isOpenStatus(code) }))
 
 /** `GET /v1/dashboards/overview`. */
 export async function overview(reader: VersionReader, catalogue: Catalogue, now: Date) {
@@ -78,6 +85,7 @@ export async function overview(reader: VersionReader, catalogue: Catalogue, now:
       byStatus: pick(day, 'status:'),
     },
     sla: { totals, byDepartment },
+    statuses: STATUSES,
     submissionsPerMinute: minutes.map((count, i) => ({ minute: new Date(firstMinute + i * 60_000).toISOString(), count })),
     departments: departmentNames(catalogue),
     categories: categoryNames(catalogue),
@@ -161,6 +169,7 @@ export async function departmentView(reader: VersionReader, catalogue: Catalogue
     department: { code, nameTr: department.nameTr, nameEn: department.nameEn },
     categories: categoryNames(catalogue),
     sla,
+    statuses: STATUSES,
     counts: { byStatus: pick(all, `dept:${code}|status:`), byCategory },
     queue,
     responseTimes: { ...overall, windowDays: 30, byCategory: Object.fromEntries(categories.map((c, i) => [c, perCategory[i]!])) },
@@ -301,23 +310,20 @@ const CSV_COLUMNS = [
   'duplicateOf',
 ] as const
 
-function csvCell(value: string | boolean | null): string {
-  if (value === null) return ''
-  const text = String(value)
-  // Quote what needs it, and neutralise a leading formula character so a spreadsheet shows text.
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text
-  return /[",\r\n;]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe
-}
-
 /** The CSV export of a department's cases received in the range: BOM, header, one row per case. */
 export async function departmentCsv(reader: VersionReader, code: string, fromMs: number, toMs: number): Promise<string> {
   const ids = await reader.receivedBetween(fromMs, toMs)
-  const rows: string[] = [CSV_COLUMNS.join(',')]
-  for (let i = 0; i < ids.length; i += 2000) {
-    for (const doc of await reader.getCases(ids.slice(i, i + 2000))) {
-      if (doc.department !== code) continue
-      rows.push(CSV_COLUMNS.map((c) => csvCell(doc[c])).join(','))
-    }
-  }
-  return `\uFEFF${rows.join('\r\n')}\r\n`
+  const docs: CaseDoc[] = []
+  for (let i = 0; i < ids.length; i += 2000) for (const doc of await reader.getCases(ids.slice(i, i + 2000))) if (doc.department === code) docs.push(doc)
+  return stringify(docs, {
+    bom: true,
+    header: true,
+    columns: [...CSV_COLUMNS],
+    record_delimiter: '\r\n',
+    // A cell starting with = + - @ (or tab, CR) gets a leading ' so a spreadsheet shows it as text.
+    escape_formulas: true,
+    // Spreadsheets set to a Turkish locale split on ';': keep such text in one cell.
+    quoted_match: ';',
+    cast: { boolean: (value) => String(value) },
+  })
 }

@@ -7,7 +7,6 @@
 export { CommandBodies, buildWorkflowApp, registerWorkflowRoutes, parseIfMatch, type IfMatch, type WorkflowAppDeps } from './app.ts'
 export {
   CASE_PROJECTION_NAME,
-  QUEUE_STATUSES,
   compareQueueEntries,
   createOpenCases,
   toQueueEntry,

@@ -7,14 +7,12 @@
  */
 import { evolve, initialState, type CaseState, type OpenCase } from '@civic-desk/case-domain'
 import type { CaseFeed, CaseFeedEvent, CatchUpProjection } from '@civic-desk/case-feed'
-import type { CaseStatus, Channel, RequestKind } from '@civic-desk/contracts'
+import { isQueueStatus, type CaseStatus, type Channel, type RequestKind } from '@civic-desk/contracts'
 import { slaPositionAt } from './sla-view.ts'
 
 /** Name of the projection among the readers of the log (operators' stream view). */
 export const CASE_PROJECTION_NAME = 'department-workflow-projection'
 
-/** Statuses in which a case sits in its directorate's queue. */
-export const QUEUE_STATUSES: readonly CaseStatus[] = ['routed', 'in_progress', 'waiting_for_citizen']
 
 /** A case as the projection holds it: its folded state and the revision of its last event. */
 export interface ProjectedCase {
@@ -115,7 +113,7 @@ export function createOpenCases(options: OpenCasesOptions): OpenCases {
 
   const index = (caseId: string, before: CaseState | undefined, after: CaseState): void => {
     const queued = (s: CaseState | undefined): string | null =>
-      s !== undefined && s.status !== 'none' && s.department !== null && QUEUE_STATUSES.includes(s.status) ? s.department : null
+      s !== undefined && s.status !== 'none' && s.department !== null && isQueueStatus(s.status) ? s.department : null
     const from = queued(before)
     const to = queued(after)
     if (from === to) return

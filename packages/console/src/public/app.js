@@ -4,6 +4,7 @@ import { ApiError, clearToken, getJson, getToken, pageError, setToken } from './
 import { append, formatDateTime, formatDateTimeSeconds, formatDecimal, formatDuration, formatInteger, formatPercent, formatTime, formatTimeLeft, h, lastHourSeries } from './format.js'
 import { ACTOR_KIND, CHANNEL, CONSUMER_KIND, DEAD_LETTER_KIND, EVENT_TYPE, KIND, SLA_FIELD, SLA_LEVEL, STATUS, label } from './labels.js'
 import { defaultDirection, filterRows, neighbourhoodRows, sortRows, topRows } from './neighbourhoods.js'
+import { countByOpen, statusCodes } from './statuses.js'
 
 const POLL_MS = 2_000
 const SLA_KEYS = /** @type {const} */ (['open', 'dueWithin24h', 'breached', 'escalated'])
@@ -357,7 +358,7 @@ function overviewPage(ctx) {
     { key: 'total', label: 'Toplam başvuru' },
     { key: 'today', label: 'Bugün alınan' },
     { key: 'active', label: 'Süren (alındı … bilgi bekleniyor)' },
-    { key: 'done', label: 'Çözülen / kapatılan' },
+    { key: 'done', label: 'Sonuçlanan' },
   ], 'totals')
 
   const charts = h('div', { class: 'grid-2' })
@@ -398,13 +399,12 @@ function overviewPage(ctx) {
       const sla = data.sla?.totals ?? {}
       setSla(sla)
       const byStatus = totals.byStatus ?? {}
-      /** @param {string[]} codes */
-      const sum = (codes) => codes.reduce((acc, code) => acc + (typeof byStatus[code] === 'number' ? byStatus[code] : 0), 0)
+      const { open: active, answered: done } = countByOpen(data.statuses, byStatus)
       setTotals({
-        total: sum(Object.keys(byStatus)),
+        total: Object.values(byStatus).reduce((acc, n) => acc + (typeof n === 'number' ? n : 0), 0),
         today: data.today?.submitted,
-        active: sum(['submitted', 'routed', 'in_progress', 'waiting_for_citizen']),
-        done: sum(['resolved', 'closed']),
+        active,
+        done,
       })
 
       const byDepartment = sortedCounts(totals.byDepartment)
@@ -417,9 +417,8 @@ function overviewPage(ctx) {
       lineChart.data.datasets[0].data = series.counts
       lineChart.update('none')
 
-      const statuses = [...Object.keys(STATUS), ...Object.keys(totals.byStatus ?? {}).filter((code) => !Object.hasOwn(STATUS, code))]
       statusList.replaceChildren(
-        ...statuses.flatMap((code) => [
+        ...statusCodes(data.statuses, totals.byStatus).flatMap((code) => [
           h('dt', null, label(STATUS, code)),
           h('dd', { 'data-testid': `status-${code}`, 'data-value': totals.byStatus?.[code] ?? 0 }, formatInteger(totals.byStatus?.[code] ?? 0)),
         ]),
@@ -506,7 +505,7 @@ function departmentPage(ctx, code) {
       })
       timesNote.textContent = `İlk yanıt: ${formatInteger(rt.firstResponse?.count ?? 0)} başvuru · Çözüm: ${formatInteger(rt.resolution?.count ?? 0)} başvuru`
       const byStatus = data.counts?.byStatus ?? {}
-      statusList.replaceChildren(...Object.keys(STATUS).flatMap((status) => [h('dt', null, label(STATUS, status)), h('dd', { 'data-testid': `dept-status-${status}` }, formatInteger(byStatus[status] ?? 0))]))
+      statusList.replaceChildren(...statusCodes(data.statuses, byStatus).flatMap((status) => [h('dt', null, label(STATUS, status)), h('dd', { 'data-testid': `dept-status-${status}` }, formatInteger(byStatus[status] ?? 0))]))
 
       const rows = [...(data.queue ?? [])].sort((a, b) => (Date.parse(a.dueAt) || Infinity) - (Date.parse(b.dueAt) || Infinity))
       queueCount.textContent = `(${formatInteger(rows.length)})`
