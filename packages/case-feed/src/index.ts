@@ -17,9 +17,7 @@ export {
   encodeCaseEvent,
   feedEventFromMessage,
   feedEventFromRecorded,
-  type CaseEventWithoutData,
   type CaseFeedEvent,
-  type ShapeDecoded,
   type StoredEvent,
 } from './codec.ts'
 /** Loading a case and running a command against it (load, decide, append with the expected revision). */

@@ -245,3 +245,15 @@ export type CaseEvent = z.infer<typeof CaseEvent>
 export type CaseEventType = CaseEvent['type']
 /** The event of one type. */
 export type CaseEventOf<T extends CaseEventType> = Extract<CaseEvent, { type: T }>
+
+/** Every case event type, in the order of `CaseEvent`. */
+export const CASE_EVENT_TYPES: ReadonlySet<CaseEventType> = new Set(CaseEvent.options.map((option) => option.shape.type.value))
+
+/** A case event without its data: how a reader that never looks at the data of a type may hold it. */
+export type CaseEventWithoutData<T extends CaseEventType> = T extends CaseEventType ? Omit<CaseEventOf<T>, 'data'> : never
+
+/**
+ * A case event as a reader that reads the data of the types `R` only sees it: those events whole,
+ * every other type without its data. Every `CaseEvent` is one.
+ */
+export type CaseEventReading<R extends CaseEventType> = CaseEventOf<R> | CaseEventWithoutData<Exclude<CaseEventType, R>>

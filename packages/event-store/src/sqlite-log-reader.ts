@@ -4,7 +4,7 @@ import Database from 'better-sqlite3'
  * One stored event as text, the way a bulk reader (a read-model rebuild) wants it. `streamKey` is
  * the stream id after the reader's `streamPrefix` (`case-42` read with prefix `case-` gives `42`).
  */
-export type RawLogRow = readonly [position: number, streamKey: string, type: string, data: string | null, metadata: string]
+export type RawLogRow = readonly [position: number, streamKey: string, eventId: string, type: string, data: string | null, metadata: string]
 
 export interface SqliteLogReader {
   /**
@@ -28,7 +28,7 @@ export function openSqliteLogReader(options: { readonly file: string; readonly s
     const dataColumn = omitted.length === 0 ? 'data' : `CASE WHEN type IN (${omitted.map(() => '?').join(', ')}) THEN NULL ELSE data END`
     const select = db
       .prepare(
-        `SELECT position, substr(stream_id, length(?) + 1), type, ${dataColumn}, metadata FROM events WHERE position > ? AND position <= ? AND substr(stream_id, 1, length(?)) = ? ORDER BY position LIMIT ?`,
+        `SELECT position, substr(stream_id, length(?) + 1), event_id, type, ${dataColumn}, metadata FROM events WHERE position > ? AND position <= ? AND substr(stream_id, 1, length(?)) = ? ORDER BY position LIMIT ?`,
       )
       .raw()
     return {

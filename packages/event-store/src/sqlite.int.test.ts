@@ -274,14 +274,15 @@ void t.test('the bulk log reader: rows as stored text, in order, by prefix and r
   t.teardown(() => reader.close())
   const rows = reader.read({ after: 0, until: 10, maxCount: 100 })
   t.same(
-    rows.map(([position, streamKey, type, data]) => [position, streamKey, type, data === null ? null : JSON.parse(data)]),
+    rows.map(([position, streamKey, , type, data]) => [position, streamKey, type, data === null ? null : JSON.parse(data)]),
     [
       [1, '1', 'Opened', { n: 1 }],
       [2, '1', 'Noted', null],
       [4, '2', 'Opened', { n: 3 }],
     ],
   )
-  t.ok(rows.every(([, , , , metadata]) => typeof JSON.parse(metadata) === 'object'), 'metadata as JSON text')
+  t.ok(rows.every(([, , , , , metadata]) => typeof JSON.parse(metadata) === 'object'), 'metadata as JSON text')
+  t.ok(rows.every(([, , eventId]) => typeof eventId === 'string' && eventId.length > 0), 'with each event id')
   t.same(reader.read({ after: 1, until: 2, maxCount: 100 }).map((r) => r[0]), [2], 'the range is (after, until]')
   t.same(reader.read({ after: 0, until: 10, maxCount: 1 }).map((r) => r[0]), [1], 'at most maxCount')
   t.throws(() => openSqliteLogReader({ file: `${file}.missing`, streamPrefix: 'case-' }), 'a missing file is an error, not a new empty store')

@@ -4,7 +4,7 @@
  * keys, change + checkpoint in one MULTI/EXEC), the live projector and the rebuild of a version.
  * Test support (the REDIS_URL gate) is `@civic-desk/read-models/testing`.
  */
-export { PROJECTED_EVENT_SCHEMAS, DATA_FREE_EVENT_TYPES, projectedEventFromStore, type ProjectedEvent } from './projected-event.ts'
+export { DATA_FREE_EVENT_TYPES, PROJECTION_READS_DATA_OF, type ProjectedEvent } from './projected-event.ts'
 export { ZONE, istanbulDay } from './instants.ts'
 /** The status rules live in @civic-desk/contracts; re-exported under the names this package always had. */
 export { OPEN_STATUSES, isOpenStatus as isOpen } from '@civic-desk/contracts'

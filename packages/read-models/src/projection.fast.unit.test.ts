@@ -6,7 +6,7 @@ import { MINUTE_WINDOW_MS, projectBatch, type ChangeSet } from './batch.ts'
 import { evolveCase, queuePlacement, type CaseDoc, type PositionedEvent } from './case-document.ts'
 import { ALL_SCOPE, countersOf } from './counters.ts'
 import { createMemoryReadModelStore } from './memory.ts'
-import { projectedEventFromStore } from './projected-event.ts'
+import type { ProjectedEvent } from './projected-event.ts'
 import { createLiveProjector, rebuildVersion } from './projector.ts'
 import { readModelSnapshot, realisticStoredEvents, seeded, type StoredCaseEvent } from './test-support.ts'
 
@@ -96,8 +96,9 @@ function deepFreeze<T>(value: T): T {
 function positioned(stored: readonly StoredCaseEvent[]): PositionedEvent[] {
   const out: PositionedEvent[] = []
   stored.forEach((e, i) => {
-    const event = projectedEventFromStore(e.type, e.data, e.metadata)
-    if (event !== null) out.push({ caseId: e.streamId.slice('case-'.length), position: i + 1, event })
+    // The stored events of the script are whole case events: put back together as the codec does.
+    const event = { ...e.metadata, eventId: e.id, type: e.type, data: e.data } as unknown as ProjectedEvent
+    out.push({ caseId: e.streamId.slice('case-'.length), position: i + 1, event })
   })
   return out
 }

@@ -151,7 +151,20 @@ export function realisticStoredEvents(cases: number, seed = 153, nowMs = Date.no
     for (let s = 0; s < steps; s++) {
       const r = random()
       if (r < 0.15) push('CaseRouted', { department: (department = pick(departments)), category: random() < 0.7 ? pick(categories) : null, routedBy: 'category', matchedKeywords: [], sla: sla(), legalDueAt: null })
-      else if (r < 0.2) push('CaseMarkedDuplicate', { department, category: null, duplicateOf: randomUUID(), sla: sla() })
+      else if (r < 0.2)
+        push('CaseMarkedDuplicate', {
+          department,
+          category: null,
+          routedBy: 'keywords',
+          matchedKeywords: ['çukur'],
+          sla: sla(),
+          legalDueAt: null,
+          duplicateOf: randomUUID(),
+          duplicateOfTrackingCode: 'K7MA-4PXR-9TK',
+          match: 'neighbourhood-text',
+          distanceMeters: null,
+          similarity: 0.6,
+        })
       else if (r < 0.3) push('CaseAccepted', { department, assignee: 'Mehmet Usta' })
       else if (r < 0.35) push('CaseWorkStarted', { note: null })
       else if (r < 0.42) push('CitizenInfoRequested', { question: 'Hangi bina?' })

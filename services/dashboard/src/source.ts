@@ -1,16 +1,22 @@
 // The event store as the read models' source: case events in global order, in batches.
-import { CASE_STREAM_PREFIX, caseIdOfStream } from '@civic-desk/case-feed'
+import { CASE_STREAM_PREFIX, caseEventShapeDecoder, caseIdOfStream } from '@civic-desk/case-feed'
 import { openSqliteLogReader, type EventStore, type RecordedEvent } from '@civic-desk/event-store'
-import { DATA_FREE_EVENT_TYPES, projectedEventFromStore, type PositionedEvent } from '@civic-desk/read-models'
+import { DATA_FREE_EVENT_TYPES, PROJECTION_READS_DATA_OF, type PositionedEvent } from '@civic-desk/read-models'
+
+/**
+ * A stored event as the projection reads it: the contract's shape checked (every stored event
+ * passed the full contract on its way in, so formats are not checked again), the data of the
+ * types the projection reads only. Null for an unknown type or a record that does not fit.
+ */
+const projectedEventFromStore = caseEventShapeDecoder(PROJECTION_READS_DATA_OF)
 
 /**
  * A stored case event as the projection takes it, or null for a record that is not a known case
  * event (a newer event type, a foreign writer): skipped, never a failure of the whole rebuild.
  */
 export function positionedFromStore(recorded: RecordedEvent): PositionedEvent | null {
-  // Only the fields the projection reads are checked (every stored event passed the full contract
-  // on its way in): the full schema would cost the rebuild most of its time.
-  const event = projectedEventFromStore(recorded.type, recorded.data, recorded.metadata)
+  // The shape only: the full schema would cost the rebuild most of its time.
+  const event = projectedEventFromStore(recorded.id, recorded.type, recorded.data, recorded.metadata)
   const caseId = caseIdOfStream(recorded.streamId)
   return event === null || caseId === null ? null : { caseId, position: recorded.position, event }
 }
@@ -54,8 +60,8 @@ export async function* sqliteStoreBatches(file: string, after: number, until: nu
       const rows = reader.read({ after: cursor, until, maxCount: batchSize })
       if (rows.length === 0) return
       const batch: PositionedEvent[] = []
-      for (const [position, caseId, type, data, metadata] of rows) {
-        const event = projectedEventFromStore(type, data === null ? undefined : (JSON.parse(data) as unknown), JSON.parse(metadata) as unknown)
+      for (const [position, caseId, id, type, data, metadata] of rows) {
+        const event = projectedEventFromStore(id, type, data === null ? undefined : (JSON.parse(data) as unknown), JSON.parse(metadata) as unknown)
         if (event !== null) batch.push({ caseId, position, event })
       }
       cursor = rows[rows.length - 1]![0]

@@ -8,8 +8,9 @@ const receivedAt = '2026-11-20T09:00:00.000Z'
 
 /** A routed, escalated complaint of fen-isleri as the projection folds it, with `over` on top. */
 function doc(caseId: string, over: Partial<CaseDoc>): CaseDoc {
-  const data = { caseId, trackingCode: `TC-${caseId}`, channel: 'web', kind: 'complaint', category: 'yol-cukur', receivedAt }
-  const submitted = evolveCase(null, { caseId, position: 1, event: { type: 'CaseSubmitted', occurredAt: receivedAt, actor: { kind: 'channel', id: 'web' }, data } })!
+  const data = { caseId, trackingCode: `TC-${caseId}`, channel: 'web', kind: 'complaint', category: 'yol-cukur', description: 'Çukur', receivedAt } as const
+  const meta = { eventId: `e-${caseId}`, schemaVersion: 1, occurredAt: receivedAt, actor: { kind: 'channel', id: 'web' }, correlationId: caseId, causationId: null } as const
+  const submitted = evolveCase(null, { caseId, position: 1, event: { ...meta, type: 'CaseSubmitted', data } })!
   return { ...submitted, status: 'routed', department: 'fen-isleri', escalated: true, ...over }
 }
 
