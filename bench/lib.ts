@@ -4,7 +4,7 @@ import autocannon from 'autocannon'
 
 import { percentile } from '../packages/read-models/src/index.ts'
 
-export { freePort } from '@civic-desk/e2e/src/net.ts'
+export { freePort } from '@civic-desk/service-kit/testing'
 /** Nearest rank, as the dashboards' response times: one definition for both. */
 export { percentile }
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import t from 'tap'
 import type { Test } from 'tap'
-import { freePort } from '@civic-desk/e2e/src/net.ts'
+import { freePort } from '@civic-desk/service-kit/testing'
 import { launchTestBrowser } from './browser.ts'
 
 // The few browser globals the page functions below use: the repo compiles for Node (no DOM lib),

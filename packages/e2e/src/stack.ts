@@ -6,11 +6,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort } from './net.ts'
+import { freePort } from '@civic-desk/service-kit/testing'
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 
-export { eventually, freePort } from './net.ts'
+export { eventually, freePort } from '@civic-desk/service-kit/testing'
 
 /** A broker of the test's own. */
 export interface TestBroker {

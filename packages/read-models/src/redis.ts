@@ -16,7 +16,6 @@ import {
   SAMPLE_RETENTION_MS,
   sampleKey,
   sampleKeysOf,
-  type DeadLetterEntry,
   type ReadModelStore,
   type VersionInfo,
   type VersionReader,

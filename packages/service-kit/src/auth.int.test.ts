@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { createAccessControl, devAccessConfig } from './auth.ts'
 import { createHttpApp } from './http.ts'
-import { capturingLogger } from './test-support.ts'
+import { capturingLogger } from './testing.ts'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 const access = createAccessControl(devAccessConfig(['fen-isleri', 'temizlik']))

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, parseWith, type RequestPart } from './errors.ts'
 import { createHttpApp, type CreateHttpAppOptions } from './http.ts'
-import { capturingLogger } from './test-support.ts'
+import { capturingLogger } from './testing.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 const PROBLEM = 'application/problem+json; charset=utf-8'

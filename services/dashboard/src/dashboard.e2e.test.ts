@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { eventually, freePort } from '@civic-desk/e2e/src/net.ts'
+import { eventually, freePort } from '@civic-desk/service-kit/testing'
 import { deleteRedisPrefix } from '@civic-desk/read-models'
 import { redisTestUrl } from '@civic-desk/read-models/testing'
 

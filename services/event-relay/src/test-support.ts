@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import type { Test } from 'tap'
+import { capturingLogger as capturingLoggerAt } from '@civic-desk/service-kit/testing'
 import { encodeCaseEvent } from '@civic-desk/case-feed'
 import { CaseEventMessage } from '@civic-desk/contracts'
 import { openSqliteEventStore, type EventStore, type EventToAppend } from '@civic-desk/event-store'
@@ -16,16 +16,7 @@ export { waitFor } from '@civic-desk/messaging/testing'
 export const silentLogger: Logger = createLogger({ level: 'silent', name: 'event-relay-test' })
 
 /** A logger whose JSON lines are collected in `lines`. */
-export function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = []
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>)
-      done()
-    },
-  })
-  return { logger: createLogger({ level: 'debug', name: 'event-relay-test', destination }), lines }
-}
+export const capturingLogger = (): ReturnType<typeof capturingLoggerAt> => capturingLoggerAt('debug', 'event-relay-test')
 
 /** Lets pending timers and I/O callbacks run a few rounds: gives a wrong implementation the chance to misbehave. */
 export async function settle(rounds = 50): Promise<void> {

@@ -14,7 +14,6 @@ import {
   categoryByCode,
   departmentByCode,
   type CaseEvent,
-  type CaseEventOf,
   type CaseEventType,
   type Catalogue,
   type NotificationTemplate,

@@ -5,8 +5,8 @@
 // feed on that bus as distributed mode does, and append
 // CaseSubmitted events the way intake does (`submitCase`: the decider, the codec, "no stream").
 import { randomBytes, randomUUID } from 'node:crypto'
-import { Writable } from 'node:stream'
 import type { Test } from 'tap'
+import { capturingLogger as capturingLoggerAt } from '@civic-desk/service-kit/testing'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { caseIdForTrackingCode, decide, initialState, trackingCodeFromBytes, type Submission } from '@civic-desk/case-domain'
 import { caseEventMessage, caseStreamId, createCaseFeed, decodeCaseEvent, encodeCaseEvent, type CaseFeed } from '@civic-desk/case-feed'
@@ -22,16 +22,7 @@ export { waitFor } from '@civic-desk/messaging/testing'
 export const silentLogger: Logger = createLogger({ level: 'silent', name: 'routing-test' })
 
 /** A logger whose JSON lines are collected in `lines`. */
-export function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = []
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>)
-      done()
-    },
-  })
-  return { logger: createLogger({ level: 'debug', name: 'routing-test', destination }), lines }
-}
+export const capturingLogger = (): ReturnType<typeof capturingLoggerAt> => capturingLoggerAt('debug', 'routing-test')
 export const catalogue = loadCatalogue(defaultCatalogueFile)
 export const calendar = createBusinessCalendar(loadHolidayData())
 

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import type { Test } from 'tap'
-import { eventually, freePort } from '@civic-desk/e2e/src/net.ts'
+import { eventually, freePort } from '@civic-desk/service-kit/testing'
 
 const entry = fileURLToPath(new URL('./main.ts', import.meta.url))
 

@@ -6,7 +6,7 @@ import type { EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs'
 import { TOPICS, type BusMessage, type DeadLetterRecord } from '../port.ts'
 import { deadLetterRecord, decodeValue, errorMessage, failsAsAttempt, handlerRetries, retryRun, type RetryRunOptions, type RetryRunOutcome } from '../shared.ts'
 import { brokersUnreachable, errorType } from './client.ts'
-import type { Member, MemberContext } from './member.ts'
+import type { Member, MemberContext } from './member-state.ts'
 
 /** Error types after which kafkajs rejoins the group (its own `isRebalancing`, not exported). */
 const REBALANCE_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID'])

@@ -1,6 +1,21 @@
-// Helpers for tests and benchmarks that start real processes: free ports and waiting on a
-// condition. No side effects on import (stack.ts, which re-exports these, installs exit hooks).
+// Test support of the project, as `@civic-desk/service-kit/testing` (never imported by production
+// code): a logger whose lines a test can read, free ports and waiting on a condition for tests and
+// benchmarks that start real processes. No side effects on import.
 import { createServer } from 'node:net'
+import { Writable } from 'node:stream'
+import { createLogger, type Logger } from './logging.ts'
+
+/** A logger whose JSON lines are collected in `lines` instead of written to stdout. */
+export function capturingLogger(level: 'info' | 'debug' = 'info', name = 'test'): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = []
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>)
+      done()
+    },
+  })
+  return { logger: createLogger({ level, name, destination }), lines }
+}
 
 /** A free TCP port on 127.0.0.1 (the OS's pick). */
 export async function freePort(): Promise<number> {
