@@ -1,29 +1,12 @@
 import t from 'tap'
 import type { CaseEvent } from '@civic-desk/contracts'
-import { CaseRuleViolation, decide, evolve, initialState, replay, type CaseCommand, type CaseState, type CommandMeta, type Submission } from './case.ts'
+import { CaseRuleViolation, decide, evolve, initialState, replay, type CaseCommand, type CaseState, type Submission } from './case.ts'
+import { exampleMeta, exampleSubmission } from './testing.ts'
 import { toPublicView } from './view.ts'
 import { STATUS_TRANSITIONS, canTransition } from './status-machine.ts'
 
-const meta: CommandMeta = {
-  eventId: '0b8f7f4e-7d1a-4c55-9a43-2f1f3c9d8e10',
-  occurredAt: '2026-11-20T09:15:00.000Z',
-  actor: { kind: 'channel', id: 'alo153' },
-  correlationId: 'req-1',
-  causationId: null,
-}
-
-const submission: Submission = {
-  caseId: '9f0d6a3e-5b7c-5d1e-8f2a-3b4c5d6e7f80',
-  trackingCode: 'K7MA-4PXR-9TK',
-  channel: 'call-center',
-  externalId: 'call-778812',
-  kind: 'complaint',
-  category: 'yol-cukur',
-  description: 'Atatürk Caddesi üzerinde büyük bir çukur var, araçlar zarar görüyor.',
-  location: { neighbourhood: 'Kazımdirik', address: 'Atatürk Cd. No:12' },
-  citizen: { name: 'Ayşe Yılmaz', phone: '+90 532 111 22 33', preferredChannel: 'sms' },
-  receivedAt: '2026-11-20T09:15:00.000Z',
-}
+const meta = exampleMeta
+const submission = exampleSubmission
 
 const submit = (data: Submission = submission): CaseCommand => ({ type: 'SubmitCase', meta, data })
 

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { decide, initialState, type CommandMeta, type Submission } from '@civic-desk/case-domain'
+import { decide, initialState } from '@civic-desk/case-domain'
+import { exampleMeta, exampleSubmission } from '@civic-desk/case-domain/testing'
 import { CaseEvent, CaseEventMessage, type CaseEventType } from '@civic-desk/contracts'
 import type { RecordedEvent } from '@civic-desk/event-store'
 import {
@@ -14,26 +15,8 @@ import {
 } from './codec.ts'
 import { caseIdOfStream, caseStreamId } from './stream.ts'
 
-const meta: CommandMeta = {
-  eventId: '0b8f7f4e-7d1a-4c55-9a43-2f1f3c9d8e10',
-  occurredAt: '2026-11-20T09:15:00.000Z',
-  actor: { kind: 'channel', id: 'alo153' },
-  correlationId: 'req-1',
-  causationId: null,
-}
-
-const submission: Submission = {
-  caseId: '9f0d6a3e-5b7c-5d1e-8f2a-3b4c5d6e7f80',
-  trackingCode: 'K7MA-4PXR-9TK',
-  channel: 'call-center',
-  externalId: 'call-778812',
-  kind: 'complaint',
-  category: 'yol-cukur',
-  description: 'Atatürk Caddesi üzerinde büyük bir çukur var, araçlar zarar görüyor.',
-  location: { neighbourhood: 'Kazımdirik', address: 'Atatürk Cd. No:12' },
-  citizen: { name: 'Ayşe Yılmaz', phone: '+90 532 111 22 33', preferredChannel: 'sms' },
-  receivedAt: '2026-11-20T09:15:00.000Z',
-}
+const meta = exampleMeta
+const submission = exampleSubmission
 
 const [submitted] = decide({ type: 'SubmitCase', meta, data: submission }, initialState())
 if (submitted === undefined) throw new Error('expected an event')

@@ -10,7 +10,7 @@ import { caseEventMessage, type CaseFeedEvent } from './codec.ts'
 import { createCaseFeed, type CaseFeed } from './feed.ts'
 import { ProjectionNotReadyError } from './projection.ts'
 import { caseStreamId } from './stream.ts'
-import { appendCases, appendMore, foreignEvent, silentLogger, tempDir, waitFor } from './test-support.ts'
+import { appendCases, appendMore, foreignEvent, silentLogger, tempDir, waitFor } from './testing.ts'
 
 function storeFeed(t: Test, store: EventStore, bus: Bus = createMemoryBus(), dir = tempDir(t), lanes?: number): CaseFeed {
   const feed = createCaseFeed({ store, bus, logger: silentLogger, groups: { kind: 'store', checkpointDir: dir, ...(lanes === undefined ? {} : { lanes }) } })

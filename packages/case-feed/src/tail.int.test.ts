@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { createMemoryEventStore, openSqliteEventStore, type EventStore, type RecordedEvent, type Subscription, type SubscribeToAllOptions } from '@civic-desk/event-store'
 import { createLogTail, type TailItem } from './tail.ts'
-import { appendCases, appendMore, silentLogger, tempDir, waitFor } from './test-support.ts'
+import { appendCases, appendMore, silentLogger, tempDir, waitFor } from './testing.ts'
 
 /** Records what a reader got; `refuseEvery` makes it refuse (and resume soon after) every n-th event. */
 function recorder(name: string, refuseEvery = 0) {

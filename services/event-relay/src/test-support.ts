@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { capturingLogger as capturingLoggerAt } from '@civic-desk/service-kit/testing'
-import { encodeCaseEvent } from '@civic-desk/case-feed'
+import { appendCases as appendCasesOf, appendMore as appendMoreOf, caseEvent, foreignEvent, type EventAt } from '@civic-desk/case-feed/testing'
 import { CaseEventMessage } from '@civic-desk/contracts'
-import { openSqliteEventStore, type EventStore, type EventToAppend } from '@civic-desk/event-store'
+import { openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
 import { TOPICS, createMemoryBus, type Bus, type BusMessage, type MemoryBus, type OutgoingMessage } from '@civic-desk/messaging'
 import { createLogger, type Logger } from '@civic-desk/service-kit'
 
@@ -44,47 +44,14 @@ export function tempStore(t: Test): { dir: string; file: string; store: EventSto
   return { dir, file, store, reopen: open, beforeClose: (task) => void tasks.push(task) }
 }
 
-/** A CaseSubmitted (revision 0, a real `CaseEvent`) or a later event of a type this code does not know yet. */
-function caseEvent(caseId: string, revision: number): EventToAppend {
-  const meta = {
-    eventId: randomUUID(),
-    schemaVersion: 1 as const,
-    occurredAt: '2026-11-20T09:15:00.000Z',
-    actor: { kind: 'service' as const, id: 'test' },
-    correlationId: `corr-${caseId}`,
-    causationId: null,
-  }
-  if (revision === 0) {
-    return encodeCaseEvent({
-      ...meta,
-      type: 'CaseSubmitted',
-      data: { caseId, trackingCode: 'K7MA-4PXR-9TK', channel: 'web', kind: 'complaint', description: `Çukur #${caseId.slice(0, 4)}`, receivedAt: '2026-11-20T09:15:00.000Z' },
-    })
-  }
-  const { eventId, ...metadata } = meta
-  return { id: eventId, type: 'CaseNoteAdded', data: { note: `not ${revision}` }, metadata }
-}
+/**
+ * A CaseSubmitted (revision 0, a real case event) or, after it, a record of a type this code does not
+ * know yet (a newer writer's): the relay passes on what it does not know.
+ */
+const relayedEvent: EventAt = (caseId, revision) => (revision === 0 ? caseEvent(caseId, 0) : foreignEvent('CaseNoteAdded', { note: `not ${revision}` }, caseId))
 
-/** Appends `perCase` events to each of `cases` new case streams, interleaved across cases, plus a non-case stream event per round. */
-export async function appendCases(store: EventStore, cases: number, perCase: number): Promise<string[]> {
-  const ids = Array.from({ length: cases }, () => randomUUID())
-  for (let revision = 0; revision < perCase; revision++) {
-    for (const caseId of ids) await store.append(`case-${caseId}`, [caseEvent(caseId, revision)], { expectedRevision: revision === 0 ? 'no_stream' : revision - 1 })
-    await store.append(`intake-dedupe-${randomUUID()}`, [{ id: randomUUID(), type: 'ExternalIdClaimed', data: {} }], { expectedRevision: 'no_stream' })
-  }
-  return ids
-}
-
-/** Appends more events to existing cases (continuing their revisions). */
-export async function appendMore(store: EventStore, caseIds: readonly string[], count: number): Promise<void> {
-  for (const caseId of caseIds) {
-    const existing = await store.readStream(`case-${caseId}`)
-    for (let i = 0; i < count; i++) {
-      const revision = existing.length + i
-      await store.append(`case-${caseId}`, [caseEvent(caseId, revision)], { expectedRevision: revision - 1 })
-    }
-  }
-}
+export const appendCases = (store: EventStore, cases: number, perCase: number): Promise<string[]> => appendCasesOf(store, cases, perCase, relayedEvent)
+export const appendMore = (store: EventStore, caseIds: readonly string[], count: number): Promise<void> => appendMoreOf(store, caseIds, count, relayedEvent)
 
 /** A memory bus plus a consumer group that records every message on the case-events topic, validated by `CaseEventMessage`. */
 export async function recordingBus(t: Test): Promise<{ bus: MemoryBus; received: Array<BusMessage<CaseEventMessage>>; deadLetters: BusMessage[] }> {

@@ -1,4 +1,5 @@
-// Helpers shared by this package's tests (not exported from the package).
+// Test support of the case feed, as `@civic-desk/case-feed/testing` (never imported by production
+// code): valid case events, appended to many cases interleaved, and records of foreign writers.
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -41,29 +42,32 @@ export function caseEvent(caseId: string, revision: number): EventToAppend {
   return encodeCaseEvent(event)
 }
 
+/** Builds the event at `revision` of a case: `caseEvent` unless a test wants others. */
+export type EventAt = (caseId: string, revision: number) => EventToAppend
+
 /** Appends `perCase` events to each of `cases` new case streams, interleaved across cases, plus an event of another stream per round. */
-export async function appendCases(store: EventStore, cases: number, perCase: number): Promise<string[]> {
+export async function appendCases(store: EventStore, cases: number, perCase: number, eventAt: EventAt = caseEvent): Promise<string[]> {
   const ids = Array.from({ length: cases }, () => randomUUID())
   for (let revision = 0; revision < perCase; revision++) {
-    for (const caseId of ids) await store.append(caseStreamId(caseId), [caseEvent(caseId, revision)], { expectedRevision: revision === 0 ? 'no_stream' : revision - 1 })
+    for (const caseId of ids) await store.append(caseStreamId(caseId), [eventAt(caseId, revision)], { expectedRevision: revision === 0 ? 'no_stream' : revision - 1 })
     await store.append(`intake-dedupe-${randomUUID()}`, [{ id: randomUUID(), type: 'ExternalIdClaimed', data: {} }], { expectedRevision: 'no_stream' })
   }
   return ids
 }
 
 /** Appends more events to existing cases (continuing their revisions). */
-export async function appendMore(store: EventStore, caseIds: readonly string[], count: number): Promise<void> {
+export async function appendMore(store: EventStore, caseIds: readonly string[], count: number, eventAt: EventAt = caseEvent): Promise<void> {
   for (const caseId of caseIds) {
     const existing = await store.readStream(caseStreamId(caseId))
     for (let i = 0; i < count; i++) {
       const revision = existing.length + i
-      await store.append(caseStreamId(caseId), [caseEvent(caseId, revision)], { expectedRevision: revision - 1 })
+      await store.append(caseStreamId(caseId), [eventAt(caseId, revision)], { expectedRevision: revision - 1 })
     }
   }
 }
 
 /** A record with a valid envelope but any type and data: a foreign writer's, or one of a newer version. */
-export function foreignEvent(type: string, data: unknown): EventToAppend {
-  const { id, metadata } = caseEvent(randomUUID(), 1)
+export function foreignEvent(type: string, data: unknown, caseId: string = randomUUID()): EventToAppend {
+  const { id, metadata } = caseEvent(caseId, 1)
   return { id, type, data, metadata }
 }
