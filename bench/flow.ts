@@ -34,7 +34,8 @@ const rate = Number(process.env.BENCH_RATE ?? 500)
 const seconds = Number(process.env.BENCH_SECONDS ?? 20)
 const rampRates = (process.env.BENCH_RAMP ?? '300,500,700,900,1200') === 'off' ? [] : (process.env.BENCH_RAMP ?? '300,500,700,900,1200').split(',').map(Number)
 const rampSeconds = Number(process.env.BENCH_RAMP_SECONDS ?? 15)
-const root = fileURLToPath(new URL('..', import.meta.url))
+// BENCH_ROOT (standalone mode) runs the server of another checkout with this load, for before/after in one run.
+const root = process.env.BENCH_ROOT ?? fileURLToPath(new URL('..', import.meta.url))
 const targets = mode === 'kafka' ? { routedP99Ms: null, acknowledgementP99Ms: 250 } : { routedP99Ms: 50, acknowledgementP99Ms: 100 }
 
 const runId = `flow-${process.pid}-${Date.now().toString(36)}`

@@ -3,7 +3,8 @@
 // follow in the same process), and in the same run a bare fastify hello-world as the ceiling.
 // Every second it reads every reader's lag (/v1/ops/streams): a run in which a reader keeps falling
 // behind is reported as not sustained, and after the load the time they need to catch up is shown.
-// Options (env): BENCH_CONNECTIONS (50), BENCH_SECONDS (15), BENCH_WARMUP_SECONDS (3).
+// Options (env): BENCH_CONNECTIONS (50), BENCH_SECONDS (15), BENCH_WARMUP_SECONDS (3), BENCH_SEED (153),
+// BENCH_ROOT (a checkout whose standalone to measure; default this one).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,46 +12,27 @@ import { fileURLToPath } from 'node:url'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import type autocannon from 'autocannon'
 import { freePort, keptUp, load, readLag, startTs, stop, waitForOk, type LagSample, type LoadResult } from './lib.ts'
+import { createWorkload } from './workload.ts'
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const seconds = Number(process.env.BENCH_SECONDS ?? 15)
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 3)
-const root = fileURLToPath(new URL('..', import.meta.url))
+// BENCH_ROOT runs the server of another checkout (e.g. the commit before a change) with this load.
+const root = process.env.BENCH_ROOT ?? fileURLToPath(new URL('..', import.meta.url))
 
-const neighbourhoods = ['Kazımdirik', 'Erzene', 'Atatürk', 'Kemalpaşa', 'Çamdibi', 'Işıklar', 'Doğanlar', 'Gürçeşme']
-const texts = [
-  ['yol-cukur', 'complaint', 'Sokağımızda derin bir çukur oluştu, araçlar zarar görüyor. Acil müdahale rica ederiz.'],
-  ['cop-toplama', 'complaint', 'Çöp konteynerleri üç gündür boşaltılmadı, kötü koku yayılıyor.'],
-  ['agac-budama', 'request', 'Parktaki ağaçların dalları elektrik tellerine değiyor, budanmasını istiyoruz.'],
-  ['sokak-hayvanlari', 'tip', 'Mahallede yaralı bir köpek var, veteriner ekibinin gelmesi gerekiyor.'],
-  [undefined, 'suggestion', 'Işıklar Caddesi’ne bisiklet yolu yapılmasını öneriyorum; çocuklar güvenle okula gidebilir.'],
-] as const
+// Realistic requests (bench/workload.ts, as bench:flow): many streets, neighbourhoods and categories,
+// so duplicates are searched and found as often as a city's traffic makes them. (Until 2026-12 this
+// benchmark sent five texts over eight neighbourhoods: every case was compared with thousands of
+// open ones in the same place, which measured the duplicate search's worst case, not intake.)
+const runId = `intake-${process.pid}-${Date.now().toString(36)}`
+const workload = createWorkload({ runId, seed: Number(process.env.BENCH_SEED ?? 153) })
 
-/**
- * The load generator shares the machine's two cores with the server, so bodies are prepared once
- * (a few hundred variants) and only the externalId is spliced in per request: the client spends
- * its CPU on sending, not on building JSON.
- */
-const variants = Array.from({ length: 240 }, (_, i) => {
-  const [category, kind, description] = texts[i % texts.length]!
-  const body = JSON.stringify({
-    channel: i % 3 === 0 ? 'whatsapp' : 'call-center',
-    kind,
-    ...(category ? { category } : {}),
-    description,
-    location: { neighbourhood: neighbourhoods[i % neighbourhoods.length], address: `${(i % 200) + 1}. Sokak No:${(i % 40) + 1}` },
-    ...(i % 5 === 0 ? {} : { citizen: { name: 'Şule Çağlayan', phone: '+90 532 000 00 00', preferredChannel: 'sms' } }),
-  })
-  return body.slice(1) // without the opening brace, so a field can be put in front
-})
-const runId = `${process.pid}-${Date.now().toString(36)}`
-
+/** Every request a new realistic body; half carry an externalId so both tracking-code paths are measured. */
 let sequence = 0
 function nextBody(): string {
   sequence++
-  const rest = variants[sequence % variants.length]!
-  // Every other request carries an externalId so both tracking-code paths (random, keyed) are measured.
-  return sequence % 2 === 0 ? `{"externalId":"bench-${runId}-${sequence}",${rest}` : `{${rest}`
+  const { externalId: _externalId, ...body } = workload.next()
+  return JSON.stringify(sequence % 2 === 0 ? { externalId: `${runId}-${sequence}`, ...body } : body)
 }
 
 function summary(r: LoadResult, okStatus: number) {
@@ -92,9 +74,15 @@ async function benchIntake() {
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
     await stop(server)
-    // Count what is really on disk: every 201 must be a stored event.
+    // Count what is really on disk: every 201 must be a stored CaseSubmitted.
     const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite') })
-    const stored = await store.headPosition()
+    let stored = 0
+    for (let after = 0; ; ) {
+      const page = await store.readAll({ after, maxCount: 10_000, streamPrefix: 'case-' })
+      if (page.length === 0) break
+      for (const e of page) if (e.type === 'CaseSubmitted') stored++
+      after = page[page.length - 1]!.position
+    }
     await store.close()
     return { ...summary(result, 201), acknowledged: warm['2xx'] + result['2xx'], stored, eventsPerSecond, atEnd, verdict, drainMs }
   } finally {
@@ -126,7 +114,7 @@ process.stdout.write(
     `  durable submissions/s   ${f(intake.perSecond)}   (201 answers: ${f(intake.ok)}, errors: ${intake.errors})`,
     // More on disk than acknowledged is expected: requests in flight when the load stopped were stored
     // but their answers were not counted. Fewer would mean a lost acknowledged request.
-    `  acknowledged → on disk   ${f(intake.acknowledged)} → ${f(intake.stored)} events, warm-up included (${intake.stored >= intake.acknowledged ? 'none lost' : '!! ACKNOWLEDGED REQUESTS MISSING'})`,
+    `  acknowledged → on disk   ${f(intake.acknowledged)} → ${f(intake.stored)} submissions, warm-up included (${intake.stored >= intake.acknowledged ? 'none lost' : '!! ACKNOWLEDGED REQUESTS MISSING'})`,
     `  latency p50 / p99       ${intake.p50} ms / ${intake.p99} ms`,
     `  events stored/s         ${f(intake.eventsPerSecond)}   (${(intake.eventsPerSecond / Math.max(1, intake.perSecond)).toFixed(2)} per submission)`,
     `  consumers kept up       ${intake.verdict.sustained ? 'yes' : `NO — still falling behind: ${intake.verdict.behind.join(', ')}`} (worst lag in the second half ${intake.verdict.worstSeconds} s of events)`,

@@ -52,6 +52,12 @@ export interface CaseConsumerOptions {
   readonly maxAttempts?: number
   /** Wait before the 2nd attempt, doubling up to 30 s. Default 100 ms. */
   readonly retryBackoffMs?: number
+  /**
+   * Cases handled side by side when reading from the store (one case's events always one at a
+   * time). Default: the feed's `lanes` (32). A handler that batches what arrives together (the
+   * dashboard's projector) wants many; one that does I/O per case, a few dozen.
+   */
+  readonly concurrency?: number
 }
 
 export interface CaseFeed {
@@ -106,7 +112,7 @@ export function createCaseFeed(options: CaseFeedOptions): CaseFeed {
               tail,
               bus,
               logger,
-              settings: groups,
+              settings: opts.concurrency === undefined ? groups : { ...groups, lanes: opts.concurrency },
               groupId: opts.groupId,
               types: opts.types,
               handle: opts.handle,

@@ -12,6 +12,7 @@
  *   `civic.dead-letter.v1` with the store position as the offset, and the group moves on.
  */
 import { existsSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { EventStore } from '@civic-desk/event-store'
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF_MS, NonRetriableError, TOPICS, deadLetterRecord, errorMessage, partitionFor, type Bus } from '@civic-desk/messaging'
 import type { Logger } from '@civic-desk/service-kit'
@@ -151,24 +152,31 @@ export async function startStoreGroup(options: StoreGroupOptions): Promise<Consu
     }
     const fields = { position: item.position, caseId: event.caseId, eventId: event.event.eventId, type: event.event.type }
     let attempts = 0
+    const attempt = async (): Promise<Outcome> => {
+      attempts++
+      try {
+        return await options.handle(event)
+      } catch (error) {
+        throw core.failure(error, `position ${item.position}`, fields)
+      }
+    }
     try {
-      const outcome = await retrying(
-        async () => {
-          attempts++
-          try {
-            return await options.handle(event)
-          } catch (error) {
-            throw core.failure(error, `position ${item.position}`, fields)
-          }
-        },
-        {
+      let outcome: Outcome
+      try {
+        // The first attempt straight away: the retry machinery only for the few that fail.
+        outcome = await attempt()
+      } catch (error) {
+        if (error instanceof NonRetriableError || maxAttempts <= 1) throw error
+        // Then retryBackoffMs, doubling up to 30 s, between the attempts left.
+        await sleep(retryBackoffMs, undefined, { signal: abort.signal })
+        outcome = await retrying(attempt, {
           signal: abort.signal,
-          attempts: maxAttempts,
-          minTimeoutMs: retryBackoffMs,
+          attempts: maxAttempts - 1,
+          minTimeoutMs: Math.min(retryBackoffMs * 2, 30_000),
           maxTimeoutMs: 30_000,
-          shouldRetry: (error) => !(error instanceof NonRetriableError),
-        },
-      )
+          shouldRetry: (failure) => !(failure instanceof NonRetriableError),
+        })
+      }
       core.count(outcome)
       return true
     } catch (error) {

@@ -112,6 +112,8 @@ export async function startDashboardProjector(deps: DashboardProjectorDeps): Pro
       // means the read-model store is unreachable, so keep retrying (back-off up to 30 s) rather
       // than dead-letter events the read models would then silently miss.
       maxAttempts: Number.MAX_SAFE_INTEGER,
+      // The live projector commits what arrives in one turn together: many cases at a time make big batches.
+      concurrency: 1024,
       handle: async ({ caseId, position, event }) => projector.handle({ caseId, position, event }),
     }),
   )

@@ -81,10 +81,12 @@ export interface CandidateQuery {
 }
 
 /**
- * Side of the grid cells that located entries are filed under, in degrees (≈ 1.1 km of latitude).
- * A query looks at the cells its radius's bounding box touches.
+ * Side of the grid cells that located entries are filed under, in degrees (≈ 220 m of latitude):
+ * a little more than the usual duplicate radius (150 m), so a query's box touches 2×2 to 3×3
+ * cells and a busy district's other streets are never looked at. A query looks at the cells its
+ * radius's bounding box touches.
  */
-const CELL_DEGREES = 0.01
+const CELL_DEGREES = 0.002
 /** A query's box spanning more cells than this scans the whole category instead. */
 const MAX_CELLS_PER_QUERY = 400
 
@@ -129,7 +131,23 @@ interface Entry {
   position: number
   open: boolean
   duplicateOf: { readonly caseId: string; readonly trackingCode: string } | null
+  /** What `candidates` hands out, made once and again only after the entry changed. */
+  candidate: DuplicateCandidate | undefined
 }
+
+const candidateOf = (e: Entry): DuplicateCandidate => ({
+  caseId: e.caseId,
+  trackingCode: e.trackingCode,
+  category: e.category,
+  submittedAt: e.submittedAt,
+  position: e.position,
+  neighbourhood: e.neighbourhood,
+  lat: e.lat,
+  lon: e.lon,
+  text: e.text,
+  duplicateOf: e.duplicateOf,
+  prepared: e.prepared,
+})
 
 
 /** Starts folding the log into a new index from position 0; `waitUntil` tells when it got somewhere. */
@@ -185,6 +203,7 @@ export function startDuplicateIndex(options: DuplicateIndexOptions): DuplicateIn
     if (entry.category === category) return
     unfile(entry)
     entry.category = category
+    entry.candidate = undefined
     file(entry)
   }
 
@@ -219,6 +238,7 @@ export function startDuplicateIndex(options: DuplicateIndexOptions): DuplicateIn
       position: at,
       open: true,
       duplicateOf: null,
+      candidate: undefined,
     }
     entries.set(entry.caseId, entry)
     file(entry)
@@ -235,6 +255,7 @@ export function startDuplicateIndex(options: DuplicateIndexOptions): DuplicateIn
         return recategorise(entry, event.data.category)
       case 'CaseMarkedDuplicate':
         entry.duplicateOf = { caseId: event.data.duplicateOf, trackingCode: event.data.duplicateOfTrackingCode }
+        entry.candidate = undefined
         return recategorise(entry, event.data.category)
       case 'CaseTransferred':
         return recategorise(entry, event.data.category)
@@ -273,22 +294,7 @@ export function startDuplicateIndex(options: DuplicateIndexOptions): DuplicateIn
       const bucket = byCategory.get(category)
       if (bucket === undefined) return []
       const out: DuplicateCandidate[] = []
-      for (const e of near === undefined ? bucket.all.values() : nearby(bucket, near)) {
-        if (!e.open || e.position >= before) continue
-        out.push({
-          caseId: e.caseId,
-          trackingCode: e.trackingCode,
-          category: e.category,
-          submittedAt: e.submittedAt,
-          position: e.position,
-          neighbourhood: e.neighbourhood,
-          lat: e.lat,
-          lon: e.lon,
-          text: e.text,
-          duplicateOf: e.duplicateOf,
-          prepared: e.prepared,
-        })
-      }
+      for (const e of near === undefined ? bucket.all.values() : nearby(bucket, near)) if (e.open && e.position < before) out.push((e.candidate ??= candidateOf(e)))
       return out
     },
     close: () => projection.close(),

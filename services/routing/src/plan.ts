@@ -264,11 +264,6 @@ export interface DuplicateMatch {
   readonly similarity: number | null
 }
 
-const byCloseness = (a: DuplicateMatch, b: DuplicateMatch): number =>
-  (a.distanceMeters ?? Number.POSITIVE_INFINITY) - (b.distanceMeters ?? Number.POSITIVE_INFINITY) ||
-  (b.similarity ?? -1) - (a.similarity ?? -1) ||
-  a.candidate.position - b.candidate.position
-
 /**
  * The earlier open case a submission most likely repeats, or null. Only candidates of the same
  * (non-null) category submitted within the window count. A match is either both located within
@@ -293,7 +288,19 @@ export function findDuplicate(
   const latSpan = (options.duplicateRadiusMeters / 111_000) * 1.01 + 1e-9
   const lonSpan = here === null ? 0 : latSpan / Math.max(0.01, Math.cos((here.lat * Math.PI) / 180))
 
-  const matches: DuplicateMatch[] = []
+  // The closest match so far: the nearest (unknown distance last), then the most similar text,
+  // then the earliest report. A match object is made only when it beats the best: a busy street has many.
+  let best: DuplicateMatch | null = null
+  const consider = (candidate: DuplicateCandidate, match: DuplicateMatch['match'], distanceMeters: number | null, similarity: number): void => {
+    if (best !== null) {
+      const byDistance = (distanceMeters ?? Number.POSITIVE_INFINITY) - (best.distanceMeters ?? Number.POSITIVE_INFINITY)
+      if (byDistance > 0 || (!(byDistance < 0) && (similarity < (best.similarity ?? -1) || (similarity === best.similarity && candidate.position > best.candidate.position)))) return
+    }
+    best = { candidate, match, distanceMeters, similarity }
+  }
+  // Reports about one problem often share their words exactly (a campaign, a copied text): the
+  // similarity of each distinct text is computed once per search.
+  const similarityOf = new Map<string, number>()
   for (const candidate of candidates) {
     if (candidate.caseId === submission.caseId || candidate.category !== category) continue
     const prepared = candidate.prepared
@@ -307,13 +314,13 @@ export function findDuplicate(
     const near = distance !== null && distance <= options.duplicateRadiusMeters
     if (!near && !sameNeighbourhood) continue
     grams ??= trigrams(submission.description)
-    const similarity = gramSimilarity(grams, prepared?.grams ?? trigrams(candidate.text))
+    let similarity = similarityOf.get(candidate.text)
+    if (similarity === undefined) similarityOf.set(candidate.text, (similarity = gramSimilarity(grams, prepared?.grams ?? trigrams(candidate.text))))
     const reported = distance === null || Number.isFinite(distance) ? distance : haversineMeters(here!, { lat: candidate.lat!, lon: candidate.lon! })
-    if (near) matches.push({ candidate, match: 'location', distanceMeters: reported, similarity })
-    else if (similarity >= options.textSimilarity) matches.push({ candidate, match: 'neighbourhood-text', distanceMeters: reported, similarity })
+    if (near) consider(candidate, 'location', reported, similarity)
+    else if (similarity >= options.textSimilarity) consider(candidate, 'neighbourhood-text', reported, similarity)
   }
-  matches.sort(byCloseness)
-  return matches[0] ?? null
+  return best
 }
 
 /** Everything `planRouting` needs. */
