@@ -9,7 +9,7 @@ import type { Submission } from '@civic-desk/case-domain'
 import { normalizeNeighbourhood } from '@civic-desk/case-domain'
 import { ProjectionNotReadyError, type CaseFeed, type CaseFeedEvent, type CatchUpProjection } from '@civic-desk/case-feed'
 import type { CaseEventType } from '@civic-desk/contracts'
-import { comparableText, submittedAtOf, trigramsOf, type DuplicateCandidate } from './plan.ts'
+import { comparableText, submittedAtOf, trigramsOfComparable, type DuplicateCandidate } from './plan.ts'
 
 /** Name of the index among the readers of the log (operators' stream view). */
 export const DUPLICATE_INDEX_NAME = 'routing-duplicate-index'
@@ -60,6 +60,8 @@ export interface DuplicateIndex {
    * located within the radius's bounding box; a superset of the matches, never missing one.
    */
   candidates(query: CandidateQuery): DuplicateCandidate[]
+  /** The trigrams of an indexed case's description (computed when it was indexed), if it is in the index. */
+  gramsOf(caseId: string): ReadonlySet<string> | undefined
   /** Stops following the log; pending waits reject. Idempotent. */
   close(): Promise<void>
 }
@@ -224,6 +226,7 @@ export function startDuplicateIndex(options: DuplicateIndexOptions): DuplicateIn
     const submittedAt = submittedAtOf(data)
     const receivedAtMs = Date.parse(data.receivedAt)
     const neighbourhood = data.location?.neighbourhood === undefined ? '' : normalizeNeighbourhood(data.location.neighbourhood)
+    const text = comparableText(data.description)
     const entry: Entry = {
       caseId: data.caseId,
       trackingCode: data.trackingCode,
@@ -231,8 +234,8 @@ export function startDuplicateIndex(options: DuplicateIndexOptions): DuplicateIn
       neighbourhood: neighbourhood === '' ? null : neighbourhood,
       lat: data.location?.lat ?? null,
       lon: data.location?.lon ?? null,
-      text: comparableText(data.description),
-      prepared: { neighbourhoodKey: neighbourhood, grams: trigramsOf(data.description), submittedAtMs: Date.parse(submittedAt) },
+      text,
+      prepared: { neighbourhoodKey: neighbourhood, grams: trigramsOfComparable(text), submittedAtMs: Date.parse(submittedAt) },
       submittedAt,
       receivedAtMs,
       position: at,
@@ -290,6 +293,7 @@ export function startDuplicateIndex(options: DuplicateIndexOptions): DuplicateIn
       return entries.size
     },
     waitUntil: (target) => projection.waitUntil(target),
+    gramsOf: (caseId) => entries.get(caseId)?.prepared.grams,
     candidates({ category, before, near }) {
       const bucket = byCategory.get(category)
       if (bucket === undefined) return []

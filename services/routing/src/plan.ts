@@ -228,8 +228,13 @@ export function trigramsOf(text: string): Set<string> {
 }
 
 function trigrams(text: string): Set<string> {
+  return trigramsOfComparable(comparableText(text))
+}
+
+/** `trigramsOf` of a text already made comparable (`comparableText`): the words are not folded again. */
+export function trigramsOfComparable(comparable: string): Set<string> {
   const grams = new Set<string>()
-  for (const word of comparableText(text).split(' ')) {
+  for (const word of comparable.split(' ')) {
     if (word === '') continue
     // Padded, so word starts and ends count and a two-letter word still yields grams.
     const padded = ` ${word} `
@@ -275,6 +280,8 @@ export function findDuplicate(
   category: string | null,
   candidates: readonly DuplicateCandidate[],
   options: RoutingOptions,
+  /** The submission's own trigrams when the caller has them already (the duplicate index does). */
+  submissionGrams?: ReadonlySet<string>,
 ): DuplicateMatch | null {
   if (category === null) return null
   const at = Date.parse(submittedAtOf(submission))
@@ -282,7 +289,7 @@ export function findDuplicate(
   const { lat, lon, neighbourhood: rawNeighbourhood } = submission.location ?? {}
   const here = lat !== undefined && lon !== undefined ? { lat, lon } : null
   const neighbourhood = rawNeighbourhood === undefined ? '' : normalizeNeighbourhood(rawNeighbourhood)
-  let grams: Set<string> | undefined
+  let grams: ReadonlySet<string> | undefined = submissionGrams
   // Degrees of latitude (and, at this latitude, longitude) the radius spans, with a margin: a
   // cheap box test before the haversine, so far-away candidates cost two subtractions.
   const latSpan = (options.duplicateRadiusMeters / 111_000) * 1.01 + 1e-9
@@ -334,6 +341,8 @@ export interface PlanInput {
   readonly options?: RoutingOptionsInput
   /** `resolveRoute`'s answer for the submission when the caller has it already (it is not computed again). */
   readonly route?: Route
+  /** The submission's trigrams when the caller has them already (the duplicate index does). */
+  readonly submissionGrams?: ReadonlySet<string>
 }
 
 /** The decision: route, or route and link to an earlier case. `calendarCoverageError` as in `Deadlines`. */
@@ -356,7 +365,7 @@ export function planRouting(input: PlanInput): RoutingPlan {
     legalDueAt: deadlines.legalDueAt,
   }
   const { calendarCoverageError } = deadlines
-  const duplicate = findDuplicate(submission, data.category, input.candidates, options)
+  const duplicate = findDuplicate(submission, data.category, input.candidates, options, input.submissionGrams)
   if (duplicate === null) return { kind: 'routed', data, calendarCoverageError }
   const original = duplicate.candidate.duplicateOf ?? { caseId: duplicate.candidate.caseId, trackingCode: duplicate.candidate.trackingCode }
   return {

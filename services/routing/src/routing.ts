@@ -124,7 +124,8 @@ export async function startRouting(options: StartRoutingOptions): Promise<Routin
             before: position,
             near: { neighbourhood: location?.neighbourhood, lat: location?.lat, lon: location?.lon, radiusMeters: routingOptions.duplicateRadiusMeters },
           })
-    const plan = planRouting({ submission: source.data, catalogue, classifier, calendar, candidates, options: routingOptions, route })
+    const grams = index.gramsOf(caseId)
+    const plan = planRouting({ submission: source.data, catalogue, classifier, calendar, candidates, options: routingOptions, route, ...(grams === undefined ? {} : { submissionGrams: grams }) })
     const eventId = deriveEventId(source.eventId, HANDLER)
     const caseLog = log.child({ caseId, eventId, department: plan.data.department, sourceEventId: source.eventId, correlationId: source.correlationId })
     if (plan.calendarCoverageError !== null) {
