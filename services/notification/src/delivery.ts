@@ -4,6 +4,7 @@
  * attempt at once. Providers receive the notification id as an idempotency key, so a retry after
  * an ambiguous failure does not reach the citizen twice.
  */
+import { retryDelayMs, retrying } from '@civic-desk/case-feed'
 import { ProviderError, isAborted, type NotificationProvider, type OutgoingNotification } from './providers.ts'
 
 /** Attempts per notification when none are configured. */
@@ -62,28 +63,11 @@ function failureOf(error: unknown): DeliveryFailure {
   return { code: 'unexpected-error', message: error instanceof Error ? error.message : String(error), retriable: true }
 }
 
-/** The back-off before attempt `attempt + 1`: base, 2·base, 4·base, … capped. */
+/** The back-off before attempt `attempt + 1`: base, 2·base, 4·base, … capped (the project's retry policy, as `sendWithRetry` waits). */
 export function backoffDelay(attempt: number, baseMs: number): number {
-  return Math.min(MAX_BACKOFF_MS, baseMs * 2 ** (attempt - 1))
+  return retryDelayMs(attempt, { minMs: baseMs, maxMs: MAX_BACKOFF_MS })
 }
 
-function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) {
-      reject(new AbortError(signal.reason))
-      return
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(new AbortError(signal?.reason))
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
 
 /**
  * Sends a notification through `provider`, retrying retriable failures (and unknown errors) up to
@@ -97,35 +81,55 @@ export async function sendWithRetry(provider: NotificationProvider, notification
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw new RangeError(`maxAttempts must be an integer >= 1, got ${maxAttempts}`)
   if (!Number.isFinite(backoffMs) || backoffMs < 0) throw new RangeError(`backoffMs must be a number >= 0, got ${backoffMs}`)
   const { signal, logger } = options
-  for (let attempt = 1; ; attempt++) {
-    if (signal !== undefined && isAborted(signal)) throw new AbortError(signal.reason)
-    let failure: DeliveryFailure
-    try {
-      const { providerMessageId } = await provider.send(notification, signal)
-      return { ok: true, providerMessageId, attempts: attempt }
-    } catch (error) {
-      // A failure caused by the shutdown is not the provider's: no log line, no failure result.
-      if (signal !== undefined && isAborted(signal)) throw new AbortError(signal.reason)
-      failure = failureOf(error)
-    }
-    const willRetry = failure.retriable && attempt < maxAttempts
-    const delayMs = willRetry ? backoffDelay(attempt, backoffMs) : undefined
-    logger?.warn(
-      {
-        notificationId: notification.id,
-        caseId: notification.caseId,
-        channel: notification.channel,
-        provider: provider.name,
-        attempt,
-        maxAttempts,
-        code: failure.code,
-        retriable: failure.retriable,
-        ...(delayMs === undefined ? {} : { retryInMs: delayMs }),
-        error: failure.message,
+  const aborted = (): boolean => signal !== undefined && isAborted(signal)
+  let attempts = 0
+  try {
+    // The project's retry policy (p-retry through the case feed): retriable failures and unknown
+    // errors again after backoffMs, doubling up to MAX_BACKOFF_MS; a permanent one ends at once.
+    const { providerMessageId } = await retrying(
+      async () => {
+        if (aborted()) throw new AbortError(signal?.reason)
+        attempts++
+        try {
+          return await provider.send(notification, signal)
+        } catch (error) {
+          // A failure caused by the shutdown is not the provider's: no log line, no failure result.
+          if (aborted()) throw new AbortError(signal?.reason)
+          throw error
+        }
       },
-      willRetry ? 'notification delivery failed; will retry' : 'notification delivery failed; giving up',
+      {
+        attempts: maxAttempts,
+        minTimeoutMs: backoffMs,
+        maxTimeoutMs: MAX_BACKOFF_MS,
+        signal,
+        shouldRetry: (error) => !(error instanceof AbortError) && failureOf(error).retriable,
+        onFailedAttempt: (error, attempt, retryInMs) => {
+          if (error instanceof AbortError) return
+          const failure = failureOf(error)
+          const willRetry = failure.retriable && attempt < maxAttempts
+          logger?.warn(
+            {
+              notificationId: notification.id,
+              caseId: notification.caseId,
+              channel: notification.channel,
+              provider: provider.name,
+              attempt,
+              maxAttempts,
+              code: failure.code,
+              retriable: failure.retriable,
+              ...(willRetry ? { retryInMs } : {}),
+              error: failure.message,
+            },
+            willRetry ? 'notification delivery failed; will retry' : 'notification delivery failed; giving up',
+          )
+        },
+      },
     )
-    if (delayMs === undefined) return { ok: false, attempts: attempt, error: failure }
-    await wait(delayMs, signal)
+    return { ok: true, providerMessageId, attempts }
+  } catch (error) {
+    if (error instanceof AbortError) throw error
+    if (aborted()) throw new AbortError(signal?.reason)
+    return { ok: false, attempts, error: failureOf(error) }
   }
 }
