@@ -72,15 +72,10 @@ export class ConsumerCore {
   failure(error: unknown, where: string, fields: Record<string, unknown>): unknown {
     const text = `${where}: ${message(error)}`
     this.lastError = text
-    if (error instanceof NonRetriableError) {
+    if (error instanceof NonRetriableError || error instanceof CaseEventDecodeError || error instanceof CaseRuleViolation) {
       this.rejected++
       this.log.warn({ ...fields, err: error }, 'message cannot be handled; dead-lettered')
-      return error
-    }
-    if (error instanceof CaseEventDecodeError || error instanceof CaseRuleViolation) {
-      this.rejected++
-      this.log.warn({ ...fields, err: error }, 'message cannot be handled; dead-lettered')
-      return new NonRetriableError(text, { cause: error })
+      return error instanceof NonRetriableError ? error : new NonRetriableError(text, { cause: error })
     }
     this.retries++
     this.log.warn({ ...fields, err: error }, 'handler failed; retried with back-off')

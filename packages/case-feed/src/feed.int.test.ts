@@ -158,6 +158,8 @@ t.test('projections: fold the log from the start to its live end; waitUntil; und
   const error = await projection.waitUntil(10_000, { timeoutMs: 20 }).catch((e: unknown) => e)
   t.type(error, ProjectionNotReadyError)
   const pending = projection.waitUntil(10_000).catch((e: unknown) => e)
+  t.same(feed.readers().map((r) => r.name), ['counter'])
   await projection.close()
   t.type(await pending, ProjectionNotReadyError, 'closing rejects the waits')
+  t.same(feed.readers(), [], 'a closed projection is no reader any more')
 })

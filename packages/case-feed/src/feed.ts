@@ -132,7 +132,8 @@ export function createCaseFeed(options: CaseFeedOptions): CaseFeed {
     },
     project(opts) {
       if (closing !== undefined) throw new Error('the case feed is closed')
-      const projection = startProjection({ ...opts, tail, logger })
+      // A projection its owner closed leaves the list of readers.
+      const projection = startProjection({ ...opts, tail, logger }, () => projections.delete(projection))
       projections.add(projection)
       return projection
     },

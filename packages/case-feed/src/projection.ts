@@ -83,8 +83,8 @@ interface Waiter {
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
-/** Starts a projection: from `after` (0) to the end of the log, then live. */
-export function startProjection(options: ProjectionOptions): CatchUpProjection {
+/** Starts a projection: from `after` (0) to the end of the log, then live. `onClosed` runs once it is closed. */
+export function startProjection(options: ProjectionOptions, onClosed?: () => void): CatchUpProjection {
   const { name, types, apply } = options
   const log = options.logger.child({ component: 'projection', projection: name })
   const waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_PROJECTION_WAIT_MS
@@ -184,6 +184,7 @@ export function startProjection(options: ProjectionOptions): CatchUpProjection {
         }
         waiters = []
         await membership.close()
+        onClosed?.()
       })()
       return closing
     },

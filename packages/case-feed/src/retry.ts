@@ -3,9 +3,9 @@
  * infrastructure failures (the store, the bus) are retried with a doubling wait until they heal
  * or the caller stops.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import pRetry, { AbortError } from 'p-retry'
 
-export { AbortError }
 
 /** First wait after a failure, doubling per failure in a row. */
 export const DEFAULT_RETRY_MIN_MS = 100
@@ -52,29 +52,50 @@ export function retryDelayMs(attempt: number, options: { readonly minMs?: number
   return Math.min(minMs * 2 ** Math.min(Math.max(attempt, 1) - 1, 40), maxMs)
 }
 
-/** Runs `operation` until it succeeds, waiting 100 ms, 200 ms, … at most 5 s between attempts (by default). */
-export function retrying<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
-  const shouldRetry = options.shouldRetry
-  const minTimeout = options.minTimeoutMs ?? DEFAULT_RETRY_MIN_MS
-  const maxTimeout = options.maxTimeoutMs ?? DEFAULT_RETRY_MAX_MS
+/**
+ * Runs `operation` until it succeeds, waiting 100 ms, 200 ms, … at most 5 s between attempts (by
+ * default). Almost every call succeeds at once, so the first attempt runs as a plain call; p-retry
+ * paces the attempts after a failure. `onFailedAttempt` hears of every failed attempt, the last
+ * and a refused one included.
+ */
+export async function retrying<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const { signal, shouldRetry, onFailedAttempt } = options
+  const minMs = options.minTimeoutMs ?? DEFAULT_RETRY_MIN_MS
+  const maxMs = options.maxTimeoutMs ?? DEFAULT_RETRY_MAX_MS
+  const attempts = options.attempts ?? Number.POSITIVE_INFINITY
+  /** Reports a failed attempt; true when another one may follow. */
+  const failed = (error: unknown, attempt: number): boolean => {
+    const failure = error instanceof Error ? error : new Error(String(error))
+    onFailedAttempt?.(failure, attempt, retryDelayMs(attempt, { minMs, maxMs }))
+    return attempt < attempts && (shouldRetry === undefined || shouldRetry(failure))
+  }
+
+  signal?.throwIfAborted()
+  try {
+    return await operation(1)
+  } catch (error) {
+    if (!failed(error, 1)) throw error
+  }
+  await sleep(retryDelayMs(1, { minMs, maxMs }), undefined, signal === undefined ? {} : { signal }).catch(() => {
+    throw signal?.reason
+  })
   const run = pRetry(
-    async (attempt) => {
+    async (attemptInRun) => {
+      const attempt = attemptInRun + 1
       try {
         return await operation(attempt)
       } catch (error) {
-        const failure = retriable(error)
-        if (shouldRetry !== undefined && !shouldRetry(original(failure))) throw new AbortError(original(failure))
-        throw failure
+        if (!failed(error, attempt)) throw new AbortError(error instanceof Error ? error : new Error(String(error)))
+        throw retriable(error)
       }
     },
     {
-      retries: options.attempts === undefined ? Number.POSITIVE_INFINITY : Math.max(0, options.attempts - 1),
-      minTimeout,
-      maxTimeout,
+      // The waits go on from the second: 2 × min, 4 × min, … (p-retry doubles minTimeout per retry).
+      retries: Number.isFinite(attempts) ? Math.max(0, attempts - 2) : Number.POSITIVE_INFINITY,
+      minTimeout: Math.min(minMs * 2, maxMs),
+      maxTimeout: maxMs,
       factor: 2,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-      // p-retry's own wait for this attempt (factor 2, no randomisation), for the log.
-      onFailedAttempt: ({ error, attemptNumber }) => options.onFailedAttempt?.(original(error), attemptNumber, retryDelayMs(attemptNumber, { minMs: minTimeout, maxMs: maxTimeout })),
+      ...(signal === undefined ? {} : { signal }),
     },
   )
   return run.catch((error: unknown) => {

@@ -12,14 +12,13 @@
  *   `civic.dead-letter.v1` with the store position as the offset, and the group moves on.
  */
 import { existsSync } from 'node:fs'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { EventStore } from '@civic-desk/event-store'
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF_MS, NonRetriableError, TOPICS, deadLetterRecord, errorMessage, partitionFor, type Bus } from '@civic-desk/messaging'
 import type { Logger } from '@civic-desk/service-kit'
 import { createFileCheckpointStore, groupCheckpointFile } from './checkpoint.ts'
 import { caseEventMessage, type CaseFeedEvent } from './codec.ts'
 import { ConsumerCore, type Consumer, type Outcome } from './consumer.ts'
-import { AbortError, retrying } from './retry.ts'
+import { retrying } from './retry.ts'
 import type { LogTail, TailItem, TailMembership } from './tail.ts'
 
 /** Settings of the groups that read from the store. */
@@ -161,26 +160,17 @@ export async function startStoreGroup(options: StoreGroupOptions): Promise<Consu
       }
     }
     try {
-      let outcome: Outcome
-      try {
-        // The first attempt straight away: the retry machinery only for the few that fail.
-        outcome = await attempt()
-      } catch (error) {
-        if (error instanceof NonRetriableError || maxAttempts <= 1) throw error
-        // Then retryBackoffMs, doubling up to 30 s, between the attempts left.
-        await sleep(retryBackoffMs, undefined, { signal: abort.signal })
-        outcome = await retrying(attempt, {
-          signal: abort.signal,
-          attempts: maxAttempts - 1,
-          minTimeoutMs: Math.min(retryBackoffMs * 2, 30_000),
-          maxTimeoutMs: 30_000,
-          shouldRetry: (failure) => !(failure instanceof NonRetriableError),
-        })
-      }
+      const outcome = await retrying(attempt, {
+        signal: abort.signal,
+        attempts: maxAttempts,
+        minTimeoutMs: retryBackoffMs,
+        maxTimeoutMs: 30_000,
+        shouldRetry: (failure) => !(failure instanceof NonRetriableError),
+      })
       core.count(outcome)
       return true
     } catch (error) {
-      if (stopping || error instanceof AbortError || abort.signal.aborted) return false
+      if (stopping || abort.signal.aborted) return false
       await deadLetter(entry, 'failed', errorMessage(error), attempts)
       return true
     }

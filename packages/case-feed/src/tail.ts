@@ -111,7 +111,6 @@ export function createLogTail(options: LogTailOptions): LogTail {
   const abort = new AbortController()
   /** Position of the last event the shared subscription read. */
   let cursor = 0
-  let started = false
   let closed = false
   let subscription: Subscription | undefined
   let connecting: Promise<void> | undefined
@@ -206,7 +205,7 @@ export function createLogTail(options: LogTailOptions): LogTail {
           if (member.mode !== 'catching-up' || closed) return
           // At (or past) the tail: every later event comes from the shared subscription. Checked
           // and switched with no wait in between, so no event falls between the two.
-          if (started && member.position >= cursor) {
+          if (member.position >= cursor) {
             member.mode = 'live'
             live.add(member)
             return
@@ -237,17 +236,12 @@ export function createLogTail(options: LogTailOptions): LogTail {
     member.catchingUp = running
   }
 
-  /** Starts the shared subscription at the store's head as it stands (readers behind it catch up by themselves). */
-  const start = (): void => {
-    if (started || closed) return
-    started = true
-    connect()
-  }
-
+  // The shared subscription starts at the store's head as it stands (readers behind it catch up by
+  // themselves); readers are handed nothing before it is known.
   const ready = (async () => {
     try {
       cursor = await retrying(() => store.headPosition(), { signal: abort.signal, onFailedAttempt: (error) => reportStoreError(error) })
-      start()
+      connect()
     } catch {
       // Closed before the store answered.
     }

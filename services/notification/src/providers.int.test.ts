@@ -543,9 +543,12 @@ void t.test('sendWithRetry against a real HTTP receiver', async (t) => {
   await t.test('400: ok:false after a single attempt', async (t) => {
     receiver.respond(status(400, 'invalid phone number'))
     const start = receiver.requests.length
-    const result = await sendWithRetry(webhook, notification('sms', '+905321234567'), { maxAttempts: 5, backoffMs: 1 })
+    const logger = capturingLogger()
+    const result = await sendWithRetry(webhook, notification('sms', '+905321234567'), { maxAttempts: 5, backoffMs: 1, logger })
     t.same(result, { ok: false, attempts: 1, error: { code: 'http-400', message: `webhook ${new URL(receiver.url).host} answered 400: invalid phone number`, retriable: false } })
     t.equal(receiver.requests.length - start, 1)
+    t.match(logger.lines, [{ msg: 'notification delivery failed; giving up', obj: { attempt: 1, retriable: false } }], 'the permanent failure is logged once, without a retry wait')
+    t.notOk('retryInMs' in (logger.lines[0]?.obj ?? {}))
   })
 
   await t.test('an abort during the back-off rejects with AbortError and records no failure', async (t) => {
