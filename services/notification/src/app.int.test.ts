@@ -34,9 +34,9 @@ function setup(t: Test) {
       provider: 'outbox',
       recordedAt: '2026-11-20T09:15:00.000Z',
     })
-  record(codeA, 'acknowledgement')
-  record(codeB, 'acknowledgement')
-  record(codeA, 'resolved')
+  void record(codeA, 'acknowledgement')
+  void record(codeB, 'acknowledgement')
+  void record(codeA, 'resolved')
   const status: NotifierStatus = { sent: 3, failed: 0, skipped: 1, lastError: null }
   // The routes only read the notifier's counters: a fixed status stands in for a running one.
   const notifier: Notifier = { status: () => status, stop: async () => {} }

@@ -89,7 +89,7 @@ export function createOutboxProvider(outbox: Outbox, options: OutboxProviderOpti
     async send(n, signal) {
       if (signal !== undefined && isAborted(signal)) throw abortReason(signal)
       assertServes('outbox', channels, n)
-      outbox.record({ ...n, provider: 'outbox', recordedAt: now().toISOString() })
+      await outbox.record({ ...n, provider: 'outbox', recordedAt: now().toISOString() })
       return { providerMessageId: n.id }
     },
     async close() {},
