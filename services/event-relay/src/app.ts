@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { EventStore } from '@civic-desk/event-store'
 import { createHttpApp, type AccessControl, type Logger } from '@civic-desk/service-kit'
-import type { CaseFeed, ConsumerStatus } from '@civic-desk/case-feed'
+import type { ConsumerStatus, ReaderStatus } from '@civic-desk/case-feed'
 import type { Relay } from './relay.ts'
 
 export interface RelayAppDeps {
@@ -63,11 +63,18 @@ export function registerRelayRoutes(app: FastifyInstance, deps: RelayAppDeps): v
  * Adds `GET /v1/consumers/status` (operators) for standalone mode, where consumer groups read case
  * events straight from the store: each group's position and how far behind the store's head it is.
  */
-export function registerConsumerRoutes(app: FastifyInstance, deps: { readonly feed: CaseFeed; readonly store: EventStore; readonly access: AccessControl }): void {
+export function registerConsumerRoutes(
+  app: FastifyInstance,
+  deps: {
+    /** Every reader of the log (`feed.readers()`, plus those of other threads). */
+    readonly readers: () => readonly ReaderStatus[] | Promise<readonly ReaderStatus[]>
+    readonly store: EventStore
+    readonly access: AccessControl
+  },
+): void {
   app.get('/v1/consumers/status', { onRequest: deps.access.requireRole('operator') }, async () => {
     const head = await deps.store.headPosition()
-    const groups = deps.feed
-      .readers()
+    const groups = (await deps.readers())
       .filter((r): r is ConsumerStatus => r.kind === 'store' && 'groupId' in r)
       .map((g) => ({ groupId: g.groupId, position: g.position ?? 0, buffered: g.buffered ?? 0, lag: Math.max(0, head - (g.position ?? 0)) }))
     return { head, groups }

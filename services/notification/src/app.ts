@@ -2,12 +2,13 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { parseTrackingCode } from '@civic-desk/case-domain'
 import { createHttpApp, type AccessControl, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
-import type { Notifier } from './notifier.ts'
+import type { NotifierStatus } from './notifier.ts'
 import { MAX_OUTBOX_PAGE, type Outbox } from './outbox.ts'
 
 export interface NotificationAppDeps {
   readonly outbox: Outbox
-  readonly notifier: Notifier
+  /** The notifier, or anything that can tell its status (standalone asks the thread it runs in). */
+  readonly notifier: { status(): NotifierStatus | Promise<NotifierStatus> }
   readonly access: AccessControl
   readonly logger: Logger
 }

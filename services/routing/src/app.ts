@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import { createHttpApp, type AccessControl, type Logger } from '@civic-desk/service-kit'
-import type { RoutingService, RoutingStatus } from './routing.ts'
+import type { RoutingStatus } from './routing.ts'
 
 export interface RoutingAppDeps {
-  readonly routing: RoutingService
+  /** The routing service, or anything that can tell its status (standalone asks the thread it runs in). */
+  readonly routing: { status(): RoutingStatus | Promise<RoutingStatus> }
   readonly access: AccessControl
   readonly logger: Logger
 }
@@ -16,7 +17,7 @@ export function buildRoutingApp(deps: RoutingAppDeps): FastifyInstance {
     logger: deps.logger,
     access: deps.access,
     readiness: async () => {
-      const s = routing.status()
+      const s = await routing.status()
       return { ready: s.running, details: { indexPosition: s.indexPosition, routed: s.routed, duplicates: s.duplicates } }
     },
   })
