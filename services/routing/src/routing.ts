@@ -7,7 +7,7 @@
 import { LRUCache } from 'lru-cache'
 import type { BusinessCalendar } from '@civic-desk/calendar'
 import { deriveEventId, type CaseCommand, type CommandMeta, type Submission } from '@civic-desk/case-domain'
-import { executeOnCase, type CaseFeed, type CaseFeedEvent, type Consumer } from '@civic-desk/case-feed'
+import { executeOnCase, loadCaseFrom, type CaseFeed, type CaseFeedEvent, type Consumer } from '@civic-desk/case-feed'
 import { departmentByCode, type Catalogue } from '@civic-desk/contracts'
 import type { EventStore } from '@civic-desk/event-store'
 import type { Logger } from '@civic-desk/service-kit'
@@ -110,7 +110,8 @@ export async function startRouting(options: StartRoutingOptions): Promise<Routin
   let consumer: Consumer | undefined
 
   /** Every CaseSubmitted becomes a CaseRouted or CaseMarkedDuplicate; a case already routed needs nothing. */
-  const handle = async ({ caseId, position, event: source }: CaseFeedEvent): Promise<'routed' | 'duplicate' | 'skipped'> => {
+  const handle = async (delivered: CaseFeedEvent): Promise<'routed' | 'duplicate' | 'skipped'> => {
+    const { caseId, position, event: source } = delivered
     if (source.type !== 'CaseSubmitted') return 'skipped'
     // Every case submitted before this one must be in the index, or a just-reported duplicate is missed.
     await index.waitUntil(position)
@@ -143,8 +144,9 @@ export async function startRouting(options: StartRoutingOptions): Promise<Routin
       causationId: source.eventId,
     }
     const command: CaseCommand = plan.kind === 'routed' ? { type: 'RouteCase', meta, data: plan.data } : { type: 'MarkDuplicate', meta, data: plan.data }
-    // A case our store does not hold is refused by the decider: the skeleton dead-letters it.
-    const result = await executeOnCase(store, caseId, () => command)
+    // A case our store does not hold is refused by the decider: the skeleton dead-letters it. The
+    // handed CaseSubmitted opens the stream, so only what follows it is read (usually nothing).
+    const result = await executeOnCase(store, caseId, () => command, { loaded: await loadCaseFrom(store, caseId, [delivered]) })
     if (result.events.length === 0) {
       caseLog.debug('case already routed; nothing to do')
       return 'skipped'
