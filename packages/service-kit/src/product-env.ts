@@ -29,7 +29,12 @@ export const PRODUCT_VARIABLES: ReadonlySet<string> = new Set([
   // Test suite only: the Chromium the browser tests drive (default /usr/bin/chromium).
   'CIVIC_CHROMIUM',
   'CIVIC_REQUIRE_KAFKA',
+  // Test suite only: with 1, the PostgreSQL tests fail instead of skipping when
+  // CIVIC_TEST_POSTGRES_URL is unset or PostgreSQL does not answer.
+  'CIVIC_REQUIRE_POSTGRES',
   'CIVIC_REQUIRE_REDIS',
+  // Test suite only: the PostgreSQL database the PostgreSQL tests use (each in schemas of its own).
+  'CIVIC_TEST_POSTGRES_URL',
   'CIVIC_SLA_TICK_MS',
   'CIVIC_SMS_WEBHOOK_URL',
   'CIVIC_SMTP_FROM',
