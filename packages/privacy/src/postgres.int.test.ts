@@ -6,7 +6,7 @@ import { DESTRUCTION_METHOD, destroyPersonalData, reconcileDestructions } from '
 import { KeyStoreError } from './key-store.ts'
 import { newMasterKeyText, parseMasterKey } from './master-key.ts'
 import { openPostgresDestructionLog, openPostgresKeyStore } from './postgres.ts'
-import { postgresTestUrl, testSchema } from './testing.ts'
+import { postgresTestUrl, testSchema } from '@civic-desk/event-store/testing'
 
 const url = await postgresTestUrl(t)
 if (url !== undefined) {

@@ -1,4 +1,5 @@
-// Test support of the privacy package (never imported by production code).
+// Test support of the event store package, as `@civic-desk/event-store/testing` (never imported by
+// production code): the PostgreSQL gate shared by every PostgreSQL test of the project.
 import pg from 'pg'
 import type { Test } from 'tap'
 
