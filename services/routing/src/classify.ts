@@ -20,7 +20,8 @@ import type { Catalogue, Category } from '@civic-desk/contracts'
  *
  * Scoring, per category (see infra/catalogue/README.md for how to write the lists):
  *  - every word of the text counts once, for the strongest keyword of the category that covers
- *    it: 1 for a `keywords` entry (each word of a phrase: "sokak lambası" covers two), ½ for a
+ *    it: 1 for a `keywords` entry (each word of a phrase: "sokak lambası" covers two; a "bir"
+ *    between its words is skipped: "ölü bir kedi" is the phrase "ölü kedi"), ½ for a
  *    `weakKeywords` entry, ¾ of that for an inexact match. So "köpekler" matching both "köpek" and
  *    "köpekler" counts once, while a text that names its subject twice counts it twice;
  *  - a category with one of its `notKeywords` in the text is out ("kaldırıma mallarını dizmiş" is
@@ -112,23 +113,30 @@ function prepareText(text: string): Text {
   return { words: textWords, byStart }
 }
 
-/** Where a term occurs in the text: start index and match quality of each occurrence. */
-function occurrences(text: Text, term: Term): Array<{ readonly start: number; readonly quality: number }> {
+/** Turkish puts "bir" (a, one) between a describing word and its noun ("ölü bir kedi", "hurda bir araç"): a phrase may skip one. */
+const ARTICLE = 'bir'
+
+/** Where a term occurs in the text: the positions of the words it covers and the match quality, per occurrence. */
+function occurrences(text: Text, term: Term): Array<{ readonly positions: readonly number[]; readonly quality: number }> {
   const textWords = text.words
   const n = term.words.length
   const first = term.words[0]!
   // Only the words that begin like the keyword can match it; a one-letter keyword is looked for everywhere.
   const starts = first.length >= 2 ? (text.byStart.get(first.slice(0, 2)) ?? NO_POSITIONS) : textWords.map((_, i) => i)
-  const found: Array<{ start: number; quality: number }> = []
+  const found: Array<{ positions: number[]; quality: number }> = []
   outer: for (const start of starts) {
-    if (start + n > textWords.length) continue
+    const positions: number[] = []
     let quality = 1
-    for (let k = 0; k < n; k++) {
-      const q = wordMatch(textWords[start + k]!, term.words[k]!, k === n - 1)
+    for (let k = 0, at = start; k < n; k++, at++) {
+      if (k > 0 && textWords[at] === ARTICLE && term.words[k] !== ARTICLE) at++
+      const word = textWords[at]
+      if (word === undefined) continue outer
+      const q = wordMatch(word, term.words[k]!, k === n - 1)
       if (q === 0) continue outer
       quality = Math.min(quality, q)
+      positions.push(at)
     }
-    found.push({ start, quality })
+    found.push({ positions, quality })
   }
   return found
 }
@@ -175,10 +183,10 @@ export function createClassifier(catalogue: Catalogue): Classifier {
         const found = occurrences(parsed, term)
         if (found.length === 0) continue
         matched.push(term)
-        for (const { start, quality } of found) {
+        for (const { positions, quality } of found) {
           const weight = term.weight * quality
-          for (let k = 0; k < term.words.length; k++) {
-            const at = start + k
+          for (let k = 0; k < positions.length; k++) {
+            const at = positions[k]!
             const length = term.words[k]!.length
             if (weight > cover[at]! || (weight === cover[at] && length > coverLength[at]!)) {
               cover[at] = weight

@@ -147,6 +147,17 @@ t.test('a category outranks the ones it names whenever both match, whatever the 
   t.same(codes(c, 'sahipsiz kedi'), [['sokak', 2]], 'without the outranking one, the other stands')
 })
 
+t.test('a phrase skips one "bir" between its words, as Turkish puts it there, and nothing else', async (t) => {
+  const c = small([
+    { code: 'arac', keywords: ['hurda araç'] },
+    { code: 'olu', keywords: ['ölü kedi'] },
+  ])
+  t.same(codes(c, 'hurda bir araç duruyor'), [['arac', 2]])
+  t.same(codes(c, 'sokakta olu bir kedi var'), [['olu', 2]])
+  t.same(codes(c, 'hurda eski araç'), [], 'another word between breaks the phrase')
+  t.same(codes(c, 'hurda bir bir araç'), [], 'one "bir" only')
+})
+
 t.test('long keywords survive a slip of one letter, at a lower weight; short ones do not', async (t) => {
   const c = small([
     { code: 'konteyner', keywords: ['konteyner'] },
