@@ -67,6 +67,12 @@ export const CategorySchema = z
     nameTr: NameSchema,
     nameEn: NameSchema,
     keywords: z.array(KeywordSchema).min(1, { error: 'list at least one keyword' }).readonly(),
+    /** Words that point to this category only when nothing clearer does: each counts half a keyword. */
+    weakKeywords: z.array(KeywordSchema).readonly().optional(),
+    /** Words that show a text is about something else: when one occurs, this category is not chosen. */
+    notKeywords: z.array(KeywordSchema).readonly().optional(),
+    /** Codes of categories this one wins over whenever both match (a dead cat is also a cat on the street). */
+    outranks: z.array(CategoryCodeSchema).readonly().optional(),
     sla: SlaSchema,
     /** Set when a law bounds this category's deadline; the SLA must then stay within it. */
     legalDeadline: LegalDeadlineKindSchema.optional(),
@@ -161,7 +167,8 @@ export function formatCataloguePath(path: ReadonlyArray<PropertyKey>): string {
 
 /**
  * Parses a catalogue and checks its cross references: unique department and category codes,
- * every category's department exists, no repeated keyword within a category, and SLAs of
+ * every category's department exists, no keyword listed twice within a category (in any of its
+ * keyword lists), every `outranks` names another existing category, and SLAs of
  * categories bound by a law stay within it. Throws a `CatalogueError` listing every problem;
  * `source` (e.g. a file name) is named in the message.
  */
@@ -216,14 +223,28 @@ function crossReferenceProblems(raw: unknown): CatalogueProblem[] {
     if (typeof department === 'string' && !departmentAt.has(department)) {
       problems.push({ path: `categories[${i}].department`, message: `unknown department "${department}" (known: ${known === '' ? 'none' : known})` })
     }
-    if (Array.isArray(c['keywords'])) {
-      const seen = new Set<unknown>()
-      ;(c['keywords'] as unknown[]).forEach((k, j) => {
-        if (seen.has(k)) problems.push({ path: `categories[${i}].keywords[${j}]`, message: `repeated keyword "${String(k)}"` })
-        seen.add(k)
+    // A word is either a keyword, a weak keyword or a "not" keyword of a category, and listed once.
+    const seen = new Map<unknown, string>()
+    for (const list of ['keywords', 'weakKeywords', 'notKeywords'] as const) {
+      if (!Array.isArray(c[list])) continue
+      ;(c[list] as unknown[]).forEach((k, j) => {
+        const first = seen.get(k)
+        if (first === list) problems.push({ path: `categories[${i}].${list}[${j}]`, message: `repeated keyword "${String(k)}"` })
+        else if (first !== undefined) problems.push({ path: `categories[${i}].${list}[${j}]`, message: `"${String(k)}" is already in ${first}` })
+        else seen.set(k, list)
       })
     }
     problems.push(...legalDeadlineProblems(c, `categories[${i}]`, raw['deadlines']))
+  })
+
+  categories.forEach((c, i) => {
+    if (!isRecord(c) || !Array.isArray(c['outranks'])) return
+    ;(c['outranks'] as unknown[]).forEach((code, j) => {
+      if (typeof code !== 'string') return
+      const path = `categories[${i}].outranks[${j}]`
+      if (code === c['code']) problems.push({ path, message: 'a category cannot outrank itself' })
+      else if (!categoryAt.has(code)) problems.push({ path, message: `unknown category "${code}"` })
+    })
   })
 
   const deadlines = raw['deadlines']

@@ -157,3 +157,30 @@ t.test('loadCatalogue names the file in every error', async (t) => {
 
   t.throws(() => loadCatalogue(join(dir, 'missing.json')), { message: `Cannot read the service catalogue ${join(dir, 'missing.json')}: ENOENT` })
 })
+
+t.test('the routing lists: weak and "not" keywords and outranks are optional, checked like keywords', async (t) => {
+  const raw = minimal()
+  raw.categories[0] = { ...raw.categories[0], weakKeywords: ['bozuk'], notKeywords: ['kaldırıma koymuş'], outranks: ['cop-toplama'] }
+  const valid = validateCatalogue(raw)
+  t.same(valid.categories[0]?.weakKeywords, ['bozuk'])
+  t.same(valid.categories[0]?.notKeywords, ['kaldırıma koymuş'])
+  t.same(valid.categories[0]?.outranks, ['cop-toplama'])
+  t.equal(valid.categories[1]?.weakKeywords, undefined, 'a category without them has none')
+
+  const bad = minimal()
+  bad.categories[0] = { ...bad.categories[0], keywords: ['çukur'], weakKeywords: ['Bozuk', 'çukur'], notKeywords: ['asfalt', 'asfalt'], outranks: ['yol-cukur', 'kaldirim'] }
+  t.same(problemsOf(bad).problems, [
+    { path: 'categories[0].weakKeywords[0]', message: 'must be lower-case by Turkish rules ("I" → "ı", "İ" → "i")' },
+    { path: 'categories[0].weakKeywords[1]', message: '"çukur" is already in keywords' },
+    { path: 'categories[0].notKeywords[1]', message: 'repeated keyword "asfalt"' },
+    { path: 'categories[0].outranks[0]', message: 'a category cannot outrank itself' },
+    { path: 'categories[0].outranks[1]', message: 'unknown category "kaldirim"' },
+  ])
+})
+
+t.test('the default catalogue: every outranked category exists, and the dead and injured animals outrank the strays', async (t) => {
+  t.same(categoryByCode(catalogue, 'olu-hayvan')?.outranks, ['sokak-hayvanlari', 'yarali-hayvan'])
+  t.same(categoryByCode(catalogue, 'yarali-hayvan')?.outranks, ['sokak-hayvanlari'])
+  t.same(categoriesOfDepartment(catalogue, 'fen-isleri').map((c) => c.code), ['yol-cukur', 'kaldirim', 'asfalt', 'kar-buzlanma', 'aydinlatma'])
+  t.equal(categoryByCode(catalogue, 'terk-edilmis-arac')?.department, 'zabita')
+})
