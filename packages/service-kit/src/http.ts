@@ -8,7 +8,8 @@
  *
  * | code                    | status | meaning                                                         |
  * | ----------------------- | ------ | --------------------------------------------------------------- |
- * | validation_failed       | 400    | fields are invalid; `errors[]` names each (`field`, `message`)  |
+ * | validation_failed       | 400    | fields are invalid; `errors[]` names each (`field`, `message`);  |
+ * |                         |        | also a JSON body that is not valid UTF-8 (`field: body`)         |
  * | malformed_json          | 400    | the body is not JSON although the content type says it is       |
  * | bad_request             | 400    | the request cannot be read (bad URL, wrong Content-Length, …)   |
  * | unauthorized            | 401    | no bearer token or an unknown one (`WWW-Authenticate` is sent)  |
@@ -46,6 +47,7 @@ import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompi
 import { z } from 'zod'
 import type { AccessControl } from './auth.ts'
 import { ProblemError, ServiceUnavailableError, ValidationError, validationErrorFromZod, type FieldError, type IssueLike, type RequestPart } from './errors.ts'
+import { useStrictJsonParser } from './json-body.ts'
 import type { Logger } from './logging.ts'
 
 /** Base of every problem `type` URI; the code is appended. */
@@ -144,6 +146,7 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   })
   // Every API here speaks JSON only: any other body is refused with 415 rather than parsed.
   app.removeContentTypeParser('text/plain')
+  useStrictJsonParser(app)
 
   // Set per route rather than for the app, so that a route declaring JSON schemas keeps ajv. A
   // route's request schemas are all zod or all JSON schema, and so are its response schemas.
