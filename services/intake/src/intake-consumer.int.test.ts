@@ -108,7 +108,7 @@ t.test('a valid message becomes a case, recorded like an HTTP submission', async
   const submitted = cases[0]
   if (submitted?.type !== 'CaseSubmitted') throw new Error('expected a CaseSubmitted')
   const { receivedAt: _receivedAt, caseId, trackingCode, ...request } = submitted.data
-  t.same(request, pothole, 'the request as sent')
+  t.same(request, { ...pothole, citizen: { ...pothole.citizen, phone: '+905321112233' } }, 'the request as sent, the phone in E.164 as on the HTTP path')
   t.equal(submitted.data.receivedAt, NOW.toISOString())
   t.match(submitted, { actor: { kind: 'channel', id: 'whatsapp-adapter' }, correlationId: 'wa-webhook-7f3a', causationId: null })
   t.equal((await env.store.readStream(caseStreamId(caseId))).length, 1, 'in its own stream')
