@@ -8,8 +8,7 @@
  *
  * | code                    | status | meaning                                                         |
  * | ----------------------- | ------ | --------------------------------------------------------------- |
- * | validation_failed       | 400    | fields are invalid; `errors[]` names each (`field`, `message`);  |
- * |                         |        | also a JSON body that is not valid UTF-8 (`field: body`)         |
+ * | validation_failed       | 400    | fields are invalid; `errors[]` names each (`field`, `message`)  |
  * | malformed_json          | 400    | the body is not JSON although the content type says it is       |
  * | bad_request             | 400    | the request cannot be read (bad URL, wrong Content-Length, …)   |
  * | unauthorized            | 401    | no bearer token or an unknown one (`WWW-Authenticate` is sent)  |
@@ -23,7 +22,9 @@
  * | not_ready               | 503    | `/readyz`: a dependency is not ready (`details`)                |
  * | service_unavailable     | 503    | the service is shutting down; retry on another instance         |
  * | internal_error          | 500    | a bug or an outage; the detail is generic, quote `requestId`    |
- * Other statuses raised by fastify itself get the snake-cased status text as code.
+ * Other statuses raised by fastify itself get the snake-cased status text as code. A JSON body
+ * that is not valid UTF-8 is `validation_failed` naming `body` (json-body.ts), never decoded into
+ * replacement characters.
  *
  * Request schemas. Routes declare zod schemas (`schema: { params, querystring, body, headers }`)
  * and type their handlers with `app.withTypeProvider<ZodTypeProvider>()`; the zod type provider
