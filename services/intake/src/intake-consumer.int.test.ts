@@ -200,6 +200,9 @@ const invalid: Array<{ name: string; value: unknown; code: string; path: string;
   { name: 'bad lat', value: { ...pothole, location: { lat: 123, lon: 27 } }, code: 'validation_failed', path: 'location.lat' },
   { name: 'unknown category', value: { ...pothole, category: 'uzay-gemisi' }, code: 'validation_failed', path: 'category' },
   { name: 'submittedAt in the future', value: { ...pothole, submittedAt: '2026-11-21T09:15:00+03:00' }, code: 'validation_failed', path: 'submittedAt' },
+  { name: 'phone that is not a number', value: { ...pothole, citizen: { phone: '-------', preferredChannel: 'sms' } }, code: 'validation_failed', path: 'citizen.phone' },
+  { name: 'empty citizen', value: { ...pothole, citizen: {} }, code: 'validation_failed', path: 'citizen' },
+  { name: 'description of zero-width spaces', value: { ...pothole, description: '\u200b\u200b' }, code: 'validation_failed', path: 'description' },
   { name: 'not an object', value: 'çukur var', code: 'validation_failed', path: 'body', key: '', expectedKey: '' },
   { name: 'empty key: the rejection is keyed by channel and externalId', value: { ...pothole, kind: 'praise' }, code: 'validation_failed', path: 'kind', key: '', expectedKey: keyOf(pothole) },
 ]
