@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { CatalogueCodeSchema, SlaSchema } from './catalogue.ts'
 import { eventSchema } from './envelope.ts'
-import { Channel, Citizen, Location, RequestKind } from './request.ts'
+import { Channel, RecordedCitizen, RecordedLocation, RequestKind } from './request.ts'
 
 const Instant = z.iso.datetime({ offset: true })
 const Text = (max: number) => z.string().trim().min(1).max(max)
@@ -23,8 +23,8 @@ export const CaseSubmittedV1 = eventSchema(
     kind: RequestKind,
     category: z.string().optional(),
     description: z.string(),
-    location: Location.optional(),
-    citizen: Citizen.optional(),
+    location: RecordedLocation.optional(),
+    citizen: RecordedCitizen.optional(),
     /** When the citizen applied, as the channel reported it; absent when the channel did not say. */
     submittedAt: z.iso.datetime({ offset: true }).optional(),
     /** When intake accepted the request. */

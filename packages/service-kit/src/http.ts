@@ -22,7 +22,9 @@
  * | not_ready               | 503    | `/readyz`: a dependency is not ready (`details`)                |
  * | service_unavailable     | 503    | the service is shutting down; retry on another instance         |
  * | internal_error          | 500    | a bug or an outage; the detail is generic, quote `requestId`    |
- * Other statuses raised by fastify itself get the snake-cased status text as code.
+ * Other statuses raised by fastify itself get the snake-cased status text as code. A JSON body
+ * that is not valid UTF-8 is `validation_failed` naming `body` (json-body.ts), never decoded into
+ * replacement characters.
  *
  * Request schemas. Routes declare zod schemas (`schema: { params, querystring, body, headers }`)
  * and type their handlers with `app.withTypeProvider<ZodTypeProvider>()`; the zod type provider
@@ -46,6 +48,7 @@ import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompi
 import { z } from 'zod'
 import type { AccessControl } from './auth.ts'
 import { ProblemError, ServiceUnavailableError, ValidationError, validationErrorFromZod, type FieldError, type IssueLike, type RequestPart } from './errors.ts'
+import { useStrictJsonParser } from './json-body.ts'
 import type { Logger } from './logging.ts'
 
 /** Base of every problem `type` URI; the code is appended. */
@@ -144,6 +147,7 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   })
   // Every API here speaks JSON only: any other body is refused with 415 rather than parsed.
   app.removeContentTypeParser('text/plain')
+  useStrictJsonParser(app)
 
   // Set per route rather than for the app, so that a route declaring JSON schemas keeps ajv. A
   // route's request schemas are all zod or all JSON schema, and so are its response schemas.

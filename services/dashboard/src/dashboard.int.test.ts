@@ -188,6 +188,7 @@ t.test('dashboards over a real store', async (t) => {
     )
     t.notOk(byCode.body.includes('Ayşe') || byCode.body.includes('+90 532'), 'no citizen data')
     t.equal((await get(`/v1/dashboards/cases/${a.caseId}`)).json().case.trackingCode, a.trackingCode)
+    t.equal((await get(`/v1/dashboards/cases/${a.caseId.toUpperCase()}`)).json().case?.trackingCode, a.trackingCode, 'a case id in upper case finds the same case')
     t.equal((await get(`/v1/dashboards/cases/${randomUUID()}`)).statusCode, 404)
   })
 

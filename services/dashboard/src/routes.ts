@@ -97,7 +97,8 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
     const { ref } = parseWith(CaseParams, request.params, 'params')
     const r = await reader()
     let caseId: string | null = null
-    if (UUID.safeParse(ref).success) caseId = ref
+    // Case ids are stored in lower case; one read off a screen or a log may come in upper case.
+    if (UUID.safeParse(ref).success) caseId = ref.toLowerCase()
     else {
       const parsed = parseTrackingCode(ref)
       // A well-formed code maps to its case id without an index; the stored index answers the rest.

@@ -14,6 +14,8 @@ import {
   Channel,
   RejectionReason,
   StepFieldValue,
+  VisibleText,
+  caseIdParam,
   categoryByCode,
   departmentByCode,
   type Catalogue,
@@ -55,11 +57,14 @@ export interface WorkflowAppDeps {
   readonly queueConsistencyTimeoutMs?: number
 }
 
-const Text = (max: number) => z.string().trim().min(1, { error: 'must not be empty' }).max(max, { error: `must be at most ${max} characters` })
+// What staff write reaches the citizen (answers, questions, reasons): it must show something.
+const Text = VisibleText
 
-const CaseParams = z.strictObject({ caseId: z.uuid({ error: 'must be a case id (a UUID)' }) })
+// Any letter case in the URL reads as the lower-case id the streams use.
+const CaseId = caseIdParam({ error: 'must be a case id (a UUID)' })
+const CaseParams = z.strictObject({ caseId: CaseId })
 const DepartmentParams = z.strictObject({ code: CatalogueCodeSchema })
-const StepParams = z.strictObject({ caseId: z.uuid({ error: 'must be a case id (a UUID)' }), step: CatalogueCodeSchema })
+const StepParams = z.strictObject({ caseId: CaseId, step: CatalogueCodeSchema })
 
 /** Request bodies of the commands, one strict schema each: unknown fields are refused. */
 export const CommandBodies = {

@@ -191,6 +191,10 @@ t.test('400 for bad bodies, with nothing appended', async (t) => {
     ['transfer', { department: 'Park Bahçe', reason: 'yanlış birim' }, 'department'],
     ['reject', { reasonCode: 'bored', reason: 'x' }, 'reasonCode'],
     ['resolve', { resolution: '' }, 'resolution'],
+    ['resolve', { resolution: '\u200b\u200b' }, 'resolution'],
+    ['note', { text: '\u0000\u0000' }, 'text'],
+    ['request-info', { question: '\u2060 \u200b' }, 'question'],
+    ['reject', { reasonCode: 'other', reason: '\ufeff' }, 'reason'],
     ['reopen', {}, 'reason'],
   ]
   for (const [action, body, field] of bad) {
@@ -233,6 +237,21 @@ t.test('404 for an unknown case or department; 400 for a malformed case id', asy
   const step = await env.request('POST', `/v1/cases/${unknown}/steps/Karar Verildi`, as.sosyal, {})
   t.equal(step.statusCode, 400)
   t.match(step.json(), { code: 'validation_failed', errors: [{ field: 'step' }] })
+})
+
+t.test('a case id in upper case reads and acts on the same case', async (t) => {
+  const env = setup(t, at(1))
+  const { caseId } = await seedCase(env.store, { category: 'yol-cukur', routedAt: T0 })
+  const upper = caseId.toUpperCase()
+  t.not(upper, caseId)
+  const read = await env.request('GET', `/v1/cases/${upper}`, as.fen)
+  t.equal(read.statusCode, 200, read.body)
+  t.equal(read.json().caseId, caseId, 'answered with the id as stored')
+  t.equal((await env.request('GET', `/v1/cases/${upper}/history`, as.auditor)).statusCode, 200)
+  const accepted = await env.request('POST', `/v1/cases/${upper}/accept`, as.fen, {})
+  t.equal(accepted.statusCode, 200, accepted.body)
+  t.equal(await revisionOf(env.store, caseId), 2, 'appended to the one stream of the case')
+  t.equal(await env.store.headPosition(), 3, 'no second stream was started')
 })
 
 t.test('a command whose body may be empty can leave it out, or send null', async (t) => {

@@ -87,7 +87,8 @@ export async function submitRequest(
     const state = replay((await deps.store.readStream(streamId)).map(decodeCaseEvent))
     try {
       const events = decide(command, state)
-      if (events.length === 0) return { outcome: 'duplicate', receipt }
+      // A retry learns where its case stands now: it may have been routed or answered meanwhile.
+      if (events.length === 0) return { outcome: 'duplicate', receipt: state.status === 'none' ? receipt : { ...receipt, status: state.status } }
       throw new Error(`submission to existing stream ${streamId} produced events`)
     } catch (error) {
       if (!(error instanceof CaseRuleViolation)) throw error

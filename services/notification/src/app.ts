@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { parseTrackingCode } from '@civic-desk/case-domain'
+import { caseIdParam } from '@civic-desk/contracts'
 import { createHttpApp, type AccessControl, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 import type { NotifierStatus } from './notifier.ts'
 import { MAX_OUTBOX_PAGE, type Outbox } from './outbox.ts'
@@ -14,7 +15,7 @@ export interface NotificationAppDeps {
 }
 
 const OutboxQuery = z.strictObject({
-  caseId: z.uuid().optional(),
+  caseId: caseIdParam().optional(),
   // Read as citizens and staff type it (any case, spaces or dashes anywhere), like the public look-up.
   trackingCode: z
     .string()
@@ -39,13 +40,17 @@ export function registerNotificationRoutes(app: FastifyInstance, deps: Notificat
   const api = app.withTypeProvider<ZodTypeProvider>()
   api.get('/v1/notifications/outbox', { onRequest: deps.access.requireRole('operator', 'supervisor'), schema: { querystring: OutboxQuery } }, async (request) => {
     const q = request.query
-    const entries = deps.outbox.list({
+    const filter = {
       ...(q.caseId === undefined ? {} : { caseId: q.caseId }),
       ...(q.trackingCode === undefined ? {} : { trackingCode: q.trackingCode }),
+    }
+    const entries = deps.outbox.list({
+      ...filter,
       ...(q.limit === undefined ? {} : { limit: q.limit }),
       ...(q.after === undefined ? {} : { after: q.after }),
     })
-    return { total: deps.outbox.count(), entries }
+    // The total of what was asked for, so a client pages through one case's messages, not the whole outbox.
+    return { total: deps.outbox.count(filter), entries }
   })
   app.get('/v1/notifications/status', { onRequest: deps.access.requireRole('operator') }, async () => deps.notifier.status())
 }

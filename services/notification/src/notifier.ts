@@ -13,6 +13,8 @@ import { setTimeout as delay } from 'node:timers/promises'
 import {
   categoryByCode,
   departmentByCode,
+  isEmailAddress,
+  normalizePhone,
   type CaseEvent,
   type CaseEventType,
   type Catalogue,
@@ -70,14 +72,20 @@ export interface Notifier {
   stop(): Promise<void>
 }
 
-/** The address for a channel, or undefined when the citizen gave none. */
+/**
+ * The address for a channel, or undefined when the citizen gave none that can be reached. Intake
+ * refuses numbers and addresses that are not real, but cases recorded before it did keep what was
+ * typed ("-------"): a message to those would only fail at the gateway, or reach a stranger.
+ */
 function addressFor(c: NonNullable<OpenCase['submission']['citizen']>, channel: NotificationChannel): string | undefined {
-  return channel === 'email' ? c.email : c.phone
+  if (channel === 'email') return c.email !== undefined && isEmailAddress(c.email) ? c.email : undefined
+  return c.phone !== undefined && normalizePhone(c.phone) !== undefined ? c.phone : undefined
 }
 
 /**
- * Where to write: the preferred channel when its address is known; without a preference the
- * phone (SMS) before e-mail; `none` and anonymous cases get nothing.
+ * Where to write: the preferred channel when its address is known and valid; without a preference
+ * the phone (SMS) before e-mail; `none`, anonymous cases and citizens without a valid address get
+ * nothing.
  */
 export function chooseChannel(state: OpenCase): { channel: NotificationChannel; to: string } | null {
   const citizen = state.submission.citizen
@@ -119,8 +127,6 @@ function templateContext(
     ...(statusUrlBase === undefined ? {} : { statusUrl: `${statusUrlBase}${encodeURIComponent(state.trackingCode)}` }),
   }
   switch (event.type) {
-    case 'CaseMarkedDuplicate':
-      return { ...base, originalTrackingCode: event.data.duplicateOfTrackingCode }
     case 'CitizenInfoRequested':
       return { ...base, question: event.data.question }
     case 'CaseResolved':

@@ -83,6 +83,19 @@ function outboxContract(t: Test, open: (t: Test) => Outbox): void {
     t.same(ids(outbox.list({ after: 5 })), [])
   })
 
+  t.test('count counts what the filter matches, or everything', async (t) => {
+    const outbox = open(t)
+    for (const [caseId, trackingCode] of [['case-a', 'AAAA-AAAA'], ['case-b', 'BBBB-BBBB'], ['case-a', 'AAAA-AAAA']] as const) {
+      await outbox.record(notification({ caseId, trackingCode }))
+    }
+    t.equal(outbox.count(), 3)
+    t.equal(outbox.count({}), 3)
+    t.equal(outbox.count({ caseId: 'case-a' }), 2)
+    t.equal(outbox.count({ trackingCode: 'BBBB-BBBB' }), 1)
+    t.equal(outbox.count({ caseId: 'case-a', trackingCode: 'BBBB-BBBB' }), 0, 'filters combine')
+    t.equal(outbox.count({ caseId: 'nobody' }), 0)
+  })
+
   t.test('bad page arguments are refused', async (t) => {
     const outbox = open(t)
     t.throws(() => outbox.list({ limit: 0 }), RangeError)

@@ -27,6 +27,14 @@ export interface OutboxFilter {
   readonly after?: number
 }
 
+/** What `count` can narrow by: the same case and tracking-code filters as `list`, without paging. */
+export type OutboxCountFilter = Pick<OutboxFilter, 'caseId' | 'trackingCode'>
+
+/** Whether an entry matches the case and tracking-code filters. */
+function matches(entry: OutboxEntry, filter: OutboxCountFilter): boolean {
+  return (filter.caseId === undefined || entry.caseId === filter.caseId) && (filter.trackingCode === undefined || entry.trackingCode === filter.trackingCode)
+}
+
 /** The outbox store. */
 export interface Outbox {
   /**
@@ -37,8 +45,8 @@ export interface Outbox {
   record(entry: OutboxRecord): Promise<{ inserted: boolean }>
   /** Entries matching the filter, oldest first. */
   list(filter?: OutboxFilter): OutboxEntry[]
-  /** How many entries the outbox holds. */
-  count(): number
+  /** How many entries the outbox holds, or how many match the filter's case and tracking code (paging ignored). */
+  count(filter?: OutboxCountFilter): number
   /** Releases the store; later calls throw `OutboxClosedError`. Closing twice is harmless. */
   close(): void
 }
@@ -112,15 +120,13 @@ export function createMemoryOutbox(): Outbox {
       for (const entry of entries) {
         if (result.length >= limit) break
         if (entry.sequence <= after) continue
-        if (filter.caseId !== undefined && entry.caseId !== filter.caseId) continue
-        if (filter.trackingCode !== undefined && entry.trackingCode !== filter.trackingCode) continue
-        result.push(entry)
+        if (matches(entry, filter)) result.push(entry)
       }
       return result
     },
-    count() {
+    count(filter = {}) {
       open()
-      return entries.length
+      return filter.caseId === undefined && filter.trackingCode === undefined ? entries.length : entries.filter((e) => matches(e, filter)).length
     },
     close() {
       closed = true
@@ -251,7 +257,11 @@ export function openSqliteOutbox(file: string, options: SqliteOutboxOptions = {}
        AND (@trackingCode IS NULL OR tracking_code = @trackingCode)
      ORDER BY sequence LIMIT @limit`,
   )
-  const selectCount = database.prepare<[], number>('SELECT count(*) FROM outbox').pluck()
+  const selectCount = database
+    .prepare<{ caseId: string | null; trackingCode: string | null }, number>(
+      'SELECT count(*) FROM outbox WHERE (@caseId IS NULL OR case_id = @caseId) AND (@trackingCode IS NULL OR tracking_code = @trackingCode)',
+    )
+    .pluck()
   const selectKnown = database.prepare<[string], number>('SELECT 1 FROM outbox WHERE id = ?').pluck()
   // Looking first keeps the sequence free of gaps: an insert that hits the UNIQUE id would still
   // use up an AUTOINCREMENT number. IMMEDIATE takes the write lock before the look, so another
@@ -301,9 +311,9 @@ export function openSqliteOutbox(file: string, options: SqliteOutboxOptions = {}
       const { limit, after } = pageOf(filter)
       return select.all({ after, limit, caseId: filter.caseId ?? null, trackingCode: filter.trackingCode ?? null }).map((row) => fromRow(row, file))
     },
-    count() {
+    count(filter = {}) {
       open()
-      return selectCount.get() ?? 0
+      return selectCount.get({ caseId: filter.caseId ?? null, trackingCode: filter.trackingCode ?? null }) ?? 0
     },
     close() {
       if (closed) return
