@@ -140,6 +140,8 @@ function toProblem(error: unknown, extensions: Readonly<Record<string, unknown>>
     switch (error.code) {
       case 'illegal_step':
       case 'same_department':
+      case 'reopen_limit_reached':
+      case 'not_a_duplicate':
       case 'already_submitted':
       case 'tracking_code_taken':
         return new ConflictError(error.message, { cause: error, extensions: { reason: error.code, ...extensions } })
