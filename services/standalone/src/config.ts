@@ -3,6 +3,7 @@ import { defaultHolidayFile } from '@civic-desk/calendar'
 import { DEFAULT_MAX_REOPENINGS, defaultWorkflowFile } from '@civic-desk/department-workflow'
 import { readModelConfigEntries } from '@civic-desk/dashboard'
 import { providerConfigEntries } from '@civic-desk/notification'
+import { duplicateGroupsEntry } from '@civic-desk/routing'
 import { defineConfig, defaultCatalogueFile } from '@civic-desk/service-kit'
 
 /** Everything standalone mode can be told, each with its environment variable and default. */
@@ -30,6 +31,7 @@ export const standaloneConfig = defineConfig({
     schema: z.coerce.number().gt(0).max(1).default(0.45),
     doc: 'Least text similarity (0–1) for two reports from one neighbourhood to be duplicates',
   },
+  duplicateGroups: duplicateGroupsEntry,
   maxReopenings: {
     env: 'CIVIC_MAX_REOPENINGS',
     schema: z.coerce.number().int().min(0).max(100).default(DEFAULT_MAX_REOPENINGS),
