@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { CaseEvent } from '@civic-desk/contracts'
-import { CaseRuleViolation, decide, evolve, initialState, type CaseCommand, type CaseState, type CommandMeta, type OpenCase, type Submission } from './case.ts'
+import { CaseRuleViolation, decide, evolve, initialState, nextSlaThreshold, type CaseCommand, type CaseState, type CommandMeta, type OpenCase, type Submission } from './case.ts'
 import { deriveEventId } from './ids.ts'
 import { toPublicView } from './view.ts'
 
@@ -98,6 +98,15 @@ t.test('unlinking a wrong duplicate: own clock from the unlink, no link, still i
   t.equal(c.expectedBy, '2026-11-23T10:00:00.000Z')
   const view = toPublicView(c, { category: () => undefined, department: () => ({ code: 'temizlik', nameTr: 'Temizlik İşleri Müdürlüğü', nameEn: 'Cleaning' }) })
   t.match(view.timeline.at(-1), { step: 'duplicate-unlinked', textTr: /ayrı bir başvuru olarak ele alınacak: Temizlik İşleri Müdürlüğü/ })
+})
+
+t.test("the SLA thresholds follow the unlinked case's own clock, not the linked one's", async (t) => {
+  // Linked on the 20th with 48 h: overdue and escalated by the 23rd, as nobody worked the "duplicate".
+  const overdue = run([{ type: 'CheckSla', meta: at('2026-11-23T00:00:00.000Z', { kind: 'system', id: 'sla' }), data: { now: '2026-11-23T00:00:00.000Z' } }], duplicateCase())
+  t.same(overdue.events.map((e) => e.type), ['SlaWarningRaised', 'SlaBreached', 'CaseEscalated'])
+  const state = run([unlink('2026-11-23T01:00:00.000Z', '2026-11-25T01:00:00.000Z')], overdue.state).state
+  t.same(nextSlaThreshold(state), { clock: 2, threshold: 'warning', at: new Date('2026-11-24T13:00:00.000Z') })
+  t.same(decide({ type: 'CheckSla', meta: at('2026-11-23T02:00:00.000Z'), data: { now: '2026-11-23T02:00:00.000Z' } }, state), [], 'nothing is due on the new clock yet')
 })
 
 t.test('an accepted duplicate keeps its assignee when unlinked', async (t) => {
