@@ -178,7 +178,7 @@ function toProblem(error: unknown, extensions: Readonly<Record<string, unknown>>
   return error
 }
 
-/** ` (N kez açıldı, sınır M)` from the extensions of a refused reopening, when they are there. */
+/** ` (N kez yeniden açıldı, sınır M)` from the extensions of a refused reopening, when they are there. */
 function describeLimit(extensions: Readonly<Record<string, unknown>>): string {
   const { reopenings, limit } = extensions
   return typeof reopenings === 'number' && typeof limit === 'number' ? ` (${reopenings} kez yeniden açıldı, sınır ${limit})` : ''
