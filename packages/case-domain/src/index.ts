@@ -37,6 +37,7 @@ export type {
   Submission,
   TimelineRecord,
   TransferCase,
+  UnlinkDuplicate,
 } from './case.ts'
 export { toPublicView, timelineEntry } from './view.ts'
 export type { CatalogueNames, NamedCode } from './view.ts'

@@ -33,6 +33,10 @@ const STEP_TEXT: { readonly [S in PublicStep]: (dep: NamedCode | null, tr: strin
   rejected: (_d, tr, en) => ({ tr: `Başvurunuz reddedildi: ${tr}`, en: `Your application was rejected: ${en}` }),
   closed: () => STATUS_TEXT.closed,
   reopened: () => ({ tr: 'Başvurunuz yeniden açıldı', en: 'Your application was reopened' }),
+  'duplicate-unlinked': (d) => ({
+    tr: `Başvurunuz, ilişkilendirildiği başvurudan ayrıldı ve ayrı bir başvuru olarak ele alınacak: ${d?.nameTr ?? '-'}`,
+    en: `Your application was separated from the one it had been linked to and will be handled on its own: ${d?.nameEn ?? '-'}`,
+  }),
   escalated: () => ({
     tr: 'Yanıt süresi aşıldığı için başvurunuz müdürlük yöneticilerine iletildi',
     en: 'The answer is overdue; your application was passed to the directorate’s management',

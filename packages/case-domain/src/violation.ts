@@ -6,6 +6,8 @@ export type CaseRuleCode =
   | 'illegal_step'
   | 'invalid_step_fields'
   | 'same_department'
+  | 'reopen_limit_reached'
+  | 'not_a_duplicate'
 
 /** Why a command cannot be carried out; the HTTP layer maps `code` to a problem response. */
 export class CaseRuleViolation extends Error {

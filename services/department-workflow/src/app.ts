@@ -55,7 +55,12 @@ export interface WorkflowAppDeps {
   readonly bodyLimit?: number
   /** How long a queue read waits for the projection to catch up with the store (default 2000 ms). */
   readonly queueConsistencyTimeoutMs?: number
+  /** How often a case may be reopened before only a supervisor, with a reason, can reopen it again (default 3). */
+  readonly maxReopenings?: number
 }
+
+/** Default of `WorkflowAppDeps.maxReopenings`. */
+export const DEFAULT_MAX_REOPENINGS = 3
 
 // What staff write reaches the citizen (answers, questions, reasons): it must show something.
 const Text = VisibleText
@@ -76,7 +81,9 @@ export const CommandBodies = {
   transfer: z.strictObject({ department: CatalogueCodeSchema, category: CatalogueCodeSchema.optional(), reason: Text(2000) }),
   resolve: z.strictObject({ resolution: Text(4000) }),
   reject: z.strictObject({ reasonCode: RejectionReason, reason: Text(2000) }),
-  reopen: z.strictObject({ reason: Text(2000) }),
+  /** `overrideReason`: a supervisor's reason to reopen a case that reached the reopening limit. */
+  reopen: z.strictObject({ reason: Text(2000), overrideReason: Text(2000).optional() }),
+  'unlink-duplicate': z.strictObject({ reason: Text(2000) }),
   close: z.strictObject({ reason: Text(2000).optional() }),
   step: z.strictObject({ fields: z.record(z.string().max(100), z.union([StepFieldValue, z.null()])).default({}) }),
 } as const
@@ -143,6 +150,16 @@ function checkPrecondition(ifMatch: IfMatch | undefined, revision: number): void
 function toProblem(error: unknown, extensions: Readonly<Record<string, unknown>> = {}): unknown {
   if (error instanceof CaseRuleViolation) {
     switch (error.code) {
+      case 'reopen_limit_reached':
+        return new ConflictError(
+          `Bu başvuru yeniden açılma sınırına ulaştı${describeLimit(extensions)}. Yeniden açabilmek için bir yöneticinin gerekçesini (overrideReason) yazması gerekir.`,
+          { cause: error, extensions: { reason: error.code, ...extensions } },
+        )
+      case 'not_a_duplicate':
+        return new ConflictError('Bu başvuru başka bir başvurunun mükerreri olarak işaretli değil; ayrılacak bir bağlantı yok.', {
+          cause: error,
+          extensions: { reason: error.code, ...extensions },
+        })
       case 'illegal_step':
       case 'same_department':
       case 'already_submitted':
@@ -164,6 +181,12 @@ function toProblem(error: unknown, extensions: Readonly<Record<string, unknown>>
     return new ConflictError('The case is being changed by others right now; reload it and try again.', { cause: error, extensions: { reason: 'concurrent_update' } })
   }
   return error
+}
+
+/** ` (N kez yeniden açıldı, sınır M)` from the extensions of a refused reopening, when they are there. */
+function describeLimit(extensions: Readonly<Record<string, unknown>>): string {
+  const { reopenings, limit } = extensions
+  return typeof reopenings === 'number' && typeof limit === 'number' ? ` (${reopenings} kez yeniden açıldı, sınır ${limit})` : ''
 }
 
 /** What a command builder gets: the case as loaded, and the metadata of the events it causes. */
@@ -197,6 +220,8 @@ export function buildWorkflowApp(deps: WorkflowAppDeps): FastifyInstance {
  */
 export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDeps): void {
   const { store, openCases, catalogue, calendar, workflows, access } = deps
+  const maxReopenings = deps.maxReopenings ?? DEFAULT_MAX_REOPENINGS
+  if (!Number.isSafeInteger(maxReopenings) || maxReopenings < 0) throw new RangeError(`maxReopenings must be an integer >= 0, got ${maxReopenings}`)
   const api = app.withTypeProvider<ZodTypeProvider>()
   const log = deps.logger.child({ component: 'department-workflow' })
 
@@ -270,13 +295,19 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
   const staffOrSupervisor = access.requireRole('staff', 'supervisor')
 
   /** Registers `POST /v1/cases/:caseId/<action>`; the body is validated before the case is even read. */
-  const command = <S extends z.ZodType>(action: string, schema: S, build: (body: z.output<S>, ctx: CommandContext) => CaseCommand, check?: (body: z.output<S>) => void) => {
+  const command = <S extends z.ZodType>(
+    action: string,
+    schema: S,
+    build: (body: z.output<S>, ctx: CommandContext) => CaseCommand,
+    check?: (body: z.output<S>, principal: Principal) => void,
+    problemExtensions?: (state: OpenCase) => Readonly<Record<string, unknown>>,
+  ) => {
     api.post(`/v1/cases/:caseId/${action}`, { onRequest: staffOrSupervisor, schema: { params: CaseParams, body: bodyOrEmpty(schema) } }, async (request, reply) => {
       const { caseId } = request.params
       // Validated by the schema above; fastify's typing cannot resolve the output of a generic S.
       const body = request.body as z.output<S>
-      check?.(body)
-      return run(request, reply, caseId, action, (ctx) => build(body, ctx))
+      check?.(body, principalOf(request))
+      return run(request, reply, caseId, action, (ctx) => build(body, ctx), problemExtensions)
     })
   }
 
@@ -317,7 +348,34 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
   )
   command('resolve', CommandBodies.resolve, (body, { meta }) => ({ type: 'ResolveCase', meta, data: { resolution: body.resolution } }))
   command('reject', CommandBodies.reject, (body, { meta }) => ({ type: 'RejectCase', meta, data: { reasonCode: body.reasonCode, reason: body.reason } }))
-  command('reopen', CommandBodies.reopen, (body, { meta, now, state }) => ({ type: 'ReopenCase', meta, data: { reason: body.reason, sla: clockFor(now, state.category) } }))
+  command(
+    'reopen',
+    CommandBodies.reopen,
+    (body, { meta, now, state }) => ({
+      type: 'ReopenCase',
+      meta,
+      data: {
+        reason: body.reason,
+        sla: clockFor(now, state.category),
+        limit: maxReopenings,
+        ...(body.overrideReason === undefined ? {} : { override: { reason: body.overrideReason } }),
+      },
+    }),
+    (body, principal) => {
+      // Checked before the case is read: the override is a supervisor's, whatever the case.
+      if (body.overrideReason !== undefined && !principal.roles.includes('supervisor')) {
+        throw new ForbiddenError('Yeniden açılma sınırını yalnızca yöneticiler (supervisor) aşabilir; overrideReason alanını göndermeyin.')
+      }
+    },
+    (state) => ({ reopenings: state.reopenings, limit: maxReopenings }),
+  )
+  // Undoes routing's duplicate link: the case gets its own clock from now, in the queue of the
+  // directorate that holds it; the earlier case's count of linked reports drops.
+  command('unlink-duplicate', CommandBodies['unlink-duplicate'], (body, { meta, now, state }) => ({
+    type: 'UnlinkDuplicate',
+    meta,
+    data: { reason: body.reason, sla: clockFor(now, state.category) },
+  }))
   command('close', CommandBodies.close, (body, { meta }) => ({ type: 'CloseCase', meta, data: { reason: body.reason ?? null } }))
 
   api.post('/v1/cases/:caseId/steps/:step', { onRequest: staffOrSupervisor, schema: { params: StepParams, body: bodyOrEmpty(CommandBodies.step) } }, async (request, reply) => {

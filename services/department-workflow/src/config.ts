@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { defaultHolidayFile } from '@civic-desk/calendar'
 import { defaultCatalogueFile, defineConfig, logLevelSchema, distributedConfigEntries } from '@civic-desk/service-kit'
+import { DEFAULT_MAX_REOPENINGS } from './app.ts'
 import { DEFAULT_SLA_TICK_MS } from './sla-scheduler.ts'
 import { defaultWorkflowFile } from './workflows.ts'
 
@@ -18,6 +19,11 @@ export const workflowConfig = defineConfig({
     env: 'CIVIC_SLA_TICK_MS',
     schema: z.coerce.number().int().min(50).max(60_000).default(DEFAULT_SLA_TICK_MS),
     doc: 'How often the SLA scheduler looks for reached warning/breach thresholds (ms)',
+  },
+  maxReopenings: {
+    env: 'CIVIC_MAX_REOPENINGS',
+    schema: z.coerce.number().int().min(0).max(100).default(DEFAULT_MAX_REOPENINGS),
+    doc: 'How often a case may be reopened; beyond it only a supervisor can reopen it, with a reason (overrideReason)',
   },
   ...distributedConfigEntries,
 })

@@ -58,7 +58,7 @@ logger.info({ head, ms: Math.round(performance.now() - started) }, 'case project
 
 const assignments = await startAssignmentPublisher({ feed, bus, store, catalogue, logger })
 const scheduler = startSlaScheduler({ store, openCases, now, intervalMs: config.slaTickMs, logger })
-const app = buildWorkflowApp({ store, openCases, catalogue, calendar, workflows, access, logger, now })
+const app = buildWorkflowApp({ store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings })
 
 const shutdown = installShutdown({
   logger,

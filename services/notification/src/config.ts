@@ -24,6 +24,11 @@ export const providerConfigEntries = {
   providerTimeoutMs: { env: 'CIVIC_NOTIFY_TIMEOUT_MS', schema: z.coerce.number().int().min(100).max(120_000).default(10_000), doc: 'Time limit of one send' },
   notifyAttempts: { env: 'CIVIC_NOTIFY_ATTEMPTS', schema: z.coerce.number().int().min(1).max(20).default(5), doc: 'Sends per message before NotificationFailed is recorded' },
   notifyBackoffMs: { env: 'CIVIC_NOTIFY_BACKOFF_MS', schema: z.coerce.number().int().min(10).max(60_000).default(500), doc: 'First wait between sends; doubles each time' },
+  notifyQuietMinutes: {
+    env: 'CIVIC_NOTIFY_QUIET_MINUTES',
+    schema: z.coerce.number().int().min(0).max(30 * 24 * 60).default(24 * 60),
+    doc: 'A message equal to one the case was sent this many minutes ago or less (same template, channel and text) is not sent again; 0 = off',
+  },
   municipalityName: { env: 'CIVIC_MUNICIPALITY_NAME', schema: z.string().min(2).default('Belediye'), doc: 'Name used in messages, e.g. "Kadıköy Belediyesi"' },
   statusUrlBase: { env: 'CIVIC_STATUS_URL_BASE', schema: optionalUrl, doc: 'Public status page; the tracking code is appended (e.g. https://beyazmasa.example.bel.tr/takip/)' },
 } as const
@@ -31,9 +36,10 @@ export const providerConfigEntries = {
 export type ProviderConfig = ConfigOf<typeof providerConfigEntries>
 
 /** The notifier's settings from configuration (everything but its connections). */
-export function notifierSettings(config: ProviderConfig): Pick<NotifierOptions, 'maxAttempts' | 'backoffMs' | 'municipalityName' | 'statusUrlBase'> {
+export function notifierSettings(config: ProviderConfig): Pick<NotifierOptions, 'maxAttempts' | 'backoffMs' | 'municipalityName' | 'statusUrlBase' | 'quietPeriodMs'> {
   return {
     maxAttempts: config.notifyAttempts,
+    quietPeriodMs: config.notifyQuietMinutes * 60_000,
     backoffMs: config.notifyBackoffMs,
     municipalityName: config.municipalityName,
     ...(config.statusUrlBase === undefined ? {} : { statusUrlBase: config.statusUrlBase }),

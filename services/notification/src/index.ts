@@ -48,7 +48,7 @@ export { AbortError, DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, MAX_BACKOFF_MS, b
 export type { DeliveryFailure, DeliveryLogger, DeliveryResult, SendWithRetryOptions } from './delivery.ts'
 
 /** The notification process: case events → one message per (event, channel), recorded on the case. */
-export { TRIGGERS, chooseChannel, maskAddress, startNotifier } from './notifier.ts'
+export { DEFAULT_QUIET_PERIOD_MS, TRIGGERS, chooseChannel, contentHashOf, maskAddress, startNotifier } from './notifier.ts'
 export type { Notifier, NotifierOptions, NotifierStatus } from './notifier.ts'
 export { buildNotificationApp, registerNotificationRoutes } from './app.ts'
 export type { NotificationAppDeps } from './app.ts'

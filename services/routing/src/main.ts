@@ -41,6 +41,7 @@ const routing = await startRouting({
     duplicateWindowHours: config.duplicateWindowHours,
     duplicateRadiusMeters: config.duplicateRadiusMeters,
     textSimilarity: config.duplicateTextSimilarity,
+    duplicateGroups: config.duplicateGroups,
     fallbackDepartment: config.fallbackDepartment,
     informationDepartment: config.informationDepartment,
   },

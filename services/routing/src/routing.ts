@@ -13,7 +13,7 @@ import type { EventStore } from '@civic-desk/event-store'
 import type { Logger } from '@civic-desk/service-kit'
 import { createClassifier } from './classify.ts'
 import { startDuplicateIndex } from './duplicate-index.ts'
-import { planRouting, resolveRoute, resolveRoutingOptions, type Route, type RoutingOptionsInput } from './plan.ts'
+import { duplicateScopes, planRouting, resolveRoute, resolveRoutingOptions, type Route, type RoutingOptionsInput } from './plan.ts'
 
 /** Name the handler uses when deriving its event ids; changing it would route every case again. */
 const HANDLER = 'routing'
@@ -84,6 +84,11 @@ export async function startRouting(options: StartRoutingOptions): Promise<Routin
       throw new RangeError(`routing: ${name} "${code}" is not a department of the catalogue (known: ${catalogue.departments.map((d) => d.code).join(', ')})`)
     }
   }
+  const known = new Set(catalogue.categories.map((c) => c.code))
+  for (const code of routingOptions.duplicateGroups.flat()) {
+    if (!known.has(code)) throw new RangeError(`routing: duplicateGroups names "${code}", which is not a category of the catalogue`)
+  }
+  const scopeOf = duplicateScopes(catalogue, routingOptions)
   const groupId = options.groupId ?? 'routing'
   const now = options.now ?? (() => new Date())
   const log = options.logger.child({ component: 'routing' })
@@ -102,6 +107,7 @@ export async function startRouting(options: StartRoutingOptions): Promise<Routin
     feed,
     windowHours: routingOptions.duplicateWindowHours,
     categoryOf: (submission) => routeOf(submission).category?.code ?? null,
+    scopeOf,
     ...(options.indexWaitTimeoutMs === undefined ? {} : { waitTimeoutMs: options.indexWaitTimeoutMs }),
   })
 
@@ -126,7 +132,7 @@ export async function startRouting(options: StartRoutingOptions): Promise<Routin
             near: { neighbourhood: location?.neighbourhood, lat: location?.lat, lon: location?.lon, radiusMeters: routingOptions.duplicateRadiusMeters },
           })
     const grams = index.gramsOf(caseId)
-    const plan = planRouting({ submission: source.data, catalogue, classifier, calendar, candidates, options: routingOptions, route, ...(grams === undefined ? {} : { submissionGrams: grams }) })
+    const plan = planRouting({ submission: source.data, catalogue, classifier, calendar, candidates, options: routingOptions, route, scopeOf, ...(grams === undefined ? {} : { submissionGrams: grams }) })
     const eventId = deriveEventId(source.eventId, HANDLER)
     const caseLog = log.child({ caseId, eventId, department: plan.data.department, sourceEventId: source.eventId, correlationId: source.correlationId })
     if (plan.calendarCoverageError !== null) {

@@ -1,8 +1,9 @@
 import { z } from 'zod'
 import { defaultHolidayFile } from '@civic-desk/calendar'
-import { defaultWorkflowFile } from '@civic-desk/department-workflow'
+import { DEFAULT_MAX_REOPENINGS, defaultWorkflowFile } from '@civic-desk/department-workflow'
 import { readModelConfigEntries } from '@civic-desk/dashboard'
 import { providerConfigEntries } from '@civic-desk/notification'
+import { duplicateGroupsEntry } from '@civic-desk/routing'
 import { defineConfig, defaultCatalogueFile } from '@civic-desk/service-kit'
 
 /** Everything standalone mode can be told, each with its environment variable and default. */
@@ -29,6 +30,12 @@ export const standaloneConfig = defineConfig({
     env: 'CIVIC_DUPLICATE_TEXT_SIMILARITY',
     schema: z.coerce.number().gt(0).max(1).default(0.45),
     doc: 'Least text similarity (0–1) for two reports from one neighbourhood to be duplicates',
+  },
+  duplicateGroups: duplicateGroupsEntry,
+  maxReopenings: {
+    env: 'CIVIC_MAX_REOPENINGS',
+    schema: z.coerce.number().int().min(0).max(100).default(DEFAULT_MAX_REOPENINGS),
+    doc: 'How often a case may be reopened; beyond it only a supervisor can reopen it, with a reason (overrideReason)',
   },
   ...providerConfigEntries,
   ...readModelConfigEntries,

@@ -41,7 +41,7 @@ const routing = await startRouting({
   calendar,
   logger,
   now,
-  options: { duplicateWindowHours: config.duplicateWindowHours, duplicateRadiusMeters: config.duplicateRadiusMeters, textSimilarity: config.duplicateTextSimilarity },
+  options: { duplicateWindowHours: config.duplicateWindowHours, duplicateRadiusMeters: config.duplicateRadiusMeters, textSimilarity: config.duplicateTextSimilarity, duplicateGroups: config.duplicateGroups },
 })
 const notifier = await startNotifier({ feed, store, catalogue, router, logger, now, ...notifierSettings(config) })
 

@@ -81,7 +81,7 @@ const app = createHttpApp({
   },
 })
 await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute })
-registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now })
+registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings })
 registerRoutingRoutes(app, { routing, access, logger })
 registerConsumerRoutes(app, { readers, store, access })
 registerNotificationRoutes(app, { outbox, notifier, access, logger })
