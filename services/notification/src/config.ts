@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { defaultCatalogueFile, defineConfig, logLevelSchema, type ConfigOf, distributedConfigEntries } from '@civic-desk/service-kit'
 import type { NotifierOptions } from './notifier.ts'
+import { supervisorConfigEntries } from './supervisor-config.ts'
 import type { Outbox } from './outbox.ts'
 import { createOutboxProvider, createProviderRouter, createSmtpProvider, createWebhookProvider, type NotificationProvider, type ProviderRouter, type SmtpProviderOptions } from './providers.ts'
 
@@ -26,6 +27,7 @@ export const providerConfigEntries = {
   notifyBackoffMs: { env: 'CIVIC_NOTIFY_BACKOFF_MS', schema: z.coerce.number().int().min(10).max(60_000).default(500), doc: 'First wait between sends; doubles each time' },
   municipalityName: { env: 'CIVIC_MUNICIPALITY_NAME', schema: z.string().min(2).default('Belediye'), doc: 'Name used in messages, e.g. "Kadıköy Belediyesi"' },
   statusUrlBase: { env: 'CIVIC_STATUS_URL_BASE', schema: optionalUrl, doc: 'Public status page; the tracking code is appended (e.g. https://beyazmasa.example.bel.tr/takip/)' },
+  ...supervisorConfigEntries,
 } as const
 
 export type ProviderConfig = ConfigOf<typeof providerConfigEntries>
