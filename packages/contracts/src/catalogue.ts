@@ -22,12 +22,30 @@ const NameSchema = z.string().trim().min(1, { error: 'must not be empty' })
 
 const positiveWhole = z.number().int({ error: 'must be a whole number' }).positive({ error: 'must be greater than 0' })
 
+// One mailbox, no display name, no list: a directorate's supervisors are reached through one
+// address (a group mailbox or distribution list of the mail server), never parsed as several.
+const SINGLE_EMAIL = /^[^\s@,;:<>()[\]"\\]+@[^\s@,;:<>()[\]"\\]+\.[^\s@,;:<>()[\]"\\]+$/u
+
+/**
+ * Where a directorate's supervisors hear of escalations, breaches and the daily list of overdue
+ * cases: an e-mail address, a webhook (a chat or SMS gateway that takes a JSON POST), or both.
+ */
+export const SupervisorContactSchema = z
+  .strictObject({
+    email: z.string().regex(SINGLE_EMAIL, { error: 'must be one e-mail address, e.g. "fen-amirler@belediye.bel.tr"' }).optional(),
+    webhook: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  })
+  .refine((c) => c.email !== undefined || c.webhook !== undefined, { error: 'give an "email", a "webhook" or both' })
+  .readonly()
+
 /** A directorate of the municipality. */
 export const DepartmentSchema = z
   .strictObject({
     code: DepartmentCodeSchema,
     nameTr: NameSchema,
     nameEn: NameSchema,
+    /** Who is told of escalations and overdue cases; without it the directorate's supervisors only see the queue. */
+    supervisors: SupervisorContactSchema.optional(),
   })
   .readonly()
 
@@ -112,6 +130,8 @@ export const CatalogueSchema = z
 export type CatalogueCode = z.infer<typeof CatalogueCodeSchema>
 /** A directorate. */
 export type Department = z.infer<typeof DepartmentSchema>
+/** How a directorate's supervisors are reached. */
+export type SupervisorContact = z.infer<typeof SupervisorContactSchema>
 /** A category SLA: `{ hours }` or `{ workingDays }`. */
 export type Sla = z.infer<typeof SlaSchema>
 /** `'cimer' | 'information' | 'kvkk'`. */

@@ -142,6 +142,27 @@ t.test('legal deadlines cannot be loosened, and categories under a law stay with
   ])
 })
 
+t.test('supervisor contacts: an e-mail address, a webhook or both; anything else is named', async (t) => {
+  const raw = minimal()
+  const [fen, temizlik] = raw.departments as Array<Record<string, unknown>>
+  if (fen === undefined || temizlik === undefined) throw new Error('minimal catalogue changed')
+  fen['supervisors'] = { email: 'fen-amirler@belediye.example.bel.tr', webhook: 'https://chat.example/hooks/fen' }
+  temizlik['supervisors'] = { email: 'temizlik@belediye.example.bel.tr' }
+  const valid = validateCatalogue(raw)
+  t.same(departmentByCode(valid, 'fen-isleri')?.supervisors, { email: 'fen-amirler@belediye.example.bel.tr', webhook: 'https://chat.example/hooks/fen' })
+  t.same(departmentByCode(valid, 'temizlik')?.supervisors, { email: 'temizlik@belediye.example.bel.tr' })
+
+  fen['supervisors'] = { email: 'a@x.example, b@x.example', webhook: 'ftp://chat.example/hooks' }
+  temizlik['supervisors'] = { phone: '+90 532 000 00 00' }
+  const error = problemsOf(raw)
+  t.same(error.problems.map((p) => [p.path, p.message]).sort(), [
+    ['departments[0].supervisors.email', 'must be one e-mail address, e.g. "fen-amirler@belediye.bel.tr"'],
+    ['departments[0].supervisors.webhook', 'must be an http(s) URL'],
+    ['departments[1].supervisors', 'give an "email", a "webhook" or both'],
+    ['departments[1].supervisors.phone', 'unknown field (check the spelling)'],
+  ])
+})
+
 t.test('loadCatalogue names the file in every error', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'civic-catalogue-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))

@@ -1,8 +1,9 @@
 import { z } from 'zod'
 import { defaultCatalogueFile, defineConfig, logLevelSchema, type ConfigOf, distributedConfigEntries } from '@civic-desk/service-kit'
 import type { NotifierOptions } from './notifier.ts'
+import { supervisorConfigEntries } from './supervisor-config.ts'
 import type { Outbox } from './outbox.ts'
-import { createOutboxProvider, createProviderRouter, createSmtpProvider, createWebhookProvider, type NotificationProvider, type ProviderRouter } from './providers.ts'
+import { createOutboxProvider, createProviderRouter, createSmtpProvider, createWebhookProvider, type NotificationProvider, type ProviderRouter, type SmtpProviderOptions } from './providers.ts'
 
 const optionalUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional()
 
@@ -31,6 +32,7 @@ export const providerConfigEntries = {
   },
   municipalityName: { env: 'CIVIC_MUNICIPALITY_NAME', schema: z.string().min(2).default('Belediye'), doc: 'Name used in messages, e.g. "Kadıköy Belediyesi"' },
   statusUrlBase: { env: 'CIVIC_STATUS_URL_BASE', schema: optionalUrl, doc: 'Public status page; the tracking code is appended (e.g. https://beyazmasa.example.bel.tr/takip/)' },
+  ...supervisorConfigEntries,
 } as const
 
 export type ProviderConfig = ConfigOf<typeof providerConfigEntries>
@@ -46,23 +48,26 @@ export function notifierSettings(config: ProviderConfig): Pick<NotifierOptions, 
   }
 }
 
+/** The SMTP settings from `CIVIC_SMTP_URL` and `CIVIC_SMTP_FROM`, or undefined when no SMTP server is configured. */
+export function smtpSettings(config: ProviderConfig): SmtpProviderOptions | undefined {
+  if (config.smtpUrl === undefined) return undefined
+  const url = new URL(config.smtpUrl)
+  const secure = url.protocol === 'smtps:'
+  return {
+    host: url.hostname,
+    port: url.port === '' ? (secure ? 465 : 587) : Number(url.port),
+    secure,
+    ...(url.username === '' ? {} : { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }),
+    from: config.smtpFrom,
+    timeoutMs: config.providerTimeoutMs,
+  }
+}
+
 /** Builds the channel router from configuration, with the outbox taking whatever is not configured. */
 export function buildProviderRouter(config: ProviderConfig, outbox: Outbox): ProviderRouter {
   const providers: NotificationProvider[] = []
-  if (config.smtpUrl !== undefined) {
-    const url = new URL(config.smtpUrl)
-    const secure = url.protocol === 'smtps:'
-    providers.push(
-      createSmtpProvider({
-        host: url.hostname,
-        port: url.port === '' ? (secure ? 465 : 587) : Number(url.port),
-        secure,
-        ...(url.username === '' ? {} : { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }),
-        from: config.smtpFrom,
-        timeoutMs: config.providerTimeoutMs,
-      }),
-    )
-  }
+  const smtp = smtpSettings(config)
+  if (smtp !== undefined) providers.push(createSmtpProvider(smtp))
   const token = config.webhookToken === undefined ? {} : { token: config.webhookToken }
   if (config.smsWebhookUrl !== undefined && config.smsWebhookUrl === config.whatsappWebhookUrl) {
     providers.push(createWebhookProvider({ url: config.smsWebhookUrl, channels: ['sms', 'whatsapp'], timeoutMs: config.providerTimeoutMs, name: 'gateway', ...token }))

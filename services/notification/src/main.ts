@@ -10,6 +10,7 @@ import { buildNotificationApp } from './app.ts'
 import { buildProviderRouter, notificationConfig, notifierSettings } from './config.ts'
 import { startNotifier } from './notifier.ts'
 import { openSqliteOutbox } from './outbox.ts'
+import { startSupervisorService } from './supervisor-service.ts'
 
 const config = parseConfigOrExit(notificationConfig, process.env, 'notification')
 const logger = createLogger({ level: config.logLevel, name: 'notification' })
@@ -38,6 +39,8 @@ const notifier = await startNotifier({
   logger,
   ...notifierSettings(config),
 })
+// Escalations and the daily digest of overdue cases to the directorates' supervisors (catalogue contacts).
+const supervisors = await startSupervisorService({ feed, store, catalogue, config, dataDir, logger })
 const app = buildNotificationApp({ outbox, notifier, access, logger })
 
 const shutdown = installShutdown({
@@ -45,6 +48,7 @@ const shutdown = installShutdown({
   tasks: [
     { name: 'http', close: () => app.close() },
     { name: 'notifier', close: () => notifier.stop() },
+    { name: 'supervisor notices', close: () => supervisors.stop() },
     { name: 'case feed', close: () => feed.close() },
     { name: 'providers', close: () => router.close() },
     { name: 'bus', close: () => bus.close() },

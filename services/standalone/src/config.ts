@@ -13,7 +13,7 @@ export const standaloneConfig = defineConfig({
   dataDir: {
     env: 'CIVIC_DATA_DIR',
     schema: z.string().min(1).default('./data'),
-    doc: 'Folder of everything standalone keeps: events.sqlite (the event store), consumers/ (each consumer group\'s checkpoint), bus.sqlite (dead letters and other topics), outbox.sqlite (citizen messages) and the tracking key',
+    doc: 'Folder of everything standalone keeps: events.sqlite (the event store), consumers/ (each consumer group\'s checkpoint), bus.sqlite (dead letters and other topics), outbox.sqlite (citizen messages), supervisors.sqlite (messages to directorates’ supervisors) and the tracking key',
   },
   logLevel: { env: 'LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'), doc: 'pino log level' },
   catalogueFile: { env: 'CIVIC_CATALOGUE_FILE', schema: z.string().min(1).default(defaultCatalogueFile), doc: 'Service catalogue (directorates, categories, SLAs); see infra/catalogue/README.md' },

@@ -9,7 +9,7 @@ import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { createCaseFeed, groupCheckpointDir } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { openSqliteBus } from '@civic-desk/messaging'
-import { buildProviderRouter, notifierSettings, openSqliteOutbox, startNotifier } from '@civic-desk/notification'
+import { buildProviderRouter, notifierSettings, openSqliteOutbox, startNotifier, startSupervisorService } from '@civic-desk/notification'
 import { startRouting } from '@civic-desk/routing'
 import { createLogger, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { standaloneConfig } from './config.ts'
@@ -44,12 +44,14 @@ const routing = await startRouting({
   options: { duplicateWindowHours: config.duplicateWindowHours, duplicateRadiusMeters: config.duplicateRadiusMeters, textSimilarity: config.duplicateTextSimilarity, duplicateGroups: config.duplicateGroups },
 })
 const notifier = await startNotifier({ feed, store, catalogue, router, logger, now, ...notifierSettings(config) })
+const supervisors = await startSupervisorService({ feed, store, catalogue, config, dataDir, logger, now })
 
 /** Closes in the order the one-thread system did: consumers first (checkpoints saved), files last. */
 async function stop(): Promise<void> {
   const steps: [string, () => Promise<void> | void][] = [
     ['routing', () => routing.stop()],
     ['notification', () => notifier.stop()],
+    ['supervisor notices', () => supervisors.stop()],
     ['case feed', () => feed.close()],
     ['bus', () => bus.close()],
     ['notification providers', () => router.close()],
