@@ -96,6 +96,15 @@ export interface CreateHttpAppOptions {
 export const DEFAULT_BODY_LIMIT = 64 * 1024
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The id the audit trail records for this request (the events' `correlationId`): a UUID made
+     * here, so no caller can choose or forge it. Sent back as `x-correlation-id`.
+     */
+    correlationId: string
+    /** The caller's `x-request-id` when it was sane, else null: untrusted, recorded apart as `clientRequestId`. */
+    clientRequestId: string | null
+  }
   interface FastifyInstance {
     /** `access.requireRole` of the app's access control; throws at route definition when the app has none. */
     requireRole: AccessControl['requireRole']
@@ -107,7 +116,12 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:;=+/@-]{1,128}$/
 
 /** The request id to use for an incoming `x-request-id` header value, or a new UUID. */
 export function requestIdFrom(header: string | string[] | undefined): string {
-  return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID()
+  return saneClientRequestId(header) ?? randomUUID()
+}
+
+/** An incoming `x-request-id` value when it is safe to log and to store (still the caller's word), else null. */
+export function saneClientRequestId(header: string | string[] | undefined): string | null {
+  return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : null
 }
 
 interface ProblemInit {
@@ -164,6 +178,8 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   })
 
   app.decorateRequest('principal', null)
+  app.decorateRequest('correlationId', '')
+  app.decorateRequest('clientRequestId', null)
   const access = options.access
   app.decorate(
     'requireRole',
@@ -175,7 +191,11 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   )
 
   app.addHook('onRequest', async (request, reply) => {
+    // The request id may be the caller's (it joins their logs to ours); the audit trail's id is ours.
+    request.correlationId = randomUUID()
+    request.clientRequestId = saneClientRequestId(request.headers['x-request-id'])
     reply.header('x-request-id', request.id)
+    reply.header('x-correlation-id', request.correlationId)
     if (closing) {
       reply.header('connection', 'close')
       throw new ServiceUnavailableError('This instance is shutting down; retry the request.', { headers: { 'retry-after': '1' } })

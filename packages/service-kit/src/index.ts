@@ -50,6 +50,7 @@ export {
   createHttpApp,
   problemType,
   requestIdFrom,
+  saneClientRequestId,
   type CreateHttpAppOptions,
   type ProblemDetails,
   type Readiness,

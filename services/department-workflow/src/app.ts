@@ -238,7 +238,8 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
       eventId: randomUUID(),
       occurredAt: now.toISOString(),
       actor: { kind: 'staff', id: principal.id },
-      correlationId: request.id,
+      correlationId: request.correlationId,
+      ...(request.clientRequestId === null ? {} : { clientRequestId: request.clientRequestId }),
       causationId: null,
     }
     let seen: OpenCase | undefined
@@ -256,7 +257,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     }
     if (result.state.status === 'none') throw new Error(`case ${caseId} vanished after ${action}`)
     log.info(
-      { caseId, action, events: result.events.map((e) => e.type), eventIds: result.events.map((e) => e.eventId), revision: result.revision, actor: principal.id, correlationId: request.id },
+      { caseId, action, events: result.events.map((e) => e.type), eventIds: result.events.map((e) => e.eventId), revision: result.revision, actor: principal.id, correlationId: request.correlationId },
       'case command recorded',
     )
     return send(reply, caseView(result.state, result.revision, now, { catalogue, workflows, visibility: 'full' }))

@@ -335,3 +335,16 @@ t.test('GET /v1/workflows serves the definitions; readiness reports the projecti
   t.equal(ready.statusCode, 200)
   t.match(ready.json(), { status: 'ready', details: { projectionPosition: 0, eventStoreHead: 0 } })
 })
+
+t.test("a staff command records the caller's x-request-id as clientRequestId, never as the correlation id", async (t) => {
+  const env = setup(t, at(1))
+  const { caseId } = await seedCase(env.store, { category: 'yol-cukur', routedAt: T0, citizen: ayse })
+  const accepted = await env.request('POST', `/v1/cases/${caseId}/accept`, { ...as.fen, 'x-request-id': 'AUDIT-FORGED-ID' }, {})
+  t.equal(accepted.statusCode, 200, accepted.body)
+  const history = (await env.request('GET', `/v1/cases/${caseId}/history`, as.auditor)).json()
+  const event = history.events.find((e: { type: string }) => e.type === 'CaseAccepted')
+  t.equal(event.correlationId, accepted.headers['x-correlation-id'], 'the server-made id, as sent back')
+  t.not(event.correlationId, 'AUDIT-FORGED-ID')
+  t.equal(event.clientRequestId, 'AUDIT-FORGED-ID', "the caller's id, apart and visible to auditors")
+  t.equal(history.events[0].clientRequestId, undefined, 'events stored without one still decode and show none')
+})

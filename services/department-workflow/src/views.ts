@@ -200,6 +200,8 @@ export interface HistoryEntry {
   readonly occurredAt: string
   readonly actor: CaseEvent['actor']
   readonly correlationId: string
+  /** The caller's own request id, as it sent it: untrusted. */
+  readonly clientRequestId?: string
   readonly causationId: string | null
   readonly data: unknown
   /** Set when personal data was left out of `data`. */
@@ -219,6 +221,7 @@ export function historyEntries(records: readonly CaseRecord[], visibility: Visib
       occurredAt: event.occurredAt,
       actor: event.actor,
       correlationId: event.correlationId,
+      ...(event.clientRequestId === undefined ? {} : { clientRequestId: event.clientRequestId }),
       causationId: event.causationId,
     }
     if (visibility === 'without-personal-data' && event.type === 'CaseSubmitted' && event.data.citizen !== undefined) {

@@ -59,14 +59,15 @@ export async function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDep
     const principal = request.principal
     const result = await submitRequest(deps, body, {
       actor: channelActor(principal?.id ?? 'unknown'),
-      correlationId: request.id,
+      correlationId: request.correlationId,
+      ...(request.clientRequestId === null ? {} : { clientRequestId: request.clientRequestId }),
     })
     switch (result.outcome) {
       case 'created':
-        log.info({ caseId: result.receipt.caseId, channel: body.channel, kind: body.kind, position: result.position, correlationId: request.id }, 'case submitted')
+        log.info({ caseId: result.receipt.caseId, channel: body.channel, kind: body.kind, position: result.position, correlationId: request.correlationId }, 'case submitted')
         return reply.code(201).header('location', `/v1/requests/${result.receipt.trackingCode}`).send(result.receipt)
       case 'duplicate':
-        log.info({ caseId: result.receipt.caseId, channel: body.channel, correlationId: request.id }, 'repeated submission answered from the existing case')
+        log.info({ caseId: result.receipt.caseId, channel: body.channel, correlationId: request.correlationId }, 'repeated submission answered from the existing case')
         return reply.code(200).header('location', `/v1/requests/${result.receipt.trackingCode}`).send(result.receipt)
       case 'conflict':
         throw submissionConflict(body, result.receipt)
