@@ -13,16 +13,22 @@
  * | bad_request             | 400    | the request cannot be read (bad URL, wrong Content-Length, …)   |
  * | unauthorized            | 401    | no bearer token or an unknown one (`WWW-Authenticate` is sent)  |
  * | forbidden               | 403    | the caller lacks the role (`requiredRoles`) or the scope        |
- * | not_found               | 404    | no such resource, or no such route                              |
+ * | not_found               | 404    | no such resource, or no such route (answered before any body)   |
+ * | request_timeout         | 408    | headers or body did not arrive in time (see protocol-errors.ts) |
  * | conflict                | 409    | the request conflicts with what is already recorded             |
  * | precondition_failed     | 412    | `If-Match` does not match the current revision                  |
  * | payload_too_large       | 413    | the body is over the service's limit                            |
  * | unsupported_media_type  | 415    | the body's content type cannot be read (send application/json)  |
+ * | expectation_failed      | 417    | an `Expect` other than `100-continue`                           |
  * | too_many_requests       | 429    | a rate limit was hit; `Retry-After` says when to try again      |
+ * | request_header_fields_too_large | 431 | headers over Node's 16 KiB                                 |
+ * | not_implemented         | 501    | `CONNECT`: this is no proxy                                     |
  * | not_ready               | 503    | `/readyz`: a dependency is not ready (`details`)                |
  * | service_unavailable     | 503    | the service is shutting down; retry on another instance         |
  * | internal_error          | 500    | a bug or an outage; the detail is generic, quote `requestId`    |
- * Other statuses raised by fastify itself get the snake-cased status text as code.
+ * Other statuses raised by fastify itself get the snake-cased status text as code. Errors Node's
+ * parser reports before fastify sees a request (malformed HTTP, 408, 431) are answered in the same
+ * form by protocol-errors.ts, which also lists what Node still closes unanswered.
  *
  * Request schemas. Routes declare zod schemas (`schema: { params, querystring, body, headers }`)
  * and type their handlers with `app.withTypeProvider<ZodTypeProvider>()`; the zod type provider
@@ -47,17 +53,10 @@ import { z } from 'zod'
 import type { AccessControl } from './auth.ts'
 import { ProblemError, ServiceUnavailableError, ValidationError, validationErrorFromZod, type FieldError, type IssueLike, type RequestPart } from './errors.ts'
 import type { Logger } from './logging.ts'
+import { PROBLEM_CONTENT_TYPE, problemType } from './problem.ts'
+import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, answerProtocolErrors, checkTimeouts, checkingIntervalMs, type HttpTimeouts } from './protocol-errors.ts'
 
-/** Base of every problem `type` URI; the code is appended. */
-export const PROBLEM_TYPE_BASE = 'https://civic-desk.dev/problems/'
-
-/** Content type of every error response. */
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
-
-/** The `type` URI of a problem code. */
-export function problemType(code: string): string {
-  return `${PROBLEM_TYPE_BASE}${code}`
-}
+export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, problemType } from './problem.ts'
 
 /** An RFC 9457 problem body as this project sends it. */
 export interface ProblemDetails {
@@ -90,6 +89,10 @@ export interface CreateHttpAppOptions {
   readonly access?: AccessControl
   /** Checked by `GET /readyz`; ready when omitted. */
   readonly readiness?: () => Promise<Readiness>
+  /** Time for the request line and headers to arrive (408 after it); default 10 s. */
+  readonly headersTimeoutMs?: number
+  /** Time for the whole request, body included, to arrive (408 after it); default 30 s. */
+  readonly requestTimeoutMs?: number
 }
 
 /** Default body limit: 64 KiB is generous for a citizen request without attachments. */
@@ -145,8 +148,24 @@ const INTERNAL: ProblemInit = {
 export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   // Typed as fastify's base logger so the app is a plain FastifyInstance, the type services use.
   const loggerInstance: FastifyBaseLogger = options.logger
+  const timeouts: HttpTimeouts = {
+    headersTimeoutMs: options.headersTimeoutMs ?? Math.min(DEFAULT_HEADERS_TIMEOUT_MS, options.requestTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS),
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+  }
+  checkTimeouts(timeouts)
+  // Protocol errors and slow requests never reach fastify's error handler: answered on the socket.
+  const protocol = answerProtocolErrors(timeouts, loggerInstance)
   const app = fastify({
     loggerInstance,
+    // A body that dribbles in is cut off: fastify's default (0) lets a request take forever.
+    requestTimeout: timeouts.requestTimeoutMs,
+    http: {
+      headersTimeout: timeouts.headersTimeoutMs,
+      connectionsCheckingInterval: checkingIntervalMs(timeouts),
+      // Node would answer a Host-less HTTP/1.1 request with a bare 400; the onRequest hook below answers it.
+      requireHostHeader: false,
+    },
+    clientErrorHandler: protocol.clientErrorHandler,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
@@ -190,6 +209,8 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
       : access.requireRole.bind(access),
   )
 
+  protocol.install(app)
+
   app.addHook('onRequest', async (request, reply) => {
     // The request id may be the caller's (it joins their logs to ours); the audit trail's id is ours.
     request.correlationId = randomUUID()
@@ -200,23 +221,28 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
       reply.header('connection', 'close')
       throw new ServiceUnavailableError('This instance is shutting down; retry the request.', { headers: { 'retry-after': '1' } })
     }
+    if (request.raw.httpVersionMajor === 1 && request.raw.httpVersionMinor === 1 && request.headers.host === undefined) {
+      return sendProblem(request, reply, { status: 400, code: 'bad_request', title: 'Bad request', detail: 'An HTTP/1.1 request needs a Host header (RFC 9112).' })
+    }
+    // An unknown route is answered before its body is read: nothing could use it, however large or slow.
+    if (request.is404) return sendProblem(request, reply, notFound(request))
+    return undefined
   })
 
   app.setErrorHandler((error, request, reply) => {
+    if (protocol.settled(request.raw.socket)) {
+      // Cut off mid-body (a 408 went out on the socket): the failed body read is no second error.
+      request.log.debug({ err: error }, 'request ended by a protocol error answer')
+      return reply.hijack()
+    }
     const problem = toProblem(error)
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
     else request.log.info({ problem: problem.code, status: problem.status }, 'request rejected')
     return sendProblem(request, reply, problem)
   })
 
-  app.setNotFoundHandler((request, reply) => {
-    return sendProblem(request, reply, {
-      status: 404,
-      code: 'not_found',
-      title: 'Not found',
-      detail: `There is no route for ${request.method} ${pathOf(request.url)}.`,
-    })
-  })
+  // Answers `reply.callNotFound()`; unknown routes are answered by the onRequest hook above.
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, notFound(request)))
 
   const service = options.serviceName
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok', service }))
@@ -242,6 +268,10 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   })
 
   return app
+}
+
+function notFound(request: FastifyRequest): ProblemInit {
+  return { status: 404, code: 'not_found', title: 'Not found', detail: `There is no route for ${request.method} ${pathOf(request.url)}.` }
 }
 
 function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemInit): FastifyReply {

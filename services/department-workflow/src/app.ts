@@ -31,6 +31,7 @@ import {
   ValidationError,
   createHttpApp,
   type AccessControl,
+  type HttpTimeouts,
   type Logger,
   type Principal,
   type ZodTypeProvider,
@@ -51,6 +52,8 @@ export interface WorkflowAppDeps {
   readonly now: () => Date
   /** Body limit in bytes (64 KiB by default). */
   readonly bodyLimit?: number
+  /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
+  readonly timeouts?: HttpTimeouts
   /** How long a queue read waits for the projection to catch up with the store (default 2000 ms). */
   readonly queueConsistencyTimeoutMs?: number
 }
@@ -176,6 +179,7 @@ export function buildWorkflowApp(deps: WorkflowAppDeps): FastifyInstance {
     serviceName: 'department-workflow',
     logger: deps.logger,
     access,
+    ...deps.timeouts,
     ...(deps.bodyLimit === undefined ? {} : { bodyLimit: deps.bodyLimit }),
     readiness: async () => {
       const head = await store.headPosition()

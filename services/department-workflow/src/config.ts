@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { defaultHolidayFile } from '@civic-desk/calendar'
-import { defaultCatalogueFile, defineConfig, logLevelSchema, distributedConfigEntries } from '@civic-desk/service-kit'
+import { defaultCatalogueFile, defineConfig, logLevelSchema, distributedConfigEntries, httpConfigEntries } from '@civic-desk/service-kit'
 import { DEFAULT_SLA_TICK_MS } from './sla-scheduler.ts'
 import { defaultWorkflowFile } from './workflows.ts'
 
@@ -20,6 +20,7 @@ export const workflowConfig = defineConfig({
     doc: 'How often the SLA scheduler looks for reached warning/breach thresholds (ms)',
   },
   ...distributedConfigEntries,
+  ...httpConfigEntries,
 })
 /** The parsed configuration. */
 export type WorkflowConfig = ReturnType<typeof workflowConfig.parse>

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { SubmissionBody, categoryByCode, departmentByCode, type Catalogue } from '@civic-desk/contracts'
 import { caseIdForTrackingCode, parseTrackingCode, replay, toPublicView, type CatalogueNames } from '@civic-desk/case-domain'
 import { caseStreamId, decodeCaseEvent } from '@civic-desk/case-feed'
-import { NotFoundError, TooManyRequestsError, ValidationError, createHttpApp, type AccessControl, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
+import { NotFoundError, TooManyRequestsError, ValidationError, createHttpApp, type AccessControl, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 import { submitRequest, type SubmitDeps } from './submit.ts'
 import { channelActor, checkSubmission, submissionConflict } from './validation.ts'
 
@@ -16,6 +16,8 @@ export interface IntakeDeps extends SubmitDeps {
   readonly bodyLimit?: number
   /** Public status look-ups allowed per client address and minute (120 by default). */
   readonly lookupsPerMinute?: number
+  /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
+  readonly timeouts?: HttpTimeouts
 }
 
 // Any text: what makes a tracking code valid is checked in the handler, which says what is wrong with it.
@@ -38,6 +40,7 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<FastifyInstance>
     serviceName: 'intake',
     logger: deps.logger,
     access: deps.access,
+    ...deps.timeouts,
     bodyLimit: deps.bodyLimit ?? 64 * 1024,
     readiness: async () => ({ ready: true, details: { eventStoreHead: await deps.store.headPosition() } }),
   })

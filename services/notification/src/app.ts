@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { parseTrackingCode } from '@civic-desk/case-domain'
-import { createHttpApp, type AccessControl, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
+import { createHttpApp, type AccessControl, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 import type { Notifier } from './notifier.ts'
 import { MAX_OUTBOX_PAGE, type Outbox } from './outbox.ts'
 
@@ -10,6 +10,8 @@ export interface NotificationAppDeps {
   readonly notifier: Notifier
   readonly access: AccessControl
   readonly logger: Logger
+  /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
+  readonly timeouts?: HttpTimeouts
 }
 
 const OutboxQuery = z.strictObject({
@@ -51,7 +53,7 @@ export function registerNotificationRoutes(app: FastifyInstance, deps: Notificat
 
 /** The notification process's own HTTP surface. Never listens by itself. */
 export function buildNotificationApp(deps: NotificationAppDeps): FastifyInstance {
-  const app = createHttpApp({ serviceName: 'notification', logger: deps.logger, access: deps.access })
+  const app = createHttpApp({ serviceName: 'notification', logger: deps.logger, access: deps.access, ...deps.timeouts })
   registerNotificationRoutes(app, deps)
   return app
 }

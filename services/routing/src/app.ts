@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify'
-import { createHttpApp, type AccessControl, type Logger } from '@civic-desk/service-kit'
+import { createHttpApp, type AccessControl, type HttpTimeouts, type Logger } from '@civic-desk/service-kit'
 import type { RoutingService, RoutingStatus } from './routing.ts'
 
 export interface RoutingAppDeps {
   readonly routing: RoutingService
   readonly access: AccessControl
   readonly logger: Logger
+  /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
+  readonly timeouts?: HttpTimeouts
 }
 
 /** The routing service's HTTP surface: health, readiness and an operator status page. Never listens by itself. */
@@ -15,6 +17,7 @@ export function buildRoutingApp(deps: RoutingAppDeps): FastifyInstance {
     serviceName: 'routing',
     logger: deps.logger,
     access: deps.access,
+    ...deps.timeouts,
     readiness: async () => {
       const s = routing.status()
       return { ready: s.running, details: { indexPosition: s.indexPosition, routed: s.routed, duplicates: s.duplicates } }
