@@ -71,7 +71,10 @@ export interface ProblemDetails {
   readonly [extension: string]: unknown
 }
 
-/** What `readiness` reports; `details` (no secrets, please) is shown to the caller. */
+/**
+ * What `readiness` reports. `details` (no secrets, please) are internal positions: shown only to
+ * callers with an operator token (or by an app without access control), never to an anonymous probe.
+ */
 export interface Readiness {
   readonly ready: boolean
   readonly details?: Readonly<Record<string, unknown>>
@@ -247,6 +250,16 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   const service = options.serviceName
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok', service }))
 
+  // Load balancers probe without a token and need only the status; the positions are for operators.
+  const mayReadDetails = (request: FastifyRequest): boolean => {
+    if (access === undefined) return true
+    try {
+      return access.authenticate(request.headers.authorization).roles.includes('operator')
+    } catch {
+      return false
+    }
+  }
+
   app.get('/readyz', { logLevel: 'warn' }, async (request, reply) => {
     if (options.readiness === undefined) return { status: 'ready', service }
     let report: Readiness
@@ -256,6 +269,7 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
       request.log.error({ err: error }, 'readiness check failed')
       report = { ready: false }
     }
+    if (report.details !== undefined && !mayReadDetails(request)) report = { ready: report.ready }
     if (report.ready) return { status: 'ready', service, ...(report.details === undefined ? {} : { details: report.details }) }
     return sendProblem(request, reply, {
       status: 503,
