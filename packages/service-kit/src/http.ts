@@ -50,6 +50,7 @@ import {
 } from 'fastify'
 import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { accessRuleFor, type AccessRule } from './access-rules.ts'
 import type { AccessControl } from './auth.ts'
 import { ProblemError, ServiceUnavailableError, ValidationError, validationErrorFromZod, type FieldError, type IssueLike, type RequestPart } from './errors.ts'
 import type { Logger } from './logging.ts'
@@ -96,6 +97,11 @@ export interface CreateHttpAppOptions {
   readonly headersTimeoutMs?: number
   /** Time for the whole request, body included, to arrive (408 after it); default 30 s. */
   readonly requestTimeoutMs?: number
+  /**
+   * The product's access table (`ACCESS_RULES`): given, every route registered on the app must
+   * have a row, or registering it throws (the app does not start).
+   */
+  readonly accessRules?: readonly AccessRule[]
 }
 
 /** Default body limit: 64 KiB is generous for a citizen request without attachments. */
@@ -183,7 +189,15 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
 
   // Set per route rather than for the app, so that a route declaring JSON schemas keeps ajv. A
   // route's request schemas are all zod or all JSON schema, and so are its response schemas.
+  const accessRules = options.accessRules
   app.addHook('onRoute', (route) => {
+    if (accessRules !== undefined) {
+      for (const method of [route.method].flat()) {
+        if (accessRuleFor(accessRules, method, route.url) === undefined) {
+          throw new Error(`No access rule for ${method} ${route.url}: add a row to ACCESS_RULES (packages/service-kit/src/access-rules.ts) and to README.md's API table`)
+        }
+      }
+    }
     const schema = route.schema
     if (schema === undefined) return
     if (route.validatorCompiler === undefined && [schema.params, schema.querystring, schema.body, schema.headers].some(isZodSchema)) {

@@ -79,5 +79,7 @@ export {
   type Principal,
   type Role,
 } from './auth.ts'
+/** Every route of the product with who may call it and what each caller sees. */
+export { ACCESS_RULES, CONSOLE_FILES, accessRuleFor, type AccessRule, type Grant } from './access-rules.ts'
 export { installShutdown, type InstallShutdownOptions, type Shutdown, type ShutdownTask } from './shutdown.ts'
 export { defaultCatalogueFile, loadCatalogue } from './catalogue.ts'

@@ -23,6 +23,7 @@ import {
 } from '@civic-desk/contracts'
 import { ConcurrencyError, type EventStore } from '@civic-desk/event-store'
 import {
+  ACCESS_RULES,
   ConflictError,
   ForbiddenError,
   NotFoundError,
@@ -175,6 +176,7 @@ export function buildWorkflowApp(deps: WorkflowAppDeps): FastifyInstance {
     logger: deps.logger,
     access,
     ...deps.timeouts,
+    accessRules: ACCESS_RULES,
     ...(deps.bodyLimit === undefined ? {} : { bodyLimit: deps.bodyLimit }),
     readiness: async () => {
       const head = await store.headPosition()

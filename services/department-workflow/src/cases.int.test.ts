@@ -337,7 +337,7 @@ t.test('GET /v1/workflows serves the definitions; readiness reports the projecti
   t.equal(res.statusCode, 200)
   t.match(res.json(), { version: 1, workflows: [{ code: 'sosyal-yardim-incelemesi', department: 'sosyal-destek', steps: [{ code: 'ev-ziyareti-planlandi' }, {}, {}, {}] }] })
   t.equal((await env.request('GET', '/v1/workflows', as.channel)).statusCode, 403)
-  const ready = await env.request('GET', '/readyz', {})
+  const ready = await env.request('GET', '/readyz', as.operator)
   t.equal(ready.statusCode, 200)
   t.match(ready.json(), { status: 'ready', details: { projectionPosition: 0, eventStoreHead: 0 } })
 })

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { EventStore } from '@civic-desk/event-store'
-import { createHttpApp, type AccessControl, type HttpTimeouts, type Logger } from '@civic-desk/service-kit'
+import { ACCESS_RULES, createHttpApp, type AccessControl, type HttpTimeouts, type Logger } from '@civic-desk/service-kit'
 import type { CaseFeed, ConsumerStatus } from '@civic-desk/case-feed'
 import type { Relay } from './relay.ts'
 
@@ -38,6 +38,7 @@ export function buildRelayApp(deps: RelayAppDeps): FastifyInstance {
     logger: deps.logger,
     access: deps.access,
     ...deps.timeouts,
+    accessRules: ACCESS_RULES,
     readiness: async () => {
       const s = await status()
       return { ready: s.running, details: { position: s.position, head: s.head, lag: s.lag, consecutiveFailures: s.consecutiveFailures } }

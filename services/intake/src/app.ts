@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { SubmissionBody, categoryByCode, departmentByCode, type Catalogue } from '@civic-desk/contracts'
 import { caseIdForTrackingCode, parseTrackingCode, replay, toPublicView, type CatalogueNames } from '@civic-desk/case-domain'
 import { caseStreamId, decodeCaseEvent } from '@civic-desk/case-feed'
-import { NotFoundError, TooManyRequestsError, ValidationError, createHttpApp, type AccessControl, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
+import { ACCESS_RULES, NotFoundError, TooManyRequestsError, ValidationError, createHttpApp, type AccessControl, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 import { submitRequest, type SubmitDeps } from './submit.ts'
 import { channelActor, checkSubmission, submissionConflict } from './validation.ts'
 
@@ -41,6 +41,7 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<FastifyInstance>
     logger: deps.logger,
     access: deps.access,
     ...deps.timeouts,
+    accessRules: ACCESS_RULES,
     bodyLimit: deps.bodyLimit ?? 64 * 1024,
     readiness: async () => ({ ready: true, details: { eventStoreHead: await deps.store.headPosition() } }),
   })

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { parseTrackingCode } from '@civic-desk/case-domain'
-import { createHttpApp, type AccessControl, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
+import { ACCESS_RULES, createHttpApp, type AccessControl, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 import type { Notifier } from './notifier.ts'
 import { MAX_OUTBOX_PAGE, type Outbox } from './outbox.ts'
 
@@ -53,7 +53,7 @@ export function registerNotificationRoutes(app: FastifyInstance, deps: Notificat
 
 /** The notification process's own HTTP surface. Never listens by itself. */
 export function buildNotificationApp(deps: NotificationAppDeps): FastifyInstance {
-  const app = createHttpApp({ serviceName: 'notification', logger: deps.logger, access: deps.access, ...deps.timeouts })
+  const app = createHttpApp({ serviceName: 'notification', logger: deps.logger, access: deps.access, ...deps.timeouts, accessRules: ACCESS_RULES })
   registerNotificationRoutes(app, deps)
   return app
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { createHttpApp, type AccessControl, type HttpTimeouts, type Logger } from '@civic-desk/service-kit'
+import { ACCESS_RULES, createHttpApp, type AccessControl, type HttpTimeouts, type Logger } from '@civic-desk/service-kit'
 import type { RoutingService, RoutingStatus } from './routing.ts'
 
 export interface RoutingAppDeps {
@@ -18,6 +18,7 @@ export function buildRoutingApp(deps: RoutingAppDeps): FastifyInstance {
     logger: deps.logger,
     access: deps.access,
     ...deps.timeouts,
+    accessRules: ACCESS_RULES,
     readiness: async () => {
       const s = routing.status()
       return { ready: s.running, details: { indexPosition: s.indexPosition, routed: s.routed, duplicates: s.duplicates } }

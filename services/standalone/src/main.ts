@@ -15,7 +15,7 @@ import { openSqliteEventStore } from '@civic-desk/event-store'
 import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes } from '@civic-desk/intake'
 import { openSqliteBus } from '@civic-desk/messaging'
 import { registerRoutingRoutes, startRouting } from '@civic-desk/routing'
-import { accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { standaloneConfig } from './config.ts'
 
 const config = parseConfigOrExit(standaloneConfig, process.env, 'civic-desk')
@@ -74,6 +74,7 @@ const app = createHttpApp({
   access,
   bodyLimit: config.bodyLimit,
   ...httpTimeouts(config),
+  accessRules: ACCESS_RULES,
   readiness: async () => {
     const head = await store.headPosition()
     const routingStatus = routing.status()
