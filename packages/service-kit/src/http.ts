@@ -187,17 +187,21 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   // Every API here speaks JSON only: any other body is refused with 415 rather than parsed.
   app.removeContentTypeParser('text/plain')
 
-  // Set per route rather than for the app, so that a route declaring JSON schemas keeps ajv. A
-  // route's request schemas are all zod or all JSON schema, and so are its response schemas.
+  // No route without a decision on who may call it: registering one that the table lacks throws.
   const accessRules = options.accessRules
-  app.addHook('onRoute', (route) => {
-    if (accessRules !== undefined) {
+  if (accessRules !== undefined) {
+    app.addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) {
         if (accessRuleFor(accessRules, method, route.url) === undefined) {
           throw new Error(`No access rule for ${method} ${route.url}: add a row to ACCESS_RULES (packages/service-kit/src/access-rules.ts) and to README.md's API table`)
         }
       }
-    }
+    })
+  }
+
+  // Set per route rather than for the app, so that a route declaring JSON schemas keeps ajv. A
+  // route's request schemas are all zod or all JSON schema, and so are its response schemas.
+  app.addHook('onRoute', (route) => {
     const schema = route.schema
     if (schema === undefined) return
     if (route.validatorCompiler === undefined && [schema.params, schema.querystring, schema.body, schema.headers].some(isZodSchema)) {
