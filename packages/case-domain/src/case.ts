@@ -32,6 +32,8 @@ export interface CommandMeta {
   readonly occurredAt: string
   readonly actor: Actor
   readonly correlationId: string
+  /** The caller's own request id (untrusted), recorded apart from `correlationId`. */
+  readonly clientRequestId?: string
   readonly causationId: string | null
 }
 
@@ -224,6 +226,7 @@ function emit(meta: CommandMeta, ...events: { type: CaseEvent['type']; data: unk
         occurredAt: meta.occurredAt,
         actor: meta.actor,
         correlationId: meta.correlationId,
+        ...(meta.clientRequestId === undefined ? {} : { clientRequestId: meta.clientRequestId }),
         causationId: meta.causationId,
         schemaVersion: 1,
         type: e.type,

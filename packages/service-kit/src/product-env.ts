@@ -15,6 +15,7 @@ export const PRODUCT_VARIABLES: ReadonlySet<string> = new Set([
   'CIVIC_DUPLICATE_TEXT_SIMILARITY',
   'CIVIC_DUPLICATE_WINDOW_HOURS',
   'CIVIC_FALLBACK_DEPARTMENT',
+  'CIVIC_HEADERS_TIMEOUT_MS',
   'CIVIC_HOLIDAY_FILE',
   'CIVIC_INFORMATION_DEPARTMENT',
   'CIVIC_LOOKUPS_PER_MINUTE',
@@ -26,6 +27,7 @@ export const PRODUCT_VARIABLES: ReadonlySet<string> = new Set([
   'CIVIC_NOTIFY_TIMEOUT_MS',
   'CIVIC_REDIS_PREFIX',
   'CIVIC_RELAY_BATCH_SIZE',
+  'CIVIC_REQUEST_TIMEOUT_MS',
   // Read by the test suite, not by a service: with 1, the Kafka, Redis and browser tests fail
   // instead of skipping when KAFKA_BROKERS / REDIS_URL / Chromium are missing (set by .ci/run,
   // which also passes them on to the services the tests start).

@@ -25,6 +25,7 @@ import {
 } from '@civic-desk/contracts'
 import { ConcurrencyError, type EventStore } from '@civic-desk/event-store'
 import {
+  ACCESS_RULES,
   ConflictError,
   ForbiddenError,
   NotFoundError,
@@ -33,6 +34,7 @@ import {
   ValidationError,
   createHttpApp,
   type AccessControl,
+  type HttpTimeouts,
   type Logger,
   type Principal,
   type ZodTypeProvider,
@@ -53,6 +55,8 @@ export interface WorkflowAppDeps {
   readonly now: () => Date
   /** Body limit in bytes (64 KiB by default). */
   readonly bodyLimit?: number
+  /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
+  readonly timeouts?: HttpTimeouts
   /** How long a queue read waits for the projection to catch up with the store (default 2000 ms). */
   readonly queueConsistencyTimeoutMs?: number
   /** How often a case may be reopened before only a supervisor, with a reason, can reopen it again (default 3). */
@@ -119,18 +123,13 @@ export function parseIfMatch(header: string | string[] | undefined): IfMatch | u
 const etag = (revision: number): string => `"${revision}"`
 
 /** Who may see or change a case. */
-function accessTo(principal: Principal, state: OpenCase, catalogue: Catalogue, purpose: 'read' | 'act'): Visibility {
+function accessTo(principal: Principal, state: OpenCase, purpose: 'read' | 'act'): Visibility {
   if (principal.roles.includes('supervisor')) return 'full'
   if (principal.roles.includes('staff') && state.department !== null && principal.departments.includes(state.department)) return 'full'
   if (purpose === 'read' && principal.roles.includes('auditor')) return 'without-personal-data'
-  if (state.department === null) {
-    throw new ForbiddenError('This case has not been routed to a directorate yet; only supervisors can handle it.')
-  }
-  const holder = departmentByCode(catalogue, state.department)
-  throw new ForbiddenError(
-    `This case is held by ${holder?.nameEn ?? state.department} (${state.department}); only its staff and supervisors can ${purpose === 'read' ? 'see' : 'change'} it.`,
-    { extensions: { department: state.department } },
-  )
+  // The same answer whoever holds the case (or none yet): which directorate handles a case says
+  // what it is about (social aid, zoning, …), which is not for staff of other directorates to learn.
+  throw new ForbiddenError(`Only staff of the directorate that holds this case, and supervisors, can ${purpose === 'read' ? 'see' : 'change'} it.`)
 }
 
 function requireCase(loaded: LoadedCase): OpenCase {
@@ -204,6 +203,8 @@ export function buildWorkflowApp(deps: WorkflowAppDeps): FastifyInstance {
     serviceName: 'department-workflow',
     logger: deps.logger,
     access,
+    ...deps.timeouts,
+    accessRules: ACCESS_RULES,
     ...(deps.bodyLimit === undefined ? {} : { bodyLimit: deps.bodyLimit }),
     readiness: async () => {
       const head = await store.headPosition()
@@ -268,7 +269,8 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
       eventId: randomUUID(),
       occurredAt: now.toISOString(),
       actor: { kind: 'staff', id: principal.id },
-      correlationId: request.id,
+      correlationId: request.correlationId,
+      ...(request.clientRequestId === null ? {} : { clientRequestId: request.clientRequestId }),
       causationId: null,
     }
     let seen: OpenCase | undefined
@@ -276,7 +278,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     try {
       result = await executeOnCase(store, caseId, (loaded) => {
         const state = requireCase(loaded)
-        accessTo(principal, state, catalogue, 'act')
+        accessTo(principal, state, 'act')
         checkPrecondition(ifMatch, loaded.changeRevision)
         seen = state
         return build({ state, meta, now, principal })
@@ -286,7 +288,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     }
     if (result.state.status === 'none') throw new Error(`case ${caseId} vanished after ${action}`)
     log.info(
-      { caseId, action, events: result.events.map((e) => e.type), eventIds: result.events.map((e) => e.eventId), revision: result.revision, actor: principal.id, correlationId: request.id },
+      { caseId, action, events: result.events.map((e) => e.type), eventIds: result.events.map((e) => e.eventId), revision: result.revision, actor: principal.id, correlationId: request.correlationId },
       'case command recorded',
     )
     return send(reply, caseView(result.state, result.revision, now, { catalogue, workflows, visibility: 'full' }))
@@ -406,7 +408,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     const { caseId } = request.params
     const loaded = await loadCase(store, caseId)
     const state = requireCase(loaded)
-    const visibility = accessTo(principalOf(request), state, catalogue, 'read')
+    const visibility = accessTo(principalOf(request), state, 'read')
     return send(reply, caseView(state, loaded.changeRevision, deps.now(), { catalogue, workflows, visibility }))
   })
 

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { defaultHolidayFile } from '@civic-desk/calendar'
-import { defaultCatalogueFile, defineConfig, logLevelSchema, distributedConfigEntries } from '@civic-desk/service-kit'
+import { defaultCatalogueFile, defineConfig, logLevelSchema, distributedConfigEntries, httpConfigEntries } from '@civic-desk/service-kit'
 import { DEFAULT_MAX_REOPENINGS } from './app.ts'
 import { DEFAULT_SLA_TICK_MS } from './sla-scheduler.ts'
 import { defaultWorkflowFile } from './workflows.ts'
@@ -26,6 +26,7 @@ export const workflowConfig = defineConfig({
     doc: 'How often a case may be reopened; beyond it only a supervisor can reopen it, with a reason (overrideReason)',
   },
   ...distributedConfigEntries,
+  ...httpConfigEntries,
 })
 /** The parsed configuration. */
 export type WorkflowConfig = ReturnType<typeof workflowConfig.parse>

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { EventStore } from '@civic-desk/event-store'
-import { createHttpApp, type AccessControl, type Logger } from '@civic-desk/service-kit'
+import { ACCESS_RULES, createHttpApp, type AccessControl, type HttpTimeouts, type Logger } from '@civic-desk/service-kit'
 import type { ConsumerStatus, ReaderStatus } from '@civic-desk/case-feed'
 import type { Relay } from './relay.ts'
 
@@ -9,6 +9,8 @@ export interface RelayAppDeps {
   readonly store: EventStore
   readonly access: AccessControl
   readonly logger: Logger
+  /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
+  readonly timeouts?: HttpTimeouts
 }
 
 /** What `GET /v1/relay/status` answers. */
@@ -35,6 +37,8 @@ export function buildRelayApp(deps: RelayAppDeps): FastifyInstance {
     serviceName: 'event-relay',
     logger: deps.logger,
     access: deps.access,
+    ...deps.timeouts,
+    accessRules: ACCESS_RULES,
     readiness: async () => {
       const s = await status()
       return { ready: s.running, details: { position: s.position, head: s.head, lag: s.lag, consecutiveFailures: s.consecutiveFailures } }

@@ -319,3 +319,23 @@ t.test('status lookups are rate-limited per client address with a 429 problem', 
   t.ok(limited.headers['retry-after'], 'tells when to retry')
   t.equal((await app.inject({ method: 'GET', url, remoteAddress: '10.2.2.2' })).statusCode, 400, 'other addresses are not affected')
 })
+
+t.test("the caller's x-request-id is kept apart as clientRequestId; the audit trail's correlation id is made here", async (t) => {
+  const env = await setup(t)
+  const res = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: { ...channel, 'x-request-id': 'AUDIT-FORGED-ID' }, payload: pothole })
+  t.equal(res.statusCode, 201)
+  const correlationId = res.headers['x-correlation-id']
+  t.match(correlationId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a server-made UUID, sent back')
+  const [stored] = await env.store.readStream(caseStreamId(res.json().caseId))
+  const metadata = stored?.metadata as Record<string, unknown>
+  t.equal(metadata['correlationId'], correlationId, 'the event records the server-made id')
+  t.not(metadata['correlationId'], 'AUDIT-FORGED-ID', 'not the caller-chosen one')
+  t.equal(metadata['clientRequestId'], 'AUDIT-FORGED-ID', "the caller's id, recorded apart")
+
+  // Without an x-request-id (or with one that is not sane) nothing is recorded as the caller's.
+  const plain = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: { ...channel, 'x-request-id': 'has spaces' }, payload: { ...pothole, externalId: 'alo153-2' } })
+  t.equal(plain.statusCode, 201)
+  const [second] = await env.store.readStream(caseStreamId(plain.json().caseId))
+  t.equal((second?.metadata as Record<string, unknown>)['clientRequestId'], undefined)
+  t.equal((second?.metadata as Record<string, unknown>)['correlationId'], plain.headers['x-correlation-id'])
+})

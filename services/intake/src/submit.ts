@@ -57,7 +57,7 @@ function trackingCodeFor(deps: SubmitDeps, body: SubmissionBody, attempt: number
 export async function submitRequest(
   deps: SubmitDeps,
   body: SubmissionBody,
-  context: { readonly actor: Actor; readonly correlationId: string },
+  context: { readonly actor: Actor; readonly correlationId: string; readonly clientRequestId?: string },
 ): Promise<SubmitOutcome> {
   const receivedAt = deps.now().toISOString()
   for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt++) {
@@ -71,6 +71,7 @@ export async function submitRequest(
         occurredAt: receivedAt,
         actor: context.actor,
         correlationId: context.correlationId,
+        ...(context.clientRequestId === undefined ? {} : { clientRequestId: context.clientRequestId }),
         causationId: null,
       },
       data: { caseId, trackingCode, ...body, receivedAt },

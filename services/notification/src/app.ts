@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { parseTrackingCode } from '@civic-desk/case-domain'
 import { caseIdParam } from '@civic-desk/contracts'
-import { createHttpApp, type AccessControl, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
+import { ACCESS_RULES, createHttpApp, type AccessControl, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 import type { NotifierStatus } from './notifier.ts'
 import { MAX_OUTBOX_PAGE, type Outbox } from './outbox.ts'
 
@@ -12,6 +12,8 @@ export interface NotificationAppDeps {
   readonly notifier: { status(): NotifierStatus | Promise<NotifierStatus> }
   readonly access: AccessControl
   readonly logger: Logger
+  /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
+  readonly timeouts?: HttpTimeouts
 }
 
 const OutboxQuery = z.strictObject({
@@ -57,7 +59,7 @@ export function registerNotificationRoutes(app: FastifyInstance, deps: Notificat
 
 /** The notification process's own HTTP surface. Never listens by itself. */
 export function buildNotificationApp(deps: NotificationAppDeps): FastifyInstance {
-  const app = createHttpApp({ serviceName: 'notification', logger: deps.logger, access: deps.access })
+  const app = createHttpApp({ serviceName: 'notification', logger: deps.logger, access: deps.access, ...deps.timeouts, accessRules: ACCESS_RULES })
   registerNotificationRoutes(app, deps)
   return app
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { defaultCatalogueFile, defineConfig, logLevelSchema, type ConfigOf, distributedConfigEntries } from '@civic-desk/service-kit'
+import { defaultCatalogueFile, defineConfig, logLevelSchema, type ConfigOf, distributedConfigEntries, httpConfigEntries } from '@civic-desk/service-kit'
 import type { NotifierOptions } from './notifier.ts'
 import { supervisorConfigEntries } from './supervisor-config.ts'
 import type { Outbox } from './outbox.ts'
@@ -92,5 +92,6 @@ export const notificationConfig = defineConfig({
   accessFile: { env: 'CIVIC_ACCESS_FILE', schema: z.string().min(1).optional(), doc: 'JSON file of API tokens and roles; unset = development tokens' },
   ...providerConfigEntries,
   ...distributedConfigEntries,
+  ...httpConfigEntries,
 })
 export type NotificationConfig = ReturnType<typeof notificationConfig.parse>

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import { createCaseFeed } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildNotificationApp } from './app.ts'
 import { buildProviderRouter, notificationConfig, notifierSettings } from './config.ts'
 import { startNotifier } from './notifier.ts'
@@ -41,7 +41,7 @@ const notifier = await startNotifier({
 })
 // Escalations and the daily digest of overdue cases to the directorates' supervisors (catalogue contacts).
 const supervisors = await startSupervisorService({ feed, store, catalogue, config, dataDir, logger })
-const app = buildNotificationApp({ outbox, notifier, access, logger })
+const app = buildNotificationApp({ outbox, notifier, access, logger, timeouts: httpTimeouts(config) })
 
 const shutdown = installShutdown({
   logger,

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { defaultHolidayFile } from '@civic-desk/calendar'
-import { defineConfig, defaultCatalogueFile, logLevelSchema, distributedConfigEntries } from '@civic-desk/service-kit'
+import { defineConfig, defaultCatalogueFile, logLevelSchema, distributedConfigEntries, httpConfigEntries } from '@civic-desk/service-kit'
 import { DEFAULT_ROUTING_OPTIONS } from './plan.ts'
 
 const catalogueCode = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a department code of the catalogue (kebab-case, e.g. "halkla-iliskiler")')
@@ -63,5 +63,6 @@ export const routingConfig = defineConfig({
   },
   accessFile: { env: 'CIVIC_ACCESS_FILE', schema: z.string().min(1).optional(), doc: 'JSON file of API tokens and roles; unset = development tokens (dev-operator, …)' },
   ...distributedConfigEntries,
+  ...httpConfigEntries,
 })
 export type RoutingConfig = ReturnType<typeof routingConfig.parse>

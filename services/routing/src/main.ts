@@ -6,7 +6,7 @@ import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { createCaseFeed } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildRoutingApp } from './app.ts'
 import { routingConfig } from './config.ts'
 import { startRouting } from './routing.ts'
@@ -46,7 +46,7 @@ const routing = await startRouting({
     informationDepartment: config.informationDepartment,
   },
 })
-const app = buildRoutingApp({ routing, access, logger })
+const app = buildRoutingApp({ routing, access, logger, timeouts: httpTimeouts(config) })
 
 const shutdown = installShutdown({
   logger,

@@ -4,7 +4,7 @@ import { DEFAULT_MAX_REOPENINGS, defaultWorkflowFile } from '@civic-desk/departm
 import { readModelConfigEntries } from '@civic-desk/dashboard'
 import { providerConfigEntries } from '@civic-desk/notification'
 import { duplicateGroupsEntry } from '@civic-desk/routing'
-import { defineConfig, defaultCatalogueFile } from '@civic-desk/service-kit'
+import { defineConfig, defaultCatalogueFile, httpConfigEntries } from '@civic-desk/service-kit'
 
 /** Everything standalone mode can be told, each with its environment variable and default. */
 export const standaloneConfig = defineConfig({
@@ -37,6 +37,7 @@ export const standaloneConfig = defineConfig({
     schema: z.coerce.number().int().min(0).max(100).default(DEFAULT_MAX_REOPENINGS),
     doc: 'How often a case may be reopened; beyond it only a supervisor can reopen it, with a reason (overrideReason)',
   },
+  ...httpConfigEntries,
   ...providerConfigEntries,
   ...readModelConfigEntries,
 })

@@ -18,7 +18,7 @@ import { openSqliteEventStore } from '@civic-desk/event-store'
 import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes } from '@civic-desk/intake'
 import { openSqliteBus } from '@civic-desk/messaging'
 import { registerRoutingRoutes } from '@civic-desk/routing'
-import { accessConfigOrDev, createAccessControl, createHttpApp, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { standaloneConfig } from './config.ts'
 import { eventStoreWakeChannel, startConsumerThread } from './consumer-thread.ts'
 
@@ -67,6 +67,8 @@ const app = createHttpApp({
   logger,
   access,
   bodyLimit: config.bodyLimit,
+  ...httpTimeouts(config),
+  accessRules: ACCESS_RULES,
   readiness: async () => {
     const head = await store.headPosition()
     const routingStatus = await routing.status()
