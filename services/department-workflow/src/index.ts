@@ -34,6 +34,8 @@ export {
   AssignmentMessage,
   CaseAssignedMessage,
   CaseReopenedMessage,
+  CaseUpdateMessage,
+  CASE_UPDATE_TYPES,
   CaseTransferredMessage,
   assignmentFor,
   assignmentMessage,
