@@ -6,6 +6,10 @@ export type CaseRuleCode =
   | 'illegal_step'
   | 'invalid_step_fields'
   | 'same_department'
+  /** The case holds as many notes as its limit allows (see limits.ts). */
+  | 'note_limit_reached'
+  /** Staff's text would take the case past its size limit (see limits.ts). */
+  | 'case_too_large'
 
 /** Why a command cannot be carried out; the HTTP layer maps `code` to a problem response. */
 export class CaseRuleViolation extends Error {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { BusinessCalendar } from '@civic-desk/calendar'
-import { CaseRuleViolation, type CaseCommand, type CommandMeta, type NewSla, type OpenCase } from '@civic-desk/case-domain'
+import { CaseRuleViolation, DEFAULT_CASE_LIMITS, caseSizeOf, checkCaseLimits, type CaseCommand, type CaseLimits, type CommandMeta, type NewSla, type OpenCase } from '@civic-desk/case-domain'
 import { executeOnCase, loadCase, type ExecuteResult, type LoadedCase } from '@civic-desk/case-feed'
 import {
   CatalogueCodeSchema,
@@ -26,6 +26,7 @@ import {
   ConflictError,
   ForbiddenError,
   NotFoundError,
+  PayloadTooLargeError,
   PreconditionFailedError,
   ServiceUnavailableError,
   ValidationError,
@@ -36,7 +37,7 @@ import {
   type ZodTypeProvider,
 } from '@civic-desk/service-kit'
 import type { OpenCases } from './open-cases.ts'
-import { caseView, historyEntries, nextWorkflowSteps, workflowOfCase, type CaseView, type Visibility } from './views.ts'
+import { DEFAULT_NOTES_PAGE, MAX_NOTES_PAGE, caseView, historyEntries, nextWorkflowSteps, workflowOfCase, type CaseView, type Visibility } from './views.ts'
 
 /** What the app needs; nothing in here is global. */
 export interface WorkflowAppDeps {
@@ -53,11 +54,18 @@ export interface WorkflowAppDeps {
   readonly bodyLimit?: number
   /** How long a queue read waits for the projection to catch up with the store (default 2000 ms). */
   readonly queueConsistencyTimeoutMs?: number
+  /** How many notes and how many bytes of staff's text a case may hold (default `DEFAULT_CASE_LIMITS`). */
+  readonly caseLimits?: CaseLimits
 }
 
 const Text = (max: number) => z.string().trim().min(1, { error: 'must not be empty' }).max(max, { error: `must be at most ${max} characters` })
 
 const CaseParams = z.strictObject({ caseId: z.uuid({ error: 'must be a case id (a UUID)' }) })
+/** Which page of the notes the case view shows: the newest by default; `notesBefore` = the previous page's `notesPage.olderBefore`. */
+const CaseQuery = z.strictObject({
+  notesLimit: z.coerce.number().int().min(1).max(MAX_NOTES_PAGE).default(DEFAULT_NOTES_PAGE),
+  notesBefore: z.coerce.number().int().min(0).optional(),
+})
 const DepartmentParams = z.strictObject({ code: CatalogueCodeSchema })
 const StepParams = z.strictObject({ caseId: z.uuid({ error: 'must be a case id (a UUID)' }), step: CatalogueCodeSchema })
 
@@ -149,6 +157,10 @@ function toProblem(error: unknown, extensions: Readonly<Record<string, unknown>>
       }
       case 'case_not_found':
         return new NotFoundError(error.message, { cause: error })
+      case 'note_limit_reached':
+        return new ConflictError(error.message, { cause: error, extensions: { reason: error.code, ...extensions } })
+      case 'case_too_large':
+        return new PayloadTooLargeError(error.message, { cause: error, extensions: { reason: error.code, ...extensions } })
       default: {
         const unknownCode: never = error.code
         return unknownCode
@@ -192,6 +204,7 @@ export function buildWorkflowApp(deps: WorkflowAppDeps): FastifyInstance {
  */
 export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDeps): void {
   const { store, openCases, catalogue, calendar, workflows, access } = deps
+  const caseLimits = deps.caseLimits ?? DEFAULT_CASE_LIMITS
   const api = app.withTypeProvider<ZodTypeProvider>()
   const log = deps.logger.child({ component: 'department-workflow' })
 
@@ -244,13 +257,18 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     let seen: OpenCase | undefined
     let result: ExecuteResult
     try {
-      result = await executeOnCase(store, caseId, (loaded) => {
-        const state = requireCase(loaded)
-        accessTo(principal, state, catalogue, 'act')
-        checkPrecondition(ifMatch, loaded.changeRevision)
-        seen = state
-        return build({ state, meta, now, principal })
-      })
+      result = await executeOnCase(
+        store,
+        caseId,
+        (loaded) => {
+          const state = requireCase(loaded)
+          accessTo(principal, state, catalogue, 'act')
+          checkPrecondition(ifMatch, loaded.changeRevision)
+          seen = state
+          return build({ state, meta, now, principal })
+        },
+        { admit: (loaded, events) => checkCaseLimits(caseSizeOf(loaded.records.map((r) => r.event)), events, caseLimits) },
+      )
     } catch (error) {
       throw toProblem(error, seen === undefined || problemExtensions === undefined ? {} : problemExtensions(seen))
     }
@@ -339,12 +357,14 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     )
   })
 
-  api.get('/v1/cases/:caseId', { onRequest: access.requireRole('staff', 'supervisor', 'auditor'), schema: { params: CaseParams } }, async (request, reply) => {
+  api.get('/v1/cases/:caseId', { onRequest: access.requireRole('staff', 'supervisor', 'auditor'), schema: { params: CaseParams, querystring: CaseQuery } }, async (request, reply) => {
     const { caseId } = request.params
+    const { notesLimit, notesBefore } = request.query
     const loaded = await loadCase(store, caseId)
     const state = requireCase(loaded)
     const visibility = accessTo(principalOf(request), state, catalogue, 'read')
-    return send(reply, caseView(state, loaded.changeRevision, deps.now(), { catalogue, workflows, visibility }))
+    const notes = { limit: notesLimit, ...(notesBefore === undefined ? {} : { before: notesBefore }) }
+    return send(reply, caseView(state, loaded.changeRevision, deps.now(), { catalogue, workflows, visibility, notes }))
   })
 
   api.get('/v1/cases/:caseId/history', { onRequest: access.requireRole('auditor', 'supervisor'), schema: { params: CaseParams } }, async (request, reply) => {

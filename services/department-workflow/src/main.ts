@@ -58,7 +58,8 @@ logger.info({ head, ms: Math.round(performance.now() - started) }, 'case project
 
 const assignments = await startAssignmentPublisher({ feed, bus, store, catalogue, logger })
 const scheduler = startSlaScheduler({ store, openCases, now, intervalMs: config.slaTickMs, logger })
-const app = buildWorkflowApp({ store, openCases, catalogue, calendar, workflows, access, logger, now })
+const caseLimits = { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes }
+const app = buildWorkflowApp({ store, openCases, catalogue, calendar, workflows, access, logger, now, caseLimits })
 
 const shutdown = installShutdown({
   logger,

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { defaultHolidayFile } from '@civic-desk/calendar'
-import { defaultWorkflowFile } from '@civic-desk/department-workflow'
+import { caseLimitConfigEntries, defaultWorkflowFile } from '@civic-desk/department-workflow'
 import { readModelConfigEntries } from '@civic-desk/dashboard'
 import { providerConfigEntries } from '@civic-desk/notification'
 import { defineConfig, defaultCatalogueFile } from '@civic-desk/service-kit'
@@ -30,6 +30,7 @@ export const standaloneConfig = defineConfig({
     schema: z.coerce.number().gt(0).max(1).default(0.45),
     doc: 'Least text similarity (0–1) for two reports from one neighbourhood to be duplicates',
   },
+  ...caseLimitConfigEntries,
   ...providerConfigEntries,
   ...readModelConfigEntries,
 })

@@ -87,7 +87,7 @@ const app = createHttpApp({
   },
 })
 await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute })
-registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now })
+registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now, caseLimits: { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes } })
 registerRoutingRoutes(app, { routing, access, logger })
 registerConsumerRoutes(app, { feed, store, access })
 registerNotificationRoutes(app, { outbox, notifier, access, logger })
