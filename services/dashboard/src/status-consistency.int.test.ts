@@ -1,7 +1,8 @@
 // The dashboards' status counts and the case API must never disagree: random staff commands over
-// many cases (a seeded generator, so a failure reproduces: CIVIC_TEST_SEED=<seed>), then the
+// many cases (a seeded generator, so a failure reproduces: STATUS_CONSISTENCY_SEED=<seed>), then the
 // overview's byStatus is compared with the statuses GET /v1/cases/:caseId reports, live and after a
-// rebuild of the read models; in memory, and in Redis when REDIS_URL is set.
+// rebuild of the read models; in memory, and in Redis when REDIS_URL is set. TEST_LOG_LEVEL=error
+// shows the services' own error logs (the cause of an unexpected 500).
 import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -27,7 +28,7 @@ const access = createAccessControl(devAccessConfig(catalogue.departments.map((d)
 const supervisor = { authorization: 'Bearer dev-supervisor' }
 const operator = { authorization: 'Bearer dev-operator' }
 
-const SEED = Number(process.env.CIVIC_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31))
+const SEED = Number(process.env.STATUS_CONSISTENCY_SEED ?? Math.floor(Math.random() * 2 ** 31))
 const CASES = 60
 const COMMANDS = 800
 
@@ -85,7 +86,7 @@ async function seedCase(store: EventStore, at: Date, routed: boolean): Promise<s
 }
 
 async function randomisedRun(t: Test, readModels: ReadModelStore): Promise<void> {
-  t.comment(`seed ${SEED} (rerun with CIVIC_TEST_SEED=${SEED})`)
+  t.comment(`seed ${SEED} (rerun with STATUS_CONSISTENCY_SEED=${SEED})`)
   const random = prng(SEED)
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!
   const dir = mkdtempSync(join(tmpdir(), 'civic-status-consistency-'))
