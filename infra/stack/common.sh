@@ -47,3 +47,14 @@ running_pid() {
 }
 
 healthy() { curl -fsS --max-time 2 "http://127.0.0.1:$(port_of "$1")/healthz" >/dev/null 2>&1; }
+
+# What up.sh prints last: where the read models live and a first request to try, written so it can
+# be pasted into a shell as printed. A function, so a test can run the printed command. No
+# apostrophe may go inside a ${VAR:-…} default here: within double quotes bash reads it as the start
+# of a quoted string that runs on to the next quote, which once swallowed the closing brace.
+say_hints() {
+  local read_models="in the memory of the dashboard process (set REDIS_URL=redis://127.0.0.1:6379 to keep them in Redis)"
+  if [ -n "${REDIS_URL:-}" ]; then read_models="$REDIS_URL"; fi
+  say "read models: $read_models; dashboards on http://127.0.0.1:$(port_of dashboard)/v1/dashboards/overview (Bearer dev-operator)"
+  say "try: curl -s -X POST http://127.0.0.1:$(port_of intake)/v1/requests -H 'authorization: Bearer dev-channel' -H 'content-type: application/json' -d '{\"channel\":\"web\",\"kind\":\"complaint\",\"description\":\"Sokağımızda büyük bir ÇUKUR var\",\"citizen\":{\"phone\":\"+90 532 000 00 00\"}}'"
+}

@@ -61,5 +61,4 @@ for name in "${SERVICES[@]}"; do
   printf '[stack]   %-20s http://127.0.0.1:%s   pid %s\n' "$name" "$(port_of "$name")" "$(running_pid "$name")"
 done
 say "Kafka $KAFKA_BROKERS; event store $CIVIC_DATA_DIR/events.sqlite; logs in $LOG_DIR"
-say "read models: ${REDIS_URL:-in the dashboard's memory (set REDIS_URL=redis://127.0.0.1:6379 to keep them in Redis)}; dashboards on http://127.0.0.1:$(port_of dashboard)/v1/dashboards/overview (Bearer dev-operator)"
-say "try: curl -s -X POST http://127.0.0.1:$(port_of intake)/v1/requests -H 'authorization: Bearer dev-channel' -H 'content-type: application/json' -d '{\"channel\":\"web\",\"kind\":\"complaint\",\"description\":\"Sokağımızda büyük bir ÇUKUR var\",\"citizen\":{\"phone\":\"+90 532 000 00 00\"}}'"
+say_hints

@@ -32,6 +32,8 @@ export interface CommandMeta {
   readonly occurredAt: string
   readonly actor: Actor
   readonly correlationId: string
+  /** The caller's own request id (untrusted), recorded apart from `correlationId`. */
+  readonly clientRequestId?: string
   readonly causationId: string | null
 }
 
@@ -55,7 +57,17 @@ export type TransferCase = Command<
 export type ResolveCase = Command<'ResolveCase', { readonly resolution: string }>
 export type RejectCase = Command<'RejectCase', { readonly reasonCode: RejectionReason; readonly reason: string }>
 export type CloseCase = Command<'CloseCase', { readonly reason: string | null }>
-export type ReopenCase = Command<'ReopenCase', { readonly reason: string; readonly sla: NewSla }>
+/**
+ * `limit`: how many reopenings the case may have had before this one (the configured cap; absent:
+ * no cap). `override`: a supervisor's reason to reopen beyond the limit; the caller passes it only
+ * for supervisors.
+ */
+export type ReopenCase = Command<
+  'ReopenCase',
+  { readonly reason: string; readonly sla: NewSla; readonly limit?: number; readonly override?: { readonly reason: string } }
+>
+/** Undo routing's duplicate link: the case gets its own SLA clock (`sla`, starting now) in its directorate's queue. */
+export type UnlinkDuplicate = Command<'UnlinkDuplicate', { readonly reason: string; readonly sla: NewSla }>
 /** Raise whatever SLA thresholds were reached by `now` and not yet recorded (also after downtime). */
 export type CheckSla = Command<'CheckSla', { readonly now: string }>
 export type RecordStep = Command<
@@ -80,6 +92,7 @@ export type CaseCommand =
   | RejectCase
   | CloseCase
   | ReopenCase
+  | UnlinkDuplicate
   | CheckSla
   | RecordStep
   | RecordNotification
@@ -128,6 +141,7 @@ export type PublicStep =
   | 'rejected'
   | 'closed'
   | 'reopened'
+  | 'duplicate-unlinked'
   | 'escalated'
 
 export interface NoteRecord {
@@ -164,6 +178,8 @@ export type OpenCase = {
   readonly rejection: { readonly reasonCode: RejectionReason; readonly reason: string } | null
   readonly resolvedAt: string | null
   readonly closedAt: string | null
+  /** How often the case was reopened (what the reopening limit counts). */
+  readonly reopenings: number
   /** Ids of notifications already sent or given up on: never send one twice. */
   readonly notifications: ReadonlySet<string>
   readonly timeline: readonly TimelineRecord[]
@@ -210,6 +226,7 @@ function emit(meta: CommandMeta, ...events: { type: CaseEvent['type']; data: unk
         occurredAt: meta.occurredAt,
         actor: meta.actor,
         correlationId: meta.correlationId,
+        ...(meta.clientRequestId === undefined ? {} : { clientRequestId: meta.clientRequestId }),
         causationId: meta.causationId,
         schemaVersion: 1,
         type: e.type,
@@ -366,9 +383,41 @@ export function decide(command: CaseCommand, state: CaseState): CaseEvent[] {
     case 'ReopenCase': {
       const c = requireCase(state)
       if (isOpenStatus(c.status) || !canTransition(c.status, 'routed')) throw illegal(c, 'reopen', 'only answered cases can be reopened')
+      const { limit, override } = command.data
+      const beyond = limit !== undefined && c.reopenings >= limit
+      if (beyond && override === undefined) {
+        throw new CaseRuleViolation(
+          'reopen_limit_reached',
+          `cannot reopen: the case was already reopened ${c.reopenings} times and the limit is ${limit}; only a supervisor can reopen it again, with a reason`,
+        )
+      }
       return emit(meta, {
         type: 'CaseReopened',
-        data: { reason: command.data.reason, sla: { clock: (c.sla?.terms.clock ?? 0) + 1, ...command.data.sla } },
+        data: {
+          reason: command.data.reason,
+          sla: { clock: (c.sla?.terms.clock ?? 0) + 1, ...command.data.sla },
+          // Recorded only when it was needed: an override below the limit is no override.
+          ...(beyond && override !== undefined ? { beyondLimit: { limit, reason: override.reason } } : {}),
+        },
+      })
+    }
+    case 'UnlinkDuplicate': {
+      const c = requireCase(state)
+      if (c.duplicateOf === null) throw new CaseRuleViolation('not_a_duplicate', 'cannot unlink: the case is not linked to another case as a duplicate')
+      // An answered case goes back to work by reopening; while the citizen is asked, the clock is
+      // held, and a new one must not start running under the pause.
+      if ((c.status !== 'routed' && c.status !== 'in_progress') || c.department === null) {
+        throw illegal(c, 'unlink the duplicate', c.status === 'waiting_for_citizen' ? 'record the reply first' : 'reopen it first')
+      }
+      return emit(meta, {
+        type: 'CaseDuplicateUnlinked',
+        data: {
+          duplicateOf: c.duplicateOf.caseId,
+          duplicateOfTrackingCode: c.duplicateOf.trackingCode,
+          department: c.department,
+          reason: command.data.reason,
+          sla: { clock: (c.sla?.terms.clock ?? 0) + 1, ...command.data.sla },
+        },
       })
     }
     case 'CheckSla': {
@@ -491,6 +540,8 @@ function evolveOpen(c: OpenCase, e: Exclude<CaseEvent, CaseEventOf<'CaseSubmitte
         ...base,
         department: e.data.toDepartment,
         category: e.data.category,
+        // The link was made inside the first directorate; another one compares nothing with it.
+        duplicateOf: null,
         assignee: null,
         workStartedAt: null,
         ...withEffectiveDue(c, newClock(e.data.sla)),
@@ -525,8 +576,17 @@ function evolveOpen(c: OpenCase, e: Exclude<CaseEvent, CaseEventOf<'CaseSubmitte
         rejection: null,
         resolvedAt: null,
         closedAt: null,
+        reopenings: c.reopenings + 1,
         ...withEffectiveDue(c, newClock(e.data.sla)),
         timeline: at(c, e, { step: 'reopened', ...(c.department === null ? {} : { department: c.department }) }),
+      }
+    case 'CaseDuplicateUnlinked':
+      // It stays where it is in its directorate (whoever took it on keeps it), now on its own clock.
+      return {
+        ...base,
+        duplicateOf: null,
+        ...withEffectiveDue(c, newClock(e.data.sla)),
+        timeline: at(c, e, { step: 'duplicate-unlinked', department: e.data.department }),
       }
     case 'SlaWarningRaised':
       return c.sla === null || c.sla.terms.clock !== e.data.clock ? base : { ...base, sla: { ...c.sla, warned: true } }
@@ -583,6 +643,7 @@ export function evolve(state: CaseState, event: CaseEvent): CaseState {
       rejection: null,
       resolvedAt: null,
       closedAt: null,
+      reopenings: 0,
       notifications: new Set(),
       timeline: [{ at: event.occurredAt, step: 'submitted' }],
     }

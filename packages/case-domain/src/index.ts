@@ -37,6 +37,7 @@ export type {
   Submission,
   TimelineRecord,
   TransferCase,
+  UnlinkDuplicate,
 } from './case.ts'
 export { NOT_IN_PUBLIC_VIEW, toPublicView, timelineEntry } from './view.ts'
 export type { CatalogueNames, NamedCode } from './view.ts'

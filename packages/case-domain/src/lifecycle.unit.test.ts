@@ -199,7 +199,8 @@ t.test('social services: configured steps in order, with conditions and a resolv
   }
   const delivered = run([step('yardim-teslim-edildi', { deliveredOn: '2026-11-27' }, '2026-11-27T10:00:00.000Z')], walked.state)
   t.same(delivered.events.map((e) => e.type), ['WorkflowStepRecorded', 'CaseResolved'])
-  t.equal(open(delivered.state).resolution, 'Başvurunuz onaylanmış ve yardımınız (Gıda kolisi) 2026-11-27 tarihinde teslim edilmiştir.')
+  // Dates read as words inside the sentence, never as ISO dates.
+  t.equal(open(delivered.state).resolution, 'Başvurunuz onaylanmış ve yardımınız (Gıda kolisi) 27 Kasım 2026 tarihinde teslim edilmiştir.')
   const investigated = run(
     [
       step('ev-ziyareti-planlandi', { visitDate: '2026-11-24' }, '2026-11-20T08:00:00.000Z'),

@@ -5,6 +5,11 @@ t.test('Turkish case folding: dotted and dotless I, then ASCII folding', async (
   t.equal(foldTurkish('ÇUKUR'), 'cukur')
   t.equal(foldTurkish('IŞIK'), 'isik')
   t.equal(foldTurkish('İSTANBUL'), 'istanbul')
+  t.equal(foldTurkish('I\u0307ZMI\u0307R'), 'izmir', 'İ written as I + combining dot')
+  t.same(words('İSTANBUL İzmir'), ['istanbul', 'izmir'], 'no combining dot left to split a word')
+  for (const text of ['Sokağımızda büyük bir ÇUKUR var, IŞIK yanmıyor', 'ÇÖP KONTEYNERİ TAŞIYOR ıı İi', 'cop toplanmadi 3 gundur', 'ÂLÎ ÛMİT']) {
+    t.equal(foldTurkish(text), text.toLocaleLowerCase('tr-TR').replace(/[çğıöşüâîû]/g, (c) => ({ ç: 'c', ğ: 'g', ı: 'i', ö: 'o', ş: 's', ü: 'u', â: 'a', î: 'i', û: 'u' })[c] ?? c), `as Turkish lower-casing: ${text}`)
+  }
   t.equal(foldTurkish('Işıklar Caddesi'), 'isiklar caddesi')
   t.same(words('Çöpler, 3 gündür alınmadı!'), ['copler', '3', 'gundur', 'alinmadi'])
 })

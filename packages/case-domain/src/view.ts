@@ -17,9 +17,11 @@ export interface CatalogueNames {
 const STEP_TEXT: { readonly [S in PublicStep]: (dep: NamedCode | null, tr: string, en: string) => { tr: string; en: string } } = {
   submitted: () => STATUS_TEXT.submitted,
   routed: (d) => ({ tr: `Başvurunuz ilgili birime yönlendirildi: ${d?.nameTr ?? '-'}`, en: `Forwarded to: ${d?.nameEn ?? '-'}` }),
-  'duplicate-linked': (d, tr) => ({
-    tr: `Aynı konudaki ${tr} numaralı başvuru ile ilişkilendirildi ve birime iletildi: ${d?.nameTr ?? '-'}`,
-    en: `Linked to application ${tr} on the same matter and forwarded to: ${d?.nameEn ?? '-'}`,
+  // The earlier application belongs to another citizen: its tracking code opens their status page,
+  // so the text says that the two were joined, never which one (the record keeps it for staff).
+  'duplicate-linked': (d) => ({
+    tr: `Başvurunuz aynı konudaki önceki bir başvuruyla birleştirildi; birlikte ele alınmak üzere birime iletildi: ${d?.nameTr ?? '-'}`,
+    en: `Your application was joined to an earlier one on the same matter and forwarded with it to: ${d?.nameEn ?? '-'}`,
   }),
   accepted: () => ({ tr: 'Başvurunuz birim tarafından ele alındı', en: 'The directorate has taken up your application' }),
   'work-started': () => ({ tr: 'Çalışma başladı', en: 'Work has started' }),
@@ -31,6 +33,10 @@ const STEP_TEXT: { readonly [S in PublicStep]: (dep: NamedCode | null, tr: strin
   rejected: (_d, tr, en) => ({ tr: `Başvurunuz reddedildi: ${tr}`, en: `Your application was rejected: ${en}` }),
   closed: () => STATUS_TEXT.closed,
   reopened: () => ({ tr: 'Başvurunuz yeniden açıldı', en: 'Your application was reopened' }),
+  'duplicate-unlinked': (d) => ({
+    tr: `Başvurunuz, ilişkilendirildiği başvurudan ayrıldı ve ayrı bir başvuru olarak ele alınacak: ${d?.nameTr ?? '-'}`,
+    en: `Your application was separated from the one it had been linked to and will be handled on its own: ${d?.nameEn ?? '-'}`,
+  }),
   escalated: () => ({
     tr: 'Yanıt süresi aşıldığı için başvurunuz müdürlük yöneticilerine iletildi',
     en: 'The answer is overdue; your application was passed to the directorate’s management',

@@ -6,6 +6,8 @@ export type CaseRuleCode =
   | 'illegal_step'
   | 'invalid_step_fields'
   | 'same_department'
+  | 'reopen_limit_reached'
+  | 'not_a_duplicate'
   /** The case holds as many notes as its limit allows (see limits.ts). */
   | 'note_limit_reached'
   /** Staff's text would take the case past its size limit (see limits.ts). */

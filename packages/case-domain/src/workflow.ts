@@ -1,4 +1,5 @@
-import type { StepFieldValue, Workflow, WorkflowField, WorkflowStep } from '@civic-desk/contracts'
+import { CALENDAR_ZONE } from '@civic-desk/calendar'
+import { isCalendarDate, isInstantWithOffset, textProblem, type StepFieldValue, type Workflow, type WorkflowField, type WorkflowStep } from '@civic-desk/contracts'
 import { CaseRuleViolation } from './violation.ts'
 
 /** A workflow step recorded on a case, with its fields as recorded. */
@@ -16,21 +17,23 @@ export interface CheckedStep {
   readonly resolution: { readonly tr: string; readonly en: string } | null
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/
-
 function parseField(field: WorkflowField, raw: unknown): { ok: true; value: StepFieldValue } | { ok: false; message: string } {
   switch (field.type) {
-    case 'text':
+    case 'text': {
       if (typeof raw !== 'string' || raw.trim() === '') return { ok: false, message: 'must be a non-empty text' }
       if (raw.length > 4000) return { ok: false, message: 'must be at most 4000 characters' }
+      const problem = textProblem(raw)
+      if (problem !== undefined) return { ok: false, message: problem }
       return { ok: true, value: raw.trim() }
+    }
     case 'date':
-      if (typeof raw !== 'string' || !DATE.test(raw) || Number.isNaN(Date.parse(`${raw}T00:00:00Z`))) {
-        return { ok: false, message: 'must be a date like 2026-11-24' }
+      // A day that exists: Date.parse would roll 2026-02-30 over into March.
+      if (typeof raw !== 'string' || !isCalendarDate(raw)) {
+        return { ok: false, message: 'must be a date that exists, like 2026-11-24' }
       }
       return { ok: true, value: raw }
     case 'datetime':
-      if (typeof raw !== 'string' || !/[zZ]|[+-]\d{2}:\d{2}$/.test(raw) || Number.isNaN(Date.parse(raw))) {
+      if (typeof raw !== 'string' || !isInstantWithOffset(raw)) {
         return { ok: false, message: 'must be a date and time with an offset, like 2026-11-24T10:00:00+03:00' }
       }
       return { ok: true, value: raw }
@@ -54,12 +57,31 @@ function parseField(field: WorkflowField, raw: unknown): { ok: true; value: Step
   }
 }
 
+// Dates in a sentence read as people write them ("12 Aralık 2026", "12 December 2026"). A date field
+// is a day, not an instant, so it is formatted in UTC where its midnight falls on that very day; a
+// datetime is shown in Istanbul time, the municipality's.
+const DAY_FORMATS = {
+  tr: new Intl.DateTimeFormat('tr-TR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }),
+  en: new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }),
+} as const
+const TIME_FORMATS = {
+  tr: new Intl.DateTimeFormat('tr-TR', { day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: CALENDAR_ZONE }),
+  en: new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: CALENDAR_ZONE }),
+} as const
+
+/** A date or datetime field's value as words of the language; anything else as recorded. */
+function formatValue(field: WorkflowField | undefined, value: StepFieldValue, language: 'tr' | 'en'): string {
+  if (typeof value === 'string' && field?.type === 'date' && isCalendarDate(value)) return DAY_FORMATS[language].format(new Date(`${value}T00:00:00Z`))
+  if (typeof value === 'string' && field?.type === 'datetime' && isInstantWithOffset(value)) return TIME_FORMATS[language].format(new Date(value))
+  return String(value)
+}
+
 function label(field: WorkflowField | undefined, value: StepFieldValue | undefined, language: 'tr' | 'en'): string {
   if (value === undefined) return ''
   const option = field?.options?.find((o) => o.value === value)
   if (option !== undefined) return language === 'tr' ? option.labelTr : option.labelEn
   if (typeof value === 'boolean') return language === 'tr' ? (value ? 'evet' : 'hayır') : value ? 'yes' : 'no'
-  return String(value)
+  return formatValue(field, value, language)
 }
 
 /**
@@ -84,7 +106,7 @@ function fill(
     const values = stepCode === undefined ? fields : previous.findLast((r) => r.step === stepCode)?.fields
     const value = values?.[name]
     const field = source?.fields.find((f) => f.name === name)
-    return asLabel || field?.type === 'choice' ? label(field, value, language) : value === undefined ? '' : String(value)
+    return asLabel || field?.type === 'choice' ? label(field, value, language) : value === undefined ? '' : formatValue(field, value, language)
   })
 }
 

@@ -54,6 +54,20 @@ export async function loadCase(store: EventStore, caseId: string): Promise<Loade
   return { caseId, state, revision: records.at(-1)?.revision ?? -1, changeRevision: changeRevisionOf(records), records }
 }
 
+/**
+ * Loads a case whose opening events the caller already holds — a consumer handed the stream's
+ * first event, say: reads only what follows them, so the usual answer is one index look-up that
+ * finds nothing and no event is parsed again. `known` must be the stream's events from revision 0
+ * in order; anything else is read in full.
+ */
+export async function loadCaseFrom(store: EventStore, caseId: string, known: readonly CaseRecord[]): Promise<LoadedCase> {
+  if (known.length === 0 || known.some((r, i) => r.revision !== i)) return loadCase(store, caseId)
+  const later = (await store.readStream(caseStreamId(caseId), { fromRevision: known.length })).map(toRecord)
+  const records = later.length === 0 ? known : [...known, ...later]
+  const state = records.reduce<CaseState>((s, r) => evolve(s, r.event), initialState())
+  return { caseId, state, revision: records.at(-1)?.revision ?? -1, changeRevision: changeRevisionOf(records), records }
+}
+
 export interface ExecuteOptions {
   /**
    * The revision the caller saw (HTTP `If-Match`): the command runs only against exactly that

@@ -21,7 +21,7 @@ export {
   type StoredEvent,
 } from './codec.ts'
 /** Loading a case and running a command against it (load, decide, append with the expected revision). */
-export { changeRevisionOf, executeOnCase, loadCase, type CaseRecord, type ExecuteOptions, type ExecuteResult, type LoadedCase } from './case-stream.ts'
+export { changeRevisionOf, executeOnCase, loadCase, loadCaseFrom, type CaseRecord, type ExecuteOptions, type ExecuteResult, type LoadedCase } from './case-stream.ts'
 /** Durable checkpoints and where they live. */
 export {
   CheckpointCorruptError,

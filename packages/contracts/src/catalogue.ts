@@ -22,12 +22,30 @@ const NameSchema = z.string().trim().min(1, { error: 'must not be empty' })
 
 const positiveWhole = z.number().int({ error: 'must be a whole number' }).positive({ error: 'must be greater than 0' })
 
+// One mailbox, no display name, no list: a directorate's supervisors are reached through one
+// address (a group mailbox or distribution list of the mail server), never parsed as several.
+const SINGLE_EMAIL = /^[^\s@,;:<>()[\]"\\]+@[^\s@,;:<>()[\]"\\]+\.[^\s@,;:<>()[\]"\\]+$/u
+
+/**
+ * Where a directorate's supervisors hear of escalations, breaches and the daily list of overdue
+ * cases: an e-mail address, a webhook (a chat or SMS gateway that takes a JSON POST), or both.
+ */
+export const SupervisorContactSchema = z
+  .strictObject({
+    email: z.string().regex(SINGLE_EMAIL, { error: 'must be one e-mail address, e.g. "fen-amirler@belediye.bel.tr"' }).optional(),
+    webhook: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  })
+  .refine((c) => c.email !== undefined || c.webhook !== undefined, { error: 'give an "email", a "webhook" or both' })
+  .readonly()
+
 /** A directorate of the municipality. */
 export const DepartmentSchema = z
   .strictObject({
     code: DepartmentCodeSchema,
     nameTr: NameSchema,
     nameEn: NameSchema,
+    /** Who is told of escalations and overdue cases; without it the directorate's supervisors only see the queue. */
+    supervisors: SupervisorContactSchema.optional(),
   })
   .readonly()
 
@@ -67,6 +85,12 @@ export const CategorySchema = z
     nameTr: NameSchema,
     nameEn: NameSchema,
     keywords: z.array(KeywordSchema).min(1, { error: 'list at least one keyword' }).readonly(),
+    /** Words that point to this category only when nothing clearer does: each counts half a keyword. */
+    weakKeywords: z.array(KeywordSchema).readonly().optional(),
+    /** Words that show a text is about something else: when one occurs, this category is not chosen. */
+    notKeywords: z.array(KeywordSchema).readonly().optional(),
+    /** Codes of categories this one wins over whenever both match (a dead cat is also a cat on the street). */
+    outranks: z.array(CategoryCodeSchema).readonly().optional(),
     sla: SlaSchema,
     /** Set when a law bounds this category's deadline; the SLA must then stay within it. */
     legalDeadline: LegalDeadlineKindSchema.optional(),
@@ -106,6 +130,8 @@ export const CatalogueSchema = z
 export type CatalogueCode = z.infer<typeof CatalogueCodeSchema>
 /** A directorate. */
 export type Department = z.infer<typeof DepartmentSchema>
+/** How a directorate's supervisors are reached. */
+export type SupervisorContact = z.infer<typeof SupervisorContactSchema>
 /** A category SLA: `{ hours }` or `{ workingDays }`. */
 export type Sla = z.infer<typeof SlaSchema>
 /** `'cimer' | 'information' | 'kvkk'`. */
@@ -161,7 +187,8 @@ export function formatCataloguePath(path: ReadonlyArray<PropertyKey>): string {
 
 /**
  * Parses a catalogue and checks its cross references: unique department and category codes,
- * every category's department exists, no repeated keyword within a category, and SLAs of
+ * every category's department exists, no keyword listed twice within a category (in any of its
+ * keyword lists), every `outranks` names another existing category, and SLAs of
  * categories bound by a law stay within it. Throws a `CatalogueError` listing every problem;
  * `source` (e.g. a file name) is named in the message.
  */
@@ -216,14 +243,28 @@ function crossReferenceProblems(raw: unknown): CatalogueProblem[] {
     if (typeof department === 'string' && !departmentAt.has(department)) {
       problems.push({ path: `categories[${i}].department`, message: `unknown department "${department}" (known: ${known === '' ? 'none' : known})` })
     }
-    if (Array.isArray(c['keywords'])) {
-      const seen = new Set<unknown>()
-      ;(c['keywords'] as unknown[]).forEach((k, j) => {
-        if (seen.has(k)) problems.push({ path: `categories[${i}].keywords[${j}]`, message: `repeated keyword "${String(k)}"` })
-        seen.add(k)
+    // A word is either a keyword, a weak keyword or a "not" keyword of a category, and listed once.
+    const seen = new Map<unknown, string>()
+    for (const list of ['keywords', 'weakKeywords', 'notKeywords'] as const) {
+      if (!Array.isArray(c[list])) continue
+      ;(c[list] as unknown[]).forEach((k, j) => {
+        const first = seen.get(k)
+        if (first === list) problems.push({ path: `categories[${i}].${list}[${j}]`, message: `repeated keyword "${String(k)}"` })
+        else if (first !== undefined) problems.push({ path: `categories[${i}].${list}[${j}]`, message: `"${String(k)}" is already in ${first}` })
+        else seen.set(k, list)
       })
     }
     problems.push(...legalDeadlineProblems(c, `categories[${i}]`, raw['deadlines']))
+  })
+
+  categories.forEach((c, i) => {
+    if (!isRecord(c) || !Array.isArray(c['outranks'])) return
+    ;(c['outranks'] as unknown[]).forEach((code, j) => {
+      if (typeof code !== 'string') return
+      const path = `categories[${i}].outranks[${j}]`
+      if (code === c['code']) problems.push({ path, message: 'a category cannot outrank itself' })
+      else if (!categoryAt.has(code)) problems.push({ path, message: `unknown category "${code}"` })
+    })
   })
 
   const deadlines = raw['deadlines']

@@ -13,7 +13,14 @@ export const EventMeta = z.strictObject({
   schemaVersion: z.number().int().positive(),
   occurredAt: z.iso.datetime({ offset: true }),
   actor: Actor,
+  /** Chosen by the server that took the request in (never by the caller): joins every event one request led to. */
   correlationId: z.string().min(1).max(200),
+  /**
+   * The id the caller sent with its request (HTTP `x-request-id`), kept as it came: UNTRUSTED, for
+   * matching the caller's own logs only, never for audit decisions. Absent when none was sent
+   * (and in events stored before it existed).
+   */
+  clientRequestId: z.string().min(1).max(200).optional(),
   /** The event or request that caused this one; null for a request from outside. */
   causationId: z.string().min(1).max(200).nullable(),
 })

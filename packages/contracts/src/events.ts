@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { CatalogueCodeSchema, SlaSchema } from './catalogue.ts'
 import { eventSchema } from './envelope.ts'
-import { Channel, Citizen, Location, RequestKind } from './request.ts'
+import { Channel, RecordedCitizen, RecordedLocation, RequestKind } from './request.ts'
 
 const Instant = z.iso.datetime({ offset: true })
 const Text = (max: number) => z.string().trim().min(1).max(max)
@@ -23,8 +23,8 @@ export const CaseSubmittedV1 = eventSchema(
     kind: RequestKind,
     category: z.string().optional(),
     description: z.string(),
-    location: Location.optional(),
-    citizen: Citizen.optional(),
+    location: RecordedLocation.optional(),
+    citizen: RecordedCitizen.optional(),
     /** When the citizen applied, as the channel reported it; absent when the channel did not say. */
     submittedAt: z.iso.datetime({ offset: true }).optional(),
     /** When intake accepted the request. */
@@ -95,6 +95,24 @@ export const CaseMarkedDuplicateV1 = eventSchema(
 )
 export type CaseMarkedDuplicateV1 = z.infer<typeof CaseMarkedDuplicateV1>
 
+/**
+ * Staff found routing's duplicate link wrong: the case stands on its own from now on, with its own
+ * SLA clock started at the unlinking, in the queue of the directorate that holds it. `duplicateOf`
+ * names the case it had been linked to, so the earlier case's count of linked reports can drop.
+ */
+export const CaseDuplicateUnlinkedV1 = eventSchema(
+  'CaseDuplicateUnlinked',
+  1,
+  z.strictObject({
+    duplicateOf: z.uuid(),
+    duplicateOfTrackingCode: z.string(),
+    department: DepartmentCode,
+    reason: Text(2000),
+    sla: SlaTerms,
+  }),
+)
+export type CaseDuplicateUnlinkedV1 = z.infer<typeof CaseDuplicateUnlinkedV1>
+
 /** A member of the directorate took the case on: the first response. */
 export const CaseAcceptedV1 = eventSchema('CaseAccepted', 1, z.strictObject({ department: DepartmentCode, assignee: Text(200) }))
 export type CaseAcceptedV1 = z.infer<typeof CaseAcceptedV1>
@@ -145,8 +163,20 @@ export type CaseRejectedV1 = z.infer<typeof CaseRejectedV1>
 export const CaseClosedV1 = eventSchema('CaseClosed', 1, z.strictObject({ reason: Text(2000).nullable() }))
 export type CaseClosedV1 = z.infer<typeof CaseClosedV1>
 
-/** Back into the directorate's queue with a fresh SLA clock. */
-export const CaseReopenedV1 = eventSchema('CaseReopened', 1, z.strictObject({ reason: Text(2000), sla: SlaTerms }))
+/**
+ * Back into the directorate's queue with a fresh SLA clock. `beyondLimit` is present only when a
+ * supervisor reopened a case that had already been reopened as often as the configured limit
+ * allows (optional, so events stored before the limit existed still decode).
+ */
+export const CaseReopenedV1 = eventSchema(
+  'CaseReopened',
+  1,
+  z.strictObject({
+    reason: Text(2000),
+    sla: SlaTerms,
+    beyondLimit: z.strictObject({ limit: z.number().int().nonnegative(), reason: Text(2000) }).optional(),
+  }),
+)
 export type CaseReopenedV1 = z.infer<typeof CaseReopenedV1>
 
 /** 75 % of the clock's allowed time has passed. `at` is when it was reached, which may be before the event was recorded. */
@@ -182,6 +212,11 @@ const notificationData = {
   provider: z.string().min(1).max(100),
   /** The address, masked (e.g. `+90 5** *** ** 67`): the full one is in the submission. */
   to: z.string().max(300),
+  /**
+   * SHA-256 (hex) of the rendered subject and text: what the quiet period compares, so the same
+   * message is not sent again while a different one goes out. Absent on events recorded before it.
+   */
+  contentHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 }
 
 /** A message went out to the citizen. */
@@ -240,6 +275,8 @@ export const CaseEvent = z.discriminatedUnion('type', [
   CitizenNotifiedV1,
   NotificationFailedV1,
   WorkflowStepRecordedV1,
+  // Appended, not inserted: CASE_EVENT_TYPES keeps the order of the types that came before.
+  CaseDuplicateUnlinkedV1,
 ])
 export type CaseEvent = z.infer<typeof CaseEvent>
 export type CaseEventType = CaseEvent['type']

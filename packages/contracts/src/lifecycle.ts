@@ -48,6 +48,8 @@ export function lifecycleAfter<L extends CaseLifecycle>(lifecycle: L, type: Case
     // Only recorded while in progress: the case stays there.
     case 'CaseWorkStarted':
     case 'CaseNoteAdded':
+    // Its own case now, where it was in its directorate (routed or in progress).
+    case 'CaseDuplicateUnlinked':
     case 'WorkflowStepRecorded':
     case 'SlaWarningRaised':
     case 'SlaBreached':

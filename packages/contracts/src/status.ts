@@ -51,3 +51,14 @@ export const PublicCaseView = z.strictObject({
   timeline: z.array(PublicTimelineEntry),
 })
 export type PublicCaseView = z.infer<typeof PublicCaseView>
+
+/**
+ * Answer to an accepted submission (201 when new, 200 when the same externalId was seen before).
+ * `status` is the case's status now: `submitted` for a new case, whatever it has become for a retry.
+ */
+export const SubmissionReceipt = z.strictObject({
+  caseId: z.uuid(),
+  trackingCode: z.string(),
+  status: CaseStatus,
+})
+export type SubmissionReceipt = z.infer<typeof SubmissionReceipt>

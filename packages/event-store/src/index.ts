@@ -16,3 +16,4 @@ export { openSqliteEventStore, type SqliteEventStoreOptions } from './sqlite.ts'
 /** Bulk, read-only reading of a SQLite store's global log as stored text (read-model rebuilds). */
 export { openSqliteLogReader, type RawLogRow, type SqliteLogReader } from './sqlite-log-reader.ts'
 export { eventStoreContract, type EventStoreFixture } from './contract.ts'
+export { EventStoreSchemaError, POSTGRES_SCHEMA_VERSION, openPostgresEventStore, type PostgresEventStoreOptions } from './postgres.ts'

@@ -91,6 +91,28 @@ void t.test('two store instances on one file (two processes): B sees A through p
   await subscription.close()
 })
 
+void t.test('instances naming one wake channel (threads of one process) see each other’s appends at once, not at the next poll', async (t) => {
+  const stores: EventStore[] = []
+  const file = tempFile(t, stores)
+  const wakeChannel = `civic-test-${randomUUID()}`
+  // A poll so slow that only the wake-up can deliver within the test.
+  const writer = openSqliteEventStore({ file, pollIntervalMs: 600_000, wakeChannel })
+  const woken = openSqliteEventStore({ file, pollIntervalMs: 600_000, wakeChannel })
+  const unwoken = openSqliteEventStore({ file, pollIntervalMs: 600_000 })
+  stores.push(writer, woken, unwoken)
+  const seenByWoken: number[] = []
+  const seenByUnwoken: number[] = []
+  const subscriptions = [woken.subscribeToAll({}, (e) => void seenByWoken.push(e.position)), unwoken.subscribeToAll({}, (e) => void seenByUnwoken.push(e.position))]
+  t.teardown(() => Promise.all(subscriptions.map((s) => s.close())))
+  // Let both finish their first (empty) read and go idle.
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const appended = await writer.append('case-1', [event('Opened')], { expectedRevision: 'no_stream' })
+  await until(() => seenByWoken.length === 1, 'the instance on the wake channel to receive the append', 3_000)
+  t.same(seenByWoken, [appended.position])
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.same(seenByUnwoken, [], 'an instance without the channel waits for its poll (the control)')
+})
+
 void t.test('subscribers following the head while two instances interleave appends: every event once, in order, same content as the file', async (t) => {
   const stores: EventStore[] = []
   const file = tempFile(t, stores)

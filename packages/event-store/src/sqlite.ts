@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { BroadcastChannel } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedRevision, type RecordedEvent, type Subscription } from './port.ts'
 import { NO_STREAM, assertExpectedRevision, checkCount, newEventsOnly, prepareAppend, type SerializedEvent } from './shared.ts'
@@ -13,6 +14,12 @@ export interface SqliteEventStoreOptions {
   /** How long a write waits for another process holding the file's write lock. Default 5000. */
   readonly busyTimeoutMs?: number
   readonly logger?: { warn(obj: object, msg: string): void }
+  /**
+   * Name of a `BroadcastChannel` that instances on the same file in other threads of this process
+   * also name: each commit tells the others, whose subscriptions then read at once instead of at
+   * the next poll. Processes still find each other's appends by polling.
+   */
+  readonly wakeChannel?: string
   /** Metrics hook, called after each group commit with how much it carried. */
   readonly onBatchCommitted?: (batch: { readonly appends: number; readonly events: number; readonly durationMs: number }) => void
 }
@@ -257,6 +264,16 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
   const subscriptions = new Set<CatchUpSubscription>()
   let closed = false
   let closing: Promise<void> | undefined
+  const wakeAll = (): void => {
+    for (const { wake } of subscriptions) wake()
+  }
+  // A channel object never receives its own messages, so a commit wakes the other threads only.
+  const threads = options.wakeChannel === undefined ? undefined : new BroadcastChannel(options.wakeChannel)
+  if (threads !== undefined) {
+    threads.onmessage = wakeAll
+    // Listening must not keep the thread alive by itself.
+    threads.unref()
+  }
 
   // When another process holds the file's write lock. SQLite's own busy handler would sleep inside
   // the synchronous call — 1, 2, 5, 10, 15, 20, 25… ms, blocking this process's event loop and
@@ -313,7 +330,10 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
         pending.resolve(outcome)
       }
     })
-    if (wrote) for (const { wake } of subscriptions) wake()
+    if (wrote) {
+      wakeAll()
+      threads?.postMessage(null)
+    }
     onBatchCommitted?.({ appends: batch.length, events: batch.reduce((sum, pending) => sum + pending.events.length, 0), durationMs: performance.now() - started })
   }
 
@@ -397,6 +417,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
         if (flushScheduled !== undefined) clearImmediate(flushScheduled)
         if (lockRetry !== undefined) clearTimeout(lockRetry)
         flush()
+        threads?.close()
         closing = Promise.all([...subscriptions].map(({ subscription }) => subscription.close())).then(() => {
           db.close()
         })

@@ -181,6 +181,25 @@ if (brokers !== undefined) {
     t.equal(partitionOffset, String(BigInt(notJson?.offset ?? '0') + 3n), 'the group committed past both dead letters and the valid message')
   })
 
+  void t.test('a value that is not UTF-8 is dead-lettered, never handed over with replacement characters', { timeout: 60_000 }, async (t) => {
+    const { bus, raw } = fixture(t)
+    const topic = unique('kafka.utf8')
+    const groupId = unique('g')
+    const handled: unknown[] = []
+    await bus.subscribe({ topic, groupId, fromBeginning: true, handler: async ({ value }) => void handled.push(value) })
+    // "Ayşe" with the ş in ISO-8859-9 (0xFE), as a legacy gateway might send it.
+    const latin5 = Buffer.concat([Buffer.from('{"name":"Ay'), Buffer.from([0xfe]), Buffer.from('e"}')])
+    const [bad] = await raw.publishRaw(topic, [{ key: 'case-8', value: latin5 }])
+    await bus.publish(topic, [{ key: 'case-8', value: { name: 'Ayşe' } }])
+    await waitFor(() => handled.length === 1, 20_000, 'the valid message after the invalid one')
+    t.same(handled, [{ name: 'Ayşe' }], 'the handler saw only the UTF-8 message')
+
+    const ours = (record: KafkaMessage): boolean => record.value !== null && (JSON.parse(record.value.toString()) as { source?: { topic?: string } }).source?.topic === topic
+    const [letter] = (await readTopic(TOPICS.deadLetter, (records) => records.some(ours))).filter(ours)
+    const record = DeadLetterRecord.parse(JSON.parse(letter?.value?.toString() ?? 'null'))
+    t.match(record, { error: { kind: 'invalid', message: 'value is not valid UTF-8' }, source: { topic, partition: bad?.partition, offset: bad?.offset, key: 'case-8', groupId }, attempts: 0 })
+  })
+
   void t.test('a second subscriber of the group takes over the partitions when the first closes; nothing is lost', { timeout: 60_000 }, async (t) => {
     const { bus } = fixture(t)
     const topic = unique('kafka.handover')

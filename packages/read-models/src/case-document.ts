@@ -196,6 +196,13 @@ export function evolveOwned(doc: WorkingDoc, positioned: PositionedEvent): boole
     }
     case 'CaseTransferred':
       queueIn(doc, event.data.toDepartment, event.data.category, event.data.sla)
+      // A link made in the first directorate means nothing in the next one.
+      doc.duplicateOf = null
+      return true
+    case 'CaseDuplicateUnlinked':
+      // Its own case now, on its own clock; the status (routed or in progress) stays.
+      doc.duplicateOf = null
+      startClock(doc, event.data.sla)
       return true
     case 'CaseResolved':
       doc.resolvedAt ??= event.occurredAt

@@ -5,10 +5,17 @@
 import { CASE_EVENT_TYPES, type CaseEventReading } from '@civic-desk/contracts'
 
 /** The event types whose data the projection reads. */
-type ReadsData = 'CaseSubmitted' | 'CaseRouted' | 'CaseMarkedDuplicate' | 'CaseTransferred' | 'CaseReopened'
+type ReadsData = 'CaseSubmitted' | 'CaseRouted' | 'CaseMarkedDuplicate' | 'CaseTransferred' | 'CaseReopened' | 'CaseDuplicateUnlinked'
 
 /** The types whose data the projection reads: a rebuild parses and checks the data of these only. */
-export const PROJECTION_READS_DATA_OF: ReadonlySet<ReadsData> = new Set<ReadsData>(['CaseSubmitted', 'CaseRouted', 'CaseMarkedDuplicate', 'CaseTransferred', 'CaseReopened'])
+export const PROJECTION_READS_DATA_OF: ReadonlySet<ReadsData> = new Set<ReadsData>([
+  'CaseSubmitted',
+  'CaseRouted',
+  'CaseMarkedDuplicate',
+  'CaseTransferred',
+  'CaseReopened',
+  'CaseDuplicateUnlinked',
+])
 
 /** Event types whose data the projection never reads (a rebuild need not even parse it). */
 export const DATA_FREE_EVENT_TYPES: ReadonlySet<string> = new Set([...CASE_EVENT_TYPES].filter((type) => !(PROJECTION_READS_DATA_OF as ReadonlySet<string>).has(type)))

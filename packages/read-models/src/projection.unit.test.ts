@@ -156,3 +156,26 @@ t.test('a reply to a question on a case nobody accepted returns it to routed, as
   ])
   t.equal(accepted?.status, 'in_progress', 'an accepted case goes back to work')
 })
+
+t.test('an unlinked duplicate loses its link and runs on its own clock; a transfer drops the link too', async (t) => {
+  const positions = { next: 1 }
+  const original = '7c6b5a4d-3e2f-5a1b-8c9d-0e1f2a3b4c5d'
+  const c = new CaseScript(positions, { category: 'konteyner' })
+  const linked = fold([c.submitted('2026-11-20T09:00:00.000+03:00'), c.markedDuplicate('2026-11-20T09:00:01.000+03:00', 'temizlik', '2026-11-22T09:00:01.000+03:00', original)])
+  t.equal(linked!.duplicateOf, original)
+  const unlinked = evolveCase(linked, c.unlinked('2026-11-21T12:00:00.000+03:00', 'temizlik', '2026-11-23T12:00:00.000+03:00', original))
+  t.equal(unlinked!.duplicateOf, null)
+  t.equal(unlinked!.status, 'routed')
+  t.equal(unlinked!.department, 'temizlik')
+  t.equal(unlinked!.dueAt, new Date('2026-11-23T12:00:00.000+03:00').toISOString(), 'its own clock from the unlink')
+  t.same(unlinked!.timeline.at(-1), { at: '2026-11-21T12:00:00.000+03:00', type: 'CaseDuplicateUnlinked', actor: { kind: 'staff', id: 'temizlik.zeynep' } })
+
+  const d = new CaseScript(positions, { category: 'konteyner' })
+  const moved = fold([
+    d.submitted('2026-11-20T09:00:00.000+03:00'),
+    d.markedDuplicate('2026-11-20T09:00:01.000+03:00', 'temizlik', '2026-11-22T09:00:01.000+03:00', original),
+    d.transferred('2026-11-20T10:00:00.000+03:00', 'temizlik', 'zabita', '2026-11-22T10:00:00.000+03:00'),
+  ])
+  t.equal(moved!.department, 'zabita')
+  t.equal(moved!.duplicateOf, null, 'no stale link in another directorate')
+})

@@ -82,6 +82,31 @@ export class CaseScript {
   transferred(at: string, from: string, to: string, dueAt: string): PositionedEvent {
     return this.event('CaseTransferred', at, { fromDepartment: from, toDepartment: to, category: null, reason: 'Yetki', sla: { clock: 2, startedAt: at, deadline: { hours: 48 }, basis: 'category', dueAt } })
   }
+
+  markedDuplicate(at: string, department: string, dueAt: string, duplicateOf: string): PositionedEvent {
+    return this.event('CaseMarkedDuplicate', at, {
+      department,
+      category: this.options.category ?? null,
+      routedBy: 'category',
+      matchedKeywords: [],
+      sla: { clock: 1, startedAt: at, deadline: { hours: 48 }, basis: 'category', dueAt },
+      legalDueAt: null,
+      duplicateOf,
+      duplicateOfTrackingCode: 'K7MA-4PXR-9TK',
+      match: 'location',
+      distanceMeters: 12,
+      similarity: null,
+    })
+  }
+
+  unlinked(at: string, department: string, dueAt: string, duplicateOf: string): PositionedEvent {
+    return this.event(
+      'CaseDuplicateUnlinked',
+      at,
+      { duplicateOf, duplicateOfTrackingCode: 'K7MA-4PXR-9TK', department, reason: 'Yanlış bağlantı', sla: { clock: 2, startedAt: at, deadline: { hours: 48 }, basis: 'category', dueAt } },
+      { kind: 'staff', id: 'temizlik.zeynep' },
+    )
+  }
 }
 
 /** A case event as an event store holds it (type, data and metadata as stored), on its stream. */

@@ -142,6 +142,27 @@ t.test('legal deadlines cannot be loosened, and categories under a law stay with
   ])
 })
 
+t.test('supervisor contacts: an e-mail address, a webhook or both; anything else is named', async (t) => {
+  const raw = minimal()
+  const [fen, temizlik] = raw.departments as Array<Record<string, unknown>>
+  if (fen === undefined || temizlik === undefined) throw new Error('minimal catalogue changed')
+  fen['supervisors'] = { email: 'fen-amirler@belediye.example.bel.tr', webhook: 'https://chat.example/hooks/fen' }
+  temizlik['supervisors'] = { email: 'temizlik@belediye.example.bel.tr' }
+  const valid = validateCatalogue(raw)
+  t.same(departmentByCode(valid, 'fen-isleri')?.supervisors, { email: 'fen-amirler@belediye.example.bel.tr', webhook: 'https://chat.example/hooks/fen' })
+  t.same(departmentByCode(valid, 'temizlik')?.supervisors, { email: 'temizlik@belediye.example.bel.tr' })
+
+  fen['supervisors'] = { email: 'a@x.example, b@x.example', webhook: 'ftp://chat.example/hooks' }
+  temizlik['supervisors'] = { phone: '+90 532 000 00 00' }
+  const error = problemsOf(raw)
+  t.same(error.problems.map((p) => [p.path, p.message]).sort(), [
+    ['departments[0].supervisors.email', 'must be one e-mail address, e.g. "fen-amirler@belediye.bel.tr"'],
+    ['departments[0].supervisors.webhook', 'must be an http(s) URL'],
+    ['departments[1].supervisors', 'give an "email", a "webhook" or both'],
+    ['departments[1].supervisors.phone', 'unknown field (check the spelling)'],
+  ])
+})
+
 t.test('loadCatalogue names the file in every error', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'civic-catalogue-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -156,4 +177,31 @@ t.test('loadCatalogue names the file in every error', async (t) => {
   t.throws(() => loadCatalogue(notJson), { message: new RegExp(`^Invalid service catalogue in ${notJson} \\(1 problem\\):\\n {2}- \\(root\\): not valid JSON`) })
 
   t.throws(() => loadCatalogue(join(dir, 'missing.json')), { message: `Cannot read the service catalogue ${join(dir, 'missing.json')}: ENOENT` })
+})
+
+t.test('the routing lists: weak and "not" keywords and outranks are optional, checked like keywords', async (t) => {
+  const raw = minimal()
+  raw.categories[0] = { ...raw.categories[0], weakKeywords: ['bozuk'], notKeywords: ['kaldırıma koymuş'], outranks: ['cop-toplama'] }
+  const valid = validateCatalogue(raw)
+  t.same(valid.categories[0]?.weakKeywords, ['bozuk'])
+  t.same(valid.categories[0]?.notKeywords, ['kaldırıma koymuş'])
+  t.same(valid.categories[0]?.outranks, ['cop-toplama'])
+  t.equal(valid.categories[1]?.weakKeywords, undefined, 'a category without them has none')
+
+  const bad = minimal()
+  bad.categories[0] = { ...bad.categories[0], keywords: ['çukur'], weakKeywords: ['Bozuk', 'çukur'], notKeywords: ['asfalt', 'asfalt'], outranks: ['yol-cukur', 'kaldirim'] }
+  t.same(problemsOf(bad).problems, [
+    { path: 'categories[0].weakKeywords[0]', message: 'must be lower-case by Turkish rules ("I" → "ı", "İ" → "i")' },
+    { path: 'categories[0].weakKeywords[1]', message: '"çukur" is already in keywords' },
+    { path: 'categories[0].notKeywords[1]', message: 'repeated keyword "asfalt"' },
+    { path: 'categories[0].outranks[0]', message: 'a category cannot outrank itself' },
+    { path: 'categories[0].outranks[1]', message: 'unknown category "kaldirim"' },
+  ])
+})
+
+t.test('the default catalogue: every outranked category exists, and the dead and injured animals outrank the strays', async (t) => {
+  t.same(categoryByCode(catalogue, 'olu-hayvan')?.outranks, ['sokak-hayvanlari', 'yarali-hayvan'])
+  t.same(categoryByCode(catalogue, 'yarali-hayvan')?.outranks, ['sokak-hayvanlari'])
+  t.same(categoriesOfDepartment(catalogue, 'fen-isleri').map((c) => c.code), ['yol-cukur', 'kaldirim', 'asfalt', 'kar-buzlanma', 'aydinlatma'])
+  t.equal(categoryByCode(catalogue, 'terk-edilmis-arac')?.department, 'zabita')
 })

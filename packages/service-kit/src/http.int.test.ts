@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import { z } from 'zod'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, parseWith, type RequestPart } from './errors.ts'
+import { createAccessControl } from './auth.ts'
 import { createHttpApp, type CreateHttpAppOptions } from './http.ts'
 import { capturingLogger } from './testing.ts'
 
@@ -384,4 +385,25 @@ t.test('requests arriving while the app is closing get a 503 problem', async (t)
   t.match(await during.json(), { code: 'service_unavailable', status: 503, requestId: 'late-1', instance: '/healthz' })
   releaseDrain()
   await closed
+})
+
+t.test('/readyz shows its internal positions to operators only; a probe without a token gets the status', async (t) => {
+  const access = createAccessControl({
+    tokens: [
+      { id: 'op', roles: ['operator'], token: 'operator-token' },
+      { id: 'sup', roles: ['supervisor'], token: 'supervisor-token' },
+    ],
+  })
+  let ready = true
+  const { app } = setup(t, { access, readiness: async () => ({ ready, details: { eventStoreHead: 42 } }) })
+  const as = (token?: string) => app.inject({ method: 'GET', url: '/readyz', headers: token === undefined ? {} : { authorization: `Bearer ${token}` } })
+  t.same((await as()).json(), { status: 'ready', service: 'intake' }, 'anonymous: status only')
+  t.same((await as('supervisor-token')).json(), { status: 'ready', service: 'intake' }, 'supervisor: status only')
+  t.same((await as('not-a-token')).json(), { status: 'ready', service: 'intake' }, 'an unknown token is no error for a probe')
+  t.same((await as('operator-token')).json(), { status: 'ready', service: 'intake', details: { eventStoreHead: 42 } }, 'operator: with details')
+  ready = false
+  const down = await as()
+  t.equal(down.statusCode, 503)
+  t.equal(down.json().details, undefined, 'not ready: still no details for anyone')
+  t.same((await as('operator-token')).json().details, { eventStoreHead: 42 })
 })

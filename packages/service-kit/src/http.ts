@@ -13,16 +13,24 @@
  * | bad_request             | 400    | the request cannot be read (bad URL, wrong Content-Length, …)   |
  * | unauthorized            | 401    | no bearer token or an unknown one (`WWW-Authenticate` is sent)  |
  * | forbidden               | 403    | the caller lacks the role (`requiredRoles`) or the scope        |
- * | not_found               | 404    | no such resource, or no such route                              |
+ * | not_found               | 404    | no such resource, or no such route (answered before any body)   |
+ * | request_timeout         | 408    | headers or body did not arrive in time (see protocol-errors.ts) |
  * | conflict                | 409    | the request conflicts with what is already recorded             |
  * | precondition_failed     | 412    | `If-Match` does not match the current revision                  |
  * | payload_too_large       | 413    | the body is over the service's limit                            |
  * | unsupported_media_type  | 415    | the body's content type cannot be read (send application/json)  |
+ * | expectation_failed      | 417    | an `Expect` other than `100-continue`                           |
  * | too_many_requests       | 429    | a rate limit was hit; `Retry-After` says when to try again      |
+ * | request_header_fields_too_large | 431 | headers over Node's 16 KiB                                 |
+ * | not_implemented         | 501    | `CONNECT`: this is no proxy                                     |
  * | not_ready               | 503    | `/readyz`: a dependency is not ready (`details`)                |
  * | service_unavailable     | 503    | the service is shutting down; retry on another instance         |
  * | internal_error          | 500    | a bug or an outage; the detail is generic, quote `requestId`    |
- * Other statuses raised by fastify itself get the snake-cased status text as code.
+ * Other statuses raised by fastify itself get the snake-cased status text as code. A JSON body
+ * that is not valid UTF-8 is `validation_failed` naming `body` (json-body.ts), never decoded into
+ * replacement characters. Errors Node's parser reports before fastify sees a request (malformed
+ * HTTP, 408, 431) are answered in the same form by protocol-errors.ts, which also lists what Node
+ * still closes unanswered.
  *
  * Request schemas. Routes declare zod schemas (`schema: { params, querystring, body, headers }`)
  * and type their handlers with `app.withTypeProvider<ZodTypeProvider>()`; the zod type provider
@@ -44,20 +52,15 @@ import {
 } from 'fastify'
 import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { accessRuleFor, type AccessRule } from './access-rules.ts'
 import type { AccessControl } from './auth.ts'
 import { ProblemError, ServiceUnavailableError, ValidationError, validationErrorFromZod, type FieldError, type IssueLike, type RequestPart } from './errors.ts'
+import { useStrictJsonParser } from './json-body.ts'
 import type { Logger } from './logging.ts'
+import { PROBLEM_CONTENT_TYPE, problemType } from './problem.ts'
+import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, answerProtocolErrors, checkTimeouts, checkingIntervalMs, type HttpTimeouts } from './protocol-errors.ts'
 
-/** Base of every problem `type` URI; the code is appended. */
-export const PROBLEM_TYPE_BASE = 'https://civic-desk.dev/problems/'
-
-/** Content type of every error response. */
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
-
-/** The `type` URI of a problem code. */
-export function problemType(code: string): string {
-  return `${PROBLEM_TYPE_BASE}${code}`
-}
+export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, problemType } from './problem.ts'
 
 /** An RFC 9457 problem body as this project sends it. */
 export interface ProblemDetails {
@@ -72,7 +75,10 @@ export interface ProblemDetails {
   readonly [extension: string]: unknown
 }
 
-/** What `readiness` reports; `details` (no secrets, please) is shown to the caller. */
+/**
+ * What `readiness` reports. `details` (no secrets, please) are internal positions: shown only to
+ * callers with an operator token (or by an app without access control), never to an anonymous probe.
+ */
 export interface Readiness {
   readonly ready: boolean
   readonly details?: Readonly<Record<string, unknown>>
@@ -90,12 +96,30 @@ export interface CreateHttpAppOptions {
   readonly access?: AccessControl
   /** Checked by `GET /readyz`; ready when omitted. */
   readonly readiness?: () => Promise<Readiness>
+  /** Time for the request line and headers to arrive (408 after it); default 10 s. */
+  readonly headersTimeoutMs?: number
+  /** Time for the whole request, body included, to arrive (408 after it); default 30 s. */
+  readonly requestTimeoutMs?: number
+  /**
+   * The product's access table (`ACCESS_RULES`): given, every route registered on the app must
+   * have a row, or registering it throws (the app does not start).
+   */
+  readonly accessRules?: readonly AccessRule[]
 }
 
 /** Default body limit: 64 KiB is generous for a citizen request without attachments. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The id the audit trail records for this request (the events' `correlationId`): a UUID made
+     * here, so no caller can choose or forge it. Sent back as `x-correlation-id`.
+     */
+    correlationId: string
+    /** The caller's `x-request-id` when it was sane, else null: untrusted, recorded apart as `clientRequestId`. */
+    clientRequestId: string | null
+  }
   interface FastifyInstance {
     /** `access.requireRole` of the app's access control; throws at route definition when the app has none. */
     requireRole: AccessControl['requireRole']
@@ -107,7 +131,12 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:;=+/@-]{1,128}$/
 
 /** The request id to use for an incoming `x-request-id` header value, or a new UUID. */
 export function requestIdFrom(header: string | string[] | undefined): string {
-  return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID()
+  return saneClientRequestId(header) ?? randomUUID()
+}
+
+/** An incoming `x-request-id` value when it is safe to log and to store (still the caller's word), else null. */
+export function saneClientRequestId(header: string | string[] | undefined): string | null {
+  return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : null
 }
 
 interface ProblemInit {
@@ -131,8 +160,24 @@ const INTERNAL: ProblemInit = {
 export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   // Typed as fastify's base logger so the app is a plain FastifyInstance, the type services use.
   const loggerInstance: FastifyBaseLogger = options.logger
+  const timeouts: HttpTimeouts = {
+    headersTimeoutMs: options.headersTimeoutMs ?? Math.min(DEFAULT_HEADERS_TIMEOUT_MS, options.requestTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS),
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+  }
+  checkTimeouts(timeouts)
+  // Protocol errors and slow requests never reach fastify's error handler: answered on the socket.
+  const protocol = answerProtocolErrors(timeouts, loggerInstance)
   const app = fastify({
     loggerInstance,
+    // A body that dribbles in is cut off: fastify's default (0) lets a request take forever.
+    requestTimeout: timeouts.requestTimeoutMs,
+    http: {
+      headersTimeout: timeouts.headersTimeoutMs,
+      connectionsCheckingInterval: checkingIntervalMs(timeouts),
+      // Node would answer a Host-less HTTP/1.1 request with a bare 400; the onRequest hook below answers it.
+      requireHostHeader: false,
+    },
+    clientErrorHandler: protocol.clientErrorHandler,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
@@ -144,6 +189,19 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   })
   // Every API here speaks JSON only: any other body is refused with 415 rather than parsed.
   app.removeContentTypeParser('text/plain')
+  useStrictJsonParser(app)
+
+  // No route without a decision on who may call it: registering one that the table lacks throws.
+  const accessRules = options.accessRules
+  if (accessRules !== undefined) {
+    app.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) {
+        if (accessRuleFor(accessRules, method, route.url) === undefined) {
+          throw new Error(`No access rule for ${method} ${route.url}: add a row to ACCESS_RULES (packages/service-kit/src/access-rules.ts) and to README.md's API table`)
+        }
+      }
+    })
+  }
 
   // Set per route rather than for the app, so that a route declaring JSON schemas keeps ajv. A
   // route's request schemas are all zod or all JSON schema, and so are its response schemas.
@@ -164,6 +222,8 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   })
 
   app.decorateRequest('principal', null)
+  app.decorateRequest('correlationId', '')
+  app.decorateRequest('clientRequestId', null)
   const access = options.access
   app.decorate(
     'requireRole',
@@ -174,32 +234,53 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
       : access.requireRole.bind(access),
   )
 
+  protocol.install(app)
+
   app.addHook('onRequest', async (request, reply) => {
+    // The request id may be the caller's (it joins their logs to ours); the audit trail's id is ours.
+    request.correlationId = randomUUID()
+    request.clientRequestId = saneClientRequestId(request.headers['x-request-id'])
     reply.header('x-request-id', request.id)
+    reply.header('x-correlation-id', request.correlationId)
     if (closing) {
       reply.header('connection', 'close')
       throw new ServiceUnavailableError('This instance is shutting down; retry the request.', { headers: { 'retry-after': '1' } })
     }
+    if (request.raw.httpVersionMajor === 1 && request.raw.httpVersionMinor === 1 && request.headers.host === undefined) {
+      return sendProblem(request, reply, { status: 400, code: 'bad_request', title: 'Bad request', detail: 'An HTTP/1.1 request needs a Host header (RFC 9112).' })
+    }
+    // An unknown route is answered before its body is read: nothing could use it, however large or slow.
+    if (request.is404) return sendProblem(request, reply, notFound(request))
+    return undefined
   })
 
   app.setErrorHandler((error, request, reply) => {
+    if (protocol.settled(request.raw.socket)) {
+      // Cut off mid-body (a 408 went out on the socket): the failed body read is no second error.
+      request.log.debug({ err: error }, 'request ended by a protocol error answer')
+      return reply.hijack()
+    }
     const problem = toProblem(error)
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
     else request.log.info({ problem: problem.code, status: problem.status }, 'request rejected')
     return sendProblem(request, reply, problem)
   })
 
-  app.setNotFoundHandler((request, reply) => {
-    return sendProblem(request, reply, {
-      status: 404,
-      code: 'not_found',
-      title: 'Not found',
-      detail: `There is no route for ${request.method} ${pathOf(request.url)}.`,
-    })
-  })
+  // Answers `reply.callNotFound()`; unknown routes are answered by the onRequest hook above.
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, notFound(request)))
 
   const service = options.serviceName
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok', service }))
+
+  // Load balancers probe without a token and need only the status; the positions are for operators.
+  const mayReadDetails = (request: FastifyRequest): boolean => {
+    if (access === undefined) return true
+    try {
+      return access.authenticate(request.headers.authorization).roles.includes('operator')
+    } catch {
+      return false
+    }
+  }
 
   app.get('/readyz', { logLevel: 'warn' }, async (request, reply) => {
     if (options.readiness === undefined) return { status: 'ready', service }
@@ -210,6 +291,7 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
       request.log.error({ err: error }, 'readiness check failed')
       report = { ready: false }
     }
+    if (report.details !== undefined && !mayReadDetails(request)) report = { ready: report.ready }
     if (report.ready) return { status: 'ready', service, ...(report.details === undefined ? {} : { details: report.details }) }
     return sendProblem(request, reply, {
       status: 503,
@@ -222,6 +304,10 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   })
 
   return app
+}
+
+function notFound(request: FastifyRequest): ProblemInit {
+  return { status: 404, code: 'not_found', title: 'Not found', detail: `There is no route for ${request.method} ${pathOf(request.url)}.` }
 }
 
 function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemInit): FastifyReply {

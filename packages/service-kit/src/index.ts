@@ -22,6 +22,9 @@ export {
 export { PRODUCT_VARIABLES } from './product-env.ts'
 /** Config entries every process of the distributed stack shares: KAFKA_BROKERS, CIVIC_STORE_POLL_MS. */
 export { distributedConfigEntries } from './distributed.ts'
+/** Config entries of every process with an HTTP API: CIVIC_HEADERS_TIMEOUT_MS, CIVIC_REQUEST_TIMEOUT_MS. */
+export { httpConfigEntries, httpTimeouts } from './http-config.ts'
+export { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, type HttpTimeouts } from './protocol-errors.ts'
 export { LOG_LEVELS, REDACTED_PATHS, createLogger, logLevelSchema, type CreateLoggerOptions, type LogLevel, type Logger } from './logging.ts'
 export {
   ConflictError,
@@ -50,6 +53,7 @@ export {
   createHttpApp,
   problemType,
   requestIdFrom,
+  saneClientRequestId,
   type CreateHttpAppOptions,
   type ProblemDetails,
   type Readiness,
@@ -75,5 +79,7 @@ export {
   type Principal,
   type Role,
 } from './auth.ts'
+/** Every route of the product with who may call it and what each caller sees. */
+export { ACCESS_RULES, CONSOLE_FILES, accessRuleFor, type AccessRule, type Grant } from './access-rules.ts'
 export { installShutdown, type InstallShutdownOptions, type Shutdown, type ShutdownTask } from './shutdown.ts'
 export { defaultCatalogueFile, loadCatalogue } from './catalogue.ts'

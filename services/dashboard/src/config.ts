@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { defineConfig, defaultCatalogueFile, distributedConfigEntries, logLevelSchema } from '@civic-desk/service-kit'
+import { defineConfig, defaultCatalogueFile, distributedConfigEntries, httpConfigEntries, logLevelSchema } from '@civic-desk/service-kit'
 
 /** Where the read models live: REDIS_URL, else process memory (rebuilt at every start). */
 export const readModelConfigEntries = {
@@ -32,5 +32,6 @@ export const dashboardConfig = defineConfig({
   accessFile: { env: 'CIVIC_ACCESS_FILE', schema: z.string().min(1).optional(), doc: 'JSON file of API tokens and roles; unset = development tokens (dev-operator, …)' },
   ...readModelConfigEntries,
   ...distributedConfigEntries,
+  ...httpConfigEntries,
 })
 export type DashboardConfig = ReturnType<typeof dashboardConfig.parse>

@@ -188,6 +188,7 @@ t.test('dashboards over a real store', async (t) => {
     )
     t.notOk(byCode.body.includes('Ayşe') || byCode.body.includes('+90 532'), 'no citizen data')
     t.equal((await get(`/v1/dashboards/cases/${a.caseId}`)).json().case.trackingCode, a.trackingCode)
+    t.equal((await get(`/v1/dashboards/cases/${a.caseId.toUpperCase()}`)).json().case?.trackingCode, a.trackingCode, 'a case id in upper case finds the same case')
     t.equal((await get(`/v1/dashboards/cases/${randomUUID()}`)).statusCode, 404)
   })
 
@@ -269,4 +270,35 @@ t.test('neighbourhoods: spellings of one place merged, cases without a neighbour
   )
   t.same(body.totals, { total: 9, open: 8 })
   t.same(body.withoutNeighbourhood, { total: 1, open: 1 }, 'the rows and the cases without a neighbourhood add up to the totals')
+})
+
+t.test('twenty rebuild requests at once start one rebuild; the others get 409 with its progress', async (t) => {
+  const now = new Date()
+  const { readModels, app, get } = await dashboards(t, now, async (store) => {
+    for (let i = 0; i < 30; i++) await newCase(store, new Date(now.getTime() - (i + 1) * 60_000), { department: 'fen-isleri', category: 'yol-cukur', neighbourhood: 'Kazımdirik', dueInMs: 3600_000 })
+  })
+  const before = (await readModels.active())!.version
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, () => app.inject({ method: 'POST', url: '/v1/ops/read-models/rebuild', headers: { authorization: 'Bearer dev-operator' } })),
+  )
+  const accepted = answers.filter((a) => a.statusCode === 202)
+  const refused = answers.filter((a) => a.statusCode === 409)
+  t.equal(accepted.length, 1, 'exactly one rebuild started')
+  t.equal(refused.length, 19, 'every other request refused')
+  const version = accepted[0]!.json().version as number
+  t.equal(version, before + 1)
+  for (const res of refused) {
+    t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
+    const body = res.json()
+    t.equal(body.code, 'conflict')
+    t.equal(body.reason, 'rebuild_running')
+    t.equal(body.rebuilding.version, version, 'names the running rebuild')
+  }
+  t.match(refused[0]!.json().rebuilding, { version, position: Number, head: Number, startedAt: String }, 'with its progress')
+  await until(async () => (await get('/v1/ops/read-models')).json().activeVersion === version && (await get('/v1/ops/read-models')).json().rebuilding === null)
+  // Had the refused requests built versions too, the next number would be far higher.
+  const next = await app.inject({ method: 'POST', url: '/v1/ops/read-models/rebuild', headers: { authorization: 'Bearer dev-operator' } })
+  t.equal(next.statusCode, 202, 'a rebuild may start again once the last one is done')
+  t.equal(next.json().version, version + 1, 'no other version was allocated')
+  await until(async () => (await get('/v1/ops/read-models')).json().activeVersion === version + 1)
 })

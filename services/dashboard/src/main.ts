@@ -7,7 +7,7 @@ import { registerConsole } from '@civic-desk/console'
 import { TOPICS, createKafkaLagReader, openServiceBus } from '@civic-desk/messaging'
 import { createCaseFeed, createFileCheckpointStore, relayCheckpointFile } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
-import { accessConfigOrDev, createAccessControl, createHttpApp, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { dashboardConfig } from './config.ts'
 import { loadOrCreateStoreIdentity } from './identity.ts'
 import { openReadModels } from './open.ts'
@@ -60,6 +60,8 @@ const app = createHttpApp({
   serviceName: 'dashboard',
   logger,
   access,
+  ...httpTimeouts(config),
+  accessRules: ACCESS_RULES,
   readiness: async () => {
     const head = await store.headPosition()
     return { ready: (await readModels.active()) !== null, details: { eventStoreHead: head, readModels: readModelTarget, version: projector.version, position: projector.position } }

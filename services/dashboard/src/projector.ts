@@ -41,7 +41,10 @@ export interface DashboardProjector {
   readonly version: number
   readonly position: number
   readonly rebuilding: RebuildStatus | null
-  /** Starts a rebuild into a new version (the active one answers until it is done); resolves with its number. */
+  /**
+   * Starts a rebuild into a new version (the active one answers until it is done); resolves with its
+   * number. While one runs, another is refused with a `ConflictError` carrying its progress.
+   */
   rebuild(): Promise<{ version: number; done: Promise<void> }>
   stop(): Promise<void>
 }
@@ -58,6 +61,8 @@ export async function startDashboardProjector(deps: DashboardProjectorDeps): Pro
   const log = deps.logger.child({ component: 'dashboard-projector' })
   const groupId = deps.groupId ?? DASHBOARD_GROUP
   let rebuilding: RebuildStatus | null = null
+  // The operator-requested rebuild in progress: resolves with its version once it has one.
+  let inFlight: Promise<number> | null = null
 
   const rebuildNow = async (reason: string, onStart?: (version: number) => void): Promise<number> => {
     const head = await store.headPosition()
@@ -155,16 +160,30 @@ export async function startDashboardProjector(deps: DashboardProjectorDeps): Pro
       return rebuilding
     },
     async rebuild() {
-      if (rebuilding !== null) throw new ConflictError(`a rebuild into version ${rebuilding.version} is running`)
+      // One rebuild at a time: each one fills a whole new version (memory or Redis), so twenty
+      // requests at once would build twenty copies. The guard is taken before the first await.
+      if (inFlight !== null) {
+        const running = await inFlight.catch(() => null)
+        const progress = rebuilding ?? (running === null ? null : { version: running })
+        throw new ConflictError(
+          `A rebuild${running === null ? '' : ` into version ${running}`} is already running; wait for it to finish (GET /v1/ops/read-models shows its progress).`,
+          { extensions: { reason: 'rebuild_running', rebuilding: progress } },
+        )
+      }
       let started: (version: number) => void = () => undefined
       const versionKnown = new Promise<number>((resolve) => (started = resolve))
       const done = rebuildNow('requested by an operator', started).then(async () => {
         // Events committed to the old version during the rebuild are replayed into the new one.
         await projector.sync()
       })
+      const version = Promise.race([versionKnown, done.then(() => -1)])
+      inFlight = version
+      const release = (): void => {
+        inFlight = null
+      }
+      done.then(release, release)
       done.catch((error: unknown) => log.error({ err: error }, 'read-model rebuild failed; the previous version stays active'))
-      const version = await Promise.race([versionKnown, done.then(() => -1)])
-      return { version, done }
+      return { version: await version, done }
     },
     async stop() {
       for (const c of consumers) await c.stop()

@@ -60,6 +60,8 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
   const { readModels, catalogue, access, now } = deps
   const overviewRoles = access.requireRole('operator', 'supervisor')
   const departmentRoles = access.requireRole('operator', 'supervisor', 'staff')
+  // How the system itself runs (consumers, lag, dead letters, read-model versions) is the operators' business.
+  const opsRoles = access.requireRole('operator')
 
   const reader = async (): Promise<VersionReader> => {
     const r = await readModels.reader()
@@ -97,18 +99,21 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
     const { ref } = parseWith(CaseParams, request.params, 'params')
     const r = await reader()
     let caseId: string | null = null
-    if (UUID.safeParse(ref).success) caseId = ref
+    // Case ids are stored in lower case; one read off a screen or a log may come in upper case.
+    if (UUID.safeParse(ref).success) caseId = ref.toLowerCase()
     else {
       const parsed = parseTrackingCode(ref)
       // A well-formed code maps to its case id without an index; the stored index answers the rest.
       caseId = parsed.ok ? caseIdForTrackingCode(parsed.code) : await r.caseIdForTrackingCode(ref.toUpperCase())
     }
     const doc = caseId === null ? null : await r.getCase(caseId)
+    // Staff see the cases of their own directorate; another's case answers as if it did not exist,
+    // so that neither its existence nor its directorate is given away.
     if (doc === null || !mayReadDepartment(principalOf(request), doc.department)) throw new NotFoundError('No such case in the read models.')
     return { position: r.position, case: caseView(doc) }
   })
 
-  app.get('/v1/ops/streams', { onRequest: overviewRoles }, async () => {
+  app.get('/v1/ops/streams', { onRequest: opsRoles }, async () => {
     const [head, consumers, deadLetters] = await Promise.all([deps.store.headPosition(), deps.consumers(), readModels.deadLetters(20)])
     return {
       generatedAt: now().toISOString(),
@@ -119,12 +124,12 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
     }
   })
 
-  app.get('/v1/ops/read-models', { onRequest: overviewRoles }, async () => {
+  app.get('/v1/ops/read-models', { onRequest: opsRoles }, async () => {
     const active = await readModels.active()
     return { activeVersion: active?.version ?? null, position: active?.position ?? 0, store: readModels.kind, rebuilding: deps.projector.rebuilding }
   })
 
-  app.post('/v1/ops/read-models/rebuild', { onRequest: access.requireRole('operator') }, async (_request, reply) => {
+  app.post('/v1/ops/read-models/rebuild', { onRequest: opsRoles }, async (_request, reply) => {
     const { version } = await deps.projector.rebuild()
     return reply.code(202).send({ version })
   })

@@ -64,25 +64,31 @@ const ACTIONS: ReadonlyArray<{ readonly action: string; readonly body: (pick: <T
   { action: 'reject', body: () => ({ reasonCode: 'not-municipal', reason: 'Belediyenin işi değil.' }) },
   { action: 'reopen', body: () => ({ reason: 'Sorun sürüyor.' }) },
   { action: 'close', body: () => ({}) },
+  { action: 'unlink-duplicate', body: () => ({ reason: 'Başka bir çukur.' }) },
 ]
 
-async function seedCase(store: EventStore, at: Date, routed: boolean): Promise<string> {
+/** How a seeded case starts: only submitted, routed, or routed as a likely duplicate of an earlier case. */
+type Seed = { readonly kind: 'submitted' } | { readonly kind: 'routed' } | { readonly kind: 'duplicate'; readonly of: { readonly caseId: string; readonly trackingCode: string } }
+
+async function seedCase(store: EventStore, at: Date, seed: Seed): Promise<{ caseId: string; trackingCode: string }> {
   const trackingCode = trackingCodeFromBytes(randomBytes(16))
   const caseId = caseIdForTrackingCode(trackingCode)
   const run = (type: CaseCommand['type'], actor: Actor, data: unknown) =>
     executeOnCase(store, caseId, () => ({ type, meta: { eventId: randomUUID(), occurredAt: at.toISOString(), actor, correlationId: caseId, causationId: null }, data }) as CaseCommand)
   await run('SubmitCase', { kind: 'channel', id: 'alo153' }, { caseId, trackingCode, channel: 'call-center', kind: 'complaint', category: 'yol-cukur', description: 'Sokakta çukur var.', receivedAt: at.toISOString() })
-  if (routed) {
-    await run('RouteCase', { kind: 'service', id: 'routing' }, {
-      department: 'fen-isleri',
-      category: 'yol-cukur',
-      routedBy: 'category',
-      matchedKeywords: [],
-      sla: { clock: 1, startedAt: at.toISOString(), deadline: { hours: 48 }, basis: 'category', dueAt: calendar.dueAt(at, { hours: 48 }).toISOString() },
-      legalDueAt: null,
-    })
+  const routing = {
+    department: 'fen-isleri',
+    category: 'yol-cukur',
+    routedBy: 'category',
+    matchedKeywords: [],
+    sla: { clock: 1, startedAt: at.toISOString(), deadline: { hours: 48 }, basis: 'category', dueAt: calendar.dueAt(at, { hours: 48 }).toISOString() },
+    legalDueAt: null,
   }
-  return caseId
+  if (seed.kind === 'routed') await run('RouteCase', { kind: 'service', id: 'routing' }, routing)
+  if (seed.kind === 'duplicate') {
+    await run('MarkDuplicate', { kind: 'service', id: 'routing' }, { ...routing, duplicateOf: seed.of.caseId, duplicateOfTrackingCode: seed.of.trackingCode, match: 'location', distanceMeters: 20, similarity: null })
+  }
+  return { caseId, trackingCode }
 }
 
 async function randomisedRun(t: Test, readModels: ReadModelStore): Promise<void> {
@@ -110,9 +116,16 @@ async function randomisedRun(t: Test, readModels: ReadModelStore): Promise<void>
     rmSync(dir, { recursive: true, force: true })
   })
 
-  // A few cases stay unrouted (refused at the desk or never routed): supervisors may act on them.
-  const cases: string[] = []
-  for (let i = 0; i < CASES; i++) cases.push(await seedCase(store, clock, random() < 0.9))
+  // A few cases stay unrouted (refused at the desk or never routed): supervisors may act on them;
+  // some are routed as likely duplicates of an earlier one (staff may unlink them).
+  const seeded: { caseId: string; trackingCode: string }[] = []
+  for (let i = 0; i < CASES; i++) {
+    const draw = random()
+    const earlier = seeded[0]
+    const seed: Seed = draw < 0.1 ? { kind: 'submitted' } : draw < 0.3 && earlier !== undefined ? { kind: 'duplicate', of: earlier } : { kind: 'routed' }
+    seeded.push(await seedCase(store, clock, seed))
+  }
+  const cases = seeded.map((c) => c.caseId)
   const outcomes = new Map<number, number>()
   for (let i = 0; i < COMMANDS; i++) {
     clock = new Date(clock.getTime() + 60_000)

@@ -14,6 +14,8 @@ import {
   Channel,
   RejectionReason,
   StepFieldValue,
+  VisibleText,
+  caseIdParam,
   categoryByCode,
   departmentByCode,
   type Catalogue,
@@ -23,6 +25,7 @@ import {
 } from '@civic-desk/contracts'
 import { ConcurrencyError, type EventStore } from '@civic-desk/event-store'
 import {
+  ACCESS_RULES,
   ConflictError,
   ForbiddenError,
   NotFoundError,
@@ -32,6 +35,7 @@ import {
   ValidationError,
   createHttpApp,
   type AccessControl,
+  type HttpTimeouts,
   type Logger,
   type Principal,
   type ZodTypeProvider,
@@ -52,22 +56,32 @@ export interface WorkflowAppDeps {
   readonly now: () => Date
   /** Body limit in bytes (64 KiB by default). */
   readonly bodyLimit?: number
+  /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
+  readonly timeouts?: HttpTimeouts
   /** How long a queue read waits for the projection to catch up with the store (default 2000 ms). */
   readonly queueConsistencyTimeoutMs?: number
+  /** How often a case may be reopened before only a supervisor, with a reason, can reopen it again (default 3). */
+  readonly maxReopenings?: number
   /** How many notes and how many bytes of staff's text a case may hold (default `DEFAULT_CASE_LIMITS`). */
   readonly caseLimits?: CaseLimits
 }
 
-const Text = (max: number) => z.string().trim().min(1, { error: 'must not be empty' }).max(max, { error: `must be at most ${max} characters` })
+/** Default of `WorkflowAppDeps.maxReopenings`. */
+export const DEFAULT_MAX_REOPENINGS = 3
 
-const CaseParams = z.strictObject({ caseId: z.uuid({ error: 'must be a case id (a UUID)' }) })
+// What staff write reaches the citizen (answers, questions, reasons): it must show something.
+const Text = VisibleText
+
+// Any letter case in the URL reads as the lower-case id the streams use.
+const CaseId = caseIdParam({ error: 'must be a case id (a UUID)' })
+const CaseParams = z.strictObject({ caseId: CaseId })
 /** Which page of the notes the case view shows: the newest by default; `notesBefore` = the previous page's `notesPage.olderBefore`. */
 const CaseQuery = z.strictObject({
   notesLimit: z.coerce.number().int().min(1).max(MAX_NOTES_PAGE).default(DEFAULT_NOTES_PAGE),
   notesBefore: z.coerce.number().int().min(0).optional(),
 })
 const DepartmentParams = z.strictObject({ code: CatalogueCodeSchema })
-const StepParams = z.strictObject({ caseId: z.uuid({ error: 'must be a case id (a UUID)' }), step: CatalogueCodeSchema })
+const StepParams = z.strictObject({ caseId: CaseId, step: CatalogueCodeSchema })
 
 /** Request bodies of the commands, one strict schema each: unknown fields are refused. */
 export const CommandBodies = {
@@ -79,7 +93,9 @@ export const CommandBodies = {
   transfer: z.strictObject({ department: CatalogueCodeSchema, category: CatalogueCodeSchema.optional(), reason: Text(2000) }),
   resolve: z.strictObject({ resolution: Text(4000) }),
   reject: z.strictObject({ reasonCode: RejectionReason, reason: Text(2000) }),
-  reopen: z.strictObject({ reason: Text(2000) }),
+  /** `overrideReason`: a supervisor's reason to reopen a case that reached the reopening limit. */
+  reopen: z.strictObject({ reason: Text(2000), overrideReason: Text(2000).optional() }),
+  'unlink-duplicate': z.strictObject({ reason: Text(2000) }),
   close: z.strictObject({ reason: Text(2000).optional() }),
   step: z.strictObject({ fields: z.record(z.string().max(100), z.union([StepFieldValue, z.null()])).default({}) }),
 } as const
@@ -115,18 +131,13 @@ export function parseIfMatch(header: string | string[] | undefined): IfMatch | u
 const etag = (revision: number): string => `"${revision}"`
 
 /** Who may see or change a case. */
-function accessTo(principal: Principal, state: OpenCase, catalogue: Catalogue, purpose: 'read' | 'act'): Visibility {
+function accessTo(principal: Principal, state: OpenCase, purpose: 'read' | 'act'): Visibility {
   if (principal.roles.includes('supervisor')) return 'full'
   if (principal.roles.includes('staff') && state.department !== null && principal.departments.includes(state.department)) return 'full'
   if (purpose === 'read' && principal.roles.includes('auditor')) return 'without-personal-data'
-  if (state.department === null) {
-    throw new ForbiddenError('This case has not been routed to a directorate yet; only supervisors can handle it.')
-  }
-  const holder = departmentByCode(catalogue, state.department)
-  throw new ForbiddenError(
-    `This case is held by ${holder?.nameEn ?? state.department} (${state.department}); only its staff and supervisors can ${purpose === 'read' ? 'see' : 'change'} it.`,
-    { extensions: { department: state.department } },
-  )
+  // The same answer whoever holds the case (or none yet): which directorate handles a case says
+  // what it is about (social aid, zoning, …), which is not for staff of other directorates to learn.
+  throw new ForbiddenError(`Only staff of the directorate that holds this case, and supervisors, can ${purpose === 'read' ? 'see' : 'change'} it.`)
 }
 
 function requireCase(loaded: LoadedCase): OpenCase {
@@ -146,6 +157,16 @@ function checkPrecondition(ifMatch: IfMatch | undefined, revision: number): void
 function toProblem(error: unknown, extensions: Readonly<Record<string, unknown>> = {}): unknown {
   if (error instanceof CaseRuleViolation) {
     switch (error.code) {
+      case 'reopen_limit_reached':
+        return new ConflictError(
+          `Bu başvuru yeniden açılma sınırına ulaştı${describeLimit(extensions)}. Yeniden açabilmek için bir yöneticinin gerekçesini (overrideReason) yazması gerekir.`,
+          { cause: error, extensions: { reason: error.code, ...extensions } },
+        )
+      case 'not_a_duplicate':
+        return new ConflictError('Bu başvuru başka bir başvurunun mükerreri olarak işaretli değil; ayrılacak bir bağlantı yok.', {
+          cause: error,
+          extensions: { reason: error.code, ...extensions },
+        })
       case 'illegal_step':
       case 'same_department':
       case 'already_submitted':
@@ -173,6 +194,12 @@ function toProblem(error: unknown, extensions: Readonly<Record<string, unknown>>
   return error
 }
 
+/** ` (N kez yeniden açıldı, sınır M)` from the extensions of a refused reopening, when they are there. */
+function describeLimit(extensions: Readonly<Record<string, unknown>>): string {
+  const { reopenings, limit } = extensions
+  return typeof reopenings === 'number' && typeof limit === 'number' ? ` (${reopenings} kez yeniden açıldı, sınır ${limit})` : ''
+}
+
 /** What a command builder gets: the case as loaded, and the metadata of the events it causes. */
 interface CommandContext {
   readonly state: OpenCase
@@ -188,6 +215,8 @@ export function buildWorkflowApp(deps: WorkflowAppDeps): FastifyInstance {
     serviceName: 'department-workflow',
     logger: deps.logger,
     access,
+    ...deps.timeouts,
+    accessRules: ACCESS_RULES,
     ...(deps.bodyLimit === undefined ? {} : { bodyLimit: deps.bodyLimit }),
     readiness: async () => {
       const head = await store.headPosition()
@@ -204,6 +233,8 @@ export function buildWorkflowApp(deps: WorkflowAppDeps): FastifyInstance {
  */
 export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDeps): void {
   const { store, openCases, catalogue, calendar, workflows, access } = deps
+  const maxReopenings = deps.maxReopenings ?? DEFAULT_MAX_REOPENINGS
+  if (!Number.isSafeInteger(maxReopenings) || maxReopenings < 0) throw new RangeError(`maxReopenings must be an integer >= 0, got ${maxReopenings}`)
   const caseLimits = deps.caseLimits ?? DEFAULT_CASE_LIMITS
   const api = app.withTypeProvider<ZodTypeProvider>()
   const log = deps.logger.child({ component: 'department-workflow' })
@@ -251,7 +282,8 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
       eventId: randomUUID(),
       occurredAt: now.toISOString(),
       actor: { kind: 'staff', id: principal.id },
-      correlationId: request.id,
+      correlationId: request.correlationId,
+      ...(request.clientRequestId === null ? {} : { clientRequestId: request.clientRequestId }),
       causationId: null,
     }
     let seen: OpenCase | undefined
@@ -262,7 +294,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
         caseId,
         (loaded) => {
           const state = requireCase(loaded)
-          accessTo(principal, state, catalogue, 'act')
+          accessTo(principal, state, 'act')
           checkPrecondition(ifMatch, loaded.changeRevision)
           seen = state
           return build({ state, meta, now, principal })
@@ -274,7 +306,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     }
     if (result.state.status === 'none') throw new Error(`case ${caseId} vanished after ${action}`)
     log.info(
-      { caseId, action, events: result.events.map((e) => e.type), eventIds: result.events.map((e) => e.eventId), revision: result.revision, actor: principal.id, correlationId: request.id },
+      { caseId, action, events: result.events.map((e) => e.type), eventIds: result.events.map((e) => e.eventId), revision: result.revision, actor: principal.id, correlationId: request.correlationId },
       'case command recorded',
     )
     return send(reply, caseView(result.state, result.revision, now, { catalogue, workflows, visibility: 'full' }))
@@ -283,13 +315,19 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
   const staffOrSupervisor = access.requireRole('staff', 'supervisor')
 
   /** Registers `POST /v1/cases/:caseId/<action>`; the body is validated before the case is even read. */
-  const command = <S extends z.ZodType>(action: string, schema: S, build: (body: z.output<S>, ctx: CommandContext) => CaseCommand, check?: (body: z.output<S>) => void) => {
+  const command = <S extends z.ZodType>(
+    action: string,
+    schema: S,
+    build: (body: z.output<S>, ctx: CommandContext) => CaseCommand,
+    check?: (body: z.output<S>, principal: Principal) => void,
+    problemExtensions?: (state: OpenCase) => Readonly<Record<string, unknown>>,
+  ) => {
     api.post(`/v1/cases/:caseId/${action}`, { onRequest: staffOrSupervisor, schema: { params: CaseParams, body: bodyOrEmpty(schema) } }, async (request, reply) => {
       const { caseId } = request.params
       // Validated by the schema above; fastify's typing cannot resolve the output of a generic S.
       const body = request.body as z.output<S>
-      check?.(body)
-      return run(request, reply, caseId, action, (ctx) => build(body, ctx))
+      check?.(body, principalOf(request))
+      return run(request, reply, caseId, action, (ctx) => build(body, ctx), problemExtensions)
     })
   }
 
@@ -330,7 +368,34 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
   )
   command('resolve', CommandBodies.resolve, (body, { meta }) => ({ type: 'ResolveCase', meta, data: { resolution: body.resolution } }))
   command('reject', CommandBodies.reject, (body, { meta }) => ({ type: 'RejectCase', meta, data: { reasonCode: body.reasonCode, reason: body.reason } }))
-  command('reopen', CommandBodies.reopen, (body, { meta, now, state }) => ({ type: 'ReopenCase', meta, data: { reason: body.reason, sla: clockFor(now, state.category) } }))
+  command(
+    'reopen',
+    CommandBodies.reopen,
+    (body, { meta, now, state }) => ({
+      type: 'ReopenCase',
+      meta,
+      data: {
+        reason: body.reason,
+        sla: clockFor(now, state.category),
+        limit: maxReopenings,
+        ...(body.overrideReason === undefined ? {} : { override: { reason: body.overrideReason } }),
+      },
+    }),
+    (body, principal) => {
+      // Checked before the case is read: the override is a supervisor's, whatever the case.
+      if (body.overrideReason !== undefined && !principal.roles.includes('supervisor')) {
+        throw new ForbiddenError('Yeniden açılma sınırını yalnızca yöneticiler (supervisor) aşabilir; overrideReason alanını göndermeyin.')
+      }
+    },
+    (state) => ({ reopenings: state.reopenings, limit: maxReopenings }),
+  )
+  // Undoes routing's duplicate link: the case gets its own clock from now, in the queue of the
+  // directorate that holds it; the earlier case's count of linked reports drops.
+  command('unlink-duplicate', CommandBodies['unlink-duplicate'], (body, { meta, now, state }) => ({
+    type: 'UnlinkDuplicate',
+    meta,
+    data: { reason: body.reason, sla: clockFor(now, state.category) },
+  }))
   command('close', CommandBodies.close, (body, { meta }) => ({ type: 'CloseCase', meta, data: { reason: body.reason ?? null } }))
 
   api.post('/v1/cases/:caseId/steps/:step', { onRequest: staffOrSupervisor, schema: { params: StepParams, body: bodyOrEmpty(CommandBodies.step) } }, async (request, reply) => {
@@ -362,7 +427,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     const { notesLimit, notesBefore } = request.query
     const loaded = await loadCase(store, caseId)
     const state = requireCase(loaded)
-    const visibility = accessTo(principalOf(request), state, catalogue, 'read')
+    const visibility = accessTo(principalOf(request), state, 'read')
     const notes = { limit: notesLimit, ...(notesBefore === undefined ? {} : { before: notesBefore }) }
     return send(reply, caseView(state, loaded.changeRevision, deps.now(), { catalogue, workflows, visibility, notes }))
   })

@@ -68,7 +68,8 @@ t.test('the roads flow: pothole accepted, citizen asked (clock paused), answered
   t.ok(events.every((e, i) => i === 0 || e.position > (events[i - 1]?.position ?? Infinity)), 'positions increase')
   t.match(events[3], { occurredAt: iso(2), causationId: null, correlationId: /.+/, schemaVersion: 1, eventId: /^[0-9a-f-]{36}$/, recordedAt: /Z$/ })
   t.equal(events[0]?.data.citizen, undefined, 'auditors do not see the applicant')
-  t.same(events[0]?.redacted, ['data.citizen'])
+  t.same(events[0]?.redacted, ['data.citizen', 'data.location.address'], 'nor their street address')
+  t.same(events[0]?.data.location, { neighbourhood: 'Kazımdirik' }, 'the neighbourhood stays')
   t.notOk(history.body.includes('532 111 22 33'), 'no phone number in the auditor history')
 
   const supervisorHistory = (await env.request('GET', `/v1/cases/${caseId}/history`, as.supervisor)).json()
@@ -78,8 +79,11 @@ t.test('the roads flow: pothole accepted, citizen asked (clock paused), answered
   t.equal(auditorView.statusCode, 200)
   t.match(auditorView.json(), { personalDataRedacted: true, status: 'closed' })
   t.notOk(auditorView.body.includes('Ayşe'), 'no name in the auditor view')
+  t.notOk(auditorView.body.includes('Şehit Öğretmen'), 'no street address in the auditor view')
+  t.same(auditorView.json().submission.location, { neighbourhood: 'Kazımdirik' })
   const staffView = (await env.request('GET', `/v1/cases/${caseId}`, as.fen)).json()
   t.same(staffView.submission.citizen, ayse, 'the directorate sees how to reach the citizen')
+  t.equal(staffView.submission.location.address, 'Şehit Öğretmen Sk. No:4', 'and where to go')
   t.equal(staffView.personalDataRedacted, false)
   t.equal((await env.request('GET', `/v1/cases/${caseId}/history`, as.fen)).statusCode, 403, 'staff do not read the audit history')
 })
@@ -138,7 +142,7 @@ t.test('409 with the reason: accept twice, resolve a closed case, reply when not
   t.match(reopened.json(), { status: 'routed', assignee: null, sla: { clock: 2, basis: 'category', startedAt: iso(30), dueAt: iso(78) } })
 })
 
-t.test('403 for staff of another directorate, naming the one that holds the case; 401 without a token', async (t) => {
+t.test('403 for staff of another directorate, without naming the one that holds the case; 401 without a token', async (t) => {
   const env = setup(t, at(1))
   const { caseId } = await seedCase(env.store, { category: 'yol-cukur', routedAt: T0 })
   for (const [method, url, body] of [
@@ -149,7 +153,9 @@ t.test('403 for staff of another directorate, naming the one that holds the case
     const res = await env.request(method, url, as.temizlik, body)
     t.equal(res.statusCode, 403, `${method} ${url}`)
     t.equal(res.headers['content-type'], PROBLEM)
-    t.match(res.json(), { code: 'forbidden', department: 'fen-isleri', detail: /held by Directorate of Public Works \(fen-isleri\)/ })
+    t.match(res.json(), { code: 'forbidden', detail: /Only staff of the directorate that holds this case, and supervisors/ })
+    t.equal(res.json().department, undefined, 'the holding directorate is not named')
+    t.notMatch(res.body, /fen-isleri|Public Works|Fen/, 'not even in the text')
   }
   const queue = await env.request('GET', '/v1/departments/fen-isleri/queue', as.temizlik)
   t.equal(queue.statusCode, 403)
@@ -191,6 +197,10 @@ t.test('400 for bad bodies, with nothing appended', async (t) => {
     ['transfer', { department: 'Park Bahçe', reason: 'yanlış birim' }, 'department'],
     ['reject', { reasonCode: 'bored', reason: 'x' }, 'reasonCode'],
     ['resolve', { resolution: '' }, 'resolution'],
+    ['resolve', { resolution: '\u200b\u200b' }, 'resolution'],
+    ['note', { text: '\u0000\u0000' }, 'text'],
+    ['request-info', { question: '\u2060 \u200b' }, 'question'],
+    ['reject', { reasonCode: 'other', reason: '\ufeff' }, 'reason'],
     ['reopen', {}, 'reason'],
   ]
   for (const [action, body, field] of bad) {
@@ -233,6 +243,21 @@ t.test('404 for an unknown case or department; 400 for a malformed case id', asy
   const step = await env.request('POST', `/v1/cases/${unknown}/steps/Karar Verildi`, as.sosyal, {})
   t.equal(step.statusCode, 400)
   t.match(step.json(), { code: 'validation_failed', errors: [{ field: 'step' }] })
+})
+
+t.test('a case id in upper case reads and acts on the same case', async (t) => {
+  const env = setup(t, at(1))
+  const { caseId } = await seedCase(env.store, { category: 'yol-cukur', routedAt: T0 })
+  const upper = caseId.toUpperCase()
+  t.not(upper, caseId)
+  const read = await env.request('GET', `/v1/cases/${upper}`, as.fen)
+  t.equal(read.statusCode, 200, read.body)
+  t.equal(read.json().caseId, caseId, 'answered with the id as stored')
+  t.equal((await env.request('GET', `/v1/cases/${upper}/history`, as.auditor)).statusCode, 200)
+  const accepted = await env.request('POST', `/v1/cases/${upper}/accept`, as.fen, {})
+  t.equal(accepted.statusCode, 200, accepted.body)
+  t.equal(await revisionOf(env.store, caseId), 2, 'appended to the one stream of the case')
+  t.equal(await env.store.headPosition(), 3, 'no second stream was started')
 })
 
 t.test('a command whose body may be empty can leave it out, or send null', async (t) => {
@@ -278,7 +303,7 @@ t.test('transfer to park-bahce: leaves fen-isleri’s queue, joins park-bahce’
   t.match(parkQueue.json().cases, [{ caseId, status: 'routed', category: 'agac-budama', dueAt: iso(51), msLeft: 48 * HOUR, revision: 3 }])
   const formerOwner = await env.request('GET', `/v1/cases/${caseId}`, as.fen)
   t.equal(formerOwner.statusCode, 403)
-  t.match(formerOwner.json(), { department: 'park-bahce' })
+  t.equal(formerOwner.json().department, undefined, 'nor told where the case went')
 
   // Park ve Bahçeler find it is a green-area project: working days on the business calendar.
   t.equal((await env.request('POST', `/v1/cases/${caseId}/accept`, as.park, {})).statusCode, 200)
@@ -331,7 +356,20 @@ t.test('GET /v1/workflows serves the definitions; readiness reports the projecti
   t.equal(res.statusCode, 200)
   t.match(res.json(), { version: 1, workflows: [{ code: 'sosyal-yardim-incelemesi', department: 'sosyal-destek', steps: [{ code: 'ev-ziyareti-planlandi' }, {}, {}, {}] }] })
   t.equal((await env.request('GET', '/v1/workflows', as.channel)).statusCode, 403)
-  const ready = await env.request('GET', '/readyz', {})
+  const ready = await env.request('GET', '/readyz', as.operator)
   t.equal(ready.statusCode, 200)
   t.match(ready.json(), { status: 'ready', details: { projectionPosition: 0, eventStoreHead: 0 } })
+})
+
+t.test("a staff command records the caller's x-request-id as clientRequestId, never as the correlation id", async (t) => {
+  const env = setup(t, at(1))
+  const { caseId } = await seedCase(env.store, { category: 'yol-cukur', routedAt: T0, citizen: ayse })
+  const accepted = await env.request('POST', `/v1/cases/${caseId}/accept`, { ...as.fen, 'x-request-id': 'AUDIT-FORGED-ID' }, {})
+  t.equal(accepted.statusCode, 200, accepted.body)
+  const history = (await env.request('GET', `/v1/cases/${caseId}/history`, as.auditor)).json()
+  const event = history.events.find((e: { type: string }) => e.type === 'CaseAccepted')
+  t.equal(event.correlationId, accepted.headers['x-correlation-id'], 'the server-made id, as sent back')
+  t.not(event.correlationId, 'AUDIT-FORGED-ID')
+  t.equal(event.clientRequestId, 'AUDIT-FORGED-ID', "the caller's id, apart and visible to auditors")
+  t.equal(history.events[0].clientRequestId, undefined, 'events stored without one still decode and show none')
 })

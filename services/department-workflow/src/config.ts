@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import { defaultHolidayFile } from '@civic-desk/calendar'
-import { defaultCatalogueFile, defineConfig, logLevelSchema, distributedConfigEntries } from '@civic-desk/service-kit'
+import { defaultCatalogueFile, defineConfig, logLevelSchema, distributedConfigEntries, httpConfigEntries } from '@civic-desk/service-kit'
 import { DEFAULT_CASE_LIMITS } from '@civic-desk/case-domain'
+import { DEFAULT_MAX_REOPENINGS } from './app.ts'
 import { DEFAULT_SLA_TICK_MS } from './sla-scheduler.ts'
 import { defaultWorkflowFile } from './workflows.ts'
 
@@ -34,8 +35,14 @@ export const workflowConfig = defineConfig({
     schema: z.coerce.number().int().min(50).max(60_000).default(DEFAULT_SLA_TICK_MS),
     doc: 'How often the SLA scheduler looks for reached warning/breach thresholds (ms)',
   },
+  maxReopenings: {
+    env: 'CIVIC_MAX_REOPENINGS',
+    schema: z.coerce.number().int().min(0).max(100).default(DEFAULT_MAX_REOPENINGS),
+    doc: 'How often a case may be reopened; beyond it only a supervisor can reopen it, with a reason (overrideReason)',
+  },
   ...caseLimitConfigEntries,
   ...distributedConfigEntries,
+  ...httpConfigEntries,
 })
 /** The parsed configuration. */
 export type WorkflowConfig = ReturnType<typeof workflowConfig.parse>

@@ -4,7 +4,7 @@
  * scheduler that records warnings, breaches and escalations, and the assignment publisher that
  * tells the directorates' own systems about cases entering their queues.
  */
-export { CommandBodies, buildWorkflowApp, registerWorkflowRoutes, parseIfMatch, type IfMatch, type WorkflowAppDeps } from './app.ts'
+export { CommandBodies, DEFAULT_MAX_REOPENINGS, buildWorkflowApp, registerWorkflowRoutes, parseIfMatch, type IfMatch, type WorkflowAppDeps } from './app.ts'
 export {
   CASE_PROJECTION_NAME,
   compareQueueEntries,

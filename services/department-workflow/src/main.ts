@@ -7,7 +7,7 @@ import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { createCaseFeed } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildWorkflowApp } from './app.ts'
 import { startAssignmentPublisher } from './assignments.ts'
 import { workflowConfig } from './config.ts'
@@ -59,7 +59,7 @@ logger.info({ head, ms: Math.round(performance.now() - started) }, 'case project
 const assignments = await startAssignmentPublisher({ feed, bus, store, catalogue, logger })
 const scheduler = startSlaScheduler({ store, openCases, now, intervalMs: config.slaTickMs, logger })
 const caseLimits = { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes }
-const app = buildWorkflowApp({ store, openCases, catalogue, calendar, workflows, access, logger, now, caseLimits })
+const app = buildWorkflowApp({ store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, timeouts: httpTimeouts(config), caseLimits })
 
 const shutdown = installShutdown({
   logger,

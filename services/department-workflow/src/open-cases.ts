@@ -38,11 +38,13 @@ export interface QueueEntry {
   readonly escalated: boolean
   readonly assignee: string | null
   readonly duplicateOf: { readonly caseId: string; readonly trackingCode: string } | null
+  /** How many open cases are linked to this one as its duplicates (drops when one is unlinked, answered or transferred). */
+  readonly linkedCount: number
   readonly revision: number
 }
 
 /** The queue line of a case at `now` (pure). */
-export function toQueueEntry(c: ProjectedCase, now: Date): QueueEntry {
+export function toQueueEntry(c: ProjectedCase, now: Date, linkedCount = 0): QueueEntry {
   const { state } = c
   const sla = state.sla === null ? null : slaPositionAt(state.sla, now)
   return {
@@ -60,6 +62,7 @@ export function toQueueEntry(c: ProjectedCase, now: Date): QueueEntry {
     escalated: state.sla?.escalated ?? false,
     assignee: state.assignee,
     duplicateOf: state.duplicateOf,
+    linkedCount,
     revision: c.revision,
   }
 }
@@ -91,6 +94,8 @@ export interface OpenCases {
   get(caseId: string): ProjectedCase | undefined
   /** Every projected case, in no particular order. */
   all(): IterableIterator<ProjectedCase>
+  /** How many open cases are linked to `caseId` as its duplicates. */
+  linkedCount(caseId: string): number
   /** The open cases (routed, in progress, waiting for the citizen) of a department, most urgent first. */
   queue(department: string, now: Date): QueueEntry[]
   /**
@@ -110,6 +115,28 @@ export function createOpenCases(options: OpenCasesOptions): OpenCases {
   /** department → ids of its cases in a queue status. */
   const byDepartment = new Map<string, Set<string>>()
   const listeners = new Set<(caseId: string) => void>()
+  /** earlier case → ids of the open cases linked to it as duplicates. */
+  const linked = new Map<string, Set<string>>()
+
+  // A duplicate counts while it is open and linked: an unlink, a transfer (which drops the link)
+  // or an answer takes it off the earlier case's count, a reopening of a still linked case puts it back.
+  const relink = (caseId: string, before: CaseState | undefined, after: CaseState): void => {
+    const link = (s: CaseState | undefined): string | null =>
+      s !== undefined && s.status !== 'none' && s.duplicateOf !== null && isQueueStatus(s.status) ? s.duplicateOf.caseId : null
+    const from = link(before)
+    const to = link(after)
+    if (from === to) return
+    if (from !== null) {
+      const set = linked.get(from)
+      set?.delete(caseId)
+      if (set?.size === 0) linked.delete(from)
+    }
+    if (to !== null) {
+      let set = linked.get(to)
+      if (set === undefined) linked.set(to, (set = new Set()))
+      set.add(caseId)
+    }
+  }
 
   const index = (caseId: string, before: CaseState | undefined, after: CaseState): void => {
     const queued = (s: CaseState | undefined): string | null =>
@@ -142,6 +169,7 @@ export function createOpenCases(options: OpenCasesOptions): OpenCases {
         const bookkeeping = event.type === 'CitizenNotified' || event.type === 'NotificationFailed'
         cases.set(caseId, { state: next, revision: bookkeeping && previous !== undefined ? previous.revision : revision })
         index(caseId, previous?.state, next)
+        relink(caseId, previous?.state, next)
       }
       changed(caseId)
     },
@@ -157,12 +185,13 @@ export function createOpenCases(options: OpenCasesOptions): OpenCases {
     },
     get: (caseId) => cases.get(caseId),
     all: () => cases.values(),
+    linkedCount: (caseId) => linked.get(caseId)?.size ?? 0,
     queue(department, now) {
       const ids = byDepartment.get(department) ?? new Set<string>()
       const entries: QueueEntry[] = []
       for (const id of ids) {
         const c = cases.get(id)
-        if (c !== undefined) entries.push(toQueueEntry(c, now))
+        if (c !== undefined) entries.push(toQueueEntry(c, now, linked.get(id)?.size ?? 0))
       }
       return entries.sort(compareQueueEntries)
     },

@@ -30,12 +30,27 @@ t.test('social assistance: home visit → investigation → decision (approved, 
   t.equal(early.statusCode, 409, 'out of order')
   t.match(early.json(), { reason: 'illegal_step', detail: /next possible: "ev-ziyareti-planlandi"/, nextSteps: ['ev-ziyareti-planlandi'] })
 
+  const accepted = await revisionOf(env.store, caseId)
+  // Days that do not exist: Date.parse would have rolled them into March.
+  for (const visitDate of ['2026-02-30', '2026-02-29', '2026-04-31', '2026-13-01', '2026-11-00']) {
+    const impossible = await step(env, caseId, 'ev-ziyareti-planlandi', { visitDate })
+    t.equal(impossible.statusCode, 400, visitDate)
+    t.equal(impossible.headers['content-type'], 'application/problem+json; charset=utf-8')
+    t.match(impossible.json(), { errors: [{ field: 'fields.visitDate', message: /date that exists/ }] }, visitDate)
+  }
+  t.equal(await revisionOf(env.store, caseId), accepted, 'nothing appended for an impossible date')
   const visit = await step(env, caseId, 'ev-ziyareti-planlandi', { visitDate: '2026-11-25', socialWorker: 'Zeynep Kaya' })
   t.equal(visit.statusCode, 200, visit.body)
   t.match(visit.json(), { status: 'in_progress', steps: [{ workflow: 'sosyal-yardim-incelemesi', step: 'ev-ziyareti-planlandi', fields: { visitDate: '2026-11-25', socialWorker: 'Zeynep Kaya' }, at: at(2).toISOString() }] })
   t.same(nextCodes(visit.json()), ['inceleme-tamamlandi'])
 
   const before = await revisionOf(env.store, caseId)
+  for (const findings of ['\u200b\u200b', '\u0000']) {
+    const invisible = await step(env, caseId, 'inceleme-tamamlandi', { findings, householdSize: 4 })
+    t.equal(invisible.statusCode, 400, JSON.stringify(findings))
+    t.match(invisible.json().errors, [{ field: 'fields.findings' }])
+  }
+  t.equal(await revisionOf(env.store, caseId), before, 'nothing appended')
   const missing = await step(env, caseId, 'inceleme-tamamlandi', { findings: 'Kirada oturuyor, düzenli geliri yok.', monthlyIncome: 'az' })
   t.equal(missing.statusCode, 400)
   t.same(
@@ -61,7 +76,7 @@ t.test('social assistance: home visit → investigation → decision (approved, 
   t.equal(delivered.statusCode, 200, delivered.body)
   const view = delivered.json()
   t.equal(view.status, 'resolved')
-  t.equal(view.resolution, 'Başvurunuz onaylanmış ve yardımınız (Gıda kolisi) 2026-12-01 tarihinde teslim edilmiştir.')
+  t.equal(view.resolution, 'Başvurunuz onaylanmış ve yardımınız (Gıda kolisi) 1 Aralık 2026 tarihinde teslim edilmiştir.')
   t.same(nextCodes(view), [])
   t.same(
     view.timeline.slice(-5).map((e: { textTr: string }) => e.textTr),
@@ -70,7 +85,7 @@ t.test('social assistance: home visit → investigation → decision (approved, 
       'Sosyal inceleme tamamlandı',
       'Karar verildi',
       'Yardım teslim edildi',
-      'Başvurunuz sonuçlandı: Başvurunuz onaylanmış ve yardımınız (Gıda kolisi) 2026-12-01 tarihinde teslim edilmiştir.',
+      'Başvurunuz sonuçlandı: Başvurunuz onaylanmış ve yardımınız (Gıda kolisi) 1 Aralık 2026 tarihinde teslim edilmiştir.',
     ],
   )
   t.same(

@@ -32,6 +32,7 @@ const principals = [
   { id: 'baskan.yardimcisi', roles: ['supervisor'], departments: [], token: 'tok-supervisor' },
   { id: 'denetci', roles: ['auditor'], departments: [], token: 'tok-auditor' },
   { id: 'alo153', roles: ['channel'], departments: [], token: 'tok-channel' },
+  { id: 'bt-operator', roles: ['operator'], departments: [], token: 'tok-operator' },
 ] as const
 export const access = createAccessControl(loadAccessConfig({ json: JSON.stringify({ tokens: principals }) }))
 
@@ -44,6 +45,7 @@ export const as = {
   supervisor: { authorization: 'Bearer tok-supervisor' },
   auditor: { authorization: 'Bearer tok-auditor' },
   channel: { authorization: 'Bearer tok-channel' },
+  operator: { authorization: 'Bearer tok-operator' },
 } as const
 
 /** A settable clock. */

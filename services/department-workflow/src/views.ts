@@ -3,11 +3,13 @@
  * (or the stored events) and an instant to JSON-ready views.
  *
  * Personal data and auditors: an auditor checks how a case was handled (who did what, when,
- * against which deadline), not who applied. So for a caller who is only an auditor the
- * applicant's `citizen` block (name, phone, e-mail) is left out of the case view and out of
- * the `CaseSubmitted` event in the history, and `personalDataRedacted` says so. Staff of the
- * case's directorate and supervisors see it: they have to answer the citizen. Free text
- * (description, notes, replies) is shown as written; it cannot be redacted mechanically.
+ * against which deadline), not who applied or where they live. So for a caller who is only an
+ * auditor the applicant's `citizen` block (name, phone, e-mail) and the exact place (street
+ * address, coordinates: often the applicant's home) are left out of the case view and out of the
+ * `CaseSubmitted` event in the history, and `personalDataRedacted` / `redacted` say so; the
+ * neighbourhood stays, as in every statistic. Staff of the case's directorate and supervisors see
+ * it all: they have to answer the citizen and go there. Free text (description, notes, replies) is
+ * shown as written; it cannot be redacted mechanically.
  */
 import { STATUS_TEXT, timelineEntry, type CatalogueNames, type NamedCode, type OpenCase, type RecordedStep, type Submission } from '@civic-desk/case-domain'
 import { type CaseRecord } from '@civic-desk/case-feed'
@@ -28,6 +30,21 @@ import { slaPositionAt } from './sla-view.ts'
 
 /** Whether the caller may see the applicant's personal data. */
 export type Visibility = 'full' | 'without-personal-data'
+
+type Place = NonNullable<Submission['location']>
+
+/** A submission without its personal data (the applicant, the exact place), and the paths left out. */
+function withoutPersonalData<S extends { readonly citizen?: unknown; readonly location?: Place | undefined }>(
+  data: S,
+): { data: Omit<S, 'citizen' | 'location'> & { location?: Pick<Place, 'neighbourhood'> }; removed: string[] } {
+  const { citizen, location, ...rest } = data
+  const removed: string[] = citizen === undefined ? [] : ['citizen']
+  if (location === undefined) return { data: rest, removed }
+  const { address, lat, lon: _lon, ...kept } = location
+  if (address !== undefined) removed.push('location.address')
+  if (lat !== undefined) removed.push('location.lat', 'location.lon')
+  return { data: { ...rest, location: kept }, removed }
+}
 
 /** Catalogue look-ups for names in views. */
 export function catalogueNames(catalogue: Catalogue): CatalogueNames {
@@ -82,7 +99,7 @@ export interface CaseView {
   readonly category: NamedCode | null
   readonly submittedAt: string
   readonly updatedAt: string
-  /** What was handed in; without `citizen` for anonymous requests and for auditors. */
+  /** What was handed in; without `citizen` for anonymous requests, and for auditors also without the street address and coordinates. */
   readonly submission: Omit<Submission, 'citizen'> & { readonly citizen?: Submission['citizen'] }
   readonly personalDataRedacted: boolean
   readonly legalDueAt: string | null
@@ -186,7 +203,8 @@ export function caseView(
   const names = catalogueNames(context.catalogue)
   const notes = notesPage(state.notes, context.notes ?? { limit: DEFAULT_NOTES_PAGE })
   const { citizen, ...withoutCitizen } = state.submission
-  const redacted = context.visibility === 'without-personal-data' && citizen !== undefined
+  const limited = context.visibility === 'without-personal-data' ? withoutPersonalData(state.submission) : null
+  const redacted = limited !== null && limited.removed.length > 0
   const workflow = workflowOfCase(state, context.workflows, context.catalogue)
   return {
     caseId: state.caseId,
@@ -201,7 +219,7 @@ export function caseView(
     category: state.category === null ? null : named(state.category, names.category(state.category)),
     submittedAt: state.submittedAt,
     updatedAt: state.updatedAt,
-    submission: redacted || citizen === undefined ? withoutCitizen : { ...withoutCitizen, citizen },
+    submission: limited !== null ? limited.data : citizen === undefined ? withoutCitizen : { ...withoutCitizen, citizen },
     personalDataRedacted: redacted,
     legalDueAt: state.legalDueAt,
     sla: slaView(state, now),
@@ -236,6 +254,8 @@ export interface HistoryEntry {
   readonly occurredAt: string
   readonly actor: CaseEvent['actor']
   readonly correlationId: string
+  /** The caller's own request id, as it sent it: untrusted. */
+  readonly clientRequestId?: string
   readonly causationId: string | null
   readonly data: unknown
   /** Set when personal data was left out of `data`. */
@@ -255,11 +275,12 @@ export function historyEntries(records: readonly CaseRecord[], visibility: Visib
       occurredAt: event.occurredAt,
       actor: event.actor,
       correlationId: event.correlationId,
+      ...(event.clientRequestId === undefined ? {} : { clientRequestId: event.clientRequestId }),
       causationId: event.causationId,
     }
-    if (visibility === 'without-personal-data' && event.type === 'CaseSubmitted' && event.data.citizen !== undefined) {
-      const { citizen: _citizen, ...data } = event.data
-      return { ...base, data, redacted: ['data.citizen'] }
+    if (visibility === 'without-personal-data' && event.type === 'CaseSubmitted') {
+      const { data, removed } = withoutPersonalData(event.data)
+      if (removed.length > 0) return { ...base, data, redacted: removed.map((path) => `data.${path}`) }
     }
     return { ...base, data: event.data }
   })

@@ -23,7 +23,7 @@ t.test('health, readiness and the operator status page', async (t) => {
   await waitFor(() => relay.position === stored.at(-1)?.position, 5000, 'relayed')
 
   t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
-  const ready = await app.inject({ method: 'GET', url: '/readyz' })
+  const ready = await app.inject({ method: 'GET', url: '/readyz', headers: operator })
   t.equal(ready.statusCode, 200)
   t.match(ready.json(), { status: 'ready', service: 'event-relay', details: { position: relay.position, head } })
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { EventStore } from '@civic-desk/event-store'
-import { createHttpApp, type AccessControl, type Logger } from '@civic-desk/service-kit'
-import type { CaseFeed, ConsumerStatus } from '@civic-desk/case-feed'
+import { ACCESS_RULES, createHttpApp, type AccessControl, type HttpTimeouts, type Logger } from '@civic-desk/service-kit'
+import type { ConsumerStatus, ReaderStatus } from '@civic-desk/case-feed'
 import type { Relay } from './relay.ts'
 
 export interface RelayAppDeps {
@@ -9,6 +9,8 @@ export interface RelayAppDeps {
   readonly store: EventStore
   readonly access: AccessControl
   readonly logger: Logger
+  /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
+  readonly timeouts?: HttpTimeouts
 }
 
 /** What `GET /v1/relay/status` answers. */
@@ -35,6 +37,8 @@ export function buildRelayApp(deps: RelayAppDeps): FastifyInstance {
     serviceName: 'event-relay',
     logger: deps.logger,
     access: deps.access,
+    ...deps.timeouts,
+    accessRules: ACCESS_RULES,
     readiness: async () => {
       const s = await status()
       return { ready: s.running, details: { position: s.position, head: s.head, lag: s.lag, consecutiveFailures: s.consecutiveFailures } }
@@ -63,11 +67,18 @@ export function registerRelayRoutes(app: FastifyInstance, deps: RelayAppDeps): v
  * Adds `GET /v1/consumers/status` (operators) for standalone mode, where consumer groups read case
  * events straight from the store: each group's position and how far behind the store's head it is.
  */
-export function registerConsumerRoutes(app: FastifyInstance, deps: { readonly feed: CaseFeed; readonly store: EventStore; readonly access: AccessControl }): void {
+export function registerConsumerRoutes(
+  app: FastifyInstance,
+  deps: {
+    /** Every reader of the log (`feed.readers()`, plus those of other threads). */
+    readonly readers: () => readonly ReaderStatus[] | Promise<readonly ReaderStatus[]>
+    readonly store: EventStore
+    readonly access: AccessControl
+  },
+): void {
   app.get('/v1/consumers/status', { onRequest: deps.access.requireRole('operator') }, async () => {
     const head = await deps.store.headPosition()
-    const groups = deps.feed
-      .readers()
+    const groups = (await deps.readers())
       .filter((r): r is ConsumerStatus => r.kind === 'store' && 'groupId' in r)
       .map((g) => ({ groupId: g.groupId, position: g.position ?? 0, buffered: g.buffered ?? 0, lag: Math.max(0, head - (g.position ?? 0)) }))
     return { head, groups }

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { defineConfig, logLevelSchema, distributedConfigEntries } from '@civic-desk/service-kit'
+import { defineConfig, logLevelSchema, distributedConfigEntries, httpConfigEntries } from '@civic-desk/service-kit'
 
 /** Everything the relay can be told, each with its environment variable and default. */
 export const relayConfig = defineConfig({
@@ -10,5 +10,6 @@ export const relayConfig = defineConfig({
   batchSize: { env: 'CIVIC_RELAY_BATCH_SIZE', schema: z.coerce.number().int().min(1).max(10_000).default(100), doc: 'Most events per publish call and checkpoint save' },
   accessFile: { env: 'CIVIC_ACCESS_FILE', schema: z.string().min(1).optional(), doc: 'JSON file of API tokens and roles; unset = development tokens (dev-operator, …)' },
   ...distributedConfigEntries,
+  ...httpConfigEntries,
 })
 export type RelayConfig = ReturnType<typeof relayConfig.parse>

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import { createFileCheckpointStore, relayCheckpointFile } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, parseConfigOrExit } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildRelayApp } from './app.ts'
 import { relayConfig } from './config.ts'
 import { startRelay } from './relay.ts'
@@ -28,7 +28,7 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
 })
 const checkpoints = createFileCheckpointStore({ file: relayCheckpointFile(dataDir) })
 const relay = await startRelay({ store, bus, checkpoints, logger, batchSize: config.batchSize })
-const app = buildRelayApp({ relay, store, access, logger })
+const app = buildRelayApp({ relay, store, access, logger, timeouts: httpTimeouts(config) })
 
 const shutdown = installShutdown({
   logger,

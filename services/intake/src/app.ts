@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { SubmissionBody, categoryByCode, departmentByCode, type Catalogue } from '@civic-desk/contracts'
 import { NOT_IN_PUBLIC_VIEW, caseIdForTrackingCode, parseTrackingCode, replay, toPublicView, type CatalogueNames } from '@civic-desk/case-domain'
 import { caseStreamId, decodeCaseEvent } from '@civic-desk/case-feed'
-import { NotFoundError, TooManyRequestsError, ValidationError, createHttpApp, type AccessControl, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
+import { ACCESS_RULES, NotFoundError, TooManyRequestsError, ValidationError, createHttpApp, type AccessControl, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 import { submitRequest, type SubmitDeps } from './submit.ts'
 import { channelActor, checkSubmission, submissionConflict } from './validation.ts'
 
@@ -16,6 +16,8 @@ export interface IntakeDeps extends SubmitDeps {
   readonly bodyLimit?: number
   /** Public status look-ups allowed per client address and minute (120 by default). */
   readonly lookupsPerMinute?: number
+  /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
+  readonly timeouts?: HttpTimeouts
 }
 
 // Any text: what makes a tracking code valid is checked in the handler, which says what is wrong with it.
@@ -38,6 +40,8 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<FastifyInstance>
     serviceName: 'intake',
     logger: deps.logger,
     access: deps.access,
+    ...deps.timeouts,
+    accessRules: ACCESS_RULES,
     bodyLimit: deps.bodyLimit ?? 64 * 1024,
     readiness: async () => ({ ready: true, details: { eventStoreHead: await deps.store.headPosition() } }),
   })
@@ -59,14 +63,15 @@ export async function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDep
     const principal = request.principal
     const result = await submitRequest(deps, body, {
       actor: channelActor(principal?.id ?? 'unknown'),
-      correlationId: request.id,
+      correlationId: request.correlationId,
+      ...(request.clientRequestId === null ? {} : { clientRequestId: request.clientRequestId }),
     })
     switch (result.outcome) {
       case 'created':
-        log.info({ caseId: result.receipt.caseId, channel: body.channel, kind: body.kind, position: result.position, correlationId: request.id }, 'case submitted')
+        log.info({ caseId: result.receipt.caseId, channel: body.channel, kind: body.kind, position: result.position, correlationId: request.correlationId }, 'case submitted')
         return reply.code(201).header('location', `/v1/requests/${result.receipt.trackingCode}`).send(result.receipt)
       case 'duplicate':
-        log.info({ caseId: result.receipt.caseId, channel: body.channel, correlationId: request.id }, 'repeated submission answered from the existing case')
+        log.info({ caseId: result.receipt.caseId, channel: body.channel, correlationId: request.correlationId }, 'repeated submission answered from the existing case')
         return reply.code(200).header('location', `/v1/requests/${result.receipt.trackingCode}`).send(result.receipt)
       case 'conflict':
         throw submissionConflict(body, result.receipt)

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { defaultCatalogueFile, defineConfig, distributedConfigEntries, logLevelSchema } from '@civic-desk/service-kit'
+import { defaultCatalogueFile, defineConfig, distributedConfigEntries, httpConfigEntries, logLevelSchema } from '@civic-desk/service-kit'
 
 /** Everything the intake service can be told, each with its environment variable and default. */
 export const intakeConfig = defineConfig({
@@ -13,5 +13,6 @@ export const intakeConfig = defineConfig({
   lookupsPerMinute: { env: 'CIVIC_LOOKUPS_PER_MINUTE', schema: z.coerce.number().int().min(1).default(120), doc: 'Public status look-ups allowed per client address and minute (429 beyond)' },
   bodyLimit: { env: 'CIVIC_BODY_LIMIT_BYTES', schema: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024), doc: 'Largest accepted request body' },
   ...distributedConfigEntries,
+  ...httpConfigEntries,
 })
 export type IntakeConfig = ReturnType<typeof intakeConfig.parse>

@@ -108,7 +108,7 @@ t.test('a valid message becomes a case, recorded like an HTTP submission', async
   const submitted = cases[0]
   if (submitted?.type !== 'CaseSubmitted') throw new Error('expected a CaseSubmitted')
   const { receivedAt: _receivedAt, caseId, trackingCode, ...request } = submitted.data
-  t.same(request, pothole, 'the request as sent')
+  t.same(request, { ...pothole, citizen: { ...pothole.citizen, phone: '+905321112233' } }, 'the request as sent, the phone in E.164 as on the HTTP path')
   t.equal(submitted.data.receivedAt, NOW.toISOString())
   t.match(submitted, { actor: { kind: 'channel', id: 'whatsapp-adapter' }, correlationId: 'wa-webhook-7f3a', causationId: null })
   t.equal((await env.store.readStream(caseStreamId(caseId))).length, 1, 'in its own stream')
@@ -200,6 +200,9 @@ const invalid: Array<{ name: string; value: unknown; code: string; path: string;
   { name: 'bad lat', value: { ...pothole, location: { lat: 123, lon: 27 } }, code: 'validation_failed', path: 'location.lat' },
   { name: 'unknown category', value: { ...pothole, category: 'uzay-gemisi' }, code: 'validation_failed', path: 'category' },
   { name: 'submittedAt in the future', value: { ...pothole, submittedAt: '2026-11-21T09:15:00+03:00' }, code: 'validation_failed', path: 'submittedAt' },
+  { name: 'phone that is not a number', value: { ...pothole, citizen: { phone: '-------', preferredChannel: 'sms' } }, code: 'validation_failed', path: 'citizen.phone' },
+  { name: 'empty citizen', value: { ...pothole, citizen: {} }, code: 'validation_failed', path: 'citizen' },
+  { name: 'description of zero-width spaces', value: { ...pothole, description: '\u200b\u200b' }, code: 'validation_failed', path: 'description' },
   { name: 'not an object', value: 'çukur var', code: 'validation_failed', path: 'body', key: '', expectedKey: '' },
   { name: 'empty key: the rejection is keyed by channel and externalId', value: { ...pothole, kind: 'praise' }, code: 'validation_failed', path: 'kind', key: '', expectedKey: keyOf(pothole) },
 ]

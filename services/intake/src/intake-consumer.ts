@@ -9,7 +9,7 @@
  * - **invalid** (wrong shape, unknown category, submittedAt in the future, too large) or a
  *   **conflict** (the externalId was used for a different request) → one `IntakeRejection` on
  *   `civic.intake.rejected.v1`, nothing stored, offset committed;
- * - **not JSON** → never reaches us: the bus dead-letters it to `civic.dead-letter.v1`;
+ * - **not JSON** (or not UTF-8) → never reaches us: the bus dead-letters it to `civic.dead-letter.v1`;
  * - **store or bus failure** → the handler throws and the bus retries with back-off (by
  *   default without limit: a citizen request is never dead-lettered because the store was down).
  *

@@ -5,7 +5,9 @@ import t, { type Test } from 'tap'
 import { openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
 import { ValidationError, createAccessControl, createLogger, defaultCatalogueFile, devAccessConfig, loadCatalogue } from '@civic-desk/service-kit'
 import { caseIdForTrackingCode } from '@civic-desk/case-domain'
-import { caseStreamId } from '@civic-desk/case-feed'
+import { randomUUID } from 'node:crypto'
+import { caseStreamId, executeOnCase } from '@civic-desk/case-feed'
+import type { CaseCommand } from '@civic-desk/case-domain'
 import { SubmissionBody } from '@civic-desk/contracts'
 import { buildIntakeApp } from './app.ts'
 import { validateSubmission } from './validation.ts'
@@ -73,7 +75,8 @@ t.test('a Turkish complaint is stored durably and answered with a tracking code'
   const events = await env.store.readStream(caseStreamId(receipt.caseId))
   t.equal(events.length, 1)
   t.equal(events[0]?.type, 'CaseSubmitted')
-  t.match(events[0]?.data, { caseId: receipt.caseId, description: pothole.description, citizen: pothole.citizen, receivedAt: '2026-11-20T09:15:00.000Z' })
+  // The phone is stored in E.164, whichever way it was written.
+  t.match(events[0]?.data, { caseId: receipt.caseId, description: pothole.description, citizen: { ...pothole.citizen, phone: '+905321112233' }, receivedAt: '2026-11-20T09:15:00.000Z' })
   t.match(events[0]?.metadata, { schemaVersion: 1, actor: { kind: 'channel', id: 'dev-channel' }, causationId: null })
 
   const view = await env.app.inject({ method: 'GET', url: `/v1/requests/${receipt.trackingCode}` })
@@ -141,7 +144,7 @@ t.test('concurrent retries of one request create exactly one case', async (t) =>
 })
 
 const tooLong = 'ç'.repeat(4001)
-const badInputs: Array<{ name: string; status: number; field?: string; headers?: Record<string, string>; payload?: unknown; raw?: string }> = [
+const badInputs: Array<{ name: string; status: number; field?: string; headers?: Record<string, string>; payload?: unknown; raw?: string | Buffer }> = [
   { name: 'malformed JSON', status: 400, field: 'body', raw: '{"channel": "web", "kind": ' },
   { name: 'wrong type', status: 400, field: 'kind', payload: { ...pothole, kind: 5 } },
   { name: 'unknown channel', status: 400, field: 'channel', payload: { ...pothole, channel: 'pigeon' } },
@@ -154,6 +157,20 @@ const badInputs: Array<{ name: string; status: number; field?: string; headers?:
   { name: 'unknown field', status: 400, field: 'priority', payload: { ...pothole, priority: 'high' } },
   { name: 'latitude out of range', status: 400, field: 'location.lat', payload: { ...pothole, location: { lat: 123, lon: 27 } } },
   { name: 'bad e-mail', status: 400, field: 'citizen.email', payload: { ...pothole, citizen: { email: 'not-an-email' } } },
+  { name: 'e-mail without a domain', status: 400, field: 'citizen.email', payload: { ...pothole, citizen: { email: 'ayşe@örnek' } } },
+  { name: 'phone of dashes only', status: 400, field: 'citizen.phone', payload: { ...pothole, citizen: { phone: '-------' } } },
+  { name: 'phone of a plus and brackets', status: 400, field: 'citizen.phone', payload: { ...pothole, citizen: { phone: '+(((((((' } } },
+  { name: 'phone too short to be a number', status: 400, field: 'citizen.phone', payload: { ...pothole, citizen: { phone: '+90 532 12' } } },
+  { name: 'phone with letters', status: 400, field: 'citizen.phone', payload: { ...pothole, citizen: { phone: '0532 ABC 45 67' } } },
+  { name: 'empty citizen', status: 400, field: 'citizen', payload: { ...pothole, citizen: {} } },
+  { name: 'citizen with only a preference', status: 400, field: 'citizen', payload: { ...pothole, citizen: { preferredChannel: 'sms' } } },
+  { name: 'name of zero-width spaces', status: 400, field: 'citizen.name', payload: { ...pothole, citizen: { name: '\u200b\u200b' } } },
+  { name: 'description of zero-width spaces', status: 400, field: 'description', payload: { ...pothole, description: '\u200b\u200b\u200b' } },
+  { name: 'description of NUL characters', status: 400, field: 'description', payload: { ...pothole, description: '\u0000\u0000' } },
+  { name: 'description with a NUL inside', status: 400, field: 'description', payload: { ...pothole, description: 'Çukur\u0000 var' } },
+  { name: 'description with a lone surrogate', status: 400, field: 'description', payload: { ...pothole, description: 'Çukur \ud83d var' } },
+  { name: 'address of format characters', status: 400, field: 'location.address', payload: { ...pothole, location: { address: '\u200b\u2060\ufeff' } } },
+  { name: 'body that is not UTF-8', status: 400, field: 'body', raw: Buffer.concat([Buffer.from('{"channel":"web","kind":"request","description":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]) },
   { name: 'bad submittedAt', status: 400, field: 'submittedAt', payload: { ...pothole, submittedAt: 'dün' } },
   { name: 'submittedAt in the future', status: 400, field: 'submittedAt', payload: { ...pothole, submittedAt: '2026-11-21T09:15:00+03:00' } },
   { name: 'body over 64 KiB', status: 413, payload: { ...pothole, description: 'x'.repeat(70 * 1024) } },
@@ -185,6 +202,73 @@ for (const bad of badInputs) {
     }
     t.equal(await env.store.headPosition(), 0, 'the store holds no trace')
   })
+}
+
+t.test('Turkish numbers are stored in E.164; international e-mail addresses are accepted', async (t) => {
+  const env = await setup(t)
+  const written = ['0532 123 45 67', '+90 (532) 123-45-67', '532 123 45 67', '0090 532 123 45 67', '05321234567']
+  for (const [i, phone] of written.entries()) {
+    const res = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: { ...pothole, externalId: `tel-${i}`, citizen: { phone } } })
+    t.equal(res.statusCode, 201, phone)
+    const [event] = await env.store.readStream(caseStreamId(res.json().caseId))
+    t.match(event?.data, { citizen: { phone: '+905321234567' } }, `${phone} → +905321234567`)
+  }
+  const foreign = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: { ...pothole, externalId: 'tel-uk', citizen: { phone: '+44 20 7946 0958' } } })
+  t.equal(foreign.statusCode, 201, 'a foreign number with its country code')
+  t.match((await env.store.readStream(caseStreamId(foreign.json().caseId)))[0]?.data, { citizen: { phone: '+442079460958' } })
+
+  // "ş" written decomposed (s + combining cedilla) is stored composed (NFC), as typed on a Turkish keyboard.
+  const email = 'ays\u0327e@örnek.com.tr'
+  const res = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: { ...pothole, externalId: 'idn', citizen: { name: 'Ayşe', email, preferredChannel: 'email' } } })
+  t.equal(res.statusCode, 201, res.body)
+  t.match((await env.store.readStream(caseStreamId(res.json().caseId)))[0]?.data, { citizen: { email: 'ayşe@örnek.com.tr' } })
+  t.equal(await env.store.headPosition(), written.length + 2)
+})
+
+t.test('a retried submission answers with the case status of now, not "submitted"', async (t) => {
+  const env = await setup(t)
+  const first = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: pothole })
+  t.equal(first.statusCode, 201)
+  t.equal(first.json().status, 'submitted')
+  const { caseId } = first.json()
+  await executeOnCase(env.store, caseId, () => routeCommand())
+  const retry = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: pothole })
+  t.equal(retry.statusCode, 200)
+  t.same(retry.json(), { ...first.json(), status: 'routed' })
+  t.equal(await env.store.headPosition(), 2, 'the retry wrote nothing')
+})
+
+t.test('the public timeline of a case joined to another never shows the other case\'s tracking code', async (t) => {
+  const env = await setup(t)
+  const earlier = (await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: pothole })).json()
+  const later = (await env.app.inject({ method: 'POST', url: '/v1/requests', headers: channel, payload: { ...pothole, externalId: 'alo153-20261120-0043', citizen: { name: 'Mehmet' } } })).json()
+  await executeOnCase(env.store, earlier.caseId, () => routeCommand())
+  await executeOnCase(env.store, later.caseId, () => ({
+    ...routeCommand(),
+    type: 'MarkDuplicate',
+    data: { ...routeCommand().data, duplicateOf: earlier.caseId, duplicateOfTrackingCode: earlier.trackingCode, match: 'location', distanceMeters: 3, similarity: null },
+  }))
+  const view = await env.app.inject({ method: 'GET', url: `/v1/requests/${later.trackingCode}` })
+  t.equal(view.statusCode, 200)
+  t.notOk(view.body.includes(earlier.trackingCode), 'the other citizen\'s code is nowhere in the view')
+  const step = view.json().timeline.find((e: { step: string }) => e.step === 'duplicate-linked')
+  t.match(step, { textTr: /aynı konudaki önceki bir başvuruyla birleştirildi/, textEn: /joined to an earlier one/ })
+})
+
+/** Routes a case to Fen İşleri, as routing would. */
+function routeCommand(): Extract<CaseCommand, { type: 'RouteCase' }> {
+  return {
+    type: 'RouteCase',
+    meta: { eventId: randomUUID(), occurredAt: '2026-11-20T09:16:00.000Z', actor: { kind: 'service', id: 'routing' }, correlationId: 'test', causationId: null },
+    data: {
+      department: 'fen-isleri',
+      category: 'yol-cukur',
+      routedBy: 'category',
+      matchedKeywords: [],
+      sla: { clock: 1, startedAt: '2026-11-20T09:16:00.000Z', deadline: { hours: 48 }, basis: 'category', dueAt: '2026-11-22T09:16:00.000Z' },
+      legalDueAt: null,
+    },
+  }
 }
 
 t.test('wrong content type → 415, nothing stored', async (t) => {
@@ -234,4 +318,24 @@ t.test('status lookups are rate-limited per client address with a 429 problem', 
   t.match(limited.json(), { status: 429, code: 'too_many_requests', detail: /try again in 1 minute/ })
   t.ok(limited.headers['retry-after'], 'tells when to retry')
   t.equal((await app.inject({ method: 'GET', url, remoteAddress: '10.2.2.2' })).statusCode, 400, 'other addresses are not affected')
+})
+
+t.test("the caller's x-request-id is kept apart as clientRequestId; the audit trail's correlation id is made here", async (t) => {
+  const env = await setup(t)
+  const res = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: { ...channel, 'x-request-id': 'AUDIT-FORGED-ID' }, payload: pothole })
+  t.equal(res.statusCode, 201)
+  const correlationId = res.headers['x-correlation-id']
+  t.match(correlationId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a server-made UUID, sent back')
+  const [stored] = await env.store.readStream(caseStreamId(res.json().caseId))
+  const metadata = stored?.metadata as Record<string, unknown>
+  t.equal(metadata['correlationId'], correlationId, 'the event records the server-made id')
+  t.not(metadata['correlationId'], 'AUDIT-FORGED-ID', 'not the caller-chosen one')
+  t.equal(metadata['clientRequestId'], 'AUDIT-FORGED-ID', "the caller's id, recorded apart")
+
+  // Without an x-request-id (or with one that is not sane) nothing is recorded as the caller's.
+  const plain = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: { ...channel, 'x-request-id': 'has spaces' }, payload: { ...pothole, externalId: 'alo153-2' } })
+  t.equal(plain.statusCode, 201)
+  const [second] = await env.store.readStream(caseStreamId(plain.json().caseId))
+  t.equal((second?.metadata as Record<string, unknown>)['clientRequestId'], undefined)
+  t.equal((second?.metadata as Record<string, unknown>)['correlationId'], plain.headers['x-correlation-id'])
 })

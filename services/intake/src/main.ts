@@ -4,7 +4,7 @@
 import { join, resolve } from 'node:path'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildIntakeApp } from './app.ts'
 import { intakeConfig } from './config.ts'
 import { startIntakeConsumer } from './intake-consumer.ts'
@@ -29,7 +29,7 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
   onFatalError: (error) => shutdown.fail(error),
 })
 const consumer = await startIntakeConsumer({ bus, store, catalogue, now, trackingKey, logger })
-const app = await buildIntakeApp({ store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute, bodyLimit: config.bodyLimit })
+const app = await buildIntakeApp({ store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute, bodyLimit: config.bodyLimit, timeouts: httpTimeouts(config) })
 
 const shutdown = installShutdown({
   logger,

@@ -57,7 +57,7 @@ function trackingCodeFor(deps: SubmitDeps, body: SubmissionBody, attempt: number
 export async function submitRequest(
   deps: SubmitDeps,
   body: SubmissionBody,
-  context: { readonly actor: Actor; readonly correlationId: string },
+  context: { readonly actor: Actor; readonly correlationId: string; readonly clientRequestId?: string },
 ): Promise<SubmitOutcome> {
   const receivedAt = deps.now().toISOString()
   for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt++) {
@@ -71,6 +71,7 @@ export async function submitRequest(
         occurredAt: receivedAt,
         actor: context.actor,
         correlationId: context.correlationId,
+        ...(context.clientRequestId === undefined ? {} : { clientRequestId: context.clientRequestId }),
         causationId: null,
       },
       data: { caseId, trackingCode, ...body, receivedAt },
@@ -87,7 +88,8 @@ export async function submitRequest(
     const state = replay((await deps.store.readStream(streamId)).map(decodeCaseEvent))
     try {
       const events = decide(command, state)
-      if (events.length === 0) return { outcome: 'duplicate', receipt }
+      // A retry learns where its case stands now: it may have been routed or answered meanwhile.
+      if (events.length === 0) return { outcome: 'duplicate', receipt: state.status === 'none' ? receipt : { ...receipt, status: state.status } }
       throw new Error(`submission to existing stream ${streamId} produced events`)
     } catch (error) {
       if (!(error instanceof CaseRuleViolation)) throw error

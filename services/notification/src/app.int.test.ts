@@ -34,9 +34,9 @@ function setup(t: Test) {
       provider: 'outbox',
       recordedAt: '2026-11-20T09:15:00.000Z',
     })
-  record(codeA, 'acknowledgement')
-  record(codeB, 'acknowledgement')
-  record(codeA, 'resolved')
+  void record(codeA, 'acknowledgement')
+  void record(codeB, 'acknowledgement')
+  void record(codeA, 'resolved')
   const status: NotifierStatus = { sent: 3, failed: 0, skipped: 1, lastError: null }
   // The routes only read the notifier's counters: a fixed status stands in for a running one.
   const notifier: Notifier = { status: () => status, stop: async () => {} }
@@ -59,6 +59,23 @@ t.test('GET /v1/notifications/outbox filters by case or tracking code and pages 
   const typed = codeA.toLowerCase().replace(/-/g, ' ')
   t.same((await get(`?trackingCode=${encodeURIComponent(typed)}`)).entries, [[1, 'A', 'acknowledgement'], [3, 'A', 'resolved']])
   t.same((await get('?limit=1&after=1')).entries, [[2, 'B', 'acknowledgement']], 'limit and after read as numbers')
+})
+
+t.test('the total is that of the filtered messages; a case id in upper case finds its case', async (t) => {
+  const { app, codeA, codeB } = setup(t)
+  const get = async (query: string) => {
+    const res = await app.inject({ method: 'GET', url: `/v1/notifications/outbox${query}`, headers: operator })
+    t.equal(res.statusCode, 200, `${query}: ${res.body}`)
+    return res.json() as { total: number; entries: { trackingCode: string }[] }
+  }
+  const caseA = caseIdForTrackingCode(codeA)
+  t.equal((await get(`?caseId=${caseA}`)).total, 2, 'two of the three messages are about case A')
+  t.equal((await get(`?caseId=${caseIdForTrackingCode(codeB)}`)).total, 1)
+  t.equal((await get(`?trackingCode=${codeB}`)).total, 1)
+  t.equal((await get(`?caseId=${caseA}&limit=1`)).total, 2, 'the total ignores paging, so a client knows how far to page')
+  t.equal((await get(`?caseId=${randomUUID()}`)).total, 0)
+  const upper = await get(`?caseId=${caseA.toUpperCase()}`)
+  t.same({ total: upper.total, codes: upper.entries.map((e) => e.trackingCode) }, { total: 2, codes: [codeA, codeA] })
 })
 
 t.test('a bad query → 400 naming each parameter', async (t) => {

@@ -1,19 +1,23 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { parseTrackingCode } from '@civic-desk/case-domain'
-import { createHttpApp, type AccessControl, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
-import type { Notifier } from './notifier.ts'
+import { caseIdParam } from '@civic-desk/contracts'
+import { ACCESS_RULES, createHttpApp, type AccessControl, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
+import type { NotifierStatus } from './notifier.ts'
 import { MAX_OUTBOX_PAGE, type Outbox } from './outbox.ts'
 
 export interface NotificationAppDeps {
   readonly outbox: Outbox
-  readonly notifier: Notifier
+  /** The notifier, or anything that can tell its status (standalone asks the thread it runs in). */
+  readonly notifier: { status(): NotifierStatus | Promise<NotifierStatus> }
   readonly access: AccessControl
   readonly logger: Logger
+  /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
+  readonly timeouts?: HttpTimeouts
 }
 
 const OutboxQuery = z.strictObject({
-  caseId: z.uuid().optional(),
+  caseId: caseIdParam().optional(),
   // Read as citizens and staff type it (any case, spaces or dashes anywhere), like the public look-up.
   trackingCode: z
     .string()
@@ -38,20 +42,24 @@ export function registerNotificationRoutes(app: FastifyInstance, deps: Notificat
   const api = app.withTypeProvider<ZodTypeProvider>()
   api.get('/v1/notifications/outbox', { onRequest: deps.access.requireRole('operator', 'supervisor'), schema: { querystring: OutboxQuery } }, async (request) => {
     const q = request.query
-    const entries = deps.outbox.list({
+    const filter = {
       ...(q.caseId === undefined ? {} : { caseId: q.caseId }),
       ...(q.trackingCode === undefined ? {} : { trackingCode: q.trackingCode }),
+    }
+    const entries = deps.outbox.list({
+      ...filter,
       ...(q.limit === undefined ? {} : { limit: q.limit }),
       ...(q.after === undefined ? {} : { after: q.after }),
     })
-    return { total: deps.outbox.count(), entries }
+    // The total of what was asked for, so a client pages through one case's messages, not the whole outbox.
+    return { total: deps.outbox.count(filter), entries }
   })
   app.get('/v1/notifications/status', { onRequest: deps.access.requireRole('operator') }, async () => deps.notifier.status())
 }
 
 /** The notification process's own HTTP surface. Never listens by itself. */
 export function buildNotificationApp(deps: NotificationAppDeps): FastifyInstance {
-  const app = createHttpApp({ serviceName: 'notification', logger: deps.logger, access: deps.access })
+  const app = createHttpApp({ serviceName: 'notification', logger: deps.logger, access: deps.access, ...deps.timeouts, accessRules: ACCESS_RULES })
   registerNotificationRoutes(app, deps)
   return app
 }

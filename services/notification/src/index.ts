@@ -26,6 +26,7 @@ export {
   ProviderError,
   createOutboxProvider,
   createProviderRouter,
+  createSmtpMailer,
   createSmtpProvider,
   createWebhookProvider,
   messageIdFor,
@@ -36,6 +37,8 @@ export type {
   ProviderErrorOptions,
   ProviderRouter,
   ProviderRouterOptions,
+  MailMessage,
+  SmtpMailer,
   SmtpProviderOptions,
   WebhookPayload,
   WebhookProviderOptions,
@@ -48,9 +51,24 @@ export { AbortError, DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, MAX_BACKOFF_MS, b
 export type { DeliveryFailure, DeliveryLogger, DeliveryResult, SendWithRetryOptions } from './delivery.ts'
 
 /** The notification process: case events → one message per (event, channel), recorded on the case. */
-export { TRIGGERS, chooseChannel, maskAddress, startNotifier } from './notifier.ts'
+export { DEFAULT_QUIET_PERIOD_MS, TRIGGERS, chooseChannel, contentHashOf, maskAddress, startNotifier } from './notifier.ts'
 export type { Notifier, NotifierOptions, NotifierStatus } from './notifier.ts'
 export { buildNotificationApp, registerNotificationRoutes } from './app.ts'
 export type { NotificationAppDeps } from './app.ts'
-export { buildProviderRouter, notificationConfig, notifierSettings, providerConfigEntries } from './config.ts'
+export { buildProviderRouter, notificationConfig, notifierSettings, providerConfigEntries, smtpSettings } from './config.ts'
 export type { NotificationConfig, ProviderConfig } from './config.ts'
+
+/** Supervisors: escalation notices and the daily digest of overdue cases, sent once through the ledger. */
+export { SUPERVISOR_LEDGER_FILE, startSupervisorService } from './supervisor-service.ts'
+export type { SupervisorService, SupervisorServiceOptions } from './supervisor-service.ts'
+export { supervisorConfigEntries } from './supervisor-config.ts'
+export { SUPERVISOR_NOTICES_GROUP, startSupervisorNotices, supervisorCaseLine } from './supervisor-notices.ts'
+export type { SupervisorNotices, SupervisorNoticesOptions, SupervisorNoticesStatus } from './supervisor-notices.ts'
+export { DEFAULT_DIGEST_TIME, DIGEST_PROJECTION_NAME, digestMessageId, istanbulClock, overdueByDepartment, startOverdueDigest } from './digest.ts'
+export type { DigestRun, OverdueCase, OverdueDigest, OverdueDigestOptions } from './digest.ts'
+export { dispatchToSupervisors, postSupervisorWebhook } from './supervisor-delivery.ts'
+export type { DispatchResult, SupervisorChannels, SupervisorDispatch, SupervisorWebhookCase, SupervisorWebhookDocument } from './supervisor-delivery.ts'
+export { SUPERVISOR_OUTCOMES, SUPERVISOR_TARGETS, SupervisorLedgerError, createMemoryLedger, openSqliteLedger } from './supervisor-ledger.ts'
+export type { SupervisorLedger, SupervisorLedgerEntry, SupervisorOutcome, SupervisorTarget } from './supervisor-ledger.ts'
+export { DIGEST_MAX_LINES, SUPERVISOR_NOTICE_KINDS, caseConsoleUrl, queueConsoleUrl, renderCaseNotice, renderDigest } from './supervisor-templates.ts'
+export type { SupervisorCaseLine, SupervisorMessage, SupervisorNoticeKind } from './supervisor-templates.ts'

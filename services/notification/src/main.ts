@@ -5,11 +5,12 @@ import { join, resolve } from 'node:path'
 import { createCaseFeed } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildNotificationApp } from './app.ts'
 import { buildProviderRouter, notificationConfig, notifierSettings } from './config.ts'
 import { startNotifier } from './notifier.ts'
 import { openSqliteOutbox } from './outbox.ts'
+import { startSupervisorService } from './supervisor-service.ts'
 
 const config = parseConfigOrExit(notificationConfig, process.env, 'notification')
 const logger = createLogger({ level: config.logLevel, name: 'notification' })
@@ -38,13 +39,16 @@ const notifier = await startNotifier({
   logger,
   ...notifierSettings(config),
 })
-const app = buildNotificationApp({ outbox, notifier, access, logger })
+// Escalations and the daily digest of overdue cases to the directorates' supervisors (catalogue contacts).
+const supervisors = await startSupervisorService({ feed, store, catalogue, config, dataDir, logger })
+const app = buildNotificationApp({ outbox, notifier, access, logger, timeouts: httpTimeouts(config) })
 
 const shutdown = installShutdown({
   logger,
   tasks: [
     { name: 'http', close: () => app.close() },
     { name: 'notifier', close: () => notifier.stop() },
+    { name: 'supervisor notices', close: () => supervisors.stop() },
     { name: 'case feed', close: () => feed.close() },
     { name: 'providers', close: () => router.close() },
     { name: 'bus', close: () => bus.close() },

@@ -164,6 +164,53 @@ t.test('anonymous cases and preferredChannel none get no message', async (t) => 
   t.equal(outbox.list({ caseId: withPhone.caseId })[0]?.channel, 'sms', 'no preference: phone → SMS')
 })
 
+t.test('a recorded phone number that is not a real number never gets an SMS queued', async (t) => {
+  const { store, outbox, notifier } = await rig(t)
+  // Cases recorded before intake checked numbers: what was typed is on the case as it was.
+  const dashes = newCase({ name: 'Ali', phone: '-------', preferredChannel: 'sms' })
+  const brackets = newCase({ phone: '+(((((((', email: 'ayşe@örnek.com.tr', preferredChannel: 'sms' })
+  const real = newCase({ phone: '0532 123 45 67' })
+  for (const s of [dashes, brackets, real]) await submitAndRoute(store, s)
+  await waitFor(() => outbox.list({ caseId: real.caseId }).length === 1 && outbox.list({ caseId: brackets.caseId }).length === 1, 5000, 'the reachable citizens')
+  await waitFor(() => notifier.status().skipped >= 1, 5000, 'the unreachable one to be skipped')
+  t.equal(outbox.list({ caseId: dashes.caseId }).length, 0, 'no SMS to "-------"')
+  t.same(outbox.list({ caseId: brackets.caseId }).map((e) => [e.channel, e.to]), [['email', 'ayşe@örnek.com.tr']], 'an unusable number falls back to the e-mail address')
+  t.same(outbox.list({ caseId: real.caseId }).map((e) => [e.channel, e.to]), [['sms', '0532 123 45 67']])
+  t.notOk(outbox.list({ limit: 1000 }).some((e) => e.channel === 'sms' && /^[^0-9]*$/.test(e.to)), 'no SMS to a text without digits')
+})
+
+t.test('a duplicate notice tells the citizen their request was joined, never the other citizen\'s code', async (t) => {
+  const { store, outbox } = await rig(t)
+  const earlier = newCase({ name: 'Mehmet Kaya', phone: '+90 532 222 33 44' })
+  const later = newCase({ name: 'Ayşe Yılmaz', phone: '+90 532 111 22 33', email: 'ayse@example.com' })
+  await submitAndRoute(store, earlier)
+  await exec(store, later.caseId, (m) => ({ type: 'SubmitCase', meta: m, data: later }))
+  await exec(store, later.caseId, (m) => ({
+    type: 'MarkDuplicate',
+    meta: m,
+    data: {
+      department: 'fen-isleri',
+      category: 'yol-cukur',
+      routedBy: 'category',
+      matchedKeywords: [],
+      sla: { clock: 1, startedAt: later.receivedAt, deadline: { hours: 48 }, basis: 'category', dueAt: '2026-11-22T06:00:00.000Z' },
+      legalDueAt: null,
+      duplicateOf: earlier.caseId,
+      duplicateOfTrackingCode: earlier.trackingCode,
+      match: 'location',
+      distanceMeters: 4,
+      similarity: null,
+    },
+  }))
+  await waitFor(() => outbox.list({ caseId: later.caseId }).length === 1, 5000, 'the duplicate notice')
+  const notice = outbox.list({ caseId: later.caseId })[0]
+  t.equal(notice?.template, 'duplicate-linked')
+  t.match(notice?.text, /önceki bir başvuruyla birleştirilmiştir/)
+  t.match(notice?.text, later.trackingCode, 'names the citizen\'s own code')
+  t.notOk(notice?.text.includes(earlier.trackingCode), 'the other citizen\'s code is not in the text')
+  t.notOk(notice?.subject.includes(earlier.trackingCode), 'nor in the subject')
+})
+
 t.test('a failing gateway is retried, then NotificationFailed is recorded once', async (t) => {
   let calls = 0
   const keys: string[] = []

@@ -8,11 +8,21 @@
  * every provider passes the id on as an idempotency key (outbox unique key, SMTP Message-ID,
  * webhook Idempotency-Key), which covers the one window left — a crash after the provider took
  * the message and before the case recorded it.
+ *
+ * A different event can still produce the very same message: a case resolved, reopened and
+ * resolved again with the same answer. Within the quiet period a message whose template,
+ * channel and content (subject and text, hashed) equal one the case already sent is not sent
+ * again. Every message names the case's tracking code, so identical content only ever comes from
+ * one case: the case's own records are the complete list to compare with, whichever provider sent
+ * them and however many notifier replicas run.
  */
+import { createHash } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
 import {
   categoryByCode,
   departmentByCode,
+  isEmailAddress,
+  normalizePhone,
   type CaseEvent,
   type CaseEventType,
   type Catalogue,
@@ -31,6 +41,8 @@ import { renderMessage, type Language, type NotificationChannel, type TemplateCo
 export const TRIGGERS: { readonly [T in CaseEvent['type']]?: NotificationTemplate } = {
   CaseRouted: 'acknowledgement',
   CaseMarkedDuplicate: 'duplicate-linked',
+  // Linked by mistake, the citizen only heard "linked to another request": now the acknowledgement, with its own due date.
+  CaseDuplicateUnlinked: 'acknowledgement',
   CitizenInfoRequested: 'info-requested',
   CaseResolved: 'resolved',
   CaseRejected: 'rejected',
@@ -55,11 +67,25 @@ export interface NotifierOptions {
   readonly municipalityName?: string
   /** Base of the public status page; the tracking code is appended. */
   readonly statusUrlBase?: string
+  /**
+   * A message equal to one the case was sent less than this long ago (same template, channel and
+   * content) is not sent again. 0 turns the check off. Default `DEFAULT_QUIET_PERIOD_MS` (24 h).
+   */
+  readonly quietPeriodMs?: number
+}
+
+/** Default of `NotifierOptions.quietPeriodMs`: one day. */
+export const DEFAULT_QUIET_PERIOD_MS = 24 * 3_600_000
+
+/** What the quiet period compares: SHA-256 (hex) of the rendered subject and text. */
+export function contentHashOf(message: { readonly subject: string; readonly text: string }): string {
+  return createHash('sha256').update(message.subject).update('\0').update(message.text).digest('hex')
 }
 
 export interface NotifierStatus {
   readonly sent: number
   readonly failed: number
+  /** Events that needed no message: no contact, already sent, or the same message within the quiet period. */
   readonly skipped: number
   readonly lastError: string | null
 }
@@ -70,14 +96,20 @@ export interface Notifier {
   stop(): Promise<void>
 }
 
-/** The address for a channel, or undefined when the citizen gave none. */
+/**
+ * The address for a channel, or undefined when the citizen gave none that can be reached. Intake
+ * refuses numbers and addresses that are not real, but cases recorded before it did keep what was
+ * typed ("-------"): a message to those would only fail at the gateway, or reach a stranger.
+ */
 function addressFor(c: NonNullable<OpenCase['submission']['citizen']>, channel: NotificationChannel): string | undefined {
-  return channel === 'email' ? c.email : c.phone
+  if (channel === 'email') return c.email !== undefined && isEmailAddress(c.email) ? c.email : undefined
+  return c.phone !== undefined && normalizePhone(c.phone) !== undefined ? c.phone : undefined
 }
 
 /**
- * Where to write: the preferred channel when its address is known; without a preference the
- * phone (SMS) before e-mail; `none` and anonymous cases get nothing.
+ * Where to write: the preferred channel when its address is known and valid; without a preference
+ * the phone (SMS) before e-mail; `none`, anonymous cases and citizens without a valid address get
+ * nothing.
  */
 export function chooseChannel(state: OpenCase): { channel: NotificationChannel; to: string } | null {
   const citizen = state.submission.citizen
@@ -119,8 +151,6 @@ function templateContext(
     ...(statusUrlBase === undefined ? {} : { statusUrl: `${statusUrlBase}${encodeURIComponent(state.trackingCode)}` }),
   }
   switch (event.type) {
-    case 'CaseMarkedDuplicate':
-      return { ...base, originalTrackingCode: event.data.duplicateOfTrackingCode }
     case 'CitizenInfoRequested':
       return { ...base, question: event.data.question }
     case 'CaseResolved':
@@ -136,6 +166,8 @@ function templateContext(
 export async function startNotifier(options: NotifierOptions): Promise<Notifier> {
   const { store, feed, catalogue, router, logger } = options
   const now = options.now ?? (() => new Date())
+  const quietPeriodMs = options.quietPeriodMs ?? DEFAULT_QUIET_PERIOD_MS
+  if (!Number.isFinite(quietPeriodMs) || quietPeriodMs < 0) throw new RangeError(`quietPeriodMs must be a number >= 0, got ${quietPeriodMs}`)
   const abort = new AbortController()
   /** The last delivery that failed after its last try (a recorded outcome, not a failure of the handler). */
   let failure: string | null = null
@@ -173,6 +205,22 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       template,
       language: rendered.language,
     }
+    const contentHash = contentHashOf(rendered)
+    if (quietPeriodMs > 0) {
+      const since = now().getTime() - quietPeriodMs
+      const same = loaded.records.find(
+        ({ event: e }) =>
+          e.type === 'CitizenNotified' &&
+          e.data.template === template &&
+          e.data.channel === target.channel &&
+          e.data.contentHash === contentHash &&
+          Date.parse(e.occurredAt) > since,
+      )
+      if (same !== undefined) {
+        log.info({ channel: target.channel, sentAt: same.event.occurredAt, quietPeriodMs }, 'same message already sent within the quiet period; not sent again')
+        return 'skipped'
+      }
+    }
     const provider = router.providerFor(target.channel)?.name ?? 'none'
     const outcome = await sendWithRetry(router, notification, {
       maxAttempts: options.maxAttempts ?? 5,
@@ -187,6 +235,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       channel: target.channel,
       provider,
       to: maskAddress(target.to, target.channel),
+      contentHash,
     }
     const meta = {
       eventId: deriveEventId(notificationId, 'recorded'),

@@ -35,8 +35,8 @@ function outboxContract(t: Test, open: (t: Test) => Outbox): void {
   t.test('recording the same id twice stores it once and keeps the first version', async (t) => {
     const outbox = open(t)
     const first = notification()
-    t.same(outbox.record(first), { inserted: true })
-    t.same(outbox.record({ ...first, text: 'a later rendering', recordedAt: '2026-11-21T10:00:00.000Z' }), { inserted: false })
+    t.same(await outbox.record(first), { inserted: true })
+    t.same(await outbox.record({ ...first, text: 'a later rendering', recordedAt: '2026-11-21T10:00:00.000Z' }), { inserted: false })
     t.equal(outbox.count(), 1)
     const entries = outbox.list()
     t.equal(entries.length, 1)
@@ -46,7 +46,7 @@ function outboxContract(t: Test, open: (t: Test) => Outbox): void {
   t.test('entries get increasing sequence numbers and keep every field, Turkish text included', async (t) => {
     const outbox = open(t)
     const records = [notification(), notification({ channel: 'email', to: 'ayse@example.com', template: 'resolved', language: 'en' }), notification({ channel: 'whatsapp' })]
-    for (const r of records) outbox.record(r)
+    for (const r of records) await outbox.record(r)
     const entries = outbox.list()
     t.same(
       entries.map((e) => e.sequence),
@@ -59,7 +59,7 @@ function outboxContract(t: Test, open: (t: Test) => Outbox): void {
   t.test('only the known fields are stored', async (t) => {
     const outbox = open(t)
     const withExtra = { ...notification(), secret: 'not for the outbox' }
-    outbox.record(withExtra)
+    await outbox.record(withExtra)
     t.notOk('secret' in (outbox.list()[0] ?? {}), 'extra property dropped')
   })
 
@@ -70,7 +70,7 @@ function outboxContract(t: Test, open: (t: Test) => Outbox): void {
     const a2 = notification({ caseId: 'case-a', trackingCode: 'AAAA-AAAA', template: 'resolved' })
     const b2 = notification({ caseId: 'case-b', trackingCode: 'BBBB-BBBB', template: 'rejected' })
     const a3 = notification({ caseId: 'case-a', trackingCode: 'AAAA-AAAA', template: 'escalated' })
-    for (const r of [a1, b1, a2, b2, a3]) outbox.record(r)
+    for (const r of [a1, b1, a2, b2, a3]) await outbox.record(r)
     const ids = (entries: ReadonlyArray<{ id: string }>) => entries.map((e) => e.id)
     t.same(ids(outbox.list({ caseId: 'case-a' })), [a1.id, a2.id, a3.id])
     t.same(ids(outbox.list({ trackingCode: 'BBBB-BBBB' })), [b1.id, b2.id])
@@ -81,6 +81,19 @@ function outboxContract(t: Test, open: (t: Test) => Outbox): void {
     t.same(ids(outbox.list({ caseId: 'case-a', after: 3 })), [a3.id])
     t.same(ids(outbox.list({ caseId: 'nobody' })), [])
     t.same(ids(outbox.list({ after: 5 })), [])
+  })
+
+  t.test('count counts what the filter matches, or everything', async (t) => {
+    const outbox = open(t)
+    for (const [caseId, trackingCode] of [['case-a', 'AAAA-AAAA'], ['case-b', 'BBBB-BBBB'], ['case-a', 'AAAA-AAAA']] as const) {
+      await outbox.record(notification({ caseId, trackingCode }))
+    }
+    t.equal(outbox.count(), 3)
+    t.equal(outbox.count({}), 3)
+    t.equal(outbox.count({ caseId: 'case-a' }), 2)
+    t.equal(outbox.count({ trackingCode: 'BBBB-BBBB' }), 1)
+    t.equal(outbox.count({ caseId: 'case-a', trackingCode: 'BBBB-BBBB' }), 0, 'filters combine')
+    t.equal(outbox.count({ caseId: 'nobody' }), 0)
   })
 
   t.test('bad page arguments are refused', async (t) => {
@@ -94,10 +107,10 @@ function outboxContract(t: Test, open: (t: Test) => Outbox): void {
 
   t.test('a closed outbox refuses work; closing twice is fine', async (t) => {
     const outbox = open(t)
-    outbox.record(notification())
+    await outbox.record(notification())
     outbox.close()
     outbox.close()
-    t.throws(() => outbox.record(notification()), OutboxClosedError)
+    await t.rejects(outbox.record(notification()), OutboxClosedError)
     t.throws(() => outbox.list(), OutboxClosedError)
     t.throws(() => outbox.count(), OutboxClosedError)
   })
@@ -126,13 +139,38 @@ t.test('sqlite outbox', async (t) => {
     t.equal(probe.pragma('user_version', { simple: true }), 1)
   })
 
+  t.test('records arriving together share one commit: each resolves with its own outcome, a repeated id inside the batch is stored once', async (t) => {
+    const file = tempFile(t)
+    const outbox = openSqliteOutbox(file)
+    t.teardown(() => outbox.close())
+    const records = Array.from({ length: 300 }, () => notification())
+    const repeated = records[7]!
+    const outcomes = await Promise.all([...records.map((r) => outbox.record(r)), outbox.record({ ...repeated, text: 'again' })])
+    t.same(outcomes.slice(0, 300), records.map(() => ({ inserted: true })))
+    t.same(outcomes[300], { inserted: false }, 'the repeat inside the same batch is not stored again')
+    t.equal(outbox.count(), 300)
+    t.same(outbox.list({ limit: 1000 }).map((e) => e.id), records.map((r) => r.id), 'in the order they were handed in, sequence without gaps')
+    t.same(outbox.list({ limit: 1000 }).map((e) => e.sequence), records.map((_, i) => i + 1))
+  })
+
+  t.test('records handed in before close are committed before the file closes', async (t) => {
+    const file = tempFile(t)
+    const outbox = openSqliteOutbox(file)
+    const pending = [outbox.record(notification()), outbox.record(notification())]
+    outbox.close()
+    t.same(await Promise.all(pending), [{ inserted: true }, { inserted: true }])
+    const reopened = openSqliteOutbox(file)
+    t.teardown(() => reopened.close())
+    t.equal(reopened.count(), 2)
+  })
+
   t.test('entries survive closing and reopening the file, and idempotency holds across it', async (t) => {
     const file = tempFile(t)
     const first = notification({ channel: 'email', to: 'ayse@example.com', text: 'Çukur asfaltla kapatıldı. ŞĞÜİÖÇ şğüıöç' })
     const second = notification()
     const before = openSqliteOutbox(file)
-    before.record(first)
-    before.record(second)
+    await before.record(first)
+    await before.record(second)
     before.close()
 
     const after = openSqliteOutbox(file)
@@ -142,9 +180,9 @@ t.test('sqlite outbox', async (t) => {
       { ...first, sequence: 1 },
       { ...second, sequence: 2 },
     ])
-    t.same(after.record(first), { inserted: false }, 'the id is still known after reopening')
+    t.same(await after.record(first), { inserted: false }, 'the id is still known after reopening')
     const third = notification()
-    t.same(after.record(third), { inserted: true })
+    t.same(await after.record(third), { inserted: true })
     t.equal(after.list({ after: 2 })[0]?.sequence, 3, 'sequence continues')
   })
 
@@ -157,8 +195,8 @@ t.test('sqlite outbox', async (t) => {
       two.close()
     })
     const n = notification()
-    t.same(one.record(n), { inserted: true })
-    t.same(two.record(n), { inserted: false }, 'the UNIQUE id holds across connections')
+    t.same(await one.record(n), { inserted: true })
+    t.same(await two.record(n), { inserted: false }, 'the UNIQUE id holds across connections')
     t.equal(two.count(), 1)
   })
 
@@ -176,7 +214,7 @@ t.test('sqlite outbox', async (t) => {
     const file = tempFile(t)
     const outbox = openSqliteOutbox(file)
     t.teardown(() => outbox.close())
-    outbox.record(notification())
+    await outbox.record(notification())
     const db = new Database(file)
     db.prepare("UPDATE outbox SET channel = 'pigeon'").run()
     db.close()

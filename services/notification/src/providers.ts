@@ -89,7 +89,7 @@ export function createOutboxProvider(outbox: Outbox, options: OutboxProviderOpti
     async send(n, signal) {
       if (signal !== undefined && isAborted(signal)) throw abortReason(signal)
       assertServes('outbox', channels, n)
-      outbox.record({ ...n, provider: 'outbox', recordedAt: now().toISOString() })
+      await outbox.record({ ...n, provider: 'outbox', recordedAt: now().toISOString() })
       return { providerMessageId: n.id }
     },
     async close() {},
@@ -162,16 +162,31 @@ function smtpProviderError(error: unknown): ProviderError {
   return new ProviderError(`SMTP send failed: ${message}`, { code: 'smtp-error', retriable: true, cause: error })
 }
 
+/** One e-mail as the SMTP mailer sends it: plain text to a single address. */
+export interface MailMessage {
+  /** Stable id (a UUID): the Message-ID, so a receiving system can drop a resend. */
+  readonly id: string
+  readonly to: string
+  readonly subject: string
+  readonly text: string
+}
+
+/** Sends plain-text e-mail through an SMTP server; the citizen provider and the supervisors' notices share it. */
+export interface SmtpMailer {
+  /** Sends one message; rejects with `ProviderError`, or with the signal's reason when aborted. */
+  send(mail: MailMessage, signal?: AbortSignal): Promise<{ providerMessageId: string }>
+  close(): void
+}
+
 /**
- * A provider that sends e-mail through an SMTP server (one connection per message). Every message
- * carries `Message-ID: <id@civic-desk>` and `X-Civic-Notification-Id: <id>`.
+ * An SMTP mailer (one connection per message). Every message carries `Message-ID: <id@civic-desk>`
+ * and `X-Civic-Notification-Id: <id>`.
  */
-export function createSmtpProvider(options: SmtpProviderOptions): NotificationProvider {
+export function createSmtpMailer(options: SmtpProviderOptions): SmtpMailer {
   if (options.host.trim() === '') throw new ProviderConfigError('SMTP host must not be empty')
   if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) throw new ProviderConfigError(`SMTP port must be 1-65535, got ${options.port}`)
   if (!Number.isInteger(options.timeoutMs) || options.timeoutMs <= 0) throw new ProviderConfigError(`SMTP timeoutMs must be a positive integer, got ${options.timeoutMs}`)
   if ((options.user === undefined) !== (options.password === undefined)) throw new ProviderConfigError('SMTP user and password must be given together')
-  const channels: ReadonlySet<NotificationChannel> = new Set<NotificationChannel>(['email'])
   const transport = nodemailer.createTransport({
     host: options.host,
     port: options.port,
@@ -186,21 +201,19 @@ export function createSmtpProvider(options: SmtpProviderOptions): NotificationPr
     disableUrlAccess: true,
   })
   return {
-    name: 'smtp',
-    channels,
-    async send(n, signal) {
+    async send(m, signal) {
       if (signal !== undefined && isAborted(signal)) throw abortReason(signal)
-      assertServes('smtp', channels, n)
-      if (!SINGLE_ADDRESS.test(n.to)) throw new ProviderError('recipient is not a single e-mail address', { code: 'invalid-recipient', retriable: false })
+      if (!UUID.test(m.id)) throw new ProviderError(`notification id must be a UUID, got ${JSON.stringify(m.id)}`, { code: 'invalid-notification', retriable: false })
+      if (!SINGLE_ADDRESS.test(m.to)) throw new ProviderError('recipient is not a single e-mail address', { code: 'invalid-recipient', retriable: false })
       try {
         const info = await transport.sendMail({
           from: options.from,
-          to: n.to,
-          envelope: { from: options.from, to: [n.to] },
-          subject: n.subject,
-          text: n.text,
-          messageId: messageIdFor(n.id),
-          headers: { 'X-Civic-Notification-Id': n.id },
+          to: m.to,
+          envelope: { from: options.from, to: [m.to] },
+          subject: m.subject,
+          text: m.text,
+          messageId: messageIdFor(m.id),
+          headers: { 'X-Civic-Notification-Id': m.id },
           ...(signal === undefined ? {} : { signal }),
         })
         // Some servers (Microsoft 365, SES) replace the Message-ID; theirs is the one to look for later.
@@ -210,8 +223,26 @@ export function createSmtpProvider(options: SmtpProviderOptions): NotificationPr
         throw smtpProviderError(error)
       }
     },
-    async close() {
+    close() {
       transport.close()
+    },
+  }
+}
+
+/** A provider that sends citizens' e-mail through an SMTP server (see `createSmtpMailer`). */
+export function createSmtpProvider(options: SmtpProviderOptions): NotificationProvider {
+  const mailer = createSmtpMailer(options)
+  const channels: ReadonlySet<NotificationChannel> = new Set<NotificationChannel>(['email'])
+  return {
+    name: 'smtp',
+    channels,
+    async send(n, signal) {
+      if (signal !== undefined && isAborted(signal)) throw abortReason(signal)
+      assertServes('smtp', channels, n)
+      return mailer.send(n, signal)
+    },
+    async close() {
+      mailer.close()
     },
   }
 }

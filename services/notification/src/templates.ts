@@ -35,7 +35,11 @@ export const WHATSAPP_MAX_LENGTH = 4096
 /** Municipality name used in e-mail closings when none is configured. */
 export const DEFAULT_MUNICIPALITY_NAME = 'Belediye'
 
-/** The facts a message is rendered from; every optional field may be absent and is then left out of the text. */
+/**
+ * The facts a message is rendered from; every optional field may be absent and is then left out of
+ * the text. Nothing here belongs to another citizen: a duplicate notice says the request was joined
+ * to an earlier one, never that one's tracking code (which would open its owner's status page).
+ */
 export interface TemplateContext {
   readonly trackingCode: string
   readonly citizenName?: string
@@ -51,8 +55,6 @@ export interface TemplateContext {
   readonly resolution?: string
   /** Why the request was turned down (rejected). */
   readonly reason?: string
-  /** Tracking code of the earlier case this one was linked to (duplicate-linked). */
-  readonly originalTrackingCode?: string
   /** Public status page of the case. */
   readonly statusUrl?: string
 }
@@ -91,7 +93,6 @@ interface View {
   readonly category: string | undefined
   readonly expected: string | undefined
   readonly free: string | undefined
-  readonly originalCode: string | undefined
   readonly statusUrl: string | undefined
   readonly closing: string
 }
@@ -151,18 +152,18 @@ const TR: Catalogue = {
       ),
   },
   'duplicate-linked': {
-    subject: (v) => `Başvurunuz benzer bir başvuruyla ilişkilendirildi (takip kodu: ${v.code})`,
+    subject: (v) => `Başvurunuz benzer bir başvuruyla birleştirildi (takip kodu: ${v.code})`,
     short: (v) =>
       words(
         v.greeting,
-        `${v.code} takip kodlu başvurunuz, aynı konudaki ${v.originalCode === undefined ? 'önceki bir başvuruyla' : `${v.originalCode} takip kodlu başvuruyla`} ilişkilendirilmiştir.`,
+        `${v.code} takip kodlu başvurunuz, aynı konudaki önceki bir başvuruyla birleştirilmiştir.`,
         `Başvurular ${v.department} tarafından birlikte ele alınacaktır.`,
         v.statusUrl !== undefined && `Durum: ${v.statusUrl}`,
       ),
     email: (v) =>
       paragraphs(
         v.greeting,
-        `${v.code} takip kodlu başvurunuz, aynı konuda daha önce yapılmış ${v.originalCode === undefined ? 'bir başvuruyla' : `${v.originalCode} takip kodlu başvuruyla`} ilişkilendirilmiştir. Başvurular ${v.department} tarafından birlikte ele alınacak ve sonuç size ayrıca bildirilecektir.`,
+        `${v.code} takip kodlu başvurunuz, aynı konuda daha önce yapılmış bir başvuruyla birleştirilmiştir. Başvurular ${v.department} tarafından birlikte ele alınacak ve sonuç size ayrıca bildirilecektir.`,
         'Başvurunuzun farklı bir konuyla ilgili olduğunu düşünüyorsanız, takip kodunuzu belirterek Alo 153 üzerinden bize bildirebilirsiniz.',
         v.statusUrl !== undefined && `Başvurunuzun durumunu ${v.statusUrl} adresinden izleyebilirsiniz.`,
         v.closing,
@@ -275,18 +276,18 @@ const EN: Catalogue = {
       ),
   },
   'duplicate-linked': {
-    subject: (v) => `Your request has been linked to a similar request (tracking code ${v.code})`,
+    subject: (v) => `Your request has been joined to a similar request (tracking code ${v.code})`,
     short: (v) =>
       words(
         v.greeting,
-        `your request ${v.code} has been linked to ${v.originalCode === undefined ? 'an earlier request' : `request ${v.originalCode}`} about the same matter.`,
+        `your request ${v.code} has been joined to an earlier request about the same matter.`,
         `The responsible unit (${v.department}) will handle them together.`,
         v.statusUrl !== undefined && `Status: ${v.statusUrl}`,
       ),
     email: (v) =>
       paragraphs(
         v.greeting,
-        `Your request ${v.code} has been linked to ${v.originalCode === undefined ? 'an earlier request' : `request ${v.originalCode}, made earlier`} about the same matter. The responsible unit (${v.department}) will handle them together and let you know the outcome.`,
+        `Your request ${v.code} has been joined to an earlier request about the same matter. The responsible unit (${v.department}) will handle them together and let you know the outcome.`,
         'If you believe your request is about a different matter, please tell us through Alo 153, quoting your tracking code.',
         v.statusUrl !== undefined && `You can follow your request at ${v.statusUrl}.`,
         v.closing,
@@ -497,7 +498,6 @@ export function renderMessage(template: TemplateName, context: TemplateContext, 
     category: capShort(present(language === 'tr' ? context.categoryNameTr : context.categoryNameEn, true), SHORT_CAPS.category, short),
     expected: context.expectedBy === undefined ? undefined : formatInstant(context.expectedBy, language),
     free: freeField === undefined ? undefined : present(context[freeField], short),
-    originalCode: present(context.originalTrackingCode, true),
     statusUrl: present(context.statusUrl, true),
     closing:
       language === 'tr'

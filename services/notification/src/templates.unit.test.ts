@@ -23,7 +23,6 @@ const full: TemplateContext = {
   question: 'Çukurun tam adresini paylaşabilir misiniz?',
   resolution: 'Çukur asfaltla kapatıldı.',
   reason: 'Söz konusu yol Karayolları sorumluluğundadır.',
-  originalTrackingCode: '4HJK-2W8M',
   statusUrl: 'https://beyazmasa.example.bel.tr/b/7K3M-Q9PX',
 }
 
@@ -178,8 +177,8 @@ t.test('e-mail has a subject, a closing with the municipality name, and Turkish 
 
 t.test('each template says what happened', async (t) => {
   const sms = (template: TemplateName, context: TemplateContext = full) => renderMessage(template, context, { channel: 'sms', language: 'tr' }).text
-  t.match(sms('duplicate-linked'), /aynı konudaki 4HJK-2W8M takip kodlu başvuruyla ilişkilendirilmiştir/)
-  t.match(sms('duplicate-linked', minimal), /aynı konudaki önceki bir başvuruyla ilişkilendirilmiştir/)
+  t.match(sms('duplicate-linked'), /7K3M-Q9PX takip kodlu başvurunuz, aynı konudaki önceki bir başvuruyla birleştirilmiştir/)
+  t.match(sms('duplicate-linked', minimal), /aynı konudaki önceki bir başvuruyla birleştirilmiştir/)
   t.match(sms('info-requested'), /ek bilgi istenmektedir\. İstenen bilgi: Çukurun tam adresini paylaşabilir misiniz\?/)
   t.match(sms('info-requested', minimal), /ek bilgi istenmektedir\. Lütfen/)
   t.match(sms('resolved'), /sonuçlandırılmıştır\. Sonuç: Çukur asfaltla kapatıldı\. Bizi/)

@@ -20,7 +20,7 @@ t.test('health, readiness and the operator status page', async (t) => {
   await waitFor(() => routing.status().indexPosition > position, 2000, 'the index saw the CaseRouted')
 
   t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
-  const ready = await app.inject({ method: 'GET', url: '/readyz' })
+  const ready = await app.inject({ method: 'GET', url: '/readyz', headers: operator })
   t.equal(ready.statusCode, 200)
   t.match(ready.json(), { status: 'ready', service: 'routing', details: { indexPosition: position + 1, routed: 1, duplicates: 0 } })
 

@@ -1,11 +1,14 @@
 import type { FastifyInstance } from 'fastify'
-import { createHttpApp, type AccessControl, type Logger } from '@civic-desk/service-kit'
-import type { RoutingService, RoutingStatus } from './routing.ts'
+import { ACCESS_RULES, createHttpApp, type AccessControl, type HttpTimeouts, type Logger } from '@civic-desk/service-kit'
+import type { RoutingStatus } from './routing.ts'
 
 export interface RoutingAppDeps {
-  readonly routing: RoutingService
+  /** The routing service, or anything that can tell its status (standalone asks the thread it runs in). */
+  readonly routing: { status(): RoutingStatus | Promise<RoutingStatus> }
   readonly access: AccessControl
   readonly logger: Logger
+  /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
+  readonly timeouts?: HttpTimeouts
 }
 
 /** The routing service's HTTP surface: health, readiness and an operator status page. Never listens by itself. */
@@ -15,8 +18,10 @@ export function buildRoutingApp(deps: RoutingAppDeps): FastifyInstance {
     serviceName: 'routing',
     logger: deps.logger,
     access: deps.access,
+    ...deps.timeouts,
+    accessRules: ACCESS_RULES,
     readiness: async () => {
-      const s = routing.status()
+      const s = await routing.status()
       return { ready: s.running, details: { indexPosition: s.indexPosition, routed: s.routed, duplicates: s.duplicates } }
     },
   })

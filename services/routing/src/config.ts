@@ -1,9 +1,31 @@
 import { z } from 'zod'
 import { defaultHolidayFile } from '@civic-desk/calendar'
-import { defineConfig, defaultCatalogueFile, logLevelSchema, distributedConfigEntries } from '@civic-desk/service-kit'
+import { defineConfig, defaultCatalogueFile, logLevelSchema, distributedConfigEntries, httpConfigEntries } from '@civic-desk/service-kit'
 import { DEFAULT_ROUTING_OPTIONS } from './plan.ts'
 
 const catalogueCode = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a department code of the catalogue (kebab-case, e.g. "halkla-iliskiler")')
+
+const categoryCode = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be category codes of the catalogue (kebab-case, e.g. "cop-toplama")')
+
+/**
+ * `CIVIC_DUPLICATE_GROUPS`: groups of related categories compared with each other for duplicates,
+ * groups separated by `;`, codes by `,` (e.g. `cop-toplama,konteyner;yol-cukur,asfalt`). Shared
+ * with standalone mode. Whether the codes are in the catalogue is checked when routing starts.
+ */
+export const duplicateGroupsEntry = {
+  env: 'CIVIC_DUPLICATE_GROUPS',
+  schema: z
+    .string()
+    .optional()
+    .transform((raw) =>
+      (raw ?? '')
+        .split(';')
+        .map((group) => group.split(',').map((code) => code.trim()).filter((code) => code !== ''))
+        .filter((group) => group.length > 0),
+    )
+    .pipe(z.array(z.array(categoryCode).min(2, 'a group needs at least two categories'))),
+  doc: 'Groups of related categories compared with each other for duplicates, e.g. "cop-toplama,konteyner;yol-cukur,asfalt"; a category in no group is compared within its directorate',
+} as const
 
 /** Everything the routing service can be told, each with its environment variable and default. */
 export const routingConfig = defineConfig({
@@ -28,6 +50,7 @@ export const routingConfig = defineConfig({
     schema: z.coerce.number().gt(0).max(1).default(DEFAULT_ROUTING_OPTIONS.textSimilarity),
     doc: 'Least description similarity (0–1, trigram Dice) for reports of one neighbourhood to be duplicates',
   },
+  duplicateGroups: duplicateGroupsEntry,
   fallbackDepartment: {
     env: 'CIVIC_FALLBACK_DEPARTMENT',
     schema: catalogueCode.default(DEFAULT_ROUTING_OPTIONS.fallbackDepartment),
@@ -40,5 +63,6 @@ export const routingConfig = defineConfig({
   },
   accessFile: { env: 'CIVIC_ACCESS_FILE', schema: z.string().min(1).optional(), doc: 'JSON file of API tokens and roles; unset = development tokens (dev-operator, …)' },
   ...distributedConfigEntries,
+  ...httpConfigEntries,
 })
 export type RoutingConfig = ReturnType<typeof routingConfig.parse>

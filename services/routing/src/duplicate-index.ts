@@ -1,5 +1,6 @@
 /**
- * The duplicate index: the recent open cases per category that a new case could duplicate,
+ * The duplicate index: the recent open cases per comparison scope (a category's directorate or
+ * configured group, see `duplicateScopes`) that a new case could duplicate,
  * folded in memory from the log (a catch-up projection from position 0 at every start). Nothing
  * is persisted, so a restart can never find it stale: it is rebuilt from the only source of truth.
  * The log also gives a total order, which is what keeps two simultaneous reports from marking
@@ -29,6 +30,7 @@ const FOLDED_TYPES: ReadonlySet<CaseEventType> = new Set<CaseEventType>([
   'CaseRejected',
   'CaseClosed',
   'CaseReopened',
+  'CaseDuplicateUnlinked',
 ])
 
 export interface DuplicateIndexOptions {
@@ -38,6 +40,11 @@ export interface DuplicateIndexOptions {
    * case's CaseRouted arrives, so a case whose routing is still in flight is already a candidate.
    */
   readonly categoryOf: (submission: Submission) => string | null
+  /**
+   * The comparison scope of a category (`duplicateScopes`): cases are filed, and `candidates`
+   * answers, per scope. Default: the category itself.
+   */
+  readonly scopeOf?: (category: string) => string
   /** Entries older than this (by the log's own clock, see `prune`) are dropped. */
   readonly windowHours: number
   /** Longest `waitUntil` waits before it rejects (the index is stuck: an infrastructure error). Default 10 s. */
@@ -55,7 +62,7 @@ export interface DuplicateIndex {
   /** Resolves once every case event up to `position` is applied; rejects after the wait timeout or on close. */
   waitUntil(position: number): Promise<void>
   /**
-   * Open cases of `category` whose CaseSubmitted lies before `before` (a global position). With
+   * Open cases of `category`'s scope whose CaseSubmitted lies before `before` (a global position). With
    * `near`, only those that could match it (`findDuplicate`'s rule): the same neighbourhood, or
    * located within the radius's bounding box; a superset of the matches, never missing one.
    */
@@ -94,7 +101,7 @@ const MAX_CELLS_PER_QUERY = 400
 
 const cellKey = (latCell: number, lonCell: number): string => `${latCell}:${lonCell}`
 
-/** One category's open-case entries, also by neighbourhood and by grid cell. */
+/** One scope's open-case entries, also by neighbourhood and by grid cell. */
 interface Bucket {
   readonly all: Map<string, Entry>
   readonly byNeighbourhood: Map<string, Set<Entry>>
@@ -155,18 +162,21 @@ const candidateOf = (e: Entry): DuplicateCandidate => ({
 /** Starts folding the log into a new index from position 0; `waitUntil` tells when it got somewhere. */
 export function startDuplicateIndex(options: DuplicateIndexOptions): DuplicateIndex {
   const { categoryOf } = options
+  const scopeOf = options.scopeOf ?? ((category: string) => category)
   const windowMs = options.windowHours * 3_600_000
 
   const entries = new Map<string, Entry>()
-  const byCategory = new Map<string, Bucket>()
+  /** scope → its entries. */
+  const byScope = new Map<string, Bucket>()
   /** Latest receivedAt seen: intake's clock, which channels cannot set into the future. */
   let watermark = Number.NEGATIVE_INFINITY
   let prunedAt = Number.NEGATIVE_INFINITY
 
   const file = (entry: Entry): void => {
     if (entry.category === null) return
-    let bucket = byCategory.get(entry.category)
-    if (bucket === undefined) byCategory.set(entry.category, (bucket = { all: new Map(), byNeighbourhood: new Map(), byCell: new Map() }))
+    const scope = scopeOf(entry.category)
+    let bucket = byScope.get(scope)
+    if (bucket === undefined) byScope.set(scope, (bucket = { all: new Map(), byNeighbourhood: new Map(), byCell: new Map() }))
     bucket.all.set(entry.caseId, entry)
     if (entry.neighbourhood !== null) addTo(bucket.byNeighbourhood, entry.neighbourhood, entry)
     const cell = cellOf(entry)
@@ -174,13 +184,14 @@ export function startDuplicateIndex(options: DuplicateIndexOptions): DuplicateIn
   }
   const unfile = (entry: Entry): void => {
     if (entry.category === null) return
-    const bucket = byCategory.get(entry.category)
+    const scope = scopeOf(entry.category)
+    const bucket = byScope.get(scope)
     if (bucket === undefined) return
     bucket.all.delete(entry.caseId)
     if (entry.neighbourhood !== null) removeFrom(bucket.byNeighbourhood, entry.neighbourhood, entry)
     const cell = cellOf(entry)
     if (cell !== null) removeFrom(bucket.byCell, cell, entry)
-    if (bucket.all.size === 0) byCategory.delete(entry.category)
+    if (bucket.all.size === 0) byScope.delete(scope)
   }
 
   /** The entries of a bucket a `near` query could match: its neighbourhood's and its box's cells'. */
@@ -261,7 +272,15 @@ export function startDuplicateIndex(options: DuplicateIndexOptions): DuplicateIn
         entry.candidate = undefined
         return recategorise(entry, event.data.category)
       case 'CaseTransferred':
+        // The link does not follow the case into another directorate (nor into a later match as its original).
+        entry.duplicateOf = null
+        entry.candidate = undefined
         return recategorise(entry, event.data.category)
+      case 'CaseDuplicateUnlinked':
+        // Its own case again: a later report that matches it is linked to it, not to the case it was wrongly tied to.
+        entry.duplicateOf = null
+        entry.candidate = undefined
+        return
       case 'CaseResolved':
       case 'CaseRejected':
       case 'CaseClosed':
@@ -295,7 +314,7 @@ export function startDuplicateIndex(options: DuplicateIndexOptions): DuplicateIn
     waitUntil: (target) => projection.waitUntil(target),
     gramsOf: (caseId) => entries.get(caseId)?.prepared.grams,
     candidates({ category, before, near }) {
-      const bucket = byCategory.get(category)
+      const bucket = byScope.get(scopeOf(category))
       if (bucket === undefined) return []
       const out: DuplicateCandidate[] = []
       for (const e of near === undefined ? bucket.all.values() : nearby(bucket, near)) if (e.open && e.position < before) out.push((e.candidate ??= candidateOf(e)))

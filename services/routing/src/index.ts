@@ -5,6 +5,7 @@ export {
   DEFAULT_ROUTING_OPTIONS,
   comparableText,
   computeDeadlines,
+  duplicateScopes,
   findDuplicate,
   haversineMeters,
   planRouting,
@@ -19,4 +20,4 @@ export type { DuplicateIndex, DuplicateIndexOptions } from './duplicate-index.ts
 export { ROUTING_ACTOR, startRouting } from './routing.ts'
 export type { RoutingService, RoutingStatus, StartRoutingOptions } from './routing.ts'
 export { buildRoutingApp, registerRoutingRoutes, type RoutingAppDeps } from './app.ts'
-export { routingConfig, type RoutingConfig } from './config.ts'
+export { duplicateGroupsEntry, routingConfig, type RoutingConfig } from './config.ts'

@@ -6,7 +6,7 @@ import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { createCaseFeed } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildRoutingApp } from './app.ts'
 import { routingConfig } from './config.ts'
 import { startRouting } from './routing.ts'
@@ -41,11 +41,12 @@ const routing = await startRouting({
     duplicateWindowHours: config.duplicateWindowHours,
     duplicateRadiusMeters: config.duplicateRadiusMeters,
     textSimilarity: config.duplicateTextSimilarity,
+    duplicateGroups: config.duplicateGroups,
     fallbackDepartment: config.fallbackDepartment,
     informationDepartment: config.informationDepartment,
   },
 })
-const app = buildRoutingApp({ routing, access, logger })
+const app = buildRoutingApp({ routing, access, logger, timeouts: httpTimeouts(config) })
 
 const shutdown = installShutdown({
   logger,

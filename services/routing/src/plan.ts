@@ -32,6 +32,11 @@ export interface RoutingOptions {
   readonly fallbackDepartment: string
   /** Directorate of information requests (Law 4982) that name no category. Default `bilgi-edinme`. */
   readonly informationDepartment: string
+  /**
+   * Groups of related categories (codes) whose reports are compared with each other for
+   * duplicates; a category in no group is compared within its directorate. Default none.
+   */
+  readonly duplicateGroups: readonly (readonly string[])[]
 }
 
 /** Routing options as callers give them: any subset, the rest from the defaults. */
@@ -44,6 +49,7 @@ export const DEFAULT_ROUTING_OPTIONS: RoutingOptions = Object.freeze({
   textSimilarity: 0.45,
   fallbackDepartment: 'halkla-iliskiler',
   informationDepartment: 'bilgi-edinme',
+  duplicateGroups: Object.freeze([]),
 })
 
 /** Merges options with the defaults and checks the ranges; throws a `RangeError` naming the bad one. */
@@ -53,6 +59,14 @@ export function resolveRoutingOptions(input: RoutingOptionsInput = {}): RoutingO
   if (!Number.isFinite(window) || window <= 0) throw new RangeError(`duplicateWindowHours must be a number > 0, got ${window}`)
   if (!Number.isFinite(radius) || radius < 0) throw new RangeError(`duplicateRadiusMeters must be a number >= 0, got ${radius}`)
   if (!Number.isFinite(similarity) || similarity <= 0 || similarity > 1) throw new RangeError(`textSimilarity must be a number in (0, 1], got ${similarity}`)
+  const grouped = new Set<string>()
+  for (const group of options.duplicateGroups) {
+    if (group.length < 2) throw new RangeError(`duplicateGroups: a group needs at least two categories, got [${group.join(', ')}]`)
+    for (const code of group) {
+      if (grouped.has(code)) throw new RangeError(`duplicateGroups: category "${code}" is in more than one group`)
+      grouped.add(code)
+    }
+  }
   return options
 }
 
@@ -205,6 +219,22 @@ export interface DuplicateCandidate {
   readonly prepared?: { readonly neighbourhoodKey: string; readonly grams: ReadonlySet<string>; readonly submittedAtMs: number }
 }
 
+/**
+ * Which reports are compared for duplicates: the key of a category's comparison scope, its
+ * configured group (`group:<n>`), else its directorate (`department:<code>`). Citizens and the
+ * classifier often pick neighbouring categories for one problem (overflowing containers filed as
+ * "waste collection" and as "containers"), so comparing within one category alone misses them.
+ * A code the catalogue does not know is a scope of its own.
+ */
+export function duplicateScopes(catalogue: Catalogue, options: Pick<RoutingOptions, 'duplicateGroups'>): (category: string) => string {
+  const scopes = new Map<string, string>()
+  for (const category of catalogue.categories) scopes.set(category.code, `department:${category.department}`)
+  options.duplicateGroups.forEach((group, i) => {
+    for (const code of group) scopes.set(code, `group:${i}`)
+  })
+  return (category) => scopes.get(category) ?? `category:${category}`
+}
+
 /** Mean Earth radius (IUGG), metres. */
 const EARTH_RADIUS_M = 6_371_008.8
 
@@ -271,9 +301,12 @@ export interface DuplicateMatch {
 
 /**
  * The earlier open case a submission most likely repeats, or null. Only candidates of the same
- * (non-null) category submitted within the window count. A match is either both located within
- * the radius, or the same neighbourhood with similar descriptions (so anonymous and unlocated
- * reports still match). Closest wins: distance, then similarity, then the earliest.
+ * (non-null) category, or of its comparison scope when `scopeOf` is given (`duplicateScopes`),
+ * submitted within the window count. A match is either both located within the radius, or the
+ * same neighbourhood with similar descriptions (so anonymous and unlocated reports still match).
+ * A candidate of another category of the scope must have a similar description in either case:
+ * two different problems of one directorate (a pothole and a broken kerb) often share a corner.
+ * Closest wins: distance, then similarity, then the earliest.
  */
 export function findDuplicate(
   submission: Submission,
@@ -282,8 +315,11 @@ export function findDuplicate(
   options: RoutingOptions,
   /** The submission's own trigrams when the caller has them already (the duplicate index does). */
   submissionGrams?: ReadonlySet<string>,
+  /** The comparison scope of a category (`duplicateScopes`); absent: the category alone. */
+  scopeOf?: (category: string) => string,
 ): DuplicateMatch | null {
   if (category === null) return null
+  const scope = scopeOf?.(category)
   const at = Date.parse(submittedAtOf(submission))
   const windowMs = options.duplicateWindowHours * 3_600_000
   const { lat, lon, neighbourhood: rawNeighbourhood } = submission.location ?? {}
@@ -309,7 +345,9 @@ export function findDuplicate(
   // similarity of each distinct text is computed once per search.
   const similarityOf = new Map<string, number>()
   for (const candidate of candidates) {
-    if (candidate.caseId === submission.caseId || candidate.category !== category) continue
+    if (candidate.caseId === submission.caseId || candidate.category === null) continue
+    const sameCategory = candidate.category === category
+    if (!sameCategory && (scopeOf === undefined || scopeOf(candidate.category) !== scope)) continue
     const prepared = candidate.prepared
     // Either way round: a backdated petition may repeat a report that reached us before it.
     if (Math.abs(at - (prepared?.submittedAtMs ?? Date.parse(candidate.submittedAt))) > windowMs) continue
@@ -324,7 +362,7 @@ export function findDuplicate(
     let similarity = similarityOf.get(candidate.text)
     if (similarity === undefined) similarityOf.set(candidate.text, (similarity = gramSimilarity(grams, prepared?.grams ?? trigrams(candidate.text))))
     const reported = distance === null || Number.isFinite(distance) ? distance : haversineMeters(here!, { lat: candidate.lat!, lon: candidate.lon! })
-    if (near) consider(candidate, 'location', reported, similarity)
+    if (near && (sameCategory || similarity >= options.textSimilarity)) consider(candidate, 'location', reported, similarity)
     else if (similarity >= options.textSimilarity) consider(candidate, 'neighbourhood-text', reported, similarity)
   }
   return best
@@ -343,6 +381,8 @@ export interface PlanInput {
   readonly route?: Route
   /** The submission's trigrams when the caller has them already (the duplicate index does). */
   readonly submissionGrams?: ReadonlySet<string>
+  /** `duplicateScopes(catalogue, options)` when the caller made it already (it is not made again). */
+  readonly scopeOf?: (category: string) => string
 }
 
 /** The decision: route, or route and link to an earlier case. `calendarCoverageError` as in `Deadlines`. */
@@ -365,7 +405,7 @@ export function planRouting(input: PlanInput): RoutingPlan {
     legalDueAt: deadlines.legalDueAt,
   }
   const { calendarCoverageError } = deadlines
-  const duplicate = findDuplicate(submission, data.category, input.candidates, options, input.submissionGrams)
+  const duplicate = findDuplicate(submission, data.category, input.candidates, options, input.submissionGrams, input.scopeOf ?? duplicateScopes(catalogue, options))
   if (duplicate === null) return { kind: 'routed', data, calendarCoverageError }
   const original = duplicate.candidate.duplicateOf ?? { caseId: duplicate.candidate.caseId, trackingCode: duplicate.candidate.trackingCode }
   return {

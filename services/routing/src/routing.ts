@@ -7,13 +7,13 @@
 import { LRUCache } from 'lru-cache'
 import type { BusinessCalendar } from '@civic-desk/calendar'
 import { deriveEventId, type CaseCommand, type CommandMeta, type Submission } from '@civic-desk/case-domain'
-import { executeOnCase, type CaseFeed, type CaseFeedEvent, type Consumer } from '@civic-desk/case-feed'
+import { executeOnCase, loadCaseFrom, type CaseFeed, type CaseFeedEvent, type Consumer } from '@civic-desk/case-feed'
 import { departmentByCode, type Catalogue } from '@civic-desk/contracts'
 import type { EventStore } from '@civic-desk/event-store'
 import type { Logger } from '@civic-desk/service-kit'
 import { createClassifier } from './classify.ts'
 import { startDuplicateIndex } from './duplicate-index.ts'
-import { planRouting, resolveRoute, resolveRoutingOptions, type Route, type RoutingOptionsInput } from './plan.ts'
+import { duplicateScopes, planRouting, resolveRoute, resolveRoutingOptions, type Route, type RoutingOptionsInput } from './plan.ts'
 
 /** Name the handler uses when deriving its event ids; changing it would route every case again. */
 const HANDLER = 'routing'
@@ -84,6 +84,11 @@ export async function startRouting(options: StartRoutingOptions): Promise<Routin
       throw new RangeError(`routing: ${name} "${code}" is not a department of the catalogue (known: ${catalogue.departments.map((d) => d.code).join(', ')})`)
     }
   }
+  const known = new Set(catalogue.categories.map((c) => c.code))
+  for (const code of routingOptions.duplicateGroups.flat()) {
+    if (!known.has(code)) throw new RangeError(`routing: duplicateGroups names "${code}", which is not a category of the catalogue`)
+  }
+  const scopeOf = duplicateScopes(catalogue, routingOptions)
   const groupId = options.groupId ?? 'routing'
   const now = options.now ?? (() => new Date())
   const log = options.logger.child({ component: 'routing' })
@@ -102,6 +107,7 @@ export async function startRouting(options: StartRoutingOptions): Promise<Routin
     feed,
     windowHours: routingOptions.duplicateWindowHours,
     categoryOf: (submission) => routeOf(submission).category?.code ?? null,
+    scopeOf,
     ...(options.indexWaitTimeoutMs === undefined ? {} : { waitTimeoutMs: options.indexWaitTimeoutMs }),
   })
 
@@ -110,7 +116,8 @@ export async function startRouting(options: StartRoutingOptions): Promise<Routin
   let consumer: Consumer | undefined
 
   /** Every CaseSubmitted becomes a CaseRouted or CaseMarkedDuplicate; a case already routed needs nothing. */
-  const handle = async ({ caseId, position, event: source }: CaseFeedEvent): Promise<'routed' | 'duplicate' | 'skipped'> => {
+  const handle = async (delivered: CaseFeedEvent): Promise<'routed' | 'duplicate' | 'skipped'> => {
+    const { caseId, position, event: source } = delivered
     if (source.type !== 'CaseSubmitted') return 'skipped'
     // Every case submitted before this one must be in the index, or a just-reported duplicate is missed.
     await index.waitUntil(position)
@@ -125,7 +132,7 @@ export async function startRouting(options: StartRoutingOptions): Promise<Routin
             near: { neighbourhood: location?.neighbourhood, lat: location?.lat, lon: location?.lon, radiusMeters: routingOptions.duplicateRadiusMeters },
           })
     const grams = index.gramsOf(caseId)
-    const plan = planRouting({ submission: source.data, catalogue, classifier, calendar, candidates, options: routingOptions, route, ...(grams === undefined ? {} : { submissionGrams: grams }) })
+    const plan = planRouting({ submission: source.data, catalogue, classifier, calendar, candidates, options: routingOptions, route, scopeOf, ...(grams === undefined ? {} : { submissionGrams: grams }) })
     const eventId = deriveEventId(source.eventId, HANDLER)
     const caseLog = log.child({ caseId, eventId, department: plan.data.department, sourceEventId: source.eventId, correlationId: source.correlationId })
     if (plan.calendarCoverageError !== null) {
@@ -143,8 +150,9 @@ export async function startRouting(options: StartRoutingOptions): Promise<Routin
       causationId: source.eventId,
     }
     const command: CaseCommand = plan.kind === 'routed' ? { type: 'RouteCase', meta, data: plan.data } : { type: 'MarkDuplicate', meta, data: plan.data }
-    // A case our store does not hold is refused by the decider: the skeleton dead-letters it.
-    const result = await executeOnCase(store, caseId, () => command)
+    // A case our store does not hold is refused by the decider: the skeleton dead-letters it. The
+    // handed CaseSubmitted opens the stream, so only what follows it is read (usually nothing).
+    const result = await executeOnCase(store, caseId, () => command, { loaded: await loadCaseFrom(store, caseId, [delivered]) })
     if (result.events.length === 0) {
       caseLog.debug('case already routed; nothing to do')
       return 'skipped'

@@ -1,9 +1,10 @@
 import { z } from 'zod'
 import { defaultHolidayFile } from '@civic-desk/calendar'
-import { caseLimitConfigEntries, defaultWorkflowFile } from '@civic-desk/department-workflow'
+import { DEFAULT_MAX_REOPENINGS, caseLimitConfigEntries, defaultWorkflowFile } from '@civic-desk/department-workflow'
 import { readModelConfigEntries } from '@civic-desk/dashboard'
 import { providerConfigEntries } from '@civic-desk/notification'
-import { defineConfig, defaultCatalogueFile } from '@civic-desk/service-kit'
+import { duplicateGroupsEntry } from '@civic-desk/routing'
+import { defineConfig, defaultCatalogueFile, httpConfigEntries } from '@civic-desk/service-kit'
 
 /** Everything standalone mode can be told, each with its environment variable and default. */
 export const standaloneConfig = defineConfig({
@@ -12,7 +13,7 @@ export const standaloneConfig = defineConfig({
   dataDir: {
     env: 'CIVIC_DATA_DIR',
     schema: z.string().min(1).default('./data'),
-    doc: 'Folder of everything standalone keeps: events.sqlite (the event store), consumers/ (each consumer group\'s checkpoint), bus.sqlite (dead letters and other topics), outbox.sqlite (citizen messages) and the tracking key',
+    doc: 'Folder of everything standalone keeps: events.sqlite (the event store), consumers/ (each consumer group\'s checkpoint), bus.sqlite (dead letters and other topics), outbox.sqlite (citizen messages), supervisors.sqlite (messages to directorates’ supervisors) and the tracking key',
   },
   logLevel: { env: 'LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'), doc: 'pino log level' },
   catalogueFile: { env: 'CIVIC_CATALOGUE_FILE', schema: z.string().min(1).default(defaultCatalogueFile), doc: 'Service catalogue (directorates, categories, SLAs); see infra/catalogue/README.md' },
@@ -30,6 +31,13 @@ export const standaloneConfig = defineConfig({
     schema: z.coerce.number().gt(0).max(1).default(0.45),
     doc: 'Least text similarity (0–1) for two reports from one neighbourhood to be duplicates',
   },
+  duplicateGroups: duplicateGroupsEntry,
+  maxReopenings: {
+    env: 'CIVIC_MAX_REOPENINGS',
+    schema: z.coerce.number().int().min(0).max(100).default(DEFAULT_MAX_REOPENINGS),
+    doc: 'How often a case may be reopened; beyond it only a supervisor can reopen it, with a reason (overrideReason)',
+  },
+  ...httpConfigEntries,
   ...caseLimitConfigEntries,
   ...providerConfigEntries,
   ...readModelConfigEntries,

@@ -1,12 +1,15 @@
 // Composition root of standalone mode: the whole system in one process on embedded defaults —
 // intake, routing, department workflow with its SLA scheduler, notification and the dashboards —
-// every consumer reading case events straight from the store through one case feed, with a durable
-// checkpoint per group, so a restart loses no step.
-// The only module that reads process.env.
+// every consumer reading case events straight from the store through a case feed, with a durable
+// checkpoint per group, so a restart loses no step. Two threads: this one serves HTTP and keeps
+// the projections its routes read (the directorates' queues, the dashboards); routing and
+// notification run in the consumer thread (consumer-thread.worker.ts), which reads the same
+// environment and files.
+// With consumer-thread.worker.ts, the only modules that read process.env.
 import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { createCaseFeed, groupCheckpointDir } from '@civic-desk/case-feed'
-import { buildProviderRouter, notifierSettings, openSqliteOutbox, registerNotificationRoutes, startNotifier } from '@civic-desk/notification'
+import { openSqliteOutbox, registerNotificationRoutes } from '@civic-desk/notification'
 import { createOpenCases, loadWorkflows, registerWorkflowRoutes, startSlaScheduler } from '@civic-desk/department-workflow'
 import { registerConsole } from '@civic-desk/console'
 import { headRate, loadOrCreateStoreIdentity, openReadModels, registerDashboardRoutes, startDashboardProjector } from '@civic-desk/dashboard'
@@ -14,9 +17,10 @@ import { registerConsumerRoutes } from '@civic-desk/event-relay'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes } from '@civic-desk/intake'
 import { openSqliteBus } from '@civic-desk/messaging'
-import { registerRoutingRoutes, startRouting } from '@civic-desk/routing'
-import { accessConfigOrDev, createAccessControl, createHttpApp, createLogger, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { registerRoutingRoutes } from '@civic-desk/routing'
+import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { standaloneConfig } from './config.ts'
+import { eventStoreWakeChannel, startConsumerThread } from './consumer-thread.ts'
 
 const config = parseConfigOrExit(standaloneConfig, process.env, 'civic-desk')
 
@@ -31,34 +35,24 @@ const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile,
 const access = createAccessControl(accessConfig)
 const trackingKey = config.trackingKey !== undefined ? decodeTrackingKey(config.trackingKey) : loadOrCreateTrackingKey(join(dataDir, 'tracking.key')).key
 
-const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger: logger.child({ component: 'event-store' }) })
+const eventsFile = join(dataDir, 'events.sqlite')
+const store = openSqliteEventStore({ file: eventsFile, wakeChannel: eventStoreWakeChannel(eventsFile), logger: logger.child({ component: 'event-store' }) })
 // The sqlite bus file carries the topics other than the case events (dead letters, assignments).
 const bus = openSqliteBus({ file: join(dataDir, 'bus.sqlite'), logger: logger.child({ component: 'bus' }) })
 // Case events are read straight from the store by each consumer group (own checkpoint in
 // data/consumers/), through one log tail for every reader of this process. Distributed mode reads
 // them from Kafka instead; the consumers cannot tell.
 const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'store', checkpointDir: groupCheckpointDir(dataDir) } })
+// This thread only reads the outbox (the operators' page); the consumer thread records in it.
 const outbox = openSqliteOutbox(join(dataDir, 'outbox.sqlite'))
-const router = buildProviderRouter(config, outbox)
-
-const routing = await startRouting({
-  feed,
-  store,
-  catalogue,
-  calendar,
-  logger,
-  now,
-  options: { duplicateWindowHours: config.duplicateWindowHours, duplicateRadiusMeters: config.duplicateRadiusMeters, textSimilarity: config.duplicateTextSimilarity },
-})
-const notifier = await startNotifier({
-  feed,
-  store,
-  catalogue,
-  router,
-  logger,
-  now,
-  ...notifierSettings(config),
-})
+// Routing and notification, in their own thread. Should it die, the whole process shuts down so
+// that a supervisor restarts it; every consumer resumes from its checkpoint.
+let shutdown: { fail(error: Error): void } | undefined
+const consumers = await startConsumerThread({ logger, onDeath: (error) => (shutdown === undefined ? process.exit(1) : shutdown.fail(error)) })
+const routing = { status: async () => (await consumers.snapshot()).routing }
+const notifier = { status: async () => (await consumers.snapshot()).notifier }
+// Every reader of the log in this process, in both threads.
+const readers = async () => [...feed.readers(), ...(await consumers.snapshot()).readers]
 const openCases = createOpenCases({ feed })
 // The scheduler's first tick must see every case, including deadlines that passed while we were down.
 await openCases.waitUntil(await store.headPosition(), { timeoutMs: 120_000 })
@@ -73,23 +67,25 @@ const app = createHttpApp({
   logger,
   access,
   bodyLimit: config.bodyLimit,
+  ...httpTimeouts(config),
+  accessRules: ACCESS_RULES,
   readiness: async () => {
     const head = await store.headPosition()
-    const routingStatus = routing.status()
+    const routingStatus = await routing.status()
     return {
       ready: routingStatus.running && openCases.running,
       details: {
         eventStoreHead: head,
-        readers: Object.fromEntries(feed.readers().map((r) => [r.name, r.position])),
+        readers: Object.fromEntries((await readers()).map((r) => [r.name, r.position])),
         readModels: { target: readModelTarget, version: dashboard.version, position: dashboard.position },
       },
     }
   },
 })
 await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute })
-registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now, caseLimits: { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes } })
+registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, caseLimits: { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes } })
 registerRoutingRoutes(app, { routing, access, logger })
-registerConsumerRoutes(app, { feed, store, access })
+registerConsumerRoutes(app, { readers, store, access })
 registerNotificationRoutes(app, { outbox, notifier, access, logger })
 registerDashboardRoutes(app, {
   readModels,
@@ -104,28 +100,26 @@ registerDashboardRoutes(app, {
   // the store directly (the directorates' queues and SLA timers, routing's duplicate index).
   consumers: async () => {
     const head = await store.headPosition()
-    return feed.readers().map((r) => ({ name: r.name, kind: 'store' as const, ...(r.topic === undefined ? {} : { topic: r.topic }), position: r.position ?? 0, lag: Math.max(0, head - (r.position ?? 0)) }))
+    return (await readers()).map((r) => ({ name: r.name, kind: 'store' as const, ...(r.topic === undefined ? {} : { topic: r.topic }), position: r.position ?? 0, lag: Math.max(0, head - (r.position ?? 0)) }))
   },
 })
 // The operator console (static pages over the dashboard API of the same origin) at /.
 await registerConsole(app)
 
-installShutdown({
+shutdown = installShutdown({
   logger,
   tasks: [
     { name: 'http', close: () => app.close() },
     // The consumers finish or leave unfinished the message in hand and save their checkpoints,
     // all before the bus and the store close.
     { name: 'sla scheduler', close: () => scheduler.stop() },
-    { name: 'routing', close: () => routing.stop() },
-    { name: 'notification', close: () => notifier.stop() },
+    { name: 'consumer thread (routing, notification)', close: () => consumers.stop() },
     { name: 'workflow projection', close: () => openCases.close() },
     { name: 'dashboard projector', close: () => dashboard.stop() },
     { name: 'case feed', close: () => feed.close() },
     { name: 'bus', close: () => bus.close() },
     { name: 'read models', close: () => readModels.close() },
     { name: 'head rate', close: async () => rate.stop() },
-    { name: 'notification providers', close: () => router.close() },
     { name: 'outbox', close: async () => outbox.close() },
     { name: 'event store', close: () => store.close() },
   ],
@@ -145,7 +139,7 @@ logger.info(
     departments: catalogue.departments.length,
     categories: catalogue.categories.length,
     workflows: workflows.workflows.length,
-    notifications: Object.fromEntries([...router.channels].map((c) => [c, router.providerFor(c)?.name ?? 'none'])),
+    notifications: consumers.providers,
   },
   'civic-desk standalone is up',
 )
@@ -155,7 +149,7 @@ if (devTokens) {
 const lines = [
   '',
   `  civic-desk (standalone) → ${url}`,
-  `  data: ${dataDir}   citizen messages: ${[...router.channels].map((c) => `${c}→${router.providerFor(c)?.name ?? 'none'}`).join(', ')}`,
+  `  data: ${dataDir}   citizen messages: ${Object.entries(consumers.providers).map(([channel, provider]) => `${channel}→${provider}`).join(', ')}`,
   ...(devTokens
     ? [
         '',

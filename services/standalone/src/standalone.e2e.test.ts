@@ -213,6 +213,63 @@ t.test('standalone: a social-services application walks its configured steps', a
   t.same(messages.entries.map((e) => e.template), ['acknowledgement', 'resolved'])
 })
 
+t.test('standalone: a wrong duplicate link is undone; the case gets its own clock, its queue entry and its acknowledgement', async (t) => {
+  const { dataDir } = harness(t)
+  const app = await boot(t, dataDir)
+  // The same overflowing containers, filed under two neighbouring categories of the cleaning directorate.
+  const first = await app.post('/v1/requests', 'dev-channel', {
+    channel: 'web',
+    kind: 'complaint',
+    category: 'cop-toplama',
+    description: 'Konteynerler taştı, çöpler sokağa yayıldı',
+    location: { neighbourhood: 'Kazımdirik', lat: 38.4561, lon: 27.2142 },
+    citizen: { name: 'Ali Demir', phone: '0533 222 33 44' },
+  })
+  t.equal(first.status, 201)
+  const earlier = first.body.caseId as string
+  const staff = 'dev-staff-temizlik'
+  await eventually(() => app.get<{ status: string }>(`/v1/cases/${earlier}`, staff), (c) => c.status === 'routed', 'routing of the first report')
+  const second = await app.post('/v1/requests', 'dev-channel', {
+    channel: 'whatsapp',
+    kind: 'complaint',
+    category: 'konteyner',
+    description: 'Konteyner taştı, çöpler yola yayıldı',
+    location: { neighbourhood: 'Kazımdirik', lat: 38.4564, lon: 27.2142 },
+    citizen: { name: 'Seda Kaya', phone: '0544 777 88 99' },
+  })
+  t.equal(second.status, 201)
+  const caseId = second.body.caseId as string
+  const trackingCode = second.body.trackingCode as string
+  const linked = await eventually(
+    () => app.get<{ status: string; duplicateOf: { caseId: string } | null }>(`/v1/cases/${caseId}`, staff),
+    (c) => c.status === 'routed',
+    'routing of the second report',
+  )
+  t.match(linked, { duplicateOf: { caseId: earlier } }, 'compared across the two categories of one directorate and linked')
+  await eventually(() => app.outbox(caseId), (o) => o.entries.length === 1, 'duplicate-linked message')
+  type Queue = { cases: { caseId: string; linkedCount: number; duplicateOf: unknown; dueAt: string | null }[] }
+  const before = await app.get<Queue>('/v1/departments/temizlik/queue', staff)
+  t.equal(before.cases.find((c) => c.caseId === earlier)?.linkedCount, 1)
+
+  t.equal((await app.post(`/v1/cases/${caseId}/unlink-duplicate`, 'dev-staff-fen-isleri', { reason: 'Farklı konteynerler' })).status, 403, 'another directorate may not')
+  const unlinkedAt = Date.now()
+  const unlinked = await app.post(`/v1/cases/${caseId}/unlink-duplicate`, staff, { reason: 'Farklı sokaktaki konteynerler' })
+  t.equal(unlinked.status, 200)
+  const sla = (unlinked.body as { sla: { clock: number; startedAt: string; dueAt: string } }).sla
+  t.equal(sla.clock, 2, 'a clock of its own')
+  t.ok(Math.abs(Date.parse(sla.startedAt) - unlinkedAt) < 5000, 'started at the unlink')
+  t.match(unlinked.body, { duplicateOf: null, status: 'routed' })
+
+  const after = await app.get<Queue>('/v1/departments/temizlik/queue', staff)
+  t.equal(after.cases.find((c) => c.caseId === earlier)?.linkedCount, 0, "the earlier case's linked count drops")
+  t.match(after.cases.find((c) => c.caseId === caseId), { duplicateOf: null, dueAt: sla.dueAt })
+  const messages = await eventually(() => app.outbox(caseId), (o) => o.entries.length === 2, 'the acknowledgement')
+  t.same(messages.entries.map((e) => e.template), ['duplicate-linked', 'acknowledgement'])
+  t.match(messages.entries[1]?.text, trackingCode)
+  const view = await app.get<{ timeline: { step: string }[] }>(`/v1/requests/${trackingCode}`)
+  t.same(view.timeline.map((e) => e.step), ['submitted', 'duplicate-linked', 'duplicate-unlinked'])
+})
+
 t.test('standalone refuses to start on invalid configuration and says how to fix it', async (t) => {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, PORT: 'seventy', CIVIC_DATA_DIRR: '/tmp/x' }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''

@@ -57,6 +57,7 @@ export const EVENT_TYPE = Object.freeze({
   CitizenNotified: 'Vatandaşa bildirim gönderildi',
   NotificationFailed: 'Bildirim gönderilemedi',
   WorkflowStepRecorded: 'İş akışı adımı kaydedildi',
+  CaseDuplicateUnlinked: 'Mükerrer bağlantısı kaldırıldı',
 })
 
 /** @type {Readonly<Record<string, string>>} */

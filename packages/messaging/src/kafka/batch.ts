@@ -2,6 +2,7 @@
  * What a member does with a fetched batch: each message settled in offset order (handed to the
  * handler with retries, or dead-lettered), offsets committed as they settle, heartbeats on a timer.
  */
+import { isUtf8 } from 'node:buffer'
 import type { EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs'
 import { TOPICS, type BusMessage, type DeadLetterRecord } from '../port.ts'
 import { deadLetterRecord, decodeValue, errorMessage, failsAsAttempt, handlerRetries, retryRun, type RetryRunOptions, type RetryRunOutcome } from '../shared.ts'
@@ -82,6 +83,11 @@ async function settle(context: MemberContext, member: Member, partition: number,
     {
       ...handlerRetries(settings),
       attempt: async (attempt): Promise<Settled> => {
+        // Our values are JSON, which is UTF-8; decoding other bytes would hand the handler U+FFFD
+        // where the producer wrote something else (a citizen's text stored with characters nobody typed).
+        if (message.value !== null && !isUtf8(message.value)) {
+          return deadLettered(deadLetterRecord({ kind: 'invalid', message: 'value is not valid UTF-8', source, attempts: attempt - 1, failedAt: new Date(), payload: { rawValue: raw } }))
+        }
         // Decoded per attempt, so a handler that mutated the value gets a fresh one on retry.
         const decoded = await decodeValue(raw, subscribeOptions.schema)
         if (!decoded.ok) {

@@ -11,11 +11,11 @@ export interface KafkaRawPublisherOptions extends Pick<KafkaBusOptions, 'brokers
 /** A plain producer for tests: see `createKafkaRawPublisher`. */
 export interface KafkaRawPublisher {
   /**
-   * Writes `value` text as is, without JSON serialisation, like a foreign producer would (plain
+   * Writes `value` (text, or bytes that need not be UTF-8) as is, without JSON serialisation, like a foreign producer would (plain
    * kafkajs, acks 1, not idempotent, same murmur2 partitioner). The topic must exist. Resolves
    * with where each message landed.
    */
-  publishRaw(topic: string, messages: readonly { readonly key: string; readonly value: string; readonly headers?: Readonly<Record<string, string>> }[]): Promise<{ partition: number; offset: string }[]>
+  publishRaw(topic: string, messages: readonly { readonly key: string; readonly value: string | Buffer; readonly headers?: Readonly<Record<string, string>> }[]): Promise<{ partition: number; offset: string }[]>
   close(): Promise<void>
 }
 

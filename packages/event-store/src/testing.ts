@@ -1,0 +1,42 @@
+// Test support of the event store package, as `@civic-desk/event-store/testing` (never imported by
+// production code): the PostgreSQL gate shared by every PostgreSQL test of the project.
+import pg from 'pg'
+import type { Test } from 'tap'
+
+const HINT = 'set CIVIC_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run them'
+
+/**
+ * The PostgreSQL gate of the tests: CIVIC_TEST_POSTGRES_URL unset → skipped with a hint, unless
+ * CIVIC_REQUIRE_POSTGRES=1 makes that (and a server that does not answer) a failure.
+ */
+export async function postgresTestUrl(t: Test, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const url = env.CIVIC_TEST_POSTGRES_URL?.trim() ?? ''
+  if (url === '') {
+    if (env.CIVIC_REQUIRE_POSTGRES === '1') t.fail(`CIVIC_REQUIRE_POSTGRES=1 but CIVIC_TEST_POSTGRES_URL is not set: ${HINT}`)
+    else await t.test(`PostgreSQL tests: ${HINT}`, { skip: HINT }, async () => undefined)
+    return undefined
+  }
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 })
+  try {
+    await client.connect()
+    await client.query('SELECT 1')
+  } catch (error) {
+    t.fail(`CIVIC_TEST_POSTGRES_URL=${url} is set but PostgreSQL does not answer (${error instanceof Error ? error.message : String(error)})`)
+    return undefined
+  } finally {
+    await client.end().catch(() => undefined)
+  }
+  return url
+}
+
+/** A schema name of this test's own, dropped (with everything in it) when the test ends. */
+export function testSchema(t: Test, url: string): string {
+  const schema = `civic_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
+  t.teardown(async () => {
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    await client.end()
+  })
+  return schema
+}

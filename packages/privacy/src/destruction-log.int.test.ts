@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto'
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parse } from 'csv-parse/sync'
+import t, { type Test } from 'tap'
+import { DESTRUCTION_METHOD, destroyPersonalData, destructionLogCsv, openSqliteDestructionLog, reconcileDestructions, type DestructionRequest } from './destruction-log.ts'
+import { newMasterKeyText, parseMasterKey } from './master-key.ts'
+import { openSqliteKeyStore } from './sqlite-key-store.ts'
+
+function tempDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'civic-destruction-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+const request = (caseIds: string[]): DestructionRequest => ({
+  reason: 'erasure-request',
+  legalBasis: 'KVKK m.7 ve m.11/1-e',
+  requestReference: 'K7MA-4PXR-9TK',
+  actor: { id: 'kvkk-officer-1', role: 'privacy-officer' },
+  caseIds,
+  fields: ['başvuru sahibinin iletişim bilgileri', 'açıklama'],
+})
+
+void t.test('a destruction: the entry first, then the keys, then the entry completed; kept across restarts', async (t) => {
+  const dir = tempDir(t)
+  const masterKey = parseMasterKey(newMasterKeyText())
+  const keys = openSqliteKeyStore({ file: join(dir, 'keys.sqlite'), masterKey })
+  const log = openSqliteDestructionLog(join(dir, 'destruction-log.sqlite'))
+  t.teardown(async () => {
+    await keys.close()
+    await log.close()
+  })
+  const caseIds = [randomUUID(), randomUUID()]
+  for (const caseId of caseIds) await keys.keyFor(caseId)
+  let clock = Date.parse('2026-12-04T09:00:00.000Z')
+  const now = () => new Date((clock += 1000))
+  const { entry, outcome } = await destroyPersonalData({ keys, log, now, newId: () => 'dest-1' }, request(caseIds))
+  t.same(outcome.destroyed, caseIds)
+  t.same(entry, { ...request(caseIds), id: 'dest-1', method: DESTRUCTION_METHOD, startedAt: '2026-12-04T09:00:01.000Z', completedAt: '2026-12-04T09:00:02.000Z' })
+  t.same(await log.get('dest-1'), entry)
+  t.same(await log.pending(), [])
+  for (const caseId of caseIds) t.same(await keys.lookup(caseId), { state: 'destroyed', destroyedAt: '2026-12-04T09:00:01.000Z', destructionId: 'dest-1' })
+  await log.close()
+  const reopened = openSqliteDestructionLog(join(dir, 'destruction-log.sqlite'))
+  t.teardown(() => reopened.close())
+  t.same(await reopened.list(), [entry])
+  t.same(await reopened.list({ from: new Date('2026-12-05T00:00:00.000Z') }), [], 'range filter')
+  t.same(await reopened.list({ from: new Date('2026-12-04T00:00:00.000Z'), to: new Date('2026-12-05T00:00:00.000Z') }), [entry])
+})
+
+void t.test('a crash between the entry and the keys: the next start destroys the keys and completes the entry', async (t) => {
+  const dir = tempDir(t)
+  const masterKey = parseMasterKey(newMasterKeyText())
+  const keys = openSqliteKeyStore({ file: join(dir, 'keys.sqlite'), masterKey })
+  const log = openSqliteDestructionLog(join(dir, 'destruction-log.sqlite'))
+  t.teardown(async () => {
+    await keys.close()
+    await log.close()
+  })
+  const caseId = randomUUID()
+  await keys.keyFor(caseId)
+  // The process died right after writing the entry.
+  await log.begin({ ...request([caseId]), id: 'dest-crash', method: DESTRUCTION_METHOD, startedAt: '2026-12-04T09:00:00.000Z' })
+  t.equal((await log.pending()).length, 1)
+  t.equal((await keys.lookup(caseId)).state, 'active', 'the key is still there: the destruction is pending, not half-done')
+  t.same(await reconcileDestructions({ keys, log, now: () => new Date('2026-12-04T09:05:00.000Z') }), { entries: 1, keysDestroyedAgain: 0, completed: 1 })
+  t.same(await keys.lookup(caseId), { state: 'destroyed', destroyedAt: '2026-12-04T09:00:00.000Z', destructionId: 'dest-crash' })
+  t.equal((await log.get('dest-crash'))?.completedAt, '2026-12-04T09:05:00.000Z')
+  t.same(await reconcileDestructions({ keys, log }), { entries: 1, keysDestroyedAgain: 0, completed: 0 }, 'a second start finds nothing to do')
+})
+
+void t.test('a key store restored from a backup made before an erasure does not bring the person back', async (t) => {
+  const dir = tempDir(t)
+  const masterKey = parseMasterKey(newMasterKeyText())
+  const file = join(dir, 'keys.sqlite')
+  const keys = openSqliteKeyStore({ file, masterKey })
+  const log = openSqliteDestructionLog(join(dir, 'destruction-log.sqlite'))
+  t.teardown(() => log.close())
+  const [erased, kept] = [randomUUID(), randomUUID()]
+  await keys.keyFor(erased)
+  await keys.addSubjects(erased, [{ kind: 'phone', value: '05321234567' }])
+  const keptKey = await keys.keyFor(kept)
+  await keys.close()
+  copyFileSync(file, join(dir, 'backup.sqlite'))
+  const live = openSqliteKeyStore({ file, masterKey })
+  await destroyPersonalData({ keys: live, log, newId: randomUUID }, request([erased]))
+  await live.close()
+  // The operator restores last night's backup over the key store.
+  copyFileSync(join(dir, 'backup.sqlite'), file)
+  const restored = openSqliteKeyStore({ file, masterKey })
+  t.teardown(() => restored.close())
+  t.equal((await restored.lookup(erased)).state, 'active', 'the backup holds the key again…')
+  const progress: number[] = []
+  t.same(await reconcileDestructions({ keys: restored, log }, (done) => progress.push(done)), { entries: 1, keysDestroyedAgain: 1, completed: 0 })
+  t.same(progress, [1])
+  t.equal((await restored.lookup(erased)).state, 'destroyed', '…until the start destroys it again')
+  t.same(await restored.casesOf({ kind: 'phone', value: '05321234567' }), [], 'and forgets the subject')
+  t.same(await restored.lookup(kept), { state: 'active', key: keptKey }, 'other cases keep their keys')
+})
+
+void t.test('the destruction log as CSV: one row per entry, Turkish column names, formulas escaped', async (t) => {
+  const entry = {
+    ...request(['a', 'b']),
+    legalBasis: '=HYPERLINK("http://x")',
+    id: 'dest-1',
+    method: DESTRUCTION_METHOD,
+    startedAt: '2026-12-04T09:00:00.000Z',
+    completedAt: '2026-12-04T09:00:01.000Z',
+  }
+  const rows = parse(destructionLogCsv([entry]), { columns: true }) as Record<string, string>[]
+  t.equal(rows.length, 1)
+  t.equal(rows[0]?.['kayit_no'], 'dest-1')
+  t.equal(rows[0]?.['vaka_sayisi'], '2')
+  t.equal(rows[0]?.['vakalar'], 'a b')
+  t.equal(rows[0]?.['hukuki_dayanak'], `'=HYPERLINK("http://x")`, 'a formula is not a formula in a spreadsheet')
+  t.equal(rows[0]?.['yontem'], DESTRUCTION_METHOD)
+})

@@ -1,0 +1,240 @@
+/**
+ * The destruction log (KVKK, Regulation on the Erasure, Destruction or Anonymisation of Personal
+ * Data): one entry per destruction — what, when, how, by whom, on what legal basis, for which
+ * request — kept for at least three years and exportable for the data inventory. It lives apart
+ * from the key store, and an entry is written before the keys it names are destroyed: a crash in
+ * between leaves a pending entry that the next start completes, never a key destroyed without its
+ * entry; and a key store restored from an older backup has its keys destroyed again at start
+ * (`reconcileDestructions`).
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { stringify } from 'csv-stringify/sync'
+import type { KeyStore } from './key-store.ts'
+
+/** Why personal data was destroyed. */
+export type DestructionReason = 'erasure-request' | 'retention-expired'
+
+/** How civic-desk destroys personal data: the data keys go, the ciphertext everywhere stays unreadable. */
+export const DESTRUCTION_METHOD = 'kripto-imha: vakanın veri anahtarı yok edildi (AES-256-GCM şifreli alanlar okunamaz hale geldi)'
+
+export interface DestructionEntry {
+  /** A UUID; also the `destructionId` of the keys' tombstones. */
+  readonly id: string
+  readonly reason: DestructionReason
+  /** The legal basis as the officer or the retention rule states it (e.g. "KVKK m.7, m.11/1-e"). */
+  readonly legalBasis: string
+  /** The data subject's application (its case id or tracking code); null for periodic destruction. */
+  readonly requestReference: string | null
+  /** Who ordered it: a member of staff (token id and role) or the periodic job. */
+  readonly actor: { readonly id: string; readonly role: string }
+  /** The cases whose personal data is destroyed. */
+  readonly caseIds: readonly string[]
+  /** The kinds of personal data destroyed (e.g. "başvuru sahibinin iletişim bilgileri", "açıklama"). */
+  readonly fields: readonly string[]
+  readonly method: string
+  /** When the entry was written (before any key went). */
+  readonly startedAt: string
+  /** When every key named was destroyed; null while pending. */
+  readonly completedAt: string | null
+}
+
+export interface DestructionLog {
+  /** Writes the entry, durably, before any key is destroyed. */
+  begin(entry: Omit<DestructionEntry, 'completedAt'>): Promise<void>
+  complete(id: string, at: Date): Promise<void>
+  get(id: string): Promise<DestructionEntry | undefined>
+  /** Entries begun and not completed (a crash in the middle of a destruction). */
+  pending(): Promise<DestructionEntry[]>
+  /** Entries started in [from, to), oldest first. */
+  list(range?: { readonly from?: Date; readonly to?: Date }): Promise<DestructionEntry[]>
+  close(): Promise<void>
+}
+
+/** The destruction log cannot be opened or written. */
+export class DestructionLogError extends Error {
+  override readonly name = 'DestructionLogError'
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS destructions (
+  id                TEXT PRIMARY KEY,
+  reason            TEXT NOT NULL,
+  legal_basis       TEXT NOT NULL,
+  request_reference TEXT,
+  actor_id          TEXT NOT NULL,
+  actor_role        TEXT NOT NULL,
+  case_ids          TEXT NOT NULL,
+  fields            TEXT NOT NULL,
+  method            TEXT NOT NULL,
+  started_at        TEXT NOT NULL,
+  completed_at      TEXT
+);
+CREATE INDEX IF NOT EXISTS destructions_by_start ON destructions (started_at);
+`
+
+interface Row {
+  readonly id: string
+  readonly reason: string
+  readonly legal_basis: string
+  readonly request_reference: string | null
+  readonly actor_id: string
+  readonly actor_role: string
+  readonly case_ids: string
+  readonly fields: string
+  readonly method: string
+  readonly started_at: string
+  readonly completed_at: string | null
+}
+
+const REASONS: readonly DestructionReason[] = ['erasure-request', 'retention-expired']
+
+function entryOf(row: Row): DestructionEntry {
+  const reason = REASONS.find((r) => r === row.reason)
+  if (reason === undefined) throw new DestructionLogError(`destruction ${row.id} has reason ${row.reason}, which this code does not know`)
+  return {
+    id: row.id,
+    reason,
+    legalBasis: row.legal_basis,
+    requestReference: row.request_reference,
+    actor: { id: row.actor_id, role: row.actor_role },
+    caseIds: JSON.parse(row.case_ids) as string[],
+    fields: JSON.parse(row.fields) as string[],
+    method: row.method,
+    startedAt: row.started_at,
+    completedAt: row.completed_at,
+  }
+}
+
+/** The destruction log in its own SQLite file (standalone: `destruction-log.sqlite`). */
+export function openSqliteDestructionLog(file: string): DestructionLog {
+  let db: Database.Database
+  try {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+    db = new Database(file)
+    db.pragma('busy_timeout = 5000')
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    db.exec(SCHEMA)
+  } catch (error) {
+    throw new DestructionLogError(`cannot open the destruction log ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+  }
+  const database = db
+  const insert = database.prepare(
+    `INSERT INTO destructions (id, reason, legal_basis, request_reference, actor_id, actor_role, case_ids, fields, method, started_at)
+     VALUES (@id, @reason, @legalBasis, @requestReference, @actorId, @actorRole, @caseIds, @fields, @method, @startedAt)`,
+  )
+  const markComplete = database.prepare<[string, string]>('UPDATE destructions SET completed_at = coalesce(completed_at, ?) WHERE id = ?')
+  const selectOne = database.prepare<[string], Row>('SELECT * FROM destructions WHERE id = ?')
+  const selectPending = database.prepare<[], Row>('SELECT * FROM destructions WHERE completed_at IS NULL ORDER BY started_at, id')
+  const selectRange = database.prepare<[string, string], Row>('SELECT * FROM destructions WHERE started_at >= ? AND started_at < ? ORDER BY started_at, id')
+  let closed = false
+  const run = <T>(operation: string, work: () => T): T => {
+    if (closed) throw new DestructionLogError(`the destruction log is closed: cannot ${operation}`)
+    try {
+      return work()
+    } catch (error) {
+      if (error instanceof DestructionLogError) throw error
+      throw new DestructionLogError(`destruction log ${operation} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+    }
+  }
+  return {
+    async begin(entry) {
+      run('begin', () =>
+        insert.run({
+          id: entry.id,
+          reason: entry.reason,
+          legalBasis: entry.legalBasis,
+          requestReference: entry.requestReference,
+          actorId: entry.actor.id,
+          actorRole: entry.actor.role,
+          caseIds: JSON.stringify(entry.caseIds),
+          fields: JSON.stringify(entry.fields),
+          method: entry.method,
+          startedAt: entry.startedAt,
+        }),
+      )
+    },
+    async complete(id, at) {
+      run('complete', () => {
+        if (markComplete.run(at.toISOString(), id).changes !== 1) throw new DestructionLogError(`no destruction ${id} to complete`)
+      })
+    },
+    async get(id) {
+      return run('get', () => {
+        const row = selectOne.get(id)
+        return row === undefined ? undefined : entryOf(row)
+      })
+    },
+    async pending() {
+      return run('pending', () => selectPending.all().map(entryOf))
+    },
+    async list(range = {}) {
+      return run('list', () => selectRange.all(range.from?.toISOString() ?? '', range.to?.toISOString() ?? '9999').map(entryOf))
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      database.close()
+    },
+  }
+}
+
+/** What a destruction needs from its caller; the id, method and times are filled in. */
+export type DestructionRequest = Pick<DestructionEntry, 'reason' | 'legalBasis' | 'requestReference' | 'actor' | 'caseIds' | 'fields'>
+
+/**
+ * Destroys the cases' data keys under a destruction-log entry: the entry first (durable), then the
+ * keys, then the entry is marked complete. Returns the completed entry and what each case's key was.
+ */
+export async function destroyPersonalData(
+  deps: { readonly keys: KeyStore; readonly log: DestructionLog; readonly now?: () => Date; readonly newId: () => string },
+  request: DestructionRequest,
+): Promise<{ readonly entry: DestructionEntry; readonly outcome: Awaited<ReturnType<KeyStore['destroy']>> }> {
+  const now = deps.now ?? (() => new Date())
+  const id = deps.newId()
+  const startedAt = now()
+  await deps.log.begin({ ...request, id, method: DESTRUCTION_METHOD, startedAt: startedAt.toISOString() })
+  const outcome = await deps.keys.destroy(request.caseIds, id, startedAt)
+  const completedAt = now()
+  await deps.log.complete(id, completedAt)
+  return { entry: { ...request, id, method: DESTRUCTION_METHOD, startedAt: startedAt.toISOString(), completedAt: completedAt.toISOString() }, outcome }
+}
+
+/**
+ * At start: every key the destruction log names is destroyed (again, when a key store was restored
+ * from a backup made before the destruction), and entries a crash left pending are completed.
+ */
+export async function reconcileDestructions(
+  deps: { readonly keys: KeyStore; readonly log: DestructionLog; readonly now?: () => Date },
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ readonly entries: number; readonly keysDestroyedAgain: number; readonly completed: number }> {
+  const now = deps.now ?? (() => new Date())
+  const entries = await deps.log.list()
+  let keysDestroyedAgain = 0
+  let completed = 0
+  for (const [i, entry] of entries.entries()) {
+    const outcome = await deps.keys.destroy(entry.caseIds, entry.id, new Date(entry.startedAt))
+    if (entry.completedAt === null) {
+      await deps.log.complete(entry.id, now())
+      completed += 1
+    } else {
+      keysDestroyedAgain += outcome.destroyed.length
+    }
+    onProgress?.(i + 1, entries.length)
+  }
+  return { entries: entries.length, keysDestroyedAgain, completed }
+}
+
+/** The entries as CSV for the KVKK inventory (one row per entry; cells that start a formula are escaped). */
+export function destructionLogCsv(entries: readonly DestructionEntry[]): string {
+  return stringify(
+    entries.map((e) => [e.id, e.startedAt, e.completedAt ?? '', e.reason, e.legalBasis, e.requestReference ?? '', e.actor.id, e.actor.role, e.caseIds.length, e.caseIds.join(' '), e.fields.join('; '), e.method]),
+    {
+      header: true,
+      columns: ['kayit_no', 'baslangic', 'tamamlanma', 'neden', 'hukuki_dayanak', 'basvuru_referansi', 'islemi_yapan', 'rol', 'vaka_sayisi', 'vakalar', 'veri_kategorileri', 'yontem'],
+      escape_formulas: true,
+    },
+  )
+}

@@ -1,0 +1,27 @@
+// Personal data under KVKK: sealed fields under per-case data keys, the key store and subject
+// index apart from the log, the master key, and the destruction log.
+export { KEY_BYTES, SEALED_PREFIX, SealedValueError, isSealed, newKey, openField, sealField, unwrapKey, wrapKey } from './cipher.ts'
+export { MasterKeyError, fingerprintOf, loadOrCreateMasterKeyFile, newMasterKeyText, parseMasterKey, type MasterKey } from './master-key.ts'
+export {
+  DataKeyDestroyedError,
+  KeyStoreError,
+  hashSubject,
+  normalizeSubject,
+  type DataKeyLookup,
+  type DestroyOutcome,
+  type KeyStore,
+  type SubjectIdentifier,
+} from './key-store.ts'
+export { openSqliteKeyStore } from './sqlite-key-store.ts'
+export {
+  DESTRUCTION_METHOD,
+  DestructionLogError,
+  destroyPersonalData,
+  destructionLogCsv,
+  openSqliteDestructionLog,
+  reconcileDestructions,
+  type DestructionEntry,
+  type DestructionLog,
+  type DestructionReason,
+  type DestructionRequest,
+} from './destruction-log.ts'

@@ -1,0 +1,238 @@
+/**
+ * The key store in a SQLite file (standalone: `keys.sqlite` in the data folder, never inside the
+ * event log's file, so a copy of the log carries no key). Every write is committed with an fsync
+ * before it resolves; `secure_delete` overwrites a destroyed key's bytes in the file, and the
+ * write-ahead log is truncated after a destruction, so no old page keeps a copy.
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { newKey, unwrapKey, wrapKey } from './cipher.ts'
+import {
+  DataKeyDestroyedError,
+  KeyStoreError,
+  SUBJECT_KEY_PURPOSE,
+  dataKeyPurpose,
+  hashSubject,
+  type DataKeyLookup,
+  type DestroyOutcome,
+  type KeyStore,
+} from './key-store.ts'
+import type { MasterKey } from './master-key.ts'
+
+const SCHEMA_VERSION = 1
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS key_store_meta (
+  name  TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS data_keys (
+  case_id        TEXT PRIMARY KEY,
+  wrapped        BLOB,
+  created_at     TEXT NOT NULL,
+  destroyed_at   TEXT,
+  destruction_id TEXT,
+  CHECK ((wrapped IS NULL) = (destroyed_at IS NOT NULL))
+);
+CREATE TABLE IF NOT EXISTS subjects (
+  subject TEXT NOT NULL,
+  case_id TEXT NOT NULL,
+  PRIMARY KEY (subject, case_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS subjects_by_case ON subjects (case_id);
+`
+
+interface KeyRow {
+  readonly wrapped: Buffer | null
+  readonly destroyed_at: string | null
+  readonly destruction_id: string | null
+}
+
+/** Opens (creating when needed) the key store in `file`; throws `KeyStoreError` for a wrong master key. */
+export function openSqliteKeyStore(options: { readonly file: string; readonly masterKey: MasterKey; readonly busyTimeoutMs?: number }): KeyStore {
+  const { file } = options
+  let master = options.masterKey
+  let db: Database.Database | undefined
+  let subjectKey: Buffer
+  try {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+    db = new Database(file)
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    // A deleted or overwritten key must not linger in a free page of the file.
+    db.pragma('secure_delete = ON')
+    const database = db
+    subjectKey = database
+      .transaction((): Buffer => {
+        const version: unknown = database.pragma('user_version', { simple: true })
+        if (typeof version === 'number' && version > SCHEMA_VERSION) {
+          throw new KeyStoreError(`the key store ${file} has schema version ${version}; this code knows up to ${SCHEMA_VERSION}. Upgrade civic-desk.`)
+        }
+        database.exec(SCHEMA)
+        database.pragma(`user_version = ${SCHEMA_VERSION}`)
+        return openMeta(
+          (name) => (database.prepare('SELECT value FROM key_store_meta WHERE name = ?').pluck().get(name) as Buffer | undefined) ?? undefined,
+          (name, value) => void database.prepare('INSERT INTO key_store_meta (name, value) VALUES (?, ?)').run(name, value),
+          master,
+          file,
+        )
+      })
+      .immediate()
+  } catch (error) {
+    db?.close()
+    if (error instanceof KeyStoreError) throw error
+    throw new KeyStoreError(`cannot open the key store ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+  }
+  const database = db
+
+  const selectKey = database.prepare<[string], KeyRow>('SELECT wrapped, destroyed_at, destruction_id FROM data_keys WHERE case_id = ?')
+  const insertKey = database.prepare<[string, Buffer, string]>('INSERT INTO data_keys (case_id, wrapped, created_at) VALUES (?, ?, ?) ON CONFLICT (case_id) DO NOTHING')
+  const destroyKey = database.prepare<[string, string, string]>(
+    'UPDATE data_keys SET wrapped = NULL, destroyed_at = ?, destruction_id = ? WHERE case_id = ? AND wrapped IS NOT NULL',
+  )
+  const insertTombstone = database.prepare<[string, string, string, string]>(
+    'INSERT INTO data_keys (case_id, wrapped, created_at, destroyed_at, destruction_id) VALUES (?, NULL, ?, ?, ?) ON CONFLICT (case_id) DO NOTHING',
+  )
+  const deleteSubjectsOf = database.prepare<[string]>('DELETE FROM subjects WHERE case_id = ?')
+  const insertSubject = database.prepare<[string, string]>('INSERT INTO subjects (subject, case_id) VALUES (?, ?) ON CONFLICT DO NOTHING')
+  const selectCasesOf = database.prepare<[string], string>('SELECT case_id FROM subjects WHERE subject = ?').pluck()
+  const selectActive = database.prepare<[], { case_id: string; wrapped: Buffer }>('SELECT case_id, wrapped FROM data_keys WHERE wrapped IS NOT NULL')
+  const updateWrapped = database.prepare<[Buffer, string]>('UPDATE data_keys SET wrapped = ? WHERE case_id = ?')
+  const updateMeta = database.prepare<[Buffer, string]>('UPDATE key_store_meta SET value = ? WHERE name = ?')
+
+  let closed = false
+  const run = <T>(operation: string, work: () => T): T => {
+    if (closed) throw new KeyStoreError(`the key store is closed: cannot ${operation}`)
+    try {
+      return work()
+    } catch (error) {
+      if (error instanceof DataKeyDestroyedError || error instanceof KeyStoreError) throw error
+      throw new KeyStoreError(`key store ${operation} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+    }
+  }
+  const unwrapRow = (caseId: string, wrapped: Buffer): Buffer => {
+    const key = unwrapKey(master.key, dataKeyPurpose(caseId), wrapped)
+    if (key === undefined) throw new KeyStoreError(`the data key of case ${caseId} does not unwrap with master key ${master.fingerprint}: the key store is damaged`)
+    return key
+  }
+  const lookupSync = (caseId: string): DataKeyLookup => {
+    const row = selectKey.get(caseId)
+    if (row === undefined) return { state: 'none' }
+    if (row.wrapped === null) return { state: 'destroyed', destroyedAt: row.destroyed_at ?? '', destructionId: row.destruction_id ?? '' }
+    return { state: 'active', key: unwrapRow(caseId, row.wrapped) }
+  }
+  const keyForTx = database.transaction((caseId: string): Buffer => {
+    const found = lookupSync(caseId)
+    if (found.state === 'active') return found.key
+    if (found.state === 'destroyed') throw new DataKeyDestroyedError(caseId, found.destroyedAt)
+    const key = newKey()
+    insertKey.run(caseId, wrapKey(master.key, dataKeyPurpose(caseId), key), new Date().toISOString())
+    return key
+  })
+  const destroyTx = database.transaction((caseIds: readonly string[], destructionId: string, at: string): DestroyOutcome => {
+    const destroyed: string[] = []
+    const alreadyDestroyed: string[] = []
+    const withoutKey: string[] = []
+    for (const caseId of new Set(caseIds)) {
+      if (destroyKey.run(at, destructionId, caseId).changes === 1) destroyed.push(caseId)
+      else if (insertTombstone.run(caseId, at, at, destructionId).changes === 1) withoutKey.push(caseId)
+      else alreadyDestroyed.push(caseId)
+      deleteSubjectsOf.run(caseId)
+    }
+    return { destroyed, alreadyDestroyed, withoutKey }
+  })
+  const addSubjectsTx = database.transaction((caseId: string, hashes: readonly string[]) => {
+    for (const hash of hashes) insertSubject.run(hash, caseId)
+  })
+
+  return {
+    get masterFingerprint() {
+      return master.fingerprint
+    },
+    async keyFor(caseId) {
+      return run('keyFor', () => keyForTx.immediate(caseId))
+    },
+    async lookup(caseId) {
+      return run('lookup', () => lookupSync(caseId))
+    },
+    async destroy(caseIds, destructionId, at) {
+      return run('destroy', () => {
+        const outcome = destroyTx.immediate(caseIds, destructionId, at.toISOString())
+        // The old pages of the write-ahead log still hold the wrapped keys: fold them into the
+        // (securely overwritten) file and cut the log to nothing.
+        if (outcome.destroyed.length > 0) database.pragma('wal_checkpoint(TRUNCATE)')
+        return outcome
+      })
+    },
+    subjectHash(subject) {
+      return hashSubject(subjectKey, subject)
+    },
+    async addSubjects(caseId, subjects) {
+      run('addSubjects', () => {
+        const found = lookupSync(caseId)
+        // An erased case takes no new subjects: the person asked to be forgotten.
+        if (found.state === 'destroyed') throw new DataKeyDestroyedError(caseId, found.destroyedAt)
+        addSubjectsTx.immediate(
+          caseId,
+          subjects.map((s) => hashSubject(subjectKey, s)),
+        )
+      })
+    },
+    async casesOf(subject) {
+      return run('casesOf', () => selectCasesOf.all(hashSubject(subjectKey, subject)))
+    },
+    async rotateMasterKey(next, onProgress) {
+      return run('rotateMasterKey', () => {
+        const rows = selectActive.all()
+        const rotate = database.transaction(() => {
+          rows.forEach(({ case_id: caseId, wrapped }, i) => {
+            updateWrapped.run(wrapKey(next.key, dataKeyPurpose(caseId), unwrapRow(caseId, wrapped)), caseId)
+            if ((i + 1) % 1000 === 0) onProgress?.(i + 1, rows.length)
+          })
+          updateMeta.run(wrapKey(next.key, SUBJECT_KEY_PURPOSE, subjectKey), 'subject_key')
+          updateMeta.run(Buffer.from(next.fingerprint, 'utf8'), 'master_fingerprint')
+        })
+        rotate.immediate()
+        database.pragma('wal_checkpoint(TRUNCATE)')
+        onProgress?.(rows.length, rows.length)
+        master = next
+        return { rewrapped: rows.length }
+      })
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      database.close()
+    },
+  }
+}
+
+/**
+ * Reads (or, in a new store, writes) the master key's fingerprint and the wrapped subject index
+ * key. A different master key stops here, before anything is written under it.
+ */
+export function openMeta(
+  read: (name: string) => Buffer | undefined,
+  write: (name: string, value: Buffer) => void,
+  master: MasterKey,
+  where: string,
+): Buffer {
+  const stored = read('master_fingerprint')?.toString('utf8')
+  if (stored === undefined) {
+    const subjectKey = newKey()
+    write('master_fingerprint', Buffer.from(master.fingerprint, 'utf8'))
+    write('subject_key', wrapKey(master.key, SUBJECT_KEY_PURPOSE, subjectKey))
+    return subjectKey
+  }
+  if (stored !== master.fingerprint) {
+    throw new KeyStoreError(
+      `the key store ${where} belongs to master key ${stored}, but the master key given is ${master.fingerprint}: check CIVIC_MASTER_KEY (nothing was changed; after a rotation use the new key)`,
+    )
+  }
+  const wrapped = read('subject_key')
+  const subjectKey = wrapped === undefined ? undefined : unwrapKey(master.key, SUBJECT_KEY_PURPOSE, wrapped)
+  if (subjectKey === undefined) throw new KeyStoreError(`the key store ${where} has no readable subject index key: the store is damaged`)
+  return subjectKey
+}

@@ -1,0 +1,258 @@
+// The authorization matrix, generated from the access table (ACCESS_RULES): every route × every
+// caller (no token, each role, staff of the owning and of another directorate), against the real
+// standalone process (`pnpm start`'s entry point, development tokens) — and the relay's own app for
+// the one route only the distributed stack serves. The standalone is started with the table, so a
+// route added without a row stops it from starting and fails this test as well.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { createMemoryCheckpointStore } from '@civic-desk/case-feed'
+import { buildRelayApp, startRelay } from '@civic-desk/event-relay'
+import { openSqliteEventStore } from '@civic-desk/event-store'
+import { createMemoryBus } from '@civic-desk/messaging'
+import { ACCESS_RULES, createAccessControl, createLogger, defaultCatalogueFile, devAccessConfig, loadCatalogue, type AccessRule, type Grant, type Role } from '@civic-desk/service-kit'
+import { eventually, freePort } from '@civic-desk/service-kit/testing'
+
+const entry = fileURLToPath(new URL('./main.ts', import.meta.url))
+const catalogue = loadCatalogue(defaultCatalogueFile)
+const { REDIS_URL: _redisUrl, ...inherited } = process.env
+
+/** Who calls: no token, one token per role, and staff of the directorate that holds the case (or another one). */
+interface Caller {
+  readonly name: string
+  readonly role: Role | null
+  readonly staff?: 'own' | 'other'
+}
+const CALLERS: readonly Caller[] = [
+  { name: 'no token', role: null },
+  { name: 'channel', role: 'channel' },
+  { name: 'staff of the owning directorate', role: 'staff', staff: 'own' },
+  { name: 'staff of another directorate', role: 'staff', staff: 'other' },
+  { name: 'supervisor', role: 'supervisor' },
+  { name: 'auditor', role: 'auditor' },
+  { name: 'operator', role: 'operator' },
+]
+
+type Expected = { readonly status: 'ok'; readonly grant: Grant } | { readonly status: 401 | 403 | 404 }
+
+/** What the table says this caller gets from this route. */
+function expected(rule: AccessRule, caller: Caller): Expected {
+  if (caller.role === null) return rule.anonymous === undefined ? { status: 401 } : { status: 'ok', grant: rule.anonymous }
+  const grant = rule.roles[caller.role] ?? rule.anonymous
+  if (grant === undefined) return { status: 403 }
+  if (grant === 'own-department' && caller.staff === 'other') return { status: rule.foreignStatus ?? 403 }
+  return { status: 'ok', grant }
+}
+
+/** One request of a check: where, what, the success status, and what the answer may show. */
+interface Target {
+  readonly method: 'GET' | 'POST'
+  readonly url: string
+  readonly body?: unknown
+  /** The directorate the route's case or queue belongs to (staff "own" vs "other"). */
+  readonly department: string
+  readonly ok: number
+  readonly where?: 'relay'
+  readonly sees?: (grant: Grant, text: string) => void
+}
+
+function tokenOf(caller: Caller, department: string): string | undefined {
+  if (caller.role === null) return undefined
+  if (caller.role === 'staff') {
+    const other = catalogue.departments.find((d) => d.code !== department)!.code
+    return `dev-staff-${caller.staff === 'own' ? department : other}`
+  }
+  return `dev-${caller.role}`
+}
+
+const CITIZEN = { name: 'Ayşe Yılmaz', phone: '+90 532 111 22 33', preferredChannel: 'sms' }
+const PLACE = { neighbourhood: 'Kazımdirik', address: 'Şehit Öğretmen Sk. No:4', lat: 38.468213, lon: 27.209741 }
+const PERSONAL = ['Ayşe Yılmaz', '532 111 22 33', 'Şehit Öğretmen', '38.468213', '27.209741']
+
+t.test('every route × every caller answers as ACCESS_RULES says', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'civic-access-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], {
+    env: { ...inherited, PORT: String(port), CIVIC_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  await eventually(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`standalone exited with ${child.exitCode}:\n${output}`)
+      return (await fetch(`${base}/healthz`)).ok
+    },
+    (ok) => ok,
+    'the standalone to listen',
+  )
+
+  // The relay status route exists only in the distributed stack: its own app, same development tokens.
+  const relayDir = mkdtempSync(join(tmpdir(), 'civic-access-relay-'))
+  const logger = createLogger({ level: 'silent', name: 'access-test' })
+  const relayStore = openSqliteEventStore({ file: join(relayDir, 'events.sqlite'), logger })
+  const relay = await startRelay({ store: relayStore, bus: createMemoryBus(), checkpoints: createMemoryCheckpointStore(), logger })
+  const relayApp = buildRelayApp({ relay, store: relayStore, access: createAccessControl(devAccessConfig(catalogue.departments.map((d) => d.code))), logger })
+  t.teardown(async () => {
+    await relayApp.close()
+    await relay.stop()
+    await relayStore.close()
+    rmSync(relayDir, { recursive: true, force: true })
+  })
+
+  const call = async (target: Target, token: string | undefined): Promise<{ status: number; text: string; type: string }> => {
+    const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` }
+    if (target.body !== undefined) headers['content-type'] = 'application/json'
+    const payload = target.body === undefined ? undefined : JSON.stringify(target.body)
+    if (target.where === 'relay') {
+      const res = await relayApp.inject({ method: target.method, url: target.url, headers, ...(payload === undefined ? {} : { payload }) })
+      return { status: res.statusCode, text: res.body, type: String(res.headers['content-type'] ?? '') }
+    }
+    const res = await fetch(`${base}${target.url}`, { method: target.method, headers, ...(payload === undefined ? {} : { body: payload }) })
+    return { status: res.status, text: await res.text(), type: res.headers.get('content-type') ?? '' }
+  }
+  const supervisor = async (path: string, body: unknown): Promise<void> => {
+    const res = await call({ method: 'POST', url: path, body, department: '', ok: 200 }, 'dev-supervisor')
+    if (res.status !== 200) throw new Error(`POST ${path} → ${res.status} ${res.text}`)
+  }
+
+  /** A new case of `category`, routed, with an applicant and an exact place. */
+  const newCase = async (category: string): Promise<{ caseId: string; trackingCode: string; department: string }> => {
+    const res = await call(
+      {
+        method: 'POST',
+        url: '/v1/requests',
+        department: '',
+        ok: 201,
+        body: { channel: 'call-center', kind: 'request', category, description: 'Sokağımızda büyük bir çukur var, yardım bekliyoruz.', location: PLACE, citizen: CITIZEN },
+      },
+      'dev-channel',
+    )
+    if (res.status !== 201) throw new Error(`submit → ${res.status} ${res.text}`)
+    const { caseId, trackingCode } = JSON.parse(res.text) as { caseId: string; trackingCode: string }
+    const routed = await eventually(
+      async () => JSON.parse((await call({ method: 'GET', url: `/v1/cases/${caseId}`, department: '', ok: 200 }, 'dev-supervisor')).text) as { status: string; department: { code: string } | null },
+      (c) => c.status === 'routed',
+      `case ${caseId} routed`,
+    )
+    return { caseId, trackingCode, department: routed.department!.code }
+  }
+
+  const fixture = await newCase('yol-cukur')
+  // The dashboards answer from the read models: wait until the case is projected there.
+  await eventually(async () => (await call({ method: 'GET', url: `/v1/dashboards/cases/${fixture.caseId}`, department: '', ok: 200 }, 'dev-operator')).status, (s) => s === 200, 'the case in the read models')
+
+  const withoutPersonalData = (grant: Grant, text: string): void => {
+    for (const value of PERSONAL) {
+      if (grant === 'without-personal-data') t.notOk(text.includes(value), `without personal data: no ${value}`)
+      else t.ok(text.includes(value), `${grant}: shows ${value}`)
+    }
+  }
+
+  /** The body of each case command. */
+  const BODIES: Record<string, unknown> = {
+    accept: {},
+    start: {},
+    note: { text: 'Ekip yarın bakacak.' },
+    'request-info': { question: 'Çukur hangi binanın önünde?' },
+    'citizen-reply': { text: '12 numaranın önünde.' },
+    transfer: { department: 'temizlik', reason: 'Temizlik işi.' },
+    resolve: { resolution: 'Çukur kapatıldı.' },
+    reject: { reasonCode: 'other', reason: 'Belediyenin işi değil.' },
+    reopen: { reason: 'Çukur yeniden açıldı.' },
+    close: {},
+    'steps/ev-ziyareti-planlandi': { fields: { visitDate: '2026-12-10' } },
+  }
+
+  /** A new case brought (by a supervisor) to where `action` is allowed. */
+  const caseFor = async (action: string): Promise<{ caseId: string; department: string }> => {
+    const c = await newCase(action.startsWith('steps/') ? 'sosyal-yardim' : 'yol-cukur')
+    const at = (a: string) => `/v1/cases/${c.caseId}/${a}`
+    if (action === 'start' || action.startsWith('steps/')) await supervisor(at('accept'), {})
+    if (action === 'citizen-reply') await supervisor(at('request-info'), BODIES['request-info'])
+    if (action === 'reopen' || action === 'close') await supervisor(at('resolve'), BODIES['resolve'])
+    return c
+  }
+
+  const today = new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/Istanbul' })
+  const fen = fixture.department
+  /** How to call each route of the table; `allowed` asks for a fresh case where the call changes it. */
+  const TARGETS: Record<string, (allowed: boolean) => Promise<Target>> = {
+    'GET /healthz': async () => ({ method: 'GET', url: '/healthz', department: fen, ok: 200 }),
+    'GET /readyz': async () => ({
+      method: 'GET',
+      url: '/readyz',
+      department: fen,
+      ok: 200,
+      sees: (grant, text) => t.equal((JSON.parse(text) as { details?: unknown }).details !== undefined, grant === 'full', `readiness details: ${grant}`),
+    }),
+    'GET /*': async () => ({ method: 'GET', url: '/', department: fen, ok: 200 }),
+    'POST /v1/requests': async () => ({ method: 'POST', url: '/v1/requests', department: fen, ok: 201, body: { channel: 'web', kind: 'suggestion', description: 'Parka bank konulsun.' } }),
+    'GET /v1/requests/:trackingCode': async () => ({ method: 'GET', url: `/v1/requests/${fixture.trackingCode}`, department: fen, ok: 200, sees: (_g, text) => withoutPersonalData('without-personal-data', text) }),
+    'GET /v1/departments/:code/queue': async () => ({ method: 'GET', url: `/v1/departments/${fen}/queue`, department: fen, ok: 200 }),
+    'GET /v1/cases/:caseId': async () => ({ method: 'GET', url: `/v1/cases/${fixture.caseId}`, department: fen, ok: 200, sees: withoutPersonalData }),
+    'GET /v1/cases/:caseId/history': async () => ({ method: 'GET', url: `/v1/cases/${fixture.caseId}/history`, department: fen, ok: 200, sees: withoutPersonalData }),
+    'GET /v1/workflows': async () => ({ method: 'GET', url: '/v1/workflows', department: fen, ok: 200 }),
+    'GET /v1/notifications/outbox': async () => ({ method: 'GET', url: `/v1/notifications/outbox?caseId=${fixture.caseId}`, department: fen, ok: 200 }),
+    'GET /v1/notifications/status': async () => ({ method: 'GET', url: '/v1/notifications/status', department: fen, ok: 200 }),
+    'GET /v1/routing/status': async () => ({ method: 'GET', url: '/v1/routing/status', department: fen, ok: 200 }),
+    'GET /v1/consumers/status': async () => ({ method: 'GET', url: '/v1/consumers/status', department: fen, ok: 200 }),
+    'GET /v1/relay/status': async () => ({ method: 'GET', url: '/v1/relay/status', department: fen, ok: 200, where: 'relay' }),
+    'GET /v1/dashboards/overview': async () => ({ method: 'GET', url: '/v1/dashboards/overview', department: fen, ok: 200 }),
+    'GET /v1/dashboards/neighbourhoods': async () => ({ method: 'GET', url: '/v1/dashboards/neighbourhoods', department: fen, ok: 200 }),
+    'GET /v1/dashboards/departments/:code': async () => ({ method: 'GET', url: `/v1/dashboards/departments/${fen}`, department: fen, ok: 200 }),
+    'GET /v1/dashboards/departments/:code/cases.csv': async () => ({ method: 'GET', url: `/v1/dashboards/departments/${fen}/cases.csv?from=${today}&to=${today}`, department: fen, ok: 200 }),
+    'GET /v1/dashboards/cases/:ref': async () => ({
+      method: 'GET',
+      url: `/v1/dashboards/cases/${fixture.trackingCode}`,
+      department: fen,
+      ok: 200,
+      sees: (_g, text) => withoutPersonalData('without-personal-data', text),
+    }),
+    'GET /v1/ops/streams': async () => ({ method: 'GET', url: '/v1/ops/streams', department: fen, ok: 200 }),
+    'GET /v1/ops/read-models': async () => ({ method: 'GET', url: '/v1/ops/read-models', department: fen, ok: 200 }),
+    'POST /v1/ops/read-models/rebuild': async () => ({ method: 'POST', url: '/v1/ops/read-models/rebuild', department: fen, ok: 202 }),
+  }
+  const commandTarget = async (rule: AccessRule, allowed: boolean): Promise<Target | undefined> => {
+    const match = /^\/v1\/cases\/:caseId\/(.+)$/.exec(rule.path)
+    if (rule.method !== 'POST' || match === null) return undefined
+    const action = match[1]!.replace(':step', 'ev-ziyareti-planlandi')
+    // A refused call changes nothing, so it may use any case of the right directorate; an allowed one gets its own.
+    const c = allowed || action.startsWith('steps/') ? await caseFor(action) : fixture
+    return { method: 'POST', url: `/v1/cases/${c.caseId}/${action}`, department: c.department, ok: 200, body: BODIES[action] }
+  }
+
+  for (const rule of ACCESS_RULES) {
+    await t.test(`${rule.method} ${rule.path}`, async (t) => {
+      for (const caller of CALLERS) {
+        const want = expected(rule, caller)
+        const target = (await commandTarget(rule, want.status === 'ok')) ?? (await TARGETS[`${rule.method} ${rule.path}`]?.(want.status === 'ok'))
+        if (target === undefined) {
+          t.fail(`no request in this test for ${rule.method} ${rule.path}: add one to TARGETS`)
+          return
+        }
+        const res = await call(target, tokenOf(caller, target.department))
+        const label = `${caller.name} → ${want.status === 'ok' ? target.ok : want.status}`
+        if (want.status === 'ok') {
+          t.equal(res.status, target.ok, label, { body: res.text.slice(0, 300) })
+          target.sees?.(want.grant, res.text)
+        } else {
+          t.equal(res.status, want.status, label, { body: res.text.slice(0, 300) })
+          t.equal(res.type, 'application/problem+json; charset=utf-8', `${caller.name}: a problem document`)
+          const code = { 401: 'unauthorized', 403: 'forbidden', 404: 'not_found' }[want.status]
+          t.equal((JSON.parse(res.text) as { code?: string }).code, code, `${caller.name}: ${code}`)
+          t.notMatch(res.text, /There is no route/, `${caller.name}: the route exists`)
+        }
+      }
+    })
+  }
+})

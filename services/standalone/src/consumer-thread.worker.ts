@@ -1,0 +1,82 @@
+// Entry of standalone's consumer thread (started by consumer-thread.ts): routing — with its
+// duplicate index — and notification, each a consumer group reading case events straight from the
+// store with its own checkpoint, exactly as they ran on the HTTP thread before. The thread opens
+// its own connections to the event store, the bus and the outbox; the HTTP thread asks it for its
+// status and tells it to stop.
+import { join, resolve } from 'node:path'
+import { parentPort } from 'node:worker_threads'
+import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
+import { createCaseFeed, groupCheckpointDir } from '@civic-desk/case-feed'
+import { openSqliteEventStore } from '@civic-desk/event-store'
+import { openSqliteBus } from '@civic-desk/messaging'
+import { buildProviderRouter, notifierSettings, openSqliteOutbox, startNotifier, startSupervisorService } from '@civic-desk/notification'
+import { startRouting } from '@civic-desk/routing'
+import { createLogger, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { standaloneConfig } from './config.ts'
+import { eventStoreWakeChannel, type FromConsumerThread, type ToConsumerThread } from './consumer-thread.ts'
+
+if (parentPort === null) throw new Error('consumer-thread.worker.ts is the entry of a worker thread; start it through startConsumerThread')
+const port = parentPort
+const send = (message: FromConsumerThread): void => port.postMessage(message)
+
+// The same environment and files as the HTTP thread, which has checked them already.
+const config = parseConfigOrExit(standaloneConfig, process.env, 'civic-desk')
+const logger = createLogger({ level: config.logLevel, name: 'civic-desk' }).child({ thread: 'consumers' })
+const dataDir = resolve(config.dataDir)
+const now = (): Date => new Date()
+const catalogue = loadCatalogue(config.catalogueFile)
+const calendar = createBusinessCalendar(loadHolidayData(config.holidayFile))
+
+const eventsFile = join(dataDir, 'events.sqlite')
+const store = openSqliteEventStore({ file: eventsFile, wakeChannel: eventStoreWakeChannel(eventsFile), logger: logger.child({ component: 'event-store' }) })
+const bus = openSqliteBus({ file: join(dataDir, 'bus.sqlite'), logger: logger.child({ component: 'bus' }) })
+const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'store', checkpointDir: groupCheckpointDir(dataDir) } })
+const outbox = openSqliteOutbox(join(dataDir, 'outbox.sqlite'))
+const router = buildProviderRouter(config, outbox)
+
+const routing = await startRouting({
+  feed,
+  store,
+  catalogue,
+  calendar,
+  logger,
+  now,
+  options: { duplicateWindowHours: config.duplicateWindowHours, duplicateRadiusMeters: config.duplicateRadiusMeters, textSimilarity: config.duplicateTextSimilarity, duplicateGroups: config.duplicateGroups },
+})
+const notifier = await startNotifier({ feed, store, catalogue, router, logger, now, ...notifierSettings(config) })
+const supervisors = await startSupervisorService({ feed, store, catalogue, config, dataDir, logger, now })
+
+/** Closes in the order the one-thread system did: consumers first (checkpoints saved), files last. */
+async function stop(): Promise<void> {
+  const steps: [string, () => Promise<void> | void][] = [
+    ['routing', () => routing.stop()],
+    ['notification', () => notifier.stop()],
+    ['supervisor notices', () => supervisors.stop()],
+    ['case feed', () => feed.close()],
+    ['bus', () => bus.close()],
+    ['notification providers', () => router.close()],
+    ['outbox', () => outbox.close()],
+    ['event store', () => store.close()],
+  ]
+  let failed = false
+  for (const [name, close] of steps) {
+    try {
+      await close()
+    } catch (error) {
+      failed = true
+      logger.error({ task: name, err: error }, 'close failed')
+    }
+  }
+  send({ kind: 'stopped' })
+  // Ends this thread only; the HTTP thread waits for it.
+  process.exit(failed ? 1 : 0)
+}
+
+port.on('message', (message: ToConsumerThread) => {
+  if (message.kind === 'snapshot') {
+    send({ kind: 'snapshot', id: message.id, snapshot: { routing: routing.status(), notifier: notifier.status(), readers: feed.readers() } })
+  } else {
+    void stop()
+  }
+})
+send({ kind: 'started', providers: Object.fromEntries([...router.channels].map((c) => [c, router.providerFor(c)?.name ?? 'none'])) })
