@@ -233,6 +233,28 @@ t.test('a likely duplicate is assigned with a link to the earlier case', async (
   t.equal(duplicate?.headers['correlation-id'], 'wa-1')
   assertNoPersonalData(t, duplicate)
   t.notOk(JSON.stringify(duplicate?.value).includes('wamid'), 'the channel’s message id stays in civic-desk too')
+
+  // Staff find it is not the same pothole: the directorate hears that it stands on its own, with its own deadline.
+  const unlinked = await act(env.store, caseId, at(2), (meta) => ({
+    type: 'UnlinkDuplicate',
+    meta,
+    data: { reason: 'Farklı bir çukur: 200 m ileride.', sla: { startedAt: iso(2), deadline: { hours: 48 }, basis: 'category', dueAt: iso(50) } },
+  }))
+  await waitFor('the unlinking', () => env.assignments.length === 3)
+  const update = env.assignments[2]
+  t.equal(update?.key, 'fen-isleri')
+  t.match(update?.value, {
+    type: 'CaseDuplicateUnlinked',
+    caseId,
+    department: 'fen-isleri',
+    status: 'routed',
+    reasonCode: null,
+    reason: 'Farklı bir çukur: 200 m ileride.',
+    dueAt: iso(50),
+    sourceEventId: unlinked.events[0]?.eventId,
+  })
+  t.equal(update?.headers['event-type'], 'CaseDuplicateUnlinked')
+  assertNoPersonalData(t, update)
 })
 
 t.test('a reopened case goes back to its directorate; a case never routed has none to go to', async (t) => {
@@ -379,6 +401,7 @@ t.test('a case that ends tells its directorate: CaseResolved, CaseRejected, Case
     status: 'resolved',
     reasonCode: null,
     reason: 'Çukur asfaltla kapatıldı.',
+    dueAt: null,
     occurredAt: iso(2),
     sourceEventId: resolvedEvent?.eventId,
     position: (await env.store.readStream(caseStreamId(resolvedCase.caseId)))[3]?.position,

@@ -9,8 +9,10 @@
  * when an answered case is reopened → `CaseReopened` (same directorate, fresh SLA clock).
  *
  * A directorate also learns when a case in its queue comes to an end: `CaseResolved`,
- * `CaseRejected`, `CaseClosed` (the case updates, listed once in `CASE_UPDATES`), so its own
- * system can close the work order instead of keeping it open for ever.
+ * `CaseRejected`, `CaseClosed`, so its own system can close the work order instead of keeping it
+ * open for ever; and when a case it got as a likely duplicate turns out to stand on its own
+ * (`CaseDuplicateUnlinked`, with its own deadline). These are the case updates, listed once in
+ * `CASE_UPDATES`.
  *
  * The message carries what a field team needs (what, where, by when) and nothing that identifies
  * the citizen: no name, phone or e-mail (KVKK data minimisation). Directorates reach the citizen
@@ -125,8 +127,10 @@ export const CaseReopenedMessage = AssignmentBase.extend({
 interface UpdateDetail {
   /** The rejection's reason code (`RejectionReason`); null for the other updates. */
   readonly reasonCode: RejectionReason | null
-  /** The resolution sent to the citizen, the rejection's or closing's reason; null when none was given. */
+  /** The resolution sent to the citizen, the rejection's, closing's or unlinking's reason; null when none was given. */
   readonly reason: string | null
+  /** Nominal deadline of the SLA clock the update started (an unlinked duplicate runs on its own clock); else null. */
+  readonly dueAt: string | null
 }
 
 /**
@@ -136,9 +140,10 @@ interface UpdateDetail {
  * builder follow from it.
  */
 const CASE_UPDATES = {
-  CaseResolved: (e: CaseEventOf<'CaseResolved'>): UpdateDetail => ({ reasonCode: null, reason: e.data.resolution }),
-  CaseRejected: (e: CaseEventOf<'CaseRejected'>): UpdateDetail => ({ reasonCode: e.data.reasonCode, reason: e.data.reason }),
-  CaseClosed: (e: CaseEventOf<'CaseClosed'>): UpdateDetail => ({ reasonCode: null, reason: e.data.reason }),
+  CaseResolved: (e: CaseEventOf<'CaseResolved'>): UpdateDetail => ({ reasonCode: null, reason: e.data.resolution, dueAt: null }),
+  CaseRejected: (e: CaseEventOf<'CaseRejected'>): UpdateDetail => ({ reasonCode: e.data.reasonCode, reason: e.data.reason, dueAt: null }),
+  CaseClosed: (e: CaseEventOf<'CaseClosed'>): UpdateDetail => ({ reasonCode: null, reason: e.data.reason, dueAt: null }),
+  CaseDuplicateUnlinked: (e: CaseEventOf<'CaseDuplicateUnlinked'>): UpdateDetail => ({ reasonCode: null, reason: e.data.reason, dueAt: e.data.sla.dueAt }),
 } satisfies { readonly [T in CaseEventType]?: (event: CaseEventOf<T>) => UpdateDetail }
 
 type UpdateType = keyof typeof CASE_UPDATES
@@ -146,8 +151,8 @@ type UpdateType = keyof typeof CASE_UPDATES
 export const CASE_UPDATE_TYPES = Object.keys(CASE_UPDATES) as [UpdateType, ...UpdateType[]]
 
 /**
- * A case in the directorate's queue was answered, refused or filed away (see `CASE_UPDATES`): the
- * directorate's system can close its work order. Carries what identifies the case and the
+ * A case in the directorate's queue was answered, refused or filed away (the work order can be
+ * closed), or is no longer a likely duplicate (see `CASE_UPDATES`). Carries what identifies the case and the
  * directorate's words, not the request again.
  */
 export const CaseUpdateMessage = z.strictObject({
@@ -161,10 +166,12 @@ export const CaseUpdateMessage = z.strictObject({
   departmentNameTr: AssignmentBase.shape.departmentNameTr,
   category: AssignmentBase.shape.category,
   categoryNameTr: AssignmentBase.shape.categoryNameTr,
-  /** The case's status after the event (`resolved`, `rejected`, `closed`). */
+  /** The case's status after the event (`resolved`, `rejected`, `closed`; an unlinked case stays `routed` or `in_progress`). */
   status: CaseStatus,
   reasonCode: RejectionReason.nullable(),
   reason: z.string().min(1).nullable(),
+  /** The new clock's nominal deadline for an update that starts one (`CaseDuplicateUnlinked`), else null. */
+  dueAt: Instant.nullable(),
   occurredAt: AssignmentBase.shape.occurredAt,
   sourceEventId: AssignmentBase.shape.sourceEventId,
   position: AssignmentBase.shape.position,
@@ -355,7 +362,7 @@ export async function startAssignmentPublisher(options: AssignmentPublisherOptio
       return 'skipped'
     }
     await bus.publish(TOPICS.assignments, [assignmentMessage(assignment, event.correlationId)])
-    caseLog.info({ type: assignment.type, department: assignment.department, assignmentId: assignment.assignmentId, ...('dueAt' in assignment ? { dueAt: assignment.dueAt } : { status: assignment.status }) }, 'assignment published')
+    caseLog.info({ type: assignment.type, department: assignment.department, assignmentId: assignment.assignmentId, dueAt: assignment.dueAt }, 'assignment published')
     return 'published'
   }
 
