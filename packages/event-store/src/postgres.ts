@@ -354,10 +354,12 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       checkCount('readStream maxCount', readOptions.maxCount)
       checkCount('readStream fromRevision', readOptions.fromRevision)
       try {
-        const { rows } = await pool.query<EventRow>(`SELECT ${COLUMNS} FROM ${s}.events WHERE stream_id = $1 AND revision >= $2 ORDER BY revision LIMIT $3`, [
+        // `type <> ALL('{}')` holds for every row: no list, nothing left out.
+        const { rows } = await pool.query<EventRow>(`SELECT ${COLUMNS} FROM ${s}.events WHERE stream_id = $1 AND revision >= $2 AND type <> ALL($4::text[]) ORDER BY revision LIMIT $3`, [
           streamId,
           readOptions.fromRevision ?? 0,
           readOptions.maxCount ?? null,
+          [...(readOptions.excludeTypes ?? [])],
         ])
         return rows.map(toRecorded)
       } catch (error) {

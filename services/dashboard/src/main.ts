@@ -2,7 +2,6 @@
 // process.env. It projects civic.case-events.v1 (group `dashboard`; Kafka with KAFKA_BROKERS, else
 // the bus file the relay publishes to) into the read models (Redis with REDIS_URL, else memory) and
 // serves the dashboards and the operators' stream view.
-import { randomUUID } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import { registerConsole } from '@civic-desk/console'
 import { TOPICS, createKafkaLagReader, openServiceBus } from '@civic-desk/messaging'
@@ -12,7 +11,7 @@ import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, cr
 import { dashboardConfig } from './config.ts'
 import { loadOrCreateStoreIdentity } from './identity.ts'
 import { openReadModels } from './open.ts'
-import { DASHBOARD_DEAD_LETTER_GROUP, startDashboardProjector } from './projector.ts'
+import { startDashboardProjector } from './projector.ts'
 import { headRate, registerDashboardRoutes, type ConsumerStatus } from './routes.ts'
 
 const config = parseConfigOrExit(dashboardConfig, process.env, 'dashboard')
@@ -36,13 +35,10 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
   onFatalError: (error) => shutdown.fail(error),
 })
 const { readModels, target: readModelTarget } = await openReadModels(config, { connectionName: 'civic-dashboard' })
-// Memory read models start empty: the case events are rebuilt from the store, but the dead letters
-// exist only on civic.dead-letter.v1, whose offsets a fixed group would have committed before the
-// restart (the operators' list would start at 0). A group of this process's own reads it all again.
-const deadLetterGroupId = readModels.kind === 'memory' ? `${DASHBOARD_DEAD_LETTER_GROUP}-${randomUUID()}` : DASHBOARD_DEAD_LETTER_GROUP
 // Case events from civic.case-events.v1, which the relay fills.
 const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'bus' } })
-const projector = await startDashboardProjector({ feed, store, bus, readModels, storeIdentity, logger, deadLetterGroupId })
+// Dead letters in group `dashboard-dead-letters`, read again from the start with memory read models (see the projector).
+const projector = await startDashboardProjector({ feed, store, bus, readModels, storeIdentity, logger })
 const rate = headRate(store)
 const lagReader = config.kafkaBrokers.length > 0 ? createKafkaLagReader({ brokers: config.kafkaBrokers, clientId: 'dashboard-lag', logger: logger.child({ component: 'kafka-lag' }) }) : null
 /** The topics of the operators' stream view: the case events and the flows in and out of them. */
