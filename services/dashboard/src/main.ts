@@ -70,7 +70,7 @@ const app = createHttpApp({
     return { ready: (await readModels.active()) !== null, details: { eventStoreHead: head, readModels: readModelTarget, version: projector.version, position: projector.position } }
   },
 })
-registerDashboardRoutes(app, { readModels, projector, store, catalogue, access, logger, now: () => new Date(), consumers, eventsPerSecond: rate.perSecond })
+registerDashboardRoutes(app, { readModels, projector, store, catalogue, access, logger, now: () => new Date(), consumers, eventsPerSecond: rate.perSecond, eventStore: { kind: storeKind, target: storeTarget } })
 // The operator console (static pages over the API above) at /.
 await registerConsole(app)
 
@@ -89,5 +89,5 @@ const shutdown = installShutdown({
 })
 
 await app.listen({ port: config.port, host: config.host })
-logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, readModels: readModelTarget, version: projector.version, head: await store.headPosition() }, 'dashboard is up')
+logger.info({ port: config.port, host: config.host, dataDir, eventStore: { kind: storeKind, target: storeTarget }, bus: busKind, busTarget, readModels: readModelTarget, version: projector.version, head: await store.headPosition() }, 'dashboard is up')
 if (devTokens) logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-operator, dev-supervisor, dev-staff-<department>). Set CIVIC_ACCESS_FILE before going live.')

@@ -79,7 +79,7 @@ const shutdown = installShutdown({
 })
 
 await app.listen({ port: config.port, host: config.host })
-logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, workflows: workflows.workflows.map((w) => w.code) }, 'department-workflow is up')
+logger.info({ port: config.port, host: config.host, dataDir, eventStore: { kind: storeKind, target: storeTarget }, bus: busKind, busTarget, workflows: workflows.workflows.map((w) => w.code) }, 'department-workflow is up')
 if (devTokens) {
   logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-staff-<department>, dev-supervisor, dev-auditor). Set CIVIC_ACCESS_FILE before going live.')
 }

@@ -45,5 +45,5 @@ const shutdown = installShutdown({
 })
 
 await app.listen({ port: config.port, host: config.host })
-logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, position: relay.position, head: await store.headPosition() }, 'event-relay is up')
+logger.info({ port: config.port, host: config.host, dataDir, eventStore: { kind: storeKind, target: storeTarget }, bus: busKind, busTarget, position: relay.position, head: await store.headPosition() }, 'event-relay is up')
 if (devTokens) logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-operator for /v1/relay/status). Set CIVIC_ACCESS_FILE before going live.')

@@ -46,5 +46,5 @@ const shutdown = installShutdown({
 })
 
 await app.listen({ port: config.port, host: config.host })
-logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, head: await store.headPosition() }, 'intake is up')
+logger.info({ port: config.port, host: config.host, dataDir, eventStore: { kind: storeKind, target: storeTarget }, bus: busKind, busTarget, head: await store.headPosition() }, 'intake is up')
 if (devTokens) logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-channel for POST /v1/requests). Set CIVIC_ACCESS_FILE before going live.')

@@ -61,5 +61,5 @@ const shutdown = installShutdown({
 })
 
 await app.listen({ port: config.port, host: config.host })
-logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, providers: [...router.channels].map((c) => `${c}→${router.providerFor(c)?.name ?? 'none'}`) }, 'notification is up')
+logger.info({ port: config.port, host: config.host, dataDir, eventStore: { kind: storeKind, target: storeTarget }, bus: busKind, busTarget, providers: [...router.channels].map((c) => `${c}→${router.providerFor(c)?.name ?? 'none'}`) }, 'notification is up')
 if (devTokens) logger.warn('DEVELOPMENT TOKENS ARE ACTIVE. Set CIVIC_ACCESS_FILE before going live.')

@@ -64,5 +64,5 @@ const shutdown = installShutdown({
 })
 
 await app.listen({ port: config.port, host: config.host })
-logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, holidayYears: `${calendar.data.firstYear}–${calendar.data.lastYear}`, head: await store.headPosition() }, 'routing is up')
+logger.info({ port: config.port, host: config.host, dataDir, eventStore: { kind: storeKind, target: storeTarget }, bus: busKind, busTarget, holidayYears: `${calendar.data.firstYear}–${calendar.data.lastYear}`, head: await store.headPosition() }, 'routing is up')
 if (devTokens) logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-operator for /v1/routing/status). Set CIVIC_ACCESS_FILE before going live.')

@@ -88,6 +88,7 @@ registerRoutingRoutes(app, { routing, access, logger })
 registerConsumerRoutes(app, { readers, store, access })
 registerNotificationRoutes(app, { outbox, notifier, access, logger })
 registerDashboardRoutes(app, {
+  eventStore: { kind: 'sqlite', target: eventsFile },
   readModels,
   projector: dashboard,
   store,
