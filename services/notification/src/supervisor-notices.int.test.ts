@@ -47,6 +47,8 @@ t.test('an escalation reaches the supervisors’ mailbox once: redelivered, and 
   t.match(body, `Konsolda aç: https://konsol.kadikoy.example.bel.tr/#/basvuru/${s.trackingCode}`)
   t.match(body, 'Kadıköy Belediyesi')
   for (const personal of [CITIZEN.name, CITIZEN.phone, CITIZEN.email, 'Ayşe', '532', DESCRIPTION]) t.notMatch(mail.raw + body, personal, `no citizen data: ${personal}`)
+  // The ledger records the send once the SMTP server accepted it: a moment after the mail arrived.
+  await waitFor(() => (first.ledger?.list().length ?? 0) > 0, 5000, 'the send in the ledger')
   t.same(
     first.ledger?.list().map((e) => [e.id, e.kind, e.target, e.outcome, e.caseId]),
     [[id, 'escalation', 'email', 'sent', s.caseId]],
