@@ -17,3 +17,5 @@ export { openSqliteEventStore, type SqliteEventStoreOptions } from './sqlite.ts'
 export { openSqliteLogReader, type RawLogRow, type SqliteLogReader } from './sqlite-log-reader.ts'
 export { eventStoreContract, type EventStoreFixture } from './contract.ts'
 export { EventStoreSchemaError, POSTGRES_SCHEMA_VERSION, openPostgresEventStore, type PostgresEventStoreOptions } from './postgres.ts'
+/** EventStoreDB (`@eventstore/db-client`); its contract suite runs when EVENTSTORE_URL is set. */
+export { openEventStoreDbStore, type EventStoreDbStoreOptions } from './eventstoredb.ts'

@@ -1,0 +1,36 @@
+// The EventStoreDB adapter against a real server: the contract suite, run when EVENTSTORE_URL is set
+// (`docker compose up -d eventstoredb` gives esdb://127.0.0.1:2113?tls=false); skipped with a hint
+// otherwise, failed with CIVIC_REQUIRE_EVENTSTORE=1. The streams it writes have unique names and
+// stay in the server: use a throwaway one. The gate itself is tested without a server below.
+import t from 'tap'
+import { eventStoreContract, openEventStoreDbStore, type EventStore } from './index.ts'
+import { checkEventStoreUrl, eventStoreTestUrl } from './testing.ts'
+
+void t.test('the EventStoreDB gate', async (t) => {
+  t.match(await checkEventStoreUrl({}), { skip: /EVENTSTORE_URL/ }, 'unset: skipped, with the variable to set')
+  t.match(await checkEventStoreUrl({ CIVIC_REQUIRE_EVENTSTORE: '1' }), { fail: /CIVIC_REQUIRE_EVENTSTORE=1 but EVENTSTORE_URL is not set/ }, 'unset but required: a failure')
+  // Nothing listens on port 9 of this machine: the adapter's connection check must give up with
+  // a message that says what to do, within the reconnect budget.
+  const started = Date.now()
+  const gate = await checkEventStoreUrl({ EVENTSTORE_URL: 'esdb://127.0.0.1:9?tls=false' }, 1500)
+  t.match(gate, { fail: /EVENTSTORE_URL=esdb:\/\/127\.0\.0\.1:9\?tls=false is set but EventStoreDB does not answer \(Cannot reach EventStoreDB at .*docker compose up -d eventstoredb/ })
+  t.ok(Date.now() - started < 15_000, 'and gives up in bounded time')
+})
+
+const url = await eventStoreTestUrl(t)
+
+if (url !== undefined) {
+  const connectionString = url
+  void t.test('eventstoredb event store: the contract', async (t) => {
+    eventStoreContract(t, async () => {
+      const opened: EventStore[] = []
+      const open = async (): Promise<EventStore> => {
+        const store = await openEventStoreDbStore({ connectionString })
+        opened.push(store)
+        return store
+      }
+      const store = await open()
+      return { store, reopen: open, cleanup: async () => void (await Promise.all(opened.map((s) => s.close()))) }
+    })
+  })
+}
