@@ -187,9 +187,13 @@ export function observedRevision(lastRevision: number): AppendExpectedRevision {
   return lastRevision === NO_STREAM ? CLIENT_NO_STREAM : BigInt(lastRevision)
 }
 
-/** The client's CurrentRevision as the port's ConcurrencyError.actual (-1 = no stream). */
+/**
+ * The client's CurrentRevision as the port's ConcurrencyError.actual (-1 = no stream). The client
+ * says "no stream" as `'no_stream'`, but when it builds the error from the gRPC status metadata it
+ * copies the server's number, which for a missing stream is -1.
+ */
 export function toActualRevision(current: CurrentRevision): number {
-  return current === CLIENT_NO_STREAM ? NO_STREAM : toSafeNumber(current, 'current revision')
+  return current === CLIENT_NO_STREAM || current < 0n ? NO_STREAM : toSafeNumber(current, 'current revision')
 }
 
 export function toConcurrencyError(streamId: string, expected: ExpectedRevision, error: WrongExpectedVersionError): ConcurrencyError {

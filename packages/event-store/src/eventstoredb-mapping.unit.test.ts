@@ -216,6 +216,7 @@ void t.test('revisions: numbers both ways, bounded', async (t) => {
   t.equal(observedRevision(41), 41n)
   t.equal(toActualRevision(CLIENT_NO_STREAM), -1)
   t.equal(toActualRevision(7n), 7)
+  t.equal(toActualRevision(-1n), -1)
 
   const client = asStoredByServer('case-1', 0, toEventData(serialize('case-1', [{ id: randomUUID(), type: 'T', data: {} }])[0]!), undefined)
   // The client decodes an absent position as {commit: 0, prepare: 0}, the protobuf default.
@@ -283,6 +284,13 @@ void t.test('afterWrongExpectedVersion: racing retries are no-ops, exact expecta
   t.match(afterWrongExpectedVersion(streamId, batch(b), 'stream_exists', wev(0n, CLIENT_NO_STREAM), afterRace), { kind: 'write', expectedRevision: 0n })
 
   t.same(toConcurrencyError(streamId, 'stream_exists', wev(CLIENT_NO_STREAM)), new ConcurrencyError(streamId, 'stream_exists', -1), 'no stream → actual -1')
+  // The same failure as a gRPC status with metadata, which the client turns into the error itself.
+  const fromStatus = (actual: string): unknown => grpcFailure('FAILED_PRECONDITION', 'wrong-expected-version', { 'stream-name': streamId, 'expected-version': '0', 'actual-version': actual })
+  const missing = fromStatus('-1')
+  t.ok(missing instanceof WrongExpectedVersionError)
+  if (missing instanceof WrongExpectedVersionError) t.same(toConcurrencyError(streamId, 0, missing), new ConcurrencyError(streamId, 0, -1), "the server's -1 is no stream")
+  const moved = fromStatus('4')
+  if (moved instanceof WrongExpectedVersionError) t.same(toConcurrencyError(streamId, 0, moved), new ConcurrencyError(streamId, 0, 4))
   t.match(toConcurrencyError(streamId, 3, wev(5n, 3n)).message, /Stream case-2: expected revision 3, actual 5/)
 })
 
