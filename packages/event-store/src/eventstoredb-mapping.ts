@@ -254,3 +254,8 @@ export function toStoreError(error: unknown, operation: string): Error {
   const type = typeof error === 'object' && error !== null && 'type' in error ? ` ${String((error as { type: unknown }).type)}:` : ''
   return new Error(`Event store (EventStoreDB) ${operation} failed:${type} ${message}`, { cause: error })
 }
+
+/** The connection string for messages and logs: a password in it (esdb://user:pass@…) is masked. */
+export function redactConnectionString(connectionString: string): string {
+  return connectionString.replace(/^([a-z+]+:\/\/[^:@/]+):[^@/]*@/i, '$1:***@')
+}

@@ -25,6 +25,7 @@ import {
   observedRevision,
   planAppend,
   reconnectDelayMs,
+  redactConnectionString,
   streamStateOf,
   subscriptionFilter,
   toActualRevision,
@@ -317,4 +318,10 @@ void t.test('errors: which ones a reconnect may cure, and how the rest reach the
   t.notOk(wrapped.constructor.name.endsWith('UnavailableError'), 'a plain Error: no vendor type crosses the port')
 
   t.same([1, 2, 3, 4, 5, 6, 7, 10].map(reconnectDelayMs), [100, 200, 400, 800, 1600, 3200, 5000, 5000], 'backoff doubles up to 5 s')
+})
+
+void t.test('connection strings in messages: passwords masked', async (t) => {
+  t.equal(redactConnectionString('esdb://admin:changeit@db.internal:2113?tls=true'), 'esdb://admin:***@db.internal:2113?tls=true')
+  t.equal(redactConnectionString('esdb+discover://ops:p%40ss@cluster.internal:2113'), 'esdb+discover://ops:***@cluster.internal:2113')
+  t.equal(redactConnectionString('esdb://127.0.0.1:2113?tls=false'), 'esdb://127.0.0.1:2113?tls=false', 'nothing to mask')
 })

@@ -13,7 +13,7 @@ void t.test('the EventStoreDB gate', async (t) => {
   // a message that says what to do, within the reconnect budget.
   const started = Date.now()
   const gate = await checkEventStoreUrl({ EVENTSTORE_URL: 'esdb://127.0.0.1:9?tls=false' }, 1500)
-  t.match(gate, { fail: /EVENTSTORE_URL=esdb:\/\/127\.0\.0\.1:9\?tls=false is set but EventStoreDB does not answer \(Cannot reach EventStoreDB at .*docker compose up -d eventstoredb/ })
+  t.match(gate, { fail: /EVENTSTORE_URL=esdb:\/\/127\.0\.0\.1:9\?tls=false is set but EventStoreDB does not answer \(Cannot read \$all from EventStoreDB at esdb:\/\/127\.0\.0\.1:9\?tls=false: .*unavailable.*docker compose up -d eventstoredb/ })
   t.ok(Date.now() - started < 15_000, 'and gives up in bounded time')
 })
 

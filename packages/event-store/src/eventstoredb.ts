@@ -31,6 +31,7 @@ import {
   normalizeEventId,
   planAppend,
   reconnectDelayMs,
+  redactConnectionString,
   streamStateOf,
   subscriptionFilter,
   toEventData,
@@ -176,6 +177,9 @@ export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): 
       let failingSince: number | undefined
       for (let attempt = 1; !stopped; attempt++) {
         const stream = client.subscribeToAll({ fromPosition: fromPortPosition(seen), filter: subscriptionFilter(streamPrefix) })
+        // The for-await below sees every error while it reads; this keeps one arriving after it
+        // stopped (the call ending late) from being an unhandled 'error' event.
+        stream.on('error', () => undefined)
         current = stream
         stream.once('confirmation', () => {
           failingSince = undefined
@@ -323,7 +327,10 @@ export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): 
     })
   } catch (error) {
     await client.dispose().catch(() => undefined)
-    throw new Error(`Cannot reach EventStoreDB at ${options.connectionString}: ${error instanceof Error ? error.message : String(error)}. Is the server running (docker compose up -d eventstoredb)?`, { cause: error })
+    throw new Error(
+      `Cannot read $all from EventStoreDB at ${redactConnectionString(options.connectionString)}: ${error instanceof Error ? error.message : String(error)}. Is the server running (docker compose up -d eventstoredb), and may this user read $all (admins only on a secure server)?`,
+      { cause: error },
+    )
   }
   return store
 }
