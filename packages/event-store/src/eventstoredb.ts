@@ -236,10 +236,15 @@ export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): 
       }
     }
 
-    const running = run().finally(() => {
-      stopped = true
-      subscriptions.delete(entry)
-    })
+    const running = run()
+      // What run() does not catch itself: the client refusing the subscription's options.
+      .catch((error: unknown) => fail(toStoreError(error, 'subscribeToAll')))
+      // An onError that throws must not become an unhandled rejection.
+      .catch((error: unknown) => logger?.warn({ err: error }, 'event store subscription: onError threw'))
+      .finally(() => {
+        stopped = true
+        subscriptions.delete(entry)
+      })
     const entry = {
       close: async (): Promise<void> => {
         stopped = true
