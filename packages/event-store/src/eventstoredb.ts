@@ -166,9 +166,17 @@ export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): 
     let current: AllStreamSubscription | undefined
     let wakeSleeper: (() => void) | undefined
 
+    let failed = false
+    /** Reports the failure that ends the subscription: once, and an onError that throws is logged. */
     const fail = (error: unknown): void => {
-      if (onError !== undefined) onError(error)
-      else logger?.warn({ err: error }, 'event store subscription stopped: handler or store failed')
+      if (failed) return
+      failed = true
+      try {
+        if (onError !== undefined) onError(error)
+        else logger?.warn({ err: error }, 'event store subscription stopped: handler or store failed')
+      } catch (thrown) {
+        logger?.warn({ err: thrown }, 'event store subscription: onError threw')
+      }
     }
 
     const run = async (): Promise<void> => {
@@ -239,8 +247,6 @@ export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): 
     const running = run()
       // What run() does not catch itself: the client refusing the subscription's options.
       .catch((error: unknown) => fail(toStoreError(error, 'subscribeToAll')))
-      // An onError that throws must not become an unhandled rejection.
-      .catch((error: unknown) => logger?.warn({ err: error }, 'event store subscription: onError threw'))
       .finally(() => {
         stopped = true
         subscriptions.delete(entry)
