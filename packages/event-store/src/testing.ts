@@ -3,7 +3,6 @@
 // EventStoreDB gate of the EventStoreDB adapter's tests.
 import pg from 'pg'
 import type { Test } from 'tap'
-import { openEventStoreDbStore } from './eventstoredb.ts'
 
 const HINT = 'set CIVIC_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run them'
 
@@ -59,6 +58,8 @@ export async function checkEventStoreUrl(env: NodeJS.ProcessEnv = process.env, c
     return env.CIVIC_REQUIRE_EVENTSTORE === '1' ? { fail: `CIVIC_REQUIRE_EVENTSTORE=1 but EVENTSTORE_URL is not set: ${EVENTSTORE_HINT}` } : { skip: `EventStoreDB tests: ${EVENTSTORE_HINT}` }
   }
   try {
+    // Loaded on demand: the PostgreSQL tests importing this module need no gRPC client.
+    const { openEventStoreDbStore } = await import('./eventstoredb.ts')
     const store = await openEventStoreDbStore({ connectionString: url, reconnectTimeoutMs: connectTimeoutMs })
     await store.close()
     return { run: url }
