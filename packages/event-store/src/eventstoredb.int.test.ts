@@ -17,6 +17,16 @@ void t.test('the EventStoreDB gate', async (t) => {
   t.ok(Date.now() - started < 15_000, 'and gives up in bounded time')
 })
 
+void t.test('openEventStoreDbStore without a server: clear errors, no password in them', async (t) => {
+  await t.rejects(openEventStoreDbStore({ connectionString: 'http://127.0.0.1:2113' }), /The EventStoreDB connection string http:\/\/127\.0\.0\.1:2113 is invalid: .*esdb:\/\/127\.0\.0\.1:2113\?tls=false/)
+  const refused = await openEventStoreDbStore({ connectionString: 'esdb://admin:s3cret@127.0.0.1:9?tls=false', reconnectTimeoutMs: 300 }).then(
+    () => new Error('opened'),
+    (error: unknown) => error,
+  )
+  t.match(refused, { message: /^Cannot read \$all from EventStoreDB at esdb:\/\/admin:\*\*\*@127\.0\.0\.1:9\?tls=false: / })
+  t.notMatch(refused instanceof Error ? refused.message : '', /s3cret/, 'the password is masked')
+})
+
 const url = await eventStoreTestUrl(t)
 
 if (url !== undefined) {

@@ -64,7 +64,15 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * connection string fails here rather than at the first append.
  */
 export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): Promise<EventStore> {
-  const client = EventStoreDBClient.connectionString(options.connectionString)
+  let client: EventStoreDBClient
+  try {
+    client = EventStoreDBClient.connectionString(options.connectionString)
+  } catch (error) {
+    throw new Error(
+      `The EventStoreDB connection string ${redactConnectionString(options.connectionString)} is invalid: ${error instanceof Error ? error.message : String(error)} (e.g. esdb://127.0.0.1:2113?tls=false, or esdb+discover://… for a cluster)`,
+      { cause: error },
+    )
+  }
   const reconnectTimeoutMs = options.reconnectTimeoutMs ?? 60_000
   const pageSize = options.readPageSize ?? CATCH_UP_BATCH_SIZE
   const { logger } = options
