@@ -15,7 +15,7 @@ import type {
   SlaTerms,
   Workflow,
 } from '@civic-desk/contracts'
-import { isOpenStatus } from '@civic-desk/contracts'
+import { SUBMITTED_LIFECYCLE, isOpenStatus, lifecycleAfter } from '@civic-desk/contracts'
 import { deriveEventId } from './ids.ts'
 import { canTransition } from './status-machine.ts'
 import { CaseRuleViolation } from './violation.ts'
@@ -323,6 +323,8 @@ export function decide(command: CaseCommand, state: CaseState): CaseEvent[] {
       if (c.status !== 'routed') {
         throw illegal(c, 'accept', c.status === 'in_progress' ? `it was already accepted by ${c.assignee ?? 'someone'}` : undefined)
       }
+      // A case reopened after it was refused at the desk is back in no directorate's queue.
+      if (c.department === null) throw illegal(c, 'accept', 'it was never routed to a directorate')
       return emit(meta, { type: 'CaseAccepted', data: { department: c.department, assignee: command.data.assignee } })
     }
     case 'StartWork': {
@@ -348,6 +350,7 @@ export function decide(command: CaseCommand, state: CaseState): CaseEvent[] {
     case 'TransferCase': {
       const c = requireCase(state)
       if (c.status !== 'routed' && c.status !== 'in_progress') throw illegal(c, 'transfer', c.status === 'waiting_for_citizen' ? 'record the reply first' : undefined)
+      if (c.department === null) throw illegal(c, 'transfer', 'it was never routed to a directorate')
       if (c.department === command.data.toDepartment) throw new CaseRuleViolation('same_department', `the case is already with ${c.department}`)
       return emit(meta, {
         type: 'CaseTransferred',
@@ -480,7 +483,9 @@ function at(c: OpenCase, e: CaseEvent, entry: Omit<TimelineRecord, 'at'>): reado
 }
 
 function evolveOpen(c: OpenCase, e: Exclude<CaseEvent, CaseEventOf<'CaseSubmitted'>>): OpenCase {
-  const base = { ...c, updatedAt: e.occurredAt }
+  // The status comes from the one rule the read models use too; the cases below keep the rest.
+  const { status, statusBeforeWait } = lifecycleAfter(c, e.type)
+  const base = { ...c, updatedAt: e.occurredAt, status, statusBeforeWait }
   switch (e.type) {
     case 'CaseRouted':
     case 'CaseMarkedDuplicate': {
@@ -488,7 +493,6 @@ function evolveOpen(c: OpenCase, e: Exclude<CaseEvent, CaseEventOf<'CaseSubmitte
       const duplicate = e.type === 'CaseMarkedDuplicate' ? { caseId: e.data.duplicateOf, trackingCode: e.data.duplicateOfTrackingCode } : null
       return {
         ...base,
-        status: 'routed',
         department: d.department,
         category: d.category,
         legalDueAt: d.legalDueAt,
@@ -504,7 +508,6 @@ function evolveOpen(c: OpenCase, e: Exclude<CaseEvent, CaseEventOf<'CaseSubmitte
     case 'CaseAccepted':
       return {
         ...base,
-        status: 'in_progress',
         assignee: e.data.assignee,
         firstResponseAt: c.firstResponseAt ?? e.occurredAt,
         timeline: at(c, e, { step: 'accepted', department: e.data.department }),
@@ -517,8 +520,6 @@ function evolveOpen(c: OpenCase, e: Exclude<CaseEvent, CaseEventOf<'CaseSubmitte
       const sla = c.sla === null ? null : { ...c.sla, pauses: [...c.sla.pauses, { pausedAt: e.occurredAt, resumedAt: null }] }
       return {
         ...base,
-        status: 'waiting_for_citizen',
-        statusBeforeWait: c.status,
         openQuestion: e.data.question,
         firstResponseAt: c.firstResponseAt ?? e.occurredAt,
         ...withEffectiveDue(c, sla),
@@ -529,8 +530,6 @@ function evolveOpen(c: OpenCase, e: Exclude<CaseEvent, CaseEventOf<'CaseSubmitte
       const sla = endPause(c.sla, e.occurredAt)
       return {
         ...base,
-        status: c.statusBeforeWait === 'routed' ? 'routed' : 'in_progress',
-        statusBeforeWait: null,
         openQuestion: null,
         ...withEffectiveDue(c, sla),
         timeline: at(c, e, { step: 'citizen-replied' }),
@@ -539,7 +538,6 @@ function evolveOpen(c: OpenCase, e: Exclude<CaseEvent, CaseEventOf<'CaseSubmitte
     case 'CaseTransferred':
       return {
         ...base,
-        status: 'routed',
         department: e.data.toDepartment,
         category: e.data.category,
         // The link was made inside the first directorate; another one compares nothing with it.
@@ -552,31 +550,26 @@ function evolveOpen(c: OpenCase, e: Exclude<CaseEvent, CaseEventOf<'CaseSubmitte
     case 'CaseResolved':
       return {
         ...base,
-        status: 'resolved',
         sla: endPause(c.sla, e.occurredAt),
         resolution: e.data.resolution,
         resolvedAt: e.occurredAt,
         openQuestion: null,
-        statusBeforeWait: null,
         timeline: at(c, e, { step: 'resolved', detailTr: e.data.resolution, detailEn: e.data.resolution }),
       }
     case 'CaseRejected':
       return {
         ...base,
-        status: 'rejected',
         sla: endPause(c.sla, e.occurredAt),
         rejection: { reasonCode: e.data.reasonCode, reason: e.data.reason },
         resolvedAt: e.occurredAt,
         openQuestion: null,
-        statusBeforeWait: null,
         timeline: at(c, e, { step: 'rejected', detailTr: e.data.reason, detailEn: e.data.reason }),
       }
     case 'CaseClosed':
-      return { ...base, status: 'closed', closedAt: e.occurredAt, openQuestion: null, sla: endPause(c.sla, e.occurredAt), timeline: at(c, e, { step: 'closed' }) }
+      return { ...base, closedAt: e.occurredAt, openQuestion: null, sla: endPause(c.sla, e.occurredAt), timeline: at(c, e, { step: 'closed' }) }
     case 'CaseReopened':
       return {
         ...base,
-        status: 'routed',
         assignee: null,
         workStartedAt: null,
         resolution: null,
@@ -628,7 +621,7 @@ export function evolve(state: CaseState, event: CaseEvent): CaseState {
     if (state.status !== 'none') return state
     const d = event.data
     return {
-      status: 'submitted',
+      ...SUBMITTED_LIFECYCLE,
       caseId: d.caseId,
       trackingCode: d.trackingCode,
       submission: d,
@@ -643,7 +636,6 @@ export function evolve(state: CaseState, event: CaseEvent): CaseState {
       firstResponseAt: null,
       workStartedAt: null,
       openQuestion: null,
-      statusBeforeWait: null,
       sla: null,
       steps: [],
       notes: [],

@@ -39,11 +39,12 @@ export type {
   TransferCase,
   UnlinkDuplicate,
 } from './case.ts'
-export { toPublicView, timelineEntry } from './view.ts'
+export { NOT_IN_PUBLIC_VIEW, toPublicView, timelineEntry } from './view.ts'
 export type { CatalogueNames, NamedCode } from './view.ts'
 export { checkStep } from './workflow.ts'
 export type { CheckedStep } from './workflow.ts'
 export { deriveEventId } from './ids.ts'
+export { DEFAULT_CASE_LIMITS, caseSizeOf, checkCaseLimits, eventBytes, type CaseLimits, type CaseSize } from './limits.ts'
 export { STATUS_TEXT, STATUS_TRANSITIONS, canTransition } from './status-machine.ts'
 export {
   TRACKING_ALPHABET,

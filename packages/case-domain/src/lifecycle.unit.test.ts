@@ -226,3 +226,20 @@ t.test('replay of the recorded events gives the same state as deciding them', as
   t.equal(replay([]).status, 'none')
   t.equal(state.status, 'in_progress')
 })
+
+t.test('a case refused at the desk and reopened has no directorate: it cannot be accepted or transferred', async (t) => {
+  const { state } = run([
+    { type: 'SubmitCase', meta: at('2026-11-20T06:00:00.000Z', { kind: 'channel', id: 'alo153' }), data: submission },
+    { type: 'RejectCase', meta: at('2026-11-20T07:00:00.000Z'), data: { reasonCode: 'out-of-jurisdiction', reason: 'Komşu ilçe.' } },
+    { type: 'ReopenCase', meta: at('2026-11-20T08:00:00.000Z'), data: { reason: 'Yanlış ilçe yazılmış.', sla: sla('2026-11-20T08:00:00.000Z', '2026-11-22T08:00:00.000Z') } },
+  ])
+  t.equal(open(state).status, 'routed')
+  t.equal(open(state).department, null)
+  // Before: a CaseAccepted / CaseTransferred with a null department, which the contract refuses: the stored case could no longer be read.
+  t.throws(() => decide({ type: 'AcceptCase', meta: at('2026-11-20T09:00:00.000Z'), data: { assignee: 'amir' } }, state), new CaseRuleViolation('illegal_step', 'cannot accept: the case is routed (waiting to be accepted); it was never routed to a directorate'))
+  t.throws(
+    () => decide({ type: 'TransferCase', meta: at('2026-11-20T09:00:00.000Z'), data: { toDepartment: 'fen-isleri', category: null, reason: 'Doğru birim.', sla: sla('2026-11-20T09:00:00.000Z', '2026-11-22T09:00:00.000Z') } }, state),
+    { code: 'illegal_step', message: /never routed to a directorate/ },
+  )
+  t.same(run([{ type: 'ResolveCase', meta: at('2026-11-20T09:00:00.000Z'), data: { resolution: 'İlgili ilçeye iletildi.' } }], state).events.map((e) => e.type), ['CaseResolved'], 'it can still be answered')
+})

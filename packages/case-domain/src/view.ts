@@ -1,4 +1,4 @@
-import type { PublicCaseView, PublicTimelineEntry } from '@civic-desk/contracts'
+import type { CaseEventType, PublicCaseView, PublicTimelineEntry } from '@civic-desk/contracts'
 import type { OpenCase, PublicStep, TimelineRecord } from './case.ts'
 import { STATUS_TEXT } from './status-machine.ts'
 
@@ -54,6 +54,14 @@ export function timelineEntry(record: TimelineRecord, names: CatalogueNames): Pu
   const text = STEP_TEXT[record.step](department, record.detailTr ?? '', record.detailEn ?? '')
   return { at: record.at, step: record.step, textTr: text.tr, textEn: text.en }
 }
+
+/**
+ * Event types the public view does not need: internal notes (never shown to the citizen) and the
+ * records of messages sent to them. A look-up reads the case without them (the store's
+ * `excludeTypes`), so its cost does not grow with the notes staff write; the view's `updatedAt` is
+ * then the last step of the case itself, never an internal note.
+ */
+export const NOT_IN_PUBLIC_VIEW: readonly CaseEventType[] = ['CaseNoteAdded', 'CitizenNotified', 'NotificationFailed']
 
 /** What the holder of a tracking code may see: status, what and where it is, never who applied. */
 export function toPublicView(state: OpenCase, names: CatalogueNames): PublicCaseView {

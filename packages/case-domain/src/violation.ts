@@ -8,6 +8,10 @@ export type CaseRuleCode =
   | 'same_department'
   | 'reopen_limit_reached'
   | 'not_a_duplicate'
+  /** The case holds as many notes as its limit allows (see limits.ts). */
+  | 'note_limit_reached'
+  /** Staff's text would take the case past its size limit (see limits.ts). */
+  | 'case_too_large'
 
 /** Why a command cannot be carried out; the HTTP layer maps `code` to a problem response. */
 export class CaseRuleViolation extends Error {

@@ -78,6 +78,11 @@ export interface ExecuteOptions {
   readonly maxRetries?: number
   /** The case as the caller just loaded it: the first attempt decides on it instead of reading again. */
   readonly loaded?: LoadedCase
+  /**
+   * A last check of the decided events against the case they would join (e.g. its size limits),
+   * on every attempt; throw to refuse them: nothing is appended.
+   */
+  readonly admit?: (loaded: LoadedCase, events: readonly CaseEvent[]) => void
 }
 
 export interface ExecuteResult {
@@ -108,6 +113,7 @@ export async function executeOnCase(
     if (command === null) return { events: [], state: loaded.state, revision: loaded.revision }
     const events = decide(command, loaded.state)
     if (events.length === 0) return { events, state: loaded.state, revision: loaded.revision }
+    options.admit?.(loaded, events)
     try {
       const result = await store.append(caseStreamId(caseId), events.map(encodeCaseEvent), {
         expectedRevision: loaded.revision === -1 ? 'no_stream' : loaded.revision,

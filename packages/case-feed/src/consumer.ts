@@ -105,8 +105,11 @@ export interface TopicConsumerOptions<V> {
   readonly schema?: z.ZodType<V>
   /** Handles one message; its outcome is counted. Throw to retry; `NonRetriableError` to dead-letter. */
   readonly handle: (message: BusMessage<V>) => Promise<Outcome>
-  /** Where a group without committed offsets starts: the oldest message (default) or the next one. */
-  readonly fromBeginning?: boolean
+  /**
+   * Where a group without committed offsets starts: the oldest message (default) or the next one;
+   * `'always'`: the oldest retained message at every start (the bus's `fromBeginning`).
+   */
+  readonly fromBeginning?: boolean | 'always'
   /** Handler calls per message before it is dead-lettered. Default: the bus's (5). */
   readonly maxAttempts?: number
   /** Wait before the 2nd attempt, doubling. Default: the bus's (100 ms). */

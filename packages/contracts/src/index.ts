@@ -19,6 +19,7 @@ export {
   textProblem,
 } from './fields.ts'
 export * from './events.ts'
+export { SUBMITTED_LIFECYCLE, lifecycleAfter, type CaseLifecycle } from './lifecycle.ts'
 export * from './workflow.ts'
 export * from './catalogue.ts'
 export * from './messages.ts'

@@ -94,6 +94,17 @@ export function eventStoreContract(t: Test, makeStore: () => Promise<EventStoreF
     t.same(await store.readStream(streamId, { fromRevision: 5 }), [])
   })
 
+  withStore('readStream can leave out types: revisions kept, maxCount counts what is returned', async (t, { store }) => {
+    const streamId = `case-${suffix()}`
+    const types = ['Opened', 'Noted', 'Noted', 'Moved', 'Noted', 'Closed']
+    await store.append(streamId, types.map((type, i) => ({ id: randomUUID(), type, data: { i } })), { expectedRevision: 'no_stream' })
+    const kinds = (events: readonly RecordedEvent[]) => events.map((e) => [e.revision, e.type, (e.data as { i: number }).i])
+    t.same(kinds(await store.readStream(streamId, { excludeTypes: ['Noted'] })), [[0, 'Opened', 0], [3, 'Moved', 3], [5, 'Closed', 5]])
+    t.same(kinds(await store.readStream(streamId, { excludeTypes: ['Noted', 'Closed'], fromRevision: 1 })), [[3, 'Moved', 3]])
+    t.same(kinds(await store.readStream(streamId, { excludeTypes: ['Noted'], maxCount: 2 })), [[0, 'Opened', 0], [3, 'Moved', 3]])
+    t.same(kinds(await store.readStream(streamId, { excludeTypes: [] })), kinds(await store.readStream(streamId)), 'an empty list leaves nothing out')
+  })
+
   withStore('readStream of a missing stream is an empty array', async (t, { store }) => {
     t.same(await store.readStream(`missing-${suffix()}`), [])
   })

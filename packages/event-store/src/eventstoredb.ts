@@ -7,7 +7,8 @@
  *   the expected one, and replans when the server says the stream moved meanwhile; the position
  *   of the batch is read back from the stream (the append response's position is the write's, not
  *   necessarily the last event's).
- * - `readStream` maps a missing stream (StreamNotFoundError) to [].
+ * - `readStream` maps a missing stream (StreamNotFoundError) to []; `excludeTypes` are dropped in
+ *   the process (the server has no such option for stream reads, so their data is still sent).
  * - `readAll` pages through `$all` and filters by prefix in the process: the client (6.x) has no
  *   server-side filter for reads, so a prefix read scans the whole log after `after`.
  * - `subscribeToAll` is the server's catch-up subscription with a server-side stream-name filter.
@@ -98,13 +99,25 @@ export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): 
     }
   }
 
-  /** Every event of a stream from `fromRevision` on; [] when the stream does not exist. */
-  const readStreamEvents = async (streamId: string, fromRevision: number, maxCount: number | undefined): Promise<RecordedEvent[]> => {
+  /**
+   * Events of a stream from `fromRevision` on, at most `maxCount` of those not left out by type;
+   * [] when the stream does not exist. EventStoreDB cannot leave types out of a stream read, so
+   * they are dropped here, after the server sent them.
+   */
+  const readStreamEvents = async (streamId: string, fromRevision: number, maxCount: number | undefined, excludeTypes: readonly string[] = []): Promise<RecordedEvent[]> => {
+    const excluded = new Set(excludeTypes)
     const events: RecordedEvent[] = []
+    // Without exclusions the server can stop at maxCount itself.
+    const read = client.readStream(streamId, { direction: FORWARDS, fromRevision: BigInt(fromRevision), ...(maxCount === undefined || excluded.size > 0 ? {} : { maxCount }) })
     try {
-      const read = client.readStream(streamId, { direction: FORWARDS, fromRevision: BigInt(fromRevision), ...(maxCount === undefined ? {} : { maxCount }) })
       for await (const resolved of read) {
-        if (resolved.event !== undefined) events.push(toRecordedEvent(resolved.event))
+        const event = resolved.event
+        if (event === undefined || excluded.has(event.type)) continue
+        events.push(toRecordedEvent(event))
+        if (maxCount !== undefined && events.length >= maxCount) {
+          await read.cancel()
+          break
+        }
       }
     } catch (error) {
       if (error instanceof StreamNotFoundError) return []
@@ -290,7 +303,7 @@ export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): 
       checkCount('readStream maxCount', readOptions.maxCount)
       checkCount('readStream fromRevision', readOptions.fromRevision)
       if (readOptions.maxCount === 0) return []
-      return withReconnect(`readStream ${streamId}`, () => readStreamEvents(streamId, readOptions.fromRevision ?? 0, readOptions.maxCount))
+      return withReconnect(`readStream ${streamId}`, () => readStreamEvents(streamId, readOptions.fromRevision ?? 0, readOptions.maxCount, readOptions.excludeTypes))
     },
 
     async readAll(readOptions = {}) {

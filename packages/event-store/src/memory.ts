@@ -91,8 +91,13 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       checkCount('readStream fromRevision', readOptions.fromRevision)
       const positions = streams.get(streamId)?.positions ?? []
       const from = readOptions.fromRevision ?? 0
-      const to = readOptions.maxCount === undefined ? positions.length : from + readOptions.maxCount
-      return positions.slice(from, to).map((position) => toRecorded(eventAt(position)))
+      const excluded = new Set(readOptions.excludeTypes ?? [])
+      if (excluded.size === 0) {
+        const to = readOptions.maxCount === undefined ? positions.length : from + readOptions.maxCount
+        return positions.slice(from, to).map((position) => toRecorded(eventAt(position)))
+      }
+      const kept = positions.slice(from).map(eventAt).filter((e) => !excluded.has(e.type))
+      return kept.slice(0, readOptions.maxCount ?? kept.length).map(toRecorded)
     },
 
     async readAll(readOptions = {}) {

@@ -45,7 +45,14 @@ export interface AppendResult {
 export interface ReadStreamOptions {
   /** First revision to return (inclusive). Default 0. */
   readonly fromRevision?: number
+  /** Most events to return (after `excludeTypes` left some out). */
   readonly maxCount?: number
+  /**
+   * Leave out events of these types; the store does not even read their data. For readers that
+   * need none of a stream's bulky events (a public view without the internal notes), so that their
+   * cost does not grow with them.
+   */
+  readonly excludeTypes?: readonly string[]
 }
 
 export interface ReadAllOptions {

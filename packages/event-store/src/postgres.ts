@@ -219,21 +219,20 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     try {
       client = await pool.connect()
       client.on('error', ignore)
-      await client.query('BEGIN')
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lockKey])
+      // One round trip each: begin and lock; what the batch needs to know; write and announce; commit.
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(hashtext('${lockKey}'))`)
       const streams = [...new Set(batch.map((p) => p.streamId))]
-      const [head, revisions, known] = await Promise.all([
-        client.query<{ head: string | null }>(`SELECT max(position) AS head FROM ${s}.events`),
-        client.query<{ stream_id: string; revision: number }>(`SELECT stream_id, max(revision) AS revision FROM ${s}.events WHERE stream_id = ANY($1) GROUP BY stream_id`, [streams]),
-        client.query<{ stream_id: string; event_id: string }>(`SELECT stream_id, event_id FROM ${s}.events WHERE stream_id = ANY($1) AND event_id = ANY($2)`, [
-          streams,
-          batch.flatMap((p) => p.events.map((e) => e.id)),
-        ]),
-      ])
-      let position = Number(head.rows[0]?.head ?? 0)
-      const revisionOf = new Map(revisions.rows.map((r) => [r.stream_id, r.revision]))
+      const { rows: state } = await client.query<{ head: string | null; revisions: [string, number][]; known: [string, string][] }>(
+        `SELECT (SELECT max(position) FROM ${s}.events) AS head,
+                (SELECT coalesce(json_agg(json_build_array(stream_id, revision)), '[]') FROM
+                   (SELECT stream_id, max(revision) AS revision FROM ${s}.events WHERE stream_id = ANY($1) GROUP BY stream_id) AS r) AS revisions,
+                (SELECT coalesce(json_agg(json_build_array(stream_id, event_id)), '[]') FROM ${s}.events WHERE stream_id = ANY($1) AND event_id = ANY($2)) AS known`,
+        [streams, batch.flatMap((p) => p.events.map((e) => e.id))],
+      )
+      let position = Number(state[0]?.head ?? 0)
+      const revisionOf = new Map(state[0]?.revisions ?? [])
       const positionOfRevision = new Map<string, number>()
-      const knownIds = new Set(known.rows.map((r) => `${r.stream_id}\0${r.event_id}`))
+      const knownIds = new Set((state[0]?.known ?? []).map(([streamId, eventId]) => `${streamId}\0${eventId}`))
       const rows = { position: [] as number[], stream: [] as string[], revision: [] as number[], id: [] as string[], type: [] as string[], data: [] as string[], metadata: [] as string[] }
       // Later appends of the batch see the effect of earlier ones, as if they ran one after the other.
       outcomes = batch.map((pending) => {
@@ -277,13 +276,15 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
         }
       }
       if (rows.position.length > 0) {
+        // The notification is delivered to the listeners when (and only if) the transaction commits.
         await client.query(
-          `INSERT INTO ${s}.events (${COLUMNS})
-           SELECT p, st, r, i, ty, d, m, now() FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(p, st, r, i, ty, d, m)`,
-          [rows.position, rows.stream, rows.revision, rows.id, rows.type, rows.data, rows.metadata],
+          `WITH written AS (
+             INSERT INTO ${s}.events (${COLUMNS})
+             SELECT p, st, r, i, ty, d, m, now() FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(p, st, r, i, ty, d, m)
+             RETURNING 1)
+           SELECT pg_notify($8, $9), (SELECT count(*) FROM written)`,
+          [rows.position, rows.stream, rows.revision, rows.id, rows.type, rows.data, rows.metadata, channel, String(position)],
         )
-        // Delivered to the listeners when (and only if) the transaction commits.
-        await client.query('SELECT pg_notify($1, $2)', [channel, String(position)])
       }
       await client.query('COMMIT')
     } catch (error) {
@@ -353,10 +354,12 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       checkCount('readStream maxCount', readOptions.maxCount)
       checkCount('readStream fromRevision', readOptions.fromRevision)
       try {
-        const { rows } = await pool.query<EventRow>(`SELECT ${COLUMNS} FROM ${s}.events WHERE stream_id = $1 AND revision >= $2 ORDER BY revision LIMIT $3`, [
+        // `type <> ALL('{}')` holds for every row: no list, nothing left out.
+        const { rows } = await pool.query<EventRow>(`SELECT ${COLUMNS} FROM ${s}.events WHERE stream_id = $1 AND revision >= $2 AND type <> ALL($4::text[]) ORDER BY revision LIMIT $3`, [
           streamId,
           readOptions.fromRevision ?? 0,
           readOptions.maxCount ?? null,
+          [...(readOptions.excludeTypes ?? [])],
         ])
         return rows.map(toRecorded)
       } catch (error) {

@@ -198,6 +198,10 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
   const selectStream = db.prepare<[string, number, number], EventRow>(
     `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`,
   )
+  // The type is read from the row before its data: a left-out event's data is never loaded.
+  const selectStreamExcluding = db.prepare<[string, number, string, number], EventRow>(
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? AND type NOT IN (SELECT value FROM json_each(?)) ORDER BY revision LIMIT ?`,
+  )
   const selectAll = db.prepare<[number, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
   // substr/length count characters on both sides, so the prefix test is exact for any text.
   const selectAllWithPrefix = db.prepare<{ after: number; prefix: string; limit: number }, EventRow>(
@@ -360,7 +364,11 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
       checkCount('readStream maxCount', readOptions.maxCount)
       checkCount('readStream fromRevision', readOptions.fromRevision)
       try {
-        return selectStream.all(streamId, readOptions.fromRevision ?? 0, readOptions.maxCount ?? -1).map(toRecorded)
+        const from = readOptions.fromRevision ?? 0
+        const limit = readOptions.maxCount ?? -1
+        const excluded = readOptions.excludeTypes ?? []
+        const rows = excluded.length === 0 ? selectStream.all(streamId, from, limit) : selectStreamExcluding.all(streamId, from, JSON.stringify(excluded), limit)
+        return rows.map(toRecorded)
       } catch (error) {
         throw toStoreError(error, `readStream ${streamId}`)
       }

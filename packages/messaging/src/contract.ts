@@ -195,6 +195,24 @@ export function busContract(t: Test, makeBus: () => Promise<BusFixture>): void {
     t.same(fromStart, ['old', 'new'])
   })
 
+  withBus("fromBeginning 'always': each subscribe of the group (without members) reads everything retained again, under the same group id", async (t, { bus }, { topic, group }) => {
+    const groupId = group('in-memory')
+    await bus.publish(topic, [{ key: 'a', value: 1 }, { key: 'b', value: 2 }])
+    const read = async (fromBeginning: boolean | 'always', expected: number): Promise<number[]> => {
+      const values: number[] = []
+      const subscription = await bus.subscribe({ topic, groupId, fromBeginning, handler: async ({ value }) => void values.push(value as number) })
+      await waitFor(() => values.length >= expected, 20_000, `${expected} messages`)
+      await settle()
+      await subscription.close()
+      return values.sort()
+    }
+    t.same(await read('always', 2), [1, 2], 'a new group: from the beginning')
+    await bus.publish(topic, [{ key: 'c', value: 3 }])
+    t.same(await read('always', 3), [1, 2, 3], 'the same group again: everything again, not only what came after its commits')
+    await bus.publish(topic, [{ key: 'd', value: 4 }])
+    t.same(await read(true, 1), [4], 'without it, the group continues after its commits')
+  })
+
   withBus('the offset advances only after success: two failures, three deliveries, then the next message', async (t, { bus }, { topic, group }) => {
     const log: string[] = []
     let failuresLeft = 2

@@ -159,15 +159,18 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
     }
   }
 
-  const groupState = (groupId: string, topic: string, fromBeginning: boolean): GroupState => {
+  const groupState = (groupId: string, topic: string, fromBeginning: boolean | 'always'): GroupState => {
     const id = `${groupId}\u0000${topic}`
     const existing = groups.get(id)
-    if (existing !== undefined) return existing
+    if (existing !== undefined) {
+      if (fromBeginning === 'always' && existing.members.length === 0) existing.committed.fill(0)
+      return existing
+    }
     const log = topicLog(topic)
     const group: GroupState = {
       groupId,
       topic,
-      committed: log.partitions.map((messages) => (fromBeginning ? 0 : messages.length)),
+      committed: log.partitions.map((messages) => (fromBeginning === false ? messages.length : 0)),
       members: [],
       wakers: [],
     }

@@ -79,8 +79,14 @@ export interface SubscribeOptions<V = unknown> {
    * Where a group with no committed offset starts: `true` = the oldest retained message,
    * `false` (default) = only messages published after `subscribe` resolved. Ignored once
    * the group has committed offsets: it then always continues after them.
+   *
+   * `'always'`: from the oldest retained message at every subscribe that finds the group without
+   * members, whatever it committed before. For a consumer that keeps what it reads in memory only
+   * and must read it all again after a restart, under one stable group id (a new group per start
+   * would leave one more group behind on the broker each time). A group with members is joined
+   * where it stands.
    */
-  readonly fromBeginning?: boolean
+  readonly fromBeginning?: boolean | 'always'
   /** Validates (and may transform) each value; a failing value is dead-lettered as `invalid`. */
   readonly schema?: z.ZodType<V>
   /**

@@ -273,10 +273,15 @@ export function openSqliteBus(options: SqliteBusOptions): SqliteBus {
    * each partition (or at 0 with `fromBeginning`), and that start is written at once, so a
    * restart before the first message still delivers what was published after `subscribe`.
    */
-  const positionGroup = db.transaction((topic: string, groupId: string, fromBeginning: boolean): number[] => {
+  const positionGroup = db.transaction((topic: string, groupId: string, fromBeginning: boolean | 'always'): number[] => {
     const known = new Map(selectGroupOffsets.all(topic, groupId).map((row) => [row.partition, row.next_offset]))
     const ends = new Map(selectEnds.all(topic).map((row) => [row.partition, row.next_offset]))
     return Array.from({ length: partitionCount }, (_, partition) => {
+      if (fromBeginning === 'always') {
+        // Rewound in the file too: what it committed before is read again.
+        upsertOffset.run(topic, groupId, partition, 0)
+        return 0
+      }
       const stored = known.get(partition)
       if (stored !== undefined) return stored
       // Only a group with no offsets at all is new; a missing partition of a known group starts at 0.
@@ -463,7 +468,7 @@ export function openSqliteBus(options: SqliteBusOptions): SqliteBus {
     return wake
   }
 
-  const joinGroup = (groupId: string, topic: string, fromBeginning: boolean): GroupState => {
+  const joinGroup = (groupId: string, topic: string, fromBeginning: boolean | 'always'): GroupState => {
     const id = `${groupId}\u0000${topic}`
     const existing = groups.get(id)
     if (existing !== undefined && existing.members.length > 0) return existing
@@ -477,7 +482,7 @@ export function openSqliteBus(options: SqliteBusOptions): SqliteBus {
     }
     if (existing !== undefined) {
       stored.forEach((offset, partition) => {
-        existing.committed[partition] = Math.max(existing.committed[partition] ?? 0, offset)
+        existing.committed[partition] = fromBeginning === 'always' ? offset : Math.max(existing.committed[partition] ?? 0, offset)
       })
       return existing
     }

@@ -2,7 +2,7 @@
 // and where it sits in its directorate's queue. No I/O and no clock: every instant comes from the
 // events.
 import { z } from 'zod'
-import { CaseStatus, isQueueStatus } from '@civic-desk/contracts'
+import { CaseStatus, SUBMITTED_LIFECYCLE, isQueueStatus, lifecycleAfter } from '@civic-desk/contracts'
 import { istanbulDay, parseInstant } from './instants.ts'
 import { sharedActor, type ProjectedEvent } from './projected-event.ts'
 
@@ -27,6 +27,11 @@ export const CaseDoc = z.strictObject({
   caseId: z.string(),
   trackingCode: z.string(),
   status: CaseStatus,
+  /**
+   * Where a citizen's reply returns the case to (see `lifecycleAfter`); null when no question is
+   * open. Documents written before this field read as null.
+   */
+  statusBeforeWait: CaseStatus.nullable().default(null),
   kind: z.string(),
   channel: z.string(),
   department: z.string().nullable(),
@@ -84,7 +89,7 @@ export function evolveCase(doc: CaseDoc | null, positioned: PositionedEvent): Ca
     return {
       caseId: d.caseId,
       trackingCode: d.trackingCode,
-      status: 'submitted',
+      ...SUBMITTED_LIFECYCLE,
       kind: d.kind,
       channel: d.channel,
       department: null,
@@ -142,7 +147,6 @@ function startClock(doc: WorkingDoc, sla: { readonly startedAt: string; readonly
 
 /** The case waits in a directorate's queue with a fresh clock (routed, linked as duplicate, transferred). */
 function queueIn(doc: WorkingDoc, department: string, category: string | null | undefined, sla: { readonly startedAt: string; readonly dueAt: string }): void {
-  doc.status = 'routed'
   doc.department = department
   doc.category = category ?? doc.category
   startClock(doc, sla)
@@ -160,6 +164,10 @@ export function evolveOwned(doc: WorkingDoc, positioned: PositionedEvent): boole
   const timeline = doc.timeline
   timeline.push({ at: event.occurredAt, type: event.type, actor: event.actor.kind === 'citizen' ? CITIZEN_ACTOR : sharedActor(event.actor.kind, event.actor.id) })
   if (timeline.length > MAX_TIMELINE) timeline.shift()
+  // The status from the decider's own rule: the counters can never disagree with the case.
+  const lifecycle = lifecycleAfter(doc, event.type)
+  doc.status = lifecycle.status
+  doc.statusBeforeWait = lifecycle.statusBeforeWait
   switch (event.type) {
     case 'CaseRouted':
       queueIn(doc, event.data.department, event.data.category, event.data.sla)
@@ -170,11 +178,9 @@ export function evolveOwned(doc: WorkingDoc, positioned: PositionedEvent): boole
       return true
     case 'CaseAccepted':
     case 'CaseWorkStarted':
-      doc.status = 'in_progress'
       doc.firstResponseAt ??= event.occurredAt
       return true
     case 'CitizenInfoRequested':
-      doc.status = 'waiting_for_citizen'
       doc.pausedAtMs ??= ms(event.occurredAt)
       doc.firstResponseAt ??= event.occurredAt
       doc.dueAt = effectiveDue(doc)
@@ -183,7 +189,6 @@ export function evolveOwned(doc: WorkingDoc, positioned: PositionedEvent): boole
       if (doc.pausedAtMs === null) return true
       const resumed = ms(event.occurredAt)
       const from = Math.max(doc.pausedAtMs, doc.clockStartMs ?? doc.pausedAtMs)
-      doc.status = doc.firstResponseAt !== null && doc.status === 'waiting_for_citizen' ? 'in_progress' : doc.status
       doc.pausedAtMs = null
       doc.pauseShiftMs = doc.pauseShiftMs + Math.max(0, resumed - from)
       doc.dueAt = effectiveDue(doc)
@@ -200,23 +205,19 @@ export function evolveOwned(doc: WorkingDoc, positioned: PositionedEvent): boole
       startClock(doc, event.data.sla)
       return true
     case 'CaseResolved':
-      doc.status = 'resolved'
       doc.resolvedAt ??= event.occurredAt
       doc.pausedAtMs = null
       doc.dueAt = null
       return true
     case 'CaseRejected':
-      doc.status = 'rejected'
       doc.pausedAtMs = null
       doc.dueAt = null
       return true
     case 'CaseClosed':
-      doc.status = 'closed'
       doc.pausedAtMs = null
       doc.dueAt = null
       return true
     case 'CaseReopened':
-      doc.status = 'routed'
       startClock(doc, event.data.sla)
       return true
     case 'SlaBreached':

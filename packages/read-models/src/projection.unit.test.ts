@@ -134,6 +134,29 @@ t.test('breach and escalation count per department while open; a transfer moves 
   t.same(moved.queueAdd, [{ department: 'imar', caseId: c.caseId, score: Date.parse('2026-11-23T10:00:00.000Z') }])
 })
 
+t.test('a reply to a question on a case nobody accepted returns it to routed, as the decider does', async (t) => {
+  const positions = { next: 1 }
+  const c = new CaseScript(positions, { category: 'yol-cukur' })
+  const routed = [c.submitted('2026-11-20T09:00:00.000+03:00'), c.routed('2026-11-20T09:00:01.000+03:00', 'fen-isleri', '2026-11-22T09:00:01.000+03:00')]
+  const asked = fold([...routed, c.infoRequested('2026-11-20T10:00:00.000+03:00')])
+  t.equal(asked?.status, 'waiting_for_citizen')
+  t.equal(asked?.statusBeforeWait, 'routed')
+  const replied = evolveCase(asked, c.replied('2026-11-20T11:00:00.000+03:00'))
+  t.equal(replied?.status, 'routed', 'still to be accepted')
+  t.equal(replied?.statusBeforeWait, null)
+  t.equal(projectBatch([...routed, c.infoRequested('2026-11-20T10:00:00.000+03:00'), c.replied('2026-11-20T11:00:00.000+03:00')], new Map()).counters.get(ALL_SCOPE)?.get('status:routed'), 1)
+
+  const d = new CaseScript(positions, { category: 'yol-cukur' })
+  const accepted = fold([
+    d.submitted('2026-11-20T09:00:00.000+03:00'),
+    d.routed('2026-11-20T09:00:01.000+03:00', 'fen-isleri', '2026-11-22T09:00:01.000+03:00'),
+    d.accepted('2026-11-20T09:30:00.000+03:00', 'fen-isleri'),
+    d.infoRequested('2026-11-20T10:00:00.000+03:00'),
+    d.replied('2026-11-20T11:00:00.000+03:00'),
+  ])
+  t.equal(accepted?.status, 'in_progress', 'an accepted case goes back to work')
+})
+
 t.test('an unlinked duplicate loses its link and runs on its own clock; a transfer drops the link too', async (t) => {
   const positions = { next: 1 }
   const original = '7c6b5a4d-3e2f-5a1b-8c9d-0e1f2a3b4c5d'

@@ -243,3 +243,12 @@ export function parseConfigOrExit<E extends ConfigEntries>(spec: ConfigSpec<E>, 
     process.exit(1)
   }
 }
+
+/**
+ * For a composition root: a resource it cannot open at start (the event store server, a file)
+ * ends the process (exit 1) with one line that says what failed, so a supervisor shows it.
+ */
+export function exitAtStart(service: string, what: string, error: unknown): never {
+  process.stderr.write(`${service} cannot start: ${what}: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(1)
+}

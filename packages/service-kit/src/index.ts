@@ -7,6 +7,7 @@ export {
   ConfigError,
   defineConfig,
   parseConfigOrExit,
+  exitAtStart,
   envBoolean,
   envJson,
   envList,

@@ -14,17 +14,22 @@ export const PRODUCT_VARIABLES: ReadonlySet<string> = new Set([
   'CIVIC_DUPLICATE_RADIUS_METERS',
   'CIVIC_DUPLICATE_TEXT_SIMILARITY',
   'CIVIC_DUPLICATE_WINDOW_HOURS',
+  'CIVIC_EVENT_STORE',
   'CIVIC_FALLBACK_DEPARTMENT',
   'CIVIC_HEADERS_TIMEOUT_MS',
   'CIVIC_HOLIDAY_FILE',
   'CIVIC_INFORMATION_DEPARTMENT',
   'CIVIC_LOOKUPS_PER_MINUTE',
+  'CIVIC_MAX_CASE_BYTES',
+  'CIVIC_MAX_NOTES_PER_CASE',
   'CIVIC_MAX_REOPENINGS',
   'CIVIC_MUNICIPALITY_NAME',
   'CIVIC_NOTIFY_ATTEMPTS',
   'CIVIC_NOTIFY_QUIET_MINUTES',
   'CIVIC_NOTIFY_BACKOFF_MS',
   'CIVIC_NOTIFY_TIMEOUT_MS',
+  'CIVIC_PG_SCHEMA',
+  'CIVIC_PG_URL',
   'CIVIC_REDIS_PREFIX',
   'CIVIC_RELAY_BATCH_SIZE',
   'CIVIC_REQUEST_TIMEOUT_MS',
@@ -41,9 +46,10 @@ export const PRODUCT_VARIABLES: ReadonlySet<string> = new Set([
   // Test suite only: with 1, the EventStoreDB contract tests fail instead of skipping when
   // EVENTSTORE_URL is unset or the server does not answer.
   'CIVIC_REQUIRE_EVENTSTORE',
-  // Test suite only: the EventStoreDB server the adapter's contract tests run against, e.g.
-  // esdb://127.0.0.1:2113?tls=false from `docker compose up -d eventstoredb`. Not a CIVIC_ name
-  // (the typo check never looks at it); listed so this file names every variable the tests read.
+  // The EventStoreDB server: of the distributed services with CIVIC_EVENT_STORE=eventstoredb, and
+  // of the adapter's contract tests (e.g. esdb://127.0.0.1:2113?tls=false from `docker compose up
+  // -d eventstoredb`). Not a CIVIC_ name, so the typo check never looks at it; listed so this file
+  // names every variable read.
   'EVENTSTORE_URL',
   'CIVIC_REQUIRE_REDIS',
   // Test suite only: the PostgreSQL database the PostgreSQL tests use (each in schemas of its own).

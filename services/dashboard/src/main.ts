@@ -2,17 +2,16 @@
 // process.env. It projects civic.case-events.v1 (group `dashboard`; Kafka with KAFKA_BROKERS, else
 // the bus file the relay publishes to) into the read models (Redis with REDIS_URL, else memory) and
 // serves the dashboards and the operators' stream view.
-import { randomUUID } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import { registerConsole } from '@civic-desk/console'
 import { TOPICS, createKafkaLagReader, openServiceBus } from '@civic-desk/messaging'
 import { createCaseFeed, createFileCheckpointStore, relayCheckpointFile } from '@civic-desk/case-feed'
-import { openSqliteEventStore } from '@civic-desk/event-store'
-import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { openConfiguredEventStore } from '@civic-desk/event-store'
+import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
 import { dashboardConfig } from './config.ts'
 import { loadOrCreateStoreIdentity } from './identity.ts'
 import { openReadModels } from './open.ts'
-import { DASHBOARD_DEAD_LETTER_GROUP, startDashboardProjector } from './projector.ts'
+import { startDashboardProjector } from './projector.ts'
 import { headRate, registerDashboardRoutes, type ConsumerStatus } from './routes.ts'
 
 const config = parseConfigOrExit(dashboardConfig, process.env, 'dashboard')
@@ -24,7 +23,10 @@ const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile,
 const access = createAccessControl(accessConfig)
 const storeIdentity = loadOrCreateStoreIdentity(dataDir)
 
-const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), pollIntervalMs: config.storePollMs, logger: logger.child({ component: 'event-store' }) })
+// The log: SQLite in the data folder (one host), or a PostgreSQL server (CIVIC_EVENT_STORE=postgres).
+const { store, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
+  exitAtStart('dashboard', 'cannot open the event store', error),
+)
 const { bus, kind: busKind, target: busTarget } = openServiceBus({
   kafkaBrokers: config.kafkaBrokers,
   clientId: 'dashboard',
@@ -33,13 +35,10 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
   onFatalError: (error) => shutdown.fail(error),
 })
 const { readModels, target: readModelTarget } = await openReadModels(config, { connectionName: 'civic-dashboard' })
-// Memory read models start empty: the case events are rebuilt from the store, but the dead letters
-// exist only on civic.dead-letter.v1, whose offsets a fixed group would have committed before the
-// restart (the operators' list would start at 0). A group of this process's own reads it all again.
-const deadLetterGroupId = readModels.kind === 'memory' ? `${DASHBOARD_DEAD_LETTER_GROUP}-${randomUUID()}` : DASHBOARD_DEAD_LETTER_GROUP
 // Case events from civic.case-events.v1, which the relay fills.
 const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'bus' } })
-const projector = await startDashboardProjector({ feed, store, bus, readModels, storeIdentity, logger, deadLetterGroupId })
+// Dead letters in group `dashboard-dead-letters`, read again from the start with memory read models (see the projector).
+const projector = await startDashboardProjector({ feed, store, bus, readModels, storeIdentity, logger })
 const rate = headRate(store)
 const lagReader = config.kafkaBrokers.length > 0 ? createKafkaLagReader({ brokers: config.kafkaBrokers, clientId: 'dashboard-lag', logger: logger.child({ component: 'kafka-lag' }) }) : null
 /** The topics of the operators' stream view: the case events and the flows in and out of them. */
@@ -71,7 +70,7 @@ const app = createHttpApp({
     return { ready: (await readModels.active()) !== null, details: { eventStoreHead: head, readModels: readModelTarget, version: projector.version, position: projector.position } }
   },
 })
-registerDashboardRoutes(app, { readModels, projector, store, catalogue, access, logger, now: () => new Date(), consumers, eventsPerSecond: rate.perSecond })
+registerDashboardRoutes(app, { readModels, projector, store, catalogue, access, logger, now: () => new Date(), consumers, eventsPerSecond: rate.perSecond, eventStore: { kind: storeKind, target: storeTarget } })
 // The operator console (static pages over the API above) at /.
 await registerConsole(app)
 
@@ -90,5 +89,5 @@ const shutdown = installShutdown({
 })
 
 await app.listen({ port: config.port, host: config.host })
-logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, readModels: readModelTarget, version: projector.version, head: await store.headPosition() }, 'dashboard is up')
+logger.info({ port: config.port, host: config.host, dataDir, eventStore: { kind: storeKind, target: storeTarget }, bus: busKind, busTarget, readModels: readModelTarget, version: projector.version, head: await store.headPosition() }, 'dashboard is up')
 if (devTokens) logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-operator, dev-supervisor, dev-staff-<department>). Set CIVIC_ACCESS_FILE before going live.')

@@ -127,6 +127,10 @@ export async function startDashboardProjector(deps: DashboardProjectorDeps): Pro
       bus,
       topic: TOPICS.deadLetter,
       groupId: deps.deadLetterGroupId ?? DASHBOARD_DEAD_LETTER_GROUP,
+      // Memory read models start empty: the dead letters exist only on the topic, so the group
+      // reads all it retains again at every start (the same group, so restarts leave no group
+      // behind on the broker). Redis keeps the list: the group continues where it was.
+      fromBeginning: readModels.kind === 'memory' ? 'always' : true,
       logger: deps.logger,
       schema: DeadLetterRecord,
       handle: async ({ value: r }) => {

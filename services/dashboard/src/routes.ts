@@ -31,6 +31,8 @@ export interface DashboardRouteDeps {
   readonly consumers: () => Promise<ConsumerStatus[]>
   /** Events appended to the store per second, recently. */
   readonly eventsPerSecond: () => number
+  /** Which event store holds the log and where (no password): shown with its head. Default: not said. */
+  readonly eventStore?: { readonly kind: string; readonly target: string }
 }
 
 const Code = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'a department code (kebab-case)').max(100)
@@ -118,6 +120,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
     return {
       generatedAt: now().toISOString(),
       head,
+      ...(deps.eventStore === undefined ? {} : { eventStore: deps.eventStore }),
       eventsPerSecond: deps.eventsPerSecond(),
       consumers,
       deadLetters: { count: deadLetters.count, latest: deadLetters.latest.map(({ at, topic, groupId, kind, message }) => ({ at, topic, groupId, kind, message })) },

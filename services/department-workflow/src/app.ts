@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { BusinessCalendar } from '@civic-desk/calendar'
-import { CaseRuleViolation, type CaseCommand, type CommandMeta, type NewSla, type OpenCase } from '@civic-desk/case-domain'
+import { CaseRuleViolation, DEFAULT_CASE_LIMITS, caseSizeOf, checkCaseLimits, type CaseCommand, type CaseLimits, type CommandMeta, type NewSla, type OpenCase } from '@civic-desk/case-domain'
 import { executeOnCase, loadCase, type ExecuteResult, type LoadedCase } from '@civic-desk/case-feed'
 import {
   CatalogueCodeSchema,
@@ -29,6 +29,7 @@ import {
   ConflictError,
   ForbiddenError,
   NotFoundError,
+  PayloadTooLargeError,
   PreconditionFailedError,
   ServiceUnavailableError,
   ValidationError,
@@ -40,7 +41,7 @@ import {
   type ZodTypeProvider,
 } from '@civic-desk/service-kit'
 import type { OpenCases } from './open-cases.ts'
-import { caseView, historyEntries, nextWorkflowSteps, workflowOfCase, type CaseView, type Visibility } from './views.ts'
+import { DEFAULT_NOTES_PAGE, MAX_NOTES_PAGE, caseView, historyEntries, nextWorkflowSteps, workflowOfCase, type CaseView, type Visibility } from './views.ts'
 
 /** What the app needs; nothing in here is global. */
 export interface WorkflowAppDeps {
@@ -61,6 +62,8 @@ export interface WorkflowAppDeps {
   readonly queueConsistencyTimeoutMs?: number
   /** How often a case may be reopened before only a supervisor, with a reason, can reopen it again (default 3). */
   readonly maxReopenings?: number
+  /** How many notes and how many bytes of staff's text a case may hold (default `DEFAULT_CASE_LIMITS`). */
+  readonly caseLimits?: CaseLimits
 }
 
 /** Default of `WorkflowAppDeps.maxReopenings`. */
@@ -72,6 +75,11 @@ const Text = VisibleText
 // Any letter case in the URL reads as the lower-case id the streams use.
 const CaseId = caseIdParam({ error: 'must be a case id (a UUID)' })
 const CaseParams = z.strictObject({ caseId: CaseId })
+/** Which page of the notes the case view shows: the newest by default; `notesBefore` = the previous page's `notesPage.olderBefore`. */
+const CaseQuery = z.strictObject({
+  notesLimit: z.coerce.number().int().min(1).max(MAX_NOTES_PAGE).default(DEFAULT_NOTES_PAGE),
+  notesBefore: z.coerce.number().int().min(0).optional(),
+})
 const DepartmentParams = z.strictObject({ code: CatalogueCodeSchema })
 const StepParams = z.strictObject({ caseId: CaseId, step: CatalogueCodeSchema })
 
@@ -170,6 +178,10 @@ function toProblem(error: unknown, extensions: Readonly<Record<string, unknown>>
       }
       case 'case_not_found':
         return new NotFoundError(error.message, { cause: error })
+      case 'note_limit_reached':
+        return new ConflictError(error.message, { cause: error, extensions: { reason: error.code, ...extensions } })
+      case 'case_too_large':
+        return new PayloadTooLargeError(error.message, { cause: error, extensions: { reason: error.code, ...extensions } })
       default: {
         const unknownCode: never = error.code
         return unknownCode
@@ -223,6 +235,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
   const { store, openCases, catalogue, calendar, workflows, access } = deps
   const maxReopenings = deps.maxReopenings ?? DEFAULT_MAX_REOPENINGS
   if (!Number.isSafeInteger(maxReopenings) || maxReopenings < 0) throw new RangeError(`maxReopenings must be an integer >= 0, got ${maxReopenings}`)
+  const caseLimits = deps.caseLimits ?? DEFAULT_CASE_LIMITS
   const api = app.withTypeProvider<ZodTypeProvider>()
   const log = deps.logger.child({ component: 'department-workflow' })
 
@@ -276,13 +289,18 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     let seen: OpenCase | undefined
     let result: ExecuteResult
     try {
-      result = await executeOnCase(store, caseId, (loaded) => {
-        const state = requireCase(loaded)
-        accessTo(principal, state, 'act')
-        checkPrecondition(ifMatch, loaded.changeRevision)
-        seen = state
-        return build({ state, meta, now, principal })
-      })
+      result = await executeOnCase(
+        store,
+        caseId,
+        (loaded) => {
+          const state = requireCase(loaded)
+          accessTo(principal, state, 'act')
+          checkPrecondition(ifMatch, loaded.changeRevision)
+          seen = state
+          return build({ state, meta, now, principal })
+        },
+        { admit: (loaded, events) => checkCaseLimits(caseSizeOf(loaded.records.map((r) => r.event)), events, caseLimits) },
+      )
     } catch (error) {
       throw toProblem(error, seen === undefined || problemExtensions === undefined ? {} : problemExtensions(seen))
     }
@@ -404,12 +422,14 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     )
   })
 
-  api.get('/v1/cases/:caseId', { onRequest: access.requireRole('staff', 'supervisor', 'auditor'), schema: { params: CaseParams } }, async (request, reply) => {
+  api.get('/v1/cases/:caseId', { onRequest: access.requireRole('staff', 'supervisor', 'auditor'), schema: { params: CaseParams, querystring: CaseQuery } }, async (request, reply) => {
     const { caseId } = request.params
+    const { notesLimit, notesBefore } = request.query
     const loaded = await loadCase(store, caseId)
     const state = requireCase(loaded)
     const visibility = accessTo(principalOf(request), state, 'read')
-    return send(reply, caseView(state, loaded.changeRevision, deps.now(), { catalogue, workflows, visibility }))
+    const notes = { limit: notesLimit, ...(notesBefore === undefined ? {} : { before: notesBefore }) }
+    return send(reply, caseView(state, loaded.changeRevision, deps.now(), { catalogue, workflows, visibility, notes }))
   })
 
   api.get('/v1/cases/:caseId/history', { onRequest: access.requireRole('auditor', 'supervisor'), schema: { params: CaseParams } }, async (request, reply) => {

@@ -7,7 +7,8 @@ import { caseIdForTrackingCode, deriveEventId, trackingCodeFromBytes } from '@ci
 import { caseEventMessage, caseStreamId, createCaseFeed, encodeCaseEvent } from '@civic-desk/case-feed'
 import type { CaseEvent } from '@civic-desk/contracts'
 import { createMemoryEventStore, type EventStore } from '@civic-desk/event-store'
-import { DeadLetterRecord, TOPICS, openSqliteBus, type BusMessage, type SqliteBus } from '@civic-desk/messaging'
+import { DeadLetterRecord, TOPICS, createKafkaBus, openSqliteBus, type BusMessage, type SqliteBus } from '@civic-desk/messaging'
+import { kafkaTestBrokers } from '@civic-desk/messaging/testing'
 import { AssignmentMessage, startAssignmentPublisher, type AssignmentPublisher } from './assignments.ts'
 import { T0, act, at, ayse, catalogue, iso, logger, seedCase, waitFor } from './test-support.ts'
 
@@ -232,6 +233,28 @@ t.test('a likely duplicate is assigned with a link to the earlier case', async (
   t.equal(duplicate?.headers['correlation-id'], 'wa-1')
   assertNoPersonalData(t, duplicate)
   t.notOk(JSON.stringify(duplicate?.value).includes('wamid'), 'the channel’s message id stays in civic-desk too')
+
+  // Staff find it is not the same pothole: the directorate hears that it stands on its own, with its own deadline.
+  const unlinked = await act(env.store, caseId, at(2), (meta) => ({
+    type: 'UnlinkDuplicate',
+    meta,
+    data: { reason: 'Farklı bir çukur: 200 m ileride.', sla: { startedAt: iso(2), deadline: { hours: 48 }, basis: 'category', dueAt: iso(50) } },
+  }))
+  await waitFor('the unlinking', () => env.assignments.length === 3)
+  const update = env.assignments[2]
+  t.equal(update?.key, 'fen-isleri')
+  t.match(update?.value, {
+    type: 'CaseDuplicateUnlinked',
+    caseId,
+    department: 'fen-isleri',
+    status: 'routed',
+    reasonCode: null,
+    reason: 'Farklı bir çukur: 200 m ileride.',
+    dueAt: iso(50),
+    sourceEventId: unlinked.events[0]?.eventId,
+  })
+  t.equal(update?.headers['event-type'], 'CaseDuplicateUnlinked')
+  assertNoPersonalData(t, update)
 })
 
 t.test('a reopened case goes back to its directorate; a case never routed has none to go to', async (t) => {
@@ -243,8 +266,10 @@ t.test('a reopened case goes back to its directorate; a case never routed has no
     meta,
     data: { reason: 'Vatandaş çöplerin hâlâ orada olduğunu bildirdi.', sla: { startedAt: iso(30), deadline: { hours: 24 }, basis: 'category', dueAt: iso(54) } },
   }))
-  await waitFor('both assignments', () => env.assignments.length === 2)
-  t.match(env.assignments[1], {
+  // Routed, resolved (a case update, see below), reopened.
+  await waitFor('the three messages', () => env.assignments.length === 3)
+  t.match(env.assignments[1], { key: 'temizlik', value: { type: 'CaseResolved' } })
+  t.match(env.assignments[2], {
     key: 'temizlik',
     value: { type: 'CaseReopened', department: 'temizlik', reason: 'Vatandaş çöplerin hâlâ orada olduğunu bildirdi.', dueAt: iso(54), sourceEventId: reopened.events[0]?.eventId },
   })
@@ -264,8 +289,9 @@ t.test('a reopened case goes back to its directorate; a case never routed has no
     data: { reason: 'Yanlış ilçe yazılmış.', sla: { startedAt: iso(3), deadline: { hours: 48 }, basis: 'municipal-promise', dueAt: iso(51) } },
   }))
   await env.caughtUp()
-  t.match(env.publisher.status(), { published: 2, skipped: 1 })
-  t.equal(await env.published(), 2)
+  // The rejection at the desk and the reopening: no directorate to tell.
+  t.match(env.publisher.status(), { published: 3, skipped: 2 })
+  t.equal(await env.published(), 3)
 })
 
 t.test('invalid case-event messages are dead-lettered; the publisher keeps going', async (t) => {
@@ -346,4 +372,124 @@ t.test('a case event the store has not caught up with yet is retried until the s
   t.match(first, { key: 'park-bahce', value: { type: 'CaseTransferred', sourceEventId: transfer.eventId, position: 3 } })
   t.same(second?.value, first?.value)
   t.equal(env.deadLetters.length, 0)
+})
+
+t.test('a case that ends tells its directorate: CaseResolved, CaseRejected, CaseClosed, keyed like the assignment, without personal data', async (t) => {
+  const env = await setup(t)
+  const resolvedCase = await seedCase(env.store, { category: 'yol-cukur', routedAt: T0, citizen: ayse })
+  await act(env.store, resolvedCase.caseId, at(1), (meta) => ({ type: 'AcceptCase', meta, data: { assignee: 'ayse.fen' } }))
+  const resolved = await act(env.store, resolvedCase.caseId, at(2), (meta) => ({ type: 'ResolveCase', meta, data: { resolution: 'Çukur asfaltla kapatıldı.' } }))
+  const closed = await act(env.store, resolvedCase.caseId, at(3), (meta) => ({ type: 'CloseCase', meta, data: { reason: null } }))
+  const rejectedCase = await seedCase(env.store, { category: 'park-bakim', routedAt: T0, citizen: ayse })
+  const rejected = await act(env.store, rejectedCase.caseId, at(4), (meta) => ({ type: 'RejectCase', meta, data: { reasonCode: 'not-municipal', reason: 'Site yönetiminin sorumluluğunda.' } }), 'elif.park')
+  await waitFor('five messages', () => env.assignments.length === 5)
+
+  const of = (caseId: string) => env.assignments.filter((m) => m.value.caseId === caseId)
+  t.same(of(resolvedCase.caseId).map((m) => [m.key, m.value.type]), [['fen-isleri', 'CaseAssigned'], ['fen-isleri', 'CaseResolved'], ['fen-isleri', 'CaseClosed']])
+  const [, resolvedMessage, closedMessage] = of(resolvedCase.caseId)
+  const resolvedEvent = resolved.events[0]
+  t.same(resolvedMessage?.value, {
+    v: 1,
+    type: 'CaseResolved',
+    assignmentId: deriveEventId(resolvedEvent?.eventId ?? '', 'assignments'),
+    caseId: resolvedCase.caseId,
+    trackingCode: resolvedCase.trackingCode,
+    department: 'fen-isleri',
+    departmentNameTr: 'Fen İşleri Müdürlüğü',
+    category: 'yol-cukur',
+    categoryNameTr: catalogue.categories.find((c) => c.code === 'yol-cukur')?.nameTr,
+    status: 'resolved',
+    reasonCode: null,
+    reason: 'Çukur asfaltla kapatıldı.',
+    dueAt: null,
+    occurredAt: iso(2),
+    sourceEventId: resolvedEvent?.eventId,
+    position: (await env.store.readStream(caseStreamId(resolvedCase.caseId)))[3]?.position,
+  })
+  t.same(resolvedMessage?.headers, { 'correlation-id': 'test', 'case-id': resolvedCase.caseId, 'event-type': 'CaseResolved', 'assignment-id': resolvedMessage?.value.assignmentId }, 'the same headers as every assignment')
+  t.match(closedMessage?.value, { type: 'CaseClosed', status: 'closed', reasonCode: null, reason: null, sourceEventId: closed.events[0]?.eventId })
+  t.ok((closedMessage?.value.position ?? 0) > (resolvedMessage?.value.position ?? 0), 'positions order them')
+  const [, rejectedMessage] = of(rejectedCase.caseId)
+  t.equal(rejectedMessage?.key, 'park-bahce')
+  t.match(rejectedMessage?.value, { type: 'CaseRejected', department: 'park-bahce', status: 'rejected', reasonCode: 'not-municipal', reason: 'Site yönetiminin sorumluluğunda.', sourceEventId: rejected.events[0]?.eventId })
+  for (const message of [resolvedMessage, closedMessage, rejectedMessage]) {
+    assertNoPersonalData(t, message)
+    t.notOk(JSON.stringify(message?.value).includes('çukur var'), 'the request itself is not repeated')
+  }
+
+  // Redelivered: the same message again.
+  await env.relayAgain(resolvedEvent?.eventId ?? '')
+  await waitFor('the repeat', () => env.assignments.length === 6)
+  t.same(env.assignments[5]?.value, resolvedMessage?.value)
+
+  // Refused at the desk, never routed: no directorate to tell.
+  const trackingCode = trackingCodeFromBytes(Buffer.from('desk-refusal-001'))
+  const deskCase = caseIdForTrackingCode(trackingCode)
+  await act(env.store, deskCase, at(5), (meta) => ({ type: 'SubmitCase', meta, data: { caseId: deskCase, trackingCode, channel: 'walk-in', kind: 'request', description: 'Komşu ilçenin parkı.', receivedAt: iso(5) } }))
+  await act(env.store, deskCase, at(6), (meta) => ({ type: 'RejectCase', meta, data: { reasonCode: 'out-of-jurisdiction', reason: 'Komşu ilçe.' } }))
+  await env.caughtUp()
+  t.equal(of(deskCase).length, 0)
+  t.match(env.publisher.status(), { published: 6, skipped: 1 })
+})
+
+t.test('against a real Kafka broker: every message kind on civic.assignments.v1, with its key and headers', async (t) => {
+  const brokers = await kafkaTestBrokers(t)
+  if (brokers === undefined) return
+  const dir = mkdtempSync(join(tmpdir(), 'civic-assignments-kafka-'))
+  const store = createMemoryEventStore()
+  const bus = createKafkaBus({ brokers, clientId: `assignments-test-${randomUUID().slice(0, 8)}`, logger })
+  // The case events straight from this test's store (as standalone reads them): the shared broker's
+  // civic.case-events.v1 holds other stores' events. The assignments and dead letters go to Kafka.
+  const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'store', checkpointDir: join(dir, 'consumers') } })
+  const mine = new Set<string>()
+  const received: BusMessage<AssignmentMessage>[] = []
+  // A fresh group from the topic's end: only what is published from now on, ours filtered by case.
+  const reader = await bus.subscribe({
+    topic: TOPICS.assignments,
+    groupId: `test-assignments-${randomUUID()}`,
+    schema: AssignmentMessage,
+    handler: async (m) => {
+      if (mine.has(m.value.caseId)) received.push(m)
+    },
+  })
+  const publisher = await startAssignmentPublisher({ feed, bus, store, logger, catalogue, groupId: `department-workflow-assignments-${randomUUID()}`, retryBackoffMs: 1 })
+  t.teardown(async () => {
+    await publisher.stop()
+    await reader.close()
+    await feed.close()
+    await bus.close()
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const { caseId, trackingCode } = await seedCase(store, { category: 'yol-cukur', routedAt: T0, citizen: ayse })
+  mine.add(caseId)
+  await act(store, caseId, at(1), (meta) => ({
+    type: 'TransferCase',
+    meta,
+    data: { toDepartment: 'park-bahce', category: 'agac-budama', reason: 'Ağaç kökü', sla: { startedAt: iso(1), deadline: { hours: 48 }, basis: 'category', dueAt: iso(49) } },
+  }))
+  await act(store, caseId, at(2), (meta) => ({ type: 'ResolveCase', meta, data: { resolution: 'Kök budandı, kaldırım onarıldı.' } }), 'elif.park')
+  await act(store, caseId, at(3), (meta) => ({ type: 'CloseCase', meta, data: { reason: 'Vatandaş teşekkür etti.' } }), 'elif.park')
+  await act(store, caseId, at(4), (meta) => ({ type: 'ReopenCase', meta, data: { reason: 'Kaldırım yine kalktı.', sla: { startedAt: iso(4), deadline: { hours: 48 }, basis: 'category', dueAt: iso(52) } } }), 'elif.park')
+  await act(store, caseId, at(5), (meta) => ({ type: 'RejectCase', meta, data: { reasonCode: 'duplicate', reason: 'Aynı konu başka başvuruda.' } }), 'elif.park')
+  await waitFor('six messages from Kafka', () => received.length === 6, 60_000)
+
+  // One case's messages under two keys: ordered by key on the broker, by position for the reader.
+  const byPosition = received.slice().sort((a, b) => a.value.position - b.value.position)
+  t.same(
+    byPosition.map((m) => [m.key, m.value.type, m.headers['event-type'], m.headers['case-id'], m.headers['correlation-id'], m.headers['assignment-id'] === m.value.assignmentId]),
+    [
+      ['fen-isleri', 'CaseAssigned', 'CaseAssigned', caseId, `seed-${trackingCode}`, true],
+      ['park-bahce', 'CaseTransferred', 'CaseTransferred', caseId, 'test', true],
+      ['park-bahce', 'CaseResolved', 'CaseResolved', caseId, 'test', true],
+      ['park-bahce', 'CaseClosed', 'CaseClosed', caseId, 'test', true],
+      ['park-bahce', 'CaseReopened', 'CaseReopened', caseId, 'test', true],
+      ['park-bahce', 'CaseRejected', 'CaseRejected', caseId, 'test', true],
+    ],
+  )
+  t.match(byPosition[2]?.value, { status: 'resolved', reason: 'Kök budandı, kaldırım onarıldı.', reasonCode: null, category: 'agac-budama' })
+  t.match(byPosition[3]?.value, { status: 'closed', reason: 'Vatandaş teşekkür etti.' })
+  t.match(byPosition[5]?.value, { status: 'rejected', reasonCode: 'duplicate', reason: 'Aynı konu başka başvuruda.' })
+  for (const message of received) assertNoPersonalData(t, message)
 })

@@ -8,6 +8,12 @@
  * `CaseTransferred` to the new directorate (with `fromDepartment`, so the old one can drop it);
  * when an answered case is reopened → `CaseReopened` (same directorate, fresh SLA clock).
  *
+ * A directorate also learns when a case in its queue comes to an end: `CaseResolved`,
+ * `CaseRejected`, `CaseClosed`, so its own system can close the work order instead of keeping it
+ * open for ever; and when a case it got as a likely duplicate turns out to stand on its own
+ * (`CaseDuplicateUnlinked`, with its own deadline). These are the case updates, listed once in
+ * `CASE_UPDATES`.
+ *
  * The message carries what a field team needs (what, where, by when) and nothing that identifies
  * the citizen: no name, phone or e-mail (KVKK data minimisation). Directorates reach the citizen
  * through civic-desk (`CitizenInfoRequested`), which also keeps personal data erasable.
@@ -23,9 +29,11 @@
 import { deriveEventId, replay, type OpenCase } from '@civic-desk/case-domain'
 import { decodeCaseEvent, type CaseFeed, type CaseFeedEvent, type Consumer } from '@civic-desk/case-feed'
 import {
+  CaseStatus,
   CatalogueCodeSchema,
   Channel,
   Location,
+  RejectionReason,
   RequestKind,
   categoryByCode,
   departmentByCode,
@@ -47,7 +55,7 @@ export const ASSIGNMENT_HEADERS = {
   /** The source event's correlation id (the one intake recorded for the request). */
   correlationId: 'correlation-id',
   caseId: 'case-id',
-  /** The message's `type`: `CaseAssigned`, `CaseTransferred` or `CaseReopened`. */
+  /** The message's `type`: `CaseAssigned`, `CaseTransferred`, `CaseReopened` or one of the case updates (`CASE_UPDATES`). */
   eventType: 'event-type',
   /** The message's `assignmentId`, to de-duplicate without parsing the value. */
   assignmentId: 'assignment-id',
@@ -115,28 +123,92 @@ export const CaseReopenedMessage = AssignmentBase.extend({
   reason: z.string().min(1),
 })
 
+/** What a case update says beyond its type: why, in staff's words (no personal data). */
+interface UpdateDetail {
+  /** The rejection's reason code (`RejectionReason`); null for the other updates. */
+  readonly reasonCode: RejectionReason | null
+  /** The resolution sent to the citizen, the rejection's, closing's or unlinking's reason; null when none was given. */
+  readonly reason: string | null
+  /** Nominal deadline of the SLA clock the update started (an unlinked duplicate runs on its own clock); else null. */
+  readonly dueAt: string | null
+}
+
+/**
+ * Case events that tell a directorate about a case already in its queue, each published as a
+ * message of the same `type`: the one list of them. A new kind is one line here (its event type
+ * and what its `reasonCode` and `reason` are); the schema, the publisher's subscription and the
+ * builder follow from it.
+ */
+const CASE_UPDATES = {
+  CaseResolved: (e: CaseEventOf<'CaseResolved'>): UpdateDetail => ({ reasonCode: null, reason: e.data.resolution, dueAt: null }),
+  CaseRejected: (e: CaseEventOf<'CaseRejected'>): UpdateDetail => ({ reasonCode: e.data.reasonCode, reason: e.data.reason, dueAt: null }),
+  CaseClosed: (e: CaseEventOf<'CaseClosed'>): UpdateDetail => ({ reasonCode: null, reason: e.data.reason, dueAt: null }),
+  CaseDuplicateUnlinked: (e: CaseEventOf<'CaseDuplicateUnlinked'>): UpdateDetail => ({ reasonCode: null, reason: e.data.reason, dueAt: e.data.sla.dueAt }),
+} satisfies { readonly [T in CaseEventType]?: (event: CaseEventOf<T>) => UpdateDetail }
+
+type UpdateType = keyof typeof CASE_UPDATES
+/** The `type`s of the case-update messages, in `CASE_UPDATES` order. */
+export const CASE_UPDATE_TYPES = Object.keys(CASE_UPDATES) as [UpdateType, ...UpdateType[]]
+
+/**
+ * A case in the directorate's queue was answered, refused or filed away (the work order can be
+ * closed), or is no longer a likely duplicate (see `CASE_UPDATES`). Carries what identifies the case and the
+ * directorate's words, not the request again.
+ */
+export const CaseUpdateMessage = z.strictObject({
+  v: z.literal(1),
+  type: z.enum(CASE_UPDATE_TYPES),
+  assignmentId: AssignmentBase.shape.assignmentId,
+  caseId: AssignmentBase.shape.caseId,
+  trackingCode: AssignmentBase.shape.trackingCode,
+  /** The directorate whose queue the case was in; also the message key. */
+  department: AssignmentBase.shape.department,
+  departmentNameTr: AssignmentBase.shape.departmentNameTr,
+  category: AssignmentBase.shape.category,
+  categoryNameTr: AssignmentBase.shape.categoryNameTr,
+  /** The case's status after the event (`resolved`, `rejected`, `closed`; an unlinked case stays `routed` or `in_progress`). */
+  status: CaseStatus,
+  reasonCode: RejectionReason.nullable(),
+  reason: z.string().min(1).nullable(),
+  /** The new clock's nominal deadline for an update that starts one (`CaseDuplicateUnlinked`), else null. */
+  dueAt: Instant.nullable(),
+  occurredAt: AssignmentBase.shape.occurredAt,
+  sourceEventId: AssignmentBase.shape.sourceEventId,
+  position: AssignmentBase.shape.position,
+})
+
 /** The value of every message on `civic.assignments.v1`, discriminated by `type`. */
-export const AssignmentMessage = z.discriminatedUnion('type', [CaseAssignedMessage, CaseTransferredMessage, CaseReopenedMessage])
+export const AssignmentMessage = z.discriminatedUnion('type', [CaseAssignedMessage, CaseTransferredMessage, CaseReopenedMessage, CaseUpdateMessage])
 export type AssignmentMessage = z.infer<typeof AssignmentMessage>
 export type AssignmentType = AssignmentMessage['type']
 
 type AssigningEvent = CaseEventOf<'CaseRouted' | 'CaseMarkedDuplicate' | 'CaseTransferred' | 'CaseReopened'>
+type UpdateEvent = CaseEventOf<UpdateType>
+/** Every case event that publishes a message. */
+type PublishingEvent = AssigningEvent | UpdateEvent
 
-const ASSIGNING: ReadonlySet<CaseEventType> = new Set<AssigningEvent['type']>(['CaseRouted', 'CaseMarkedDuplicate', 'CaseTransferred', 'CaseReopened'])
+const PUBLISHING: ReadonlySet<CaseEventType> = new Set<PublishingEvent['type']>(['CaseRouted', 'CaseMarkedDuplicate', 'CaseTransferred', 'CaseReopened', ...CASE_UPDATE_TYPES])
 
-const isAssigning = (event: CaseEvent): event is AssigningEvent => ASSIGNING.has(event.type)
+const isPublishing = (event: CaseEvent): event is PublishingEvent => PUBLISHING.has(event.type)
+const isUpdate = (event: PublishingEvent): event is UpdateEvent => Object.hasOwn(CASE_UPDATES, event.type)
+
+/** The detail of a case update, through its entry in `CASE_UPDATES`. */
+function updateDetail(event: UpdateEvent): UpdateDetail {
+  // The table pairs each type with its own event's reader; TypeScript cannot follow that pairing.
+  return (CASE_UPDATES[event.type] as (e: UpdateEvent) => UpdateDetail)(event)
+}
 
 /** What the source event and the case as of that event say. */
 export interface AssignmentSource {
-  readonly event: AssigningEvent
+  readonly event: PublishingEvent
   /** The case folded up to and including `event`. */
   readonly state: OpenCase
   readonly position: number
 }
 
 /**
- * The assignment a case event means, or null when it means none (a reopened case that was never
- * routed has no directorate). Pure: the same source always gives the same message.
+ * The message a case event means, or null when it means none (a case that was never routed has
+ * no directorate to tell). Pure: the same source always gives the same message.
  */
 export function assignmentFor(source: AssignmentSource, catalogue?: Catalogue): AssignmentMessage | null {
   const { event, state } = source
@@ -145,6 +217,24 @@ export function assignmentFor(source: AssignmentSource, catalogue?: Catalogue): 
   const submission = state.submission
   const departmentNameTr = catalogue === undefined ? undefined : departmentByCode(catalogue, department)?.nameTr
   const categoryNameTr = catalogue === undefined || state.category === null ? undefined : categoryByCode(catalogue, state.category)?.nameTr
+  if (isUpdate(event)) {
+    return {
+      v: 1,
+      type: event.type,
+      assignmentId: deriveEventId(event.eventId, HANDLER),
+      caseId: state.caseId,
+      trackingCode: state.trackingCode,
+      department,
+      ...(departmentNameTr === undefined ? {} : { departmentNameTr }),
+      category: state.category,
+      ...(categoryNameTr === undefined ? {} : { categoryNameTr }),
+      status: state.status,
+      ...updateDetail(event),
+      occurredAt: event.occurredAt,
+      sourceEventId: event.eventId,
+      position: source.position,
+    }
+  }
   const common = {
     assignmentId: deriveEventId(event.eventId, HANDLER),
     caseId: state.caseId,
@@ -248,7 +338,7 @@ export async function startAssignmentPublisher(options: AssignmentPublisherOptio
   const log = options.logger.child({ component: 'assignments' })
 
   const handle = async ({ streamId, revision, position, event }: CaseFeedEvent): Promise<'published' | 'skipped'> => {
-    if (!isAssigning(event)) return 'skipped'
+    if (!isPublishing(event)) return 'skipped'
     // Folded only up to the source event, so a redelivery rebuilds the same assignment even after
     // the case has moved on (transferred, closed …).
     const records = await store.readStream(streamId, { maxCount: revision + 1 })
@@ -278,7 +368,7 @@ export async function startAssignmentPublisher(options: AssignmentPublisherOptio
 
   const consumer: Consumer = await feed.consume({
     groupId,
-    types: ASSIGNING,
+    types: PUBLISHING,
     handle,
     maxAttempts: options.maxAttempts ?? Number.MAX_SAFE_INTEGER,
     ...(options.retryBackoffMs === undefined ? {} : { retryBackoffMs: options.retryBackoffMs }),

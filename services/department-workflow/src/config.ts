@@ -1,9 +1,24 @@
 import { z } from 'zod'
 import { defaultHolidayFile } from '@civic-desk/calendar'
 import { defaultCatalogueFile, defineConfig, logLevelSchema, distributedConfigEntries, httpConfigEntries } from '@civic-desk/service-kit'
+import { DEFAULT_CASE_LIMITS } from '@civic-desk/case-domain'
 import { DEFAULT_MAX_REOPENINGS } from './app.ts'
 import { DEFAULT_SLA_TICK_MS } from './sla-scheduler.ts'
 import { defaultWorkflowFile } from './workflows.ts'
+
+/** How big a case may grow through staff's text; shared with standalone mode's configuration. */
+export const caseLimitConfigEntries = {
+  maxNotesPerCase: {
+    env: 'CIVIC_MAX_NOTES_PER_CASE',
+    schema: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_CASE_LIMITS.maxNotes),
+    doc: 'Most internal notes one case may hold (409 beyond)',
+  },
+  maxCaseBytes: {
+    env: 'CIVIC_MAX_CASE_BYTES',
+    schema: z.coerce.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(DEFAULT_CASE_LIMITS.maxCaseBytes),
+    doc: 'Most bytes a case may take; a note, question or reply that would take it past this answers 413',
+  },
+} as const
 
 /** Everything the department-workflow service can be told, each with its environment variable and default. */
 export const workflowConfig = defineConfig({
@@ -25,6 +40,7 @@ export const workflowConfig = defineConfig({
     schema: z.coerce.number().int().min(0).max(100).default(DEFAULT_MAX_REOPENINGS),
     doc: 'How often a case may be reopened; beyond it only a supervisor can reopen it, with a reason (overrideReason)',
   },
+  ...caseLimitConfigEntries,
   ...distributedConfigEntries,
   ...httpConfigEntries,
 })

@@ -25,15 +25,17 @@ export {
   type SlaSchedulerOptions,
 } from './sla-scheduler.ts'
 export { slaPositionAt, type SlaPosition } from './sla-view.ts'
-export { caseView, historyEntries, nextWorkflowSteps, type CaseView, type HistoryEntry, type SlaView, type Visibility, type WorkflowView } from './views.ts'
+export { DEFAULT_NOTES_PAGE, MAX_NOTES_PAGE, caseView, historyEntries, nextWorkflowSteps, notesPage, type NotesPage, type NotesWindow, type CaseView, type HistoryEntry, type SlaView, type Visibility, type WorkflowView } from './views.ts'
 export { defaultWorkflowFile, loadWorkflows } from './workflows.ts'
-export { workflowConfig, type WorkflowConfig } from './config.ts'
+export { caseLimitConfigEntries, workflowConfig, type WorkflowConfig } from './config.ts'
 /** Assignments on `civic.assignments.v1` for the directorates' own systems: schema, headers, publisher. */
 export {
   ASSIGNMENT_HEADERS,
   AssignmentMessage,
   CaseAssignedMessage,
   CaseReopenedMessage,
+  CaseUpdateMessage,
+  CASE_UPDATE_TYPES,
   CaseTransferredMessage,
   assignmentFor,
   assignmentMessage,

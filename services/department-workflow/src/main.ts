@@ -5,9 +5,9 @@
 import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { createCaseFeed } from '@civic-desk/case-feed'
-import { openSqliteEventStore } from '@civic-desk/event-store'
+import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildWorkflowApp } from './app.ts'
 import { startAssignmentPublisher } from './assignments.ts'
 import { workflowConfig } from './config.ts'
@@ -36,7 +36,10 @@ const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile,
 const access = createAccessControl(accessConfig)
 
 const dataDir = resolve(config.dataDir)
-const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), pollIntervalMs: config.storePollMs, logger: logger.child({ component: 'event-store' }) })
+// The log: SQLite in the data folder (one host), or a PostgreSQL server (CIVIC_EVENT_STORE=postgres).
+const { store, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
+  exitAtStart('department-workflow', 'cannot open the event store', error),
+)
 const { bus, kind: busKind, target: busTarget } = openServiceBus({
   kafkaBrokers: config.kafkaBrokers,
   clientId: SERVICE,
@@ -58,7 +61,8 @@ logger.info({ head, ms: Math.round(performance.now() - started) }, 'case project
 
 const assignments = await startAssignmentPublisher({ feed, bus, store, catalogue, logger })
 const scheduler = startSlaScheduler({ store, openCases, now, intervalMs: config.slaTickMs, logger })
-const app = buildWorkflowApp({ store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, timeouts: httpTimeouts(config) })
+const caseLimits = { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes }
+const app = buildWorkflowApp({ store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, timeouts: httpTimeouts(config), caseLimits })
 
 const shutdown = installShutdown({
   logger,
@@ -75,7 +79,7 @@ const shutdown = installShutdown({
 })
 
 await app.listen({ port: config.port, host: config.host })
-logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, workflows: workflows.workflows.map((w) => w.code) }, 'department-workflow is up')
+logger.info({ port: config.port, host: config.host, dataDir, eventStore: { kind: storeKind, target: storeTarget }, bus: busKind, busTarget, workflows: workflows.workflows.map((w) => w.code) }, 'department-workflow is up')
 if (devTokens) {
   logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-staff-<department>, dev-supervisor, dev-auditor). Set CIVIC_ACCESS_FILE before going live.')
 }

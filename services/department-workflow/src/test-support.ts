@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
-import { caseIdForTrackingCode, trackingCodeFromBytes, type CaseCommand, type CommandMeta } from '@civic-desk/case-domain'
+import { caseIdForTrackingCode, trackingCodeFromBytes, type CaseCommand, type CaseLimits, type CommandMeta } from '@civic-desk/case-domain'
 import { caseStreamId, createCaseFeed, decodeCaseEvent, encodeCaseEvent, executeOnCase, type ExecuteResult } from '@civic-desk/case-feed'
 import { categoryByCode, type CaseEvent, type Channel, type Citizen, type RequestKind } from '@civic-desk/contracts'
 import { createMemoryEventStore, type EventStore } from '@civic-desk/event-store'
@@ -179,11 +179,11 @@ export function projectCases(store: EventStore): OpenCases {
 }
 
 /** A fresh memory store, projection and app; closed when the test ends. */
-export function setup(t: Test, start: Date = T0): Env {
+export function setup(t: Test, start: Date = T0, options: { readonly caseLimits?: CaseLimits } = {}): Env {
   const store = createMemoryEventStore()
   const openCases = projectCases(store)
   const clock = new TestClock(start)
-  const app = buildWorkflowApp({ store, openCases, catalogue, calendar, workflows, access, logger, now: clock.now })
+  const app = buildWorkflowApp({ store, openCases, catalogue, calendar, workflows, access, logger, now: clock.now, ...options })
   t.teardown(async () => {
     await app.close()
     await openCases.close()

@@ -109,7 +109,9 @@ export interface CaseView {
   readonly firstResponseAt: string | null
   readonly workStartedAt: string | null
   readonly openQuestion: string | null
+  /** One page of the internal notes, oldest first: by default the newest `DEFAULT_NOTES_PAGE`. */
   readonly notes: OpenCase['notes']
+  readonly notesPage: NotesPage
   readonly steps: readonly RecordedStep[]
   readonly resolution: string | null
   readonly rejection: OpenCase['rejection']
@@ -117,6 +119,38 @@ export interface CaseView {
   readonly closedAt: string | null
   readonly workflow: WorkflowView | null
   readonly timeline: readonly PublicTimelineEntry[]
+}
+
+/** Notes shown per page of the case view unless the caller asks for another page size. */
+export const DEFAULT_NOTES_PAGE = 50
+/** Most notes one page may hold. */
+export const MAX_NOTES_PAGE = 200
+
+/** Which notes a case view shows: the `limit` notes before note number `before` (0-based, oldest first). */
+export interface NotesWindow {
+  readonly limit: number
+  /** Default: after the newest note (the newest page). */
+  readonly before?: number
+}
+
+/** Where the page of notes in a case view sits among all of them. */
+export interface NotesPage {
+  /** Notes the case holds. */
+  readonly total: number
+  /** Numbers (0-based, oldest first) of the first note shown and one past the last. */
+  readonly from: number
+  readonly to: number
+  readonly limit: number
+  /** `notesBefore` of the next older page, or null when this page starts with the first note. */
+  readonly olderBefore: number | null
+}
+
+/** The page of `notes` a window selects. */
+export function notesPage(notes: OpenCase['notes'], window: NotesWindow): { readonly notes: OpenCase['notes']; readonly page: NotesPage } {
+  const total = notes.length
+  const to = Math.min(total, window.before ?? total)
+  const from = Math.max(0, to - window.limit)
+  return { notes: notes.slice(from, to), page: { total, from, to, limit: window.limit, olderBefore: from > 0 ? from : null } }
 }
 
 /** Steps of `workflow` that may follow what the case recorded (the decider's own order rules). */
@@ -164,9 +198,10 @@ export function caseView(
   state: OpenCase,
   revision: number,
   now: Date,
-  context: { readonly catalogue: Catalogue; readonly workflows: WorkflowFile; readonly visibility: Visibility },
+  context: { readonly catalogue: Catalogue; readonly workflows: WorkflowFile; readonly visibility: Visibility; readonly notes?: NotesWindow },
 ): CaseView {
   const names = catalogueNames(context.catalogue)
+  const notes = notesPage(state.notes, context.notes ?? { limit: DEFAULT_NOTES_PAGE })
   const { citizen, ...withoutCitizen } = state.submission
   const limited = context.visibility === 'without-personal-data' ? withoutPersonalData(state.submission) : null
   const redacted = limited !== null && limited.removed.length > 0
@@ -193,7 +228,8 @@ export function caseView(
     firstResponseAt: state.firstResponseAt,
     workStartedAt: state.workStartedAt,
     openQuestion: state.openQuestion,
-    notes: state.notes,
+    notes: notes.notes,
+    notesPage: notes.page,
     steps: state.steps,
     resolution: state.resolution,
     rejection: state.rejection,

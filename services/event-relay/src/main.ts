@@ -3,9 +3,9 @@
 // on Kafka with KAFKA_BROKERS, else on the bus file beside the store (bus.sqlite) on this host.
 import { join, resolve } from 'node:path'
 import { createFileCheckpointStore, relayCheckpointFile } from '@civic-desk/case-feed'
-import { openSqliteEventStore } from '@civic-desk/event-store'
+import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, parseConfigOrExit } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildRelayApp } from './app.ts'
 import { relayConfig } from './config.ts'
 import { startRelay } from './relay.ts'
@@ -18,7 +18,10 @@ const dataDir = resolve(config.dataDir)
 const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, [])
 const access = createAccessControl(accessConfig)
 
-const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), pollIntervalMs: config.storePollMs, logger: logger.child({ component: 'event-store' }) })
+// The log: SQLite in the data folder (one host), or a PostgreSQL server (CIVIC_EVENT_STORE=postgres).
+const { store, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
+  exitAtStart('event-relay', 'cannot open the event store', error),
+)
 const { bus, kind: busKind, target: busTarget } = openServiceBus({
   kafkaBrokers: config.kafkaBrokers,
   clientId: 'event-relay',
@@ -42,5 +45,5 @@ const shutdown = installShutdown({
 })
 
 await app.listen({ port: config.port, host: config.host })
-logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, position: relay.position, head: await store.headPosition() }, 'event-relay is up')
+logger.info({ port: config.port, host: config.host, dataDir, eventStore: { kind: storeKind, target: storeTarget }, bus: busKind, busTarget, position: relay.position, head: await store.headPosition() }, 'event-relay is up')
 if (devTokens) logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-operator for /v1/relay/status). Set CIVIC_ACCESS_FILE before going live.')

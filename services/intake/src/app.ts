@@ -2,7 +2,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { SubmissionBody, categoryByCode, departmentByCode, type Catalogue } from '@civic-desk/contracts'
-import { caseIdForTrackingCode, parseTrackingCode, replay, toPublicView, type CatalogueNames } from '@civic-desk/case-domain'
+import { NOT_IN_PUBLIC_VIEW, caseIdForTrackingCode, parseTrackingCode, replay, toPublicView, type CatalogueNames } from '@civic-desk/case-domain'
 import { caseStreamId, decodeCaseEvent } from '@civic-desk/case-feed'
 import { ACCESS_RULES, NotFoundError, TooManyRequestsError, ValidationError, createHttpApp, type AccessControl, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 import { submitRequest, type SubmitDeps } from './submit.ts'
@@ -101,7 +101,8 @@ export async function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDep
       }[parsed.reason]
       throw new ValidationError(`'${request.params.trackingCode}' is not a valid tracking code.`, [{ field: 'trackingCode', message: why }])
     }
-    const events = await deps.store.readStream(caseStreamId(caseIdForTrackingCode(parsed.code)))
+    // Without the internal notes: a case with thousands of them answers as fast as one with none.
+    const events = await deps.store.readStream(caseStreamId(caseIdForTrackingCode(parsed.code)), { excludeTypes: NOT_IN_PUBLIC_VIEW })
     const state = replay(events.map(decodeCaseEvent))
     if (state.status === 'none') throw new NotFoundError(`No application with tracking code ${parsed.code}.`)
     return toPublicView(state, names)

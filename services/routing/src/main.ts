@@ -4,9 +4,9 @@
 import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { createCaseFeed } from '@civic-desk/case-feed'
-import { openSqliteEventStore } from '@civic-desk/event-store'
+import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildRoutingApp } from './app.ts'
 import { routingConfig } from './config.ts'
 import { startRouting } from './routing.ts'
@@ -21,7 +21,10 @@ const calendar = createBusinessCalendar(loadHolidayData(config.holidayFile))
 const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, [])
 const access = createAccessControl(accessConfig)
 
-const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), pollIntervalMs: config.storePollMs, logger: logger.child({ component: 'event-store' }) })
+// The log: SQLite in the data folder (one host), or a PostgreSQL server (CIVIC_EVENT_STORE=postgres).
+const { store, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
+  exitAtStart('routing', 'cannot open the event store', error),
+)
 const { bus, kind: busKind, target: busTarget } = openServiceBus({
   kafkaBrokers: config.kafkaBrokers,
   clientId: 'routing',
@@ -61,5 +64,5 @@ const shutdown = installShutdown({
 })
 
 await app.listen({ port: config.port, host: config.host })
-logger.info({ port: config.port, host: config.host, dataDir, bus: busKind, busTarget, holidayYears: `${calendar.data.firstYear}–${calendar.data.lastYear}`, head: await store.headPosition() }, 'routing is up')
+logger.info({ port: config.port, host: config.host, dataDir, eventStore: { kind: storeKind, target: storeTarget }, bus: busKind, busTarget, holidayYears: `${calendar.data.firstYear}–${calendar.data.lastYear}`, head: await store.headPosition() }, 'routing is up')
 if (devTokens) logger.warn('DEVELOPMENT TOKENS ARE ACTIVE (Bearer dev-operator for /v1/routing/status). Set CIVIC_ACCESS_FILE before going live.')

@@ -17,6 +17,8 @@ import { ACCESS_RULES, createAccessControl, createLogger, defaultCatalogueFile, 
 import { eventually, freePort } from '@civic-desk/service-kit/testing'
 
 const entry = fileURLToPath(new URL('./main.ts', import.meta.url))
+// One real standalone process and a thousand requests: minutes on a busy machine.
+t.setTimeout(600_000)
 const catalogue = loadCatalogue(defaultCatalogueFile)
 const { REDIS_URL: _redisUrl, ...inherited } = process.env
 
@@ -70,7 +72,8 @@ function tokenOf(caller: Caller, department: string): string | undefined {
 
 const CITIZEN = { name: 'Ayşe Yılmaz', phone: '+90 532 111 22 33', preferredChannel: 'sms' }
 const PLACE = { neighbourhood: 'Kazımdirik', address: 'Şehit Öğretmen Sk. No:4', lat: 38.468213, lon: 27.209741 }
-const PERSONAL = ['Ayşe Yılmaz', '532 111 22 33', 'Şehit Öğretmen', '38.468213', '27.209741']
+// The phone as intake stores it (E.164).
+const PERSONAL = ['Ayşe Yılmaz', '+905321112233', 'Şehit Öğretmen', '38.468213', '27.209741']
 
 t.test('every route × every caller answers as ACCESS_RULES says', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'civic-access-'))
@@ -170,6 +173,8 @@ t.test('every route × every caller answers as ACCESS_RULES says', async (t) => 
     reject: { reasonCode: 'other', reason: 'Belediyenin işi değil.' },
     reopen: { reason: 'Çukur yeniden açıldı.' },
     close: {},
+    // Every new case of this file is reported at the same place, so it is linked to the first.
+    'unlink-duplicate': { reason: 'Aynı yerde ama ayrı bir çukur.' },
     'steps/ev-ziyareti-planlandi': { fields: { visitDate: '2026-12-10' } },
   }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { defaultHolidayFile } from '@civic-desk/calendar'
-import { DEFAULT_MAX_REOPENINGS, defaultWorkflowFile } from '@civic-desk/department-workflow'
+import { DEFAULT_MAX_REOPENINGS, caseLimitConfigEntries, defaultWorkflowFile } from '@civic-desk/department-workflow'
 import { readModelConfigEntries } from '@civic-desk/dashboard'
 import { providerConfigEntries } from '@civic-desk/notification'
 import { duplicateGroupsEntry } from '@civic-desk/routing'
@@ -38,6 +38,7 @@ export const standaloneConfig = defineConfig({
     doc: 'How often a case may be reopened; beyond it only a supervisor can reopen it, with a reason (overrideReason)',
   },
   ...httpConfigEntries,
+  ...caseLimitConfigEntries,
   ...providerConfigEntries,
   ...readModelConfigEntries,
 })

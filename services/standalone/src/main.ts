@@ -83,11 +83,12 @@ const app = createHttpApp({
   },
 })
 await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute })
-registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings })
+registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, caseLimits: { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes } })
 registerRoutingRoutes(app, { routing, access, logger })
 registerConsumerRoutes(app, { readers, store, access })
 registerNotificationRoutes(app, { outbox, notifier, access, logger })
 registerDashboardRoutes(app, {
+  eventStore: { kind: 'sqlite', target: eventsFile },
   readModels,
   projector: dashboard,
   store,

@@ -9,6 +9,9 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { eventually, freePort } from '@civic-desk/service-kit/testing'
 
+// Each test starts real standalone processes: a file of minutes on a busy machine.
+t.setTimeout(600_000)
+
 const entry = fileURLToPath(new URL('./main.ts', import.meta.url))
 
 interface Running {

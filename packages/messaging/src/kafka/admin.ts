@@ -10,10 +10,11 @@ export interface TopicAdmin {
   ensureTopic(topic: string): Promise<void>
   /**
    * Fixes where a group that has never committed on `topic` starts: the current end offsets
-   * (or the start with `fromBeginning`), committed before the real member joins. Retries what a
-   * new topic's leader answers at first; resolves early when `signal` aborts.
+   * (or the start with `fromBeginning`), committed before the real member joins; with `'always'`
+   * also a group that has committed, when it has no members (see `SubscribeOptions.fromBeginning`).
+   * Retries what a new topic's leader answers at first; resolves early when `signal` aborts.
    */
-  positionNewGroup(topic: string, groupId: string, fromBeginning: boolean, signal: AbortSignal): Promise<void>
+  positionNewGroup(topic: string, groupId: string, fromBeginning: boolean | 'always', signal: AbortSignal): Promise<void>
   disconnect(): Promise<void>
 }
 
@@ -63,17 +64,20 @@ export function createTopicAdmin({ kafka, settings, retry, logger }: AdminContex
    * group instead. Skipped when the group already has offsets for the topic, or has members
    * (someone else is positioning it right now).
    */
-  const positionOnce = async (topic: string, groupId: string, fromBeginning: boolean): Promise<void> => {
+  const positionOnce = async (topic: string, groupId: string, start: boolean | 'always'): Promise<void> => {
     await connectAdmin()
+    const fromBeginning = start !== false
     // Ends first, then the committed check: whatever was published after a concurrent first
     // member committed is at or after these ends.
     const ends = await admin.fetchTopicOffsets(topic)
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
-    if (committed?.partitions.some(({ offset }) => offset !== '-1')) return
+    if (start !== 'always' && committed?.partitions.some(({ offset }) => offset !== '-1')) return
     const { groups } = await admin.describeGroups([groupId])
     const state = groups[0]?.state
     if (state !== undefined && state !== 'Empty' && state !== 'Dead') {
-      logger?.warn({ topic, groupId, state }, 'kafka bus: new group already has members; its start offsets are left to them')
+      // A member still counted (another instance, or one of a crashed process until its session
+      // times out): rewinding under it would hand it everything again. Join where the group is.
+      logger?.warn({ topic, groupId, state }, start === 'always' ? 'kafka bus: group has members; not rewound to the beginning' : 'kafka bus: new group already has members; its start offsets are left to them')
       return
     }
     const { sessionTimeoutMs, heartbeatIntervalMs, rebalanceTimeoutMs } = settings

@@ -191,7 +191,7 @@ export async function startMember(context: MemberContext, member: Member): Promi
   })
 
   await consumer.connect()
-  await consumer.subscribe({ topics: [topic], fromBeginning: member.options.fromBeginning ?? false })
+  await consumer.subscribe({ topics: [topic], fromBeginning: (member.options.fromBeginning ?? false) !== false })
   await consumer.run({
     // We commit, and only what settled: kafkajs' auto-commit would commit fetched batches.
     autoCommit: false,
