@@ -31,6 +31,9 @@
  * because a concurrent retry of the same ids must not be written twice.
  */
 import {
+  BACKWARDS,
+  END,
+  FORWARDS,
   NO_STREAM as CLIENT_NO_STREAM,
   START,
   CancelledError,
@@ -40,7 +43,9 @@ import {
   UnavailableError,
   WrongExpectedVersionError,
   streamNameFilter,
+  type AllStreamResolvedEvent,
   type AppendExpectedRevision,
+  type Direction,
   type CurrentRevision,
   type EventData,
   type Filter,
@@ -258,4 +263,68 @@ export function toStoreError(error: unknown, operation: string): Error {
 /** The connection string for messages and logs: a password in it (esdb://user:pass@…) is masked. */
 export function redactConnectionString(connectionString: string): string {
   return connectionString.replace(/^([a-z+]+:\/\/[^:@/]+):[^@/]*@/i, '$1:***@')
+}
+
+/**
+ * One page of `$all` as the client reads it: at most `limit` records from `from` in `direction`,
+ * the server's own events included. Whether the record at `from` itself comes back is left open:
+ * the scans below work either way.
+ */
+export type ReadAllPage = (from: ReadPosition, direction: Direction, limit: number) => AsyncIterable<AllStreamResolvedEvent>
+
+export function checkPageSize(pageSize: number): void {
+  // A page must be able to hold its start record and one more, or an inclusive read never moves.
+  if (!Number.isSafeInteger(pageSize) || pageSize < 2) throw new RangeError(`the $all page size must be an integer >= 2, got ${pageSize}`)
+}
+
+/**
+ * Events of user streams (and of `streamPrefix`, if given) after the port position `after`, in
+ * `$all` order, at most `maxCount`. The cursor between pages is the exact EventStoreDB position of
+ * the last record read, whichever stream it belongs to, so a page of nothing but server events
+ * still moves it on.
+ */
+export async function scanAllForward(readPage: ReadAllPage, pageSize: number, after: number, maxCount: number, streamPrefix: string | undefined): Promise<RecordedEvent[]> {
+  checkPageSize(pageSize)
+  const result: RecordedEvent[] = []
+  if (maxCount <= 0) return result
+  let cursor: Position | undefined
+  for (;;) {
+    let count = 0
+    let last: Position | undefined
+    for await (const resolved of readPage(cursor ?? fromPortPosition(after), FORWARDS, pageSize)) {
+      count++
+      const event = resolved.event
+      if (event === undefined) continue
+      if (cursor !== undefined && !isAfter(event.position, cursor)) continue
+      last = event.position
+      // Server events are skipped before mapping: their positions are the server's business.
+      if (!includeStream(event.streamId, undefined)) continue
+      const recorded = toRecordedEvent(event)
+      if (recorded.position <= after || !includeStream(recorded.streamId, streamPrefix)) continue
+      result.push(recorded)
+      if (result.length >= maxCount) return result
+    }
+    if (count < pageSize || last === undefined) return result
+    cursor = last
+  }
+}
+
+/** Port position of the newest event of a user stream, 0 when there is none. */
+export async function newestUserPosition(readPage: ReadAllPage, pageSize: number): Promise<number> {
+  checkPageSize(pageSize)
+  let cursor: Position | undefined
+  for (;;) {
+    let count = 0
+    let oldest: Position | undefined
+    for await (const resolved of readPage(cursor ?? END, BACKWARDS, pageSize)) {
+      count++
+      const event = resolved.event
+      if (event === undefined) continue
+      if (cursor !== undefined && !isAfter(cursor, event.position)) continue
+      if (includeStream(event.streamId, undefined)) return toPortPosition(event.position, `${event.streamId}@${event.revision}`)
+      oldest = event.position
+    }
+    if (count < pageSize || oldest === undefined) return 0
+    cursor = oldest
+  }
 }

@@ -6,11 +6,14 @@ import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import t from 'tap'
 import {
+  END,
+  FORWARDS,
   NO_STREAM as CLIENT_NO_STREAM,
   START,
   StreamNotFoundError,
   WrongExpectedVersionError,
   convertToCommandError,
+  type AllStreamRecordedEvent,
   type EventData,
   type RecordedEvent as ClientRecordedEvent,
 } from '@eventstore/db-client'
@@ -21,11 +24,13 @@ import {
   includeStream,
   isAfter,
   isTransient,
+  newestUserPosition,
   normalizeEventId,
   observedRevision,
   planAppend,
   reconnectDelayMs,
   redactConnectionString,
+  scanAllForward,
   streamStateOf,
   subscriptionFilter,
   toActualRevision,
@@ -35,6 +40,7 @@ import {
   toRecordedEvent,
   toSafeNumber,
   toStoreError,
+  type ReadAllPage,
   type StreamState,
 } from './eventstoredb-mapping.ts'
 import { ConcurrencyError, type EventToAppend, type ExpectedRevision, type RecordedEvent } from './port.ts'
@@ -324,4 +330,62 @@ void t.test('connection strings in messages: passwords masked', async (t) => {
   t.equal(redactConnectionString('esdb://admin:changeit@db.internal:2113?tls=true'), 'esdb://admin:***@db.internal:2113?tls=true')
   t.equal(redactConnectionString('esdb+discover://ops:p%40ss@cluster.internal:2113'), 'esdb+discover://ops:***@cluster.internal:2113')
   t.equal(redactConnectionString('esdb://127.0.0.1:2113?tls=false'), 'esdb://127.0.0.1:2113?tls=false', 'nothing to mask')
+})
+
+// The scans of $all against a log of user and server events, read by a page reader that behaves
+// as EventStoreDB's reads do: forwards or backwards, at most `limit` records, starting at a record
+// position — once including the record at the start position, once excluding it, since the
+// adapter must not depend on which.
+void t.test('scanning $all: every user event once, in order, whatever the page size and start semantics', async (t) => {
+  const layout = [
+    '$stats-1', 'case-1', 'case-1', 'case-2', '$stats-1', '$$case-1', 'other-1', 'case-1',
+    ...Array<string>(9).fill('$stats-1'), 'case-3', 'case-2', 'other-1', ...Array<string>(11).fill('$stats-1'),
+  ]
+  const revisions = new Map<string, number>()
+  let offset = 0n
+  const log: AllStreamRecordedEvent[] = layout.map((streamId) => {
+    const revision = revisions.get(streamId) ?? 0
+    revisions.set(streamId, revision + 1)
+    offset += 37n + BigInt(revision * 11)
+    const [serialized] = serialize(streamId.replace(/^\$+/, 'x'), [{ id: randomUUID(), type: streamId.startsWith('$') ? '$statsCollected' : 'Noted', data: { streamId } }])
+    return asStoredByServer(streamId, revision, toEventData(serialized!), { commit: offset, prepare: offset }) as AllStreamRecordedEvent
+  })
+  const user = log.filter((event) => !event.streamId.startsWith('$')).map(toRecordedEvent)
+  t.equal(user.length, 8)
+
+  for (const inclusive of [true, false]) {
+    const mode = inclusive ? 'inclusive' : 'exclusive'
+    const reads: string[] = []
+    const readPage: ReadAllPage = async function* (from, direction, limit) {
+      reads.push(`${direction} ${from === START || from === END ? from : from.commit}`)
+      const ordered = direction === FORWARDS ? log : [...log].reverse()
+      const startsAt = (event: AllStreamRecordedEvent): boolean => {
+        if (from === START || from === END) return true
+        const before = direction === FORWARDS ? isAfter(from, event.position) : isAfter(event.position, from)
+        const at = event.position.commit === from.commit
+        return !before && (inclusive || !at)
+      }
+      for (const event of ordered.filter(startsAt).slice(0, limit)) yield { event }
+    }
+    for (const pageSize of [2, 3, 5, 100]) {
+      for (const after of [0, ...user.map((event) => event.position)]) {
+        for (const [prefix, maxCount] of [[undefined, Infinity], ['case-', Infinity], ['case-1', 2], [undefined, 3], ['none-', Infinity]] as const) {
+          const expected = user.filter((event) => event.position > after && (prefix === undefined || event.streamId.startsWith(prefix))).slice(0, maxCount)
+          const got = await scanAllForward(readPage, pageSize, after, maxCount, prefix)
+          if (JSON.stringify(got) !== JSON.stringify(expected)) {
+            t.same(got, expected, `${mode}, page ${pageSize}, after ${after}, prefix ${String(prefix)}, maxCount ${maxCount}`)
+          }
+        }
+      }
+      t.equal(await newestUserPosition(readPage, pageSize), user.at(-1)?.position, `${mode}, page ${pageSize}: the newest user event, past 11 server events`)
+    }
+    t.pass(`${mode}: every combination of page size, after, prefix and maxCount read what a filter of the log gives`)
+    t.ok(reads.length > 0)
+  }
+
+  const onlyServer: ReadAllPage = async function* (_from, _direction, limit) {
+    for (const event of log.filter((e) => e.streamId.startsWith('$')).slice(0, limit)) yield { event }
+  }
+  t.equal(await newestUserPosition(onlyServer, 100), 0, 'no user event: 0')
+  await t.rejects(scanAllForward(onlyServer, 1, 0, 10, undefined), /page size must be an integer >= 2/)
 })

@@ -19,19 +19,21 @@
  *
  * The server's own streams (`$…`) never appear in reads or subscriptions.
  */
-import { BACKWARDS, END, EventStoreDBClient, FORWARDS, StreamNotFoundError, type AllStreamSubscription, type Position, type ReadPosition } from '@eventstore/db-client'
+import { BACKWARDS, END, EventStoreDBClient, FORWARDS, StreamNotFoundError, type AllStreamSubscription } from '@eventstore/db-client'
 import type { AppendResult, EventStore, ExpectedRevision, RecordedEvent, SubscribeToAllOptions, Subscription } from './port.ts'
 import {
   afterWrongExpectedVersion,
+  checkPageSize,
   checkStreamIdForAppend,
   fromPortPosition,
   includeStream,
-  isAfter,
   isTransient,
   isWrongExpectedVersion,
+  newestUserPosition,
   normalizeEventId,
   planAppend,
   reconnectDelayMs,
+  scanAllForward,
   redactConnectionString,
   streamStateOf,
   subscriptionFilter,
@@ -41,6 +43,7 @@ import {
   toSafeNumber,
   toStoreError,
   type AppendPlan,
+  type ReadAllPage,
 } from './eventstoredb-mapping.ts'
 import { CATCH_UP_BATCH_SIZE, checkCount, prepareAppend, type SerializedEvent } from './shared.ts'
 
@@ -49,7 +52,7 @@ export interface EventStoreDbStoreOptions {
   readonly connectionString: string
   /** How long a call or subscription keeps retrying while the server is unreachable. Default 60000. */
   readonly reconnectTimeoutMs?: number
-  /** Page size of `$all` reads. Default CATCH_UP_BATCH_SIZE (500). */
+  /** Page size of `$all` reads, at least 2. Default CATCH_UP_BATCH_SIZE (500). */
   readonly readPageSize?: number
   /** Where subscription failures go when the subscriber gave no onError; also reconnect notices. */
   readonly logger?: { warn(obj: object, msg: string): void }
@@ -76,6 +79,7 @@ export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): 
   }
   const reconnectTimeoutMs = options.reconnectTimeoutMs ?? 60_000
   const pageSize = options.readPageSize ?? CATCH_UP_BATCH_SIZE
+  checkPageSize(pageSize)
   const { logger } = options
   const subscriptions = new Set<{ close(): Promise<void> }>()
   let closed = false
@@ -126,37 +130,15 @@ export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): 
     return events
   }
 
-  /**
-   * Events of user streams after `after`, in `$all` order, read in pages. The cursor between pages
-   * is the exact EventStoreDB position of the last record read, whichever stream it belongs to, so
-   * a page of nothing but server events still moves it on.
-   */
-  const readAllFiltered = async (after: number, maxCount: number, streamPrefix: string | undefined): Promise<RecordedEvent[]> => {
-    const result: RecordedEvent[] = []
-    let cursor: Position | undefined
-    for (;;) {
-      let count = 0
-      let last: Position | undefined
-      const read = client.readAll({ direction: FORWARDS, fromPosition: cursor ?? fromPortPosition(after), maxCount: pageSize })
-      for await (const resolved of read) {
-        count++
-        const event = resolved.event
-        if (event === undefined) continue
-        last = event.position
-        // A read includes the record it starts at; that one was handled with the previous page.
-        if (cursor !== undefined && !isAfter(event.position, cursor)) continue
-        if (!includeStream(event.streamId, undefined)) continue
-        const recorded = toRecordedEvent(event)
-        if (recorded.position <= after || !includeStream(recorded.streamId, streamPrefix)) continue
-        result.push(recorded)
-        if (result.length >= maxCount) {
-          // Leaving early: the rest of the page is not wanted, so the server can stop sending it.
-          await read.cancel()
-          return result
-        }
-      }
-      if (count < pageSize || last === undefined || (cursor !== undefined && !isAfter(last, cursor))) return result
-      cursor = last
+  /** A page of `$all`; a page left early (enough found) is cancelled so the server stops sending. */
+  const readAllPage: ReadAllPage = async function* (from, direction, limit) {
+    const read = client.readAll({ direction, fromPosition: from, maxCount: limit })
+    let complete = false
+    try {
+      for await (const resolved of read) yield resolved
+      complete = true
+    } finally {
+      if (!complete) await read.cancel()
     }
   }
 
@@ -312,7 +294,7 @@ export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): 
       checkCount('readAll after', readOptions.after)
       const maxCount = readOptions.maxCount ?? Number.POSITIVE_INFINITY
       if (maxCount === 0) return []
-      return withReconnect('readAll', () => readAllFiltered(readOptions.after ?? 0, maxCount, readOptions.streamPrefix))
+      return withReconnect('readAll', () => scanAllForward(readAllPage, pageSize, readOptions.after ?? 0, maxCount, readOptions.streamPrefix))
     },
 
     subscribeToAll(subscribeOptions, handler) {
@@ -324,23 +306,8 @@ export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): 
     async headPosition() {
       assertOpen('headPosition')
       // Backwards from the end until the first event of a user stream; the server's own events
-      // (statistics, projections) are usually the newest ones.
-      return withReconnect('headPosition', async () => {
-        let from: ReadPosition = END
-        for (;;) {
-          let count = 0
-          let oldest: Position | undefined
-          for await (const resolved of client.readAll({ direction: BACKWARDS, fromPosition: from, maxCount: pageSize })) {
-            count++
-            const event = resolved.event
-            if (event === undefined) continue
-            if (includeStream(event.streamId, undefined)) return toPortPosition(event.position, `${event.streamId}@${event.revision}`)
-            oldest = event.position
-          }
-          if (count < pageSize || oldest === undefined) return 0
-          from = oldest
-        }
-      })
+      // (statistics) are often the newest ones.
+      return withReconnect('headPosition', () => newestUserPosition(readAllPage, pageSize))
     },
 
     close() {
