@@ -1,8 +1,9 @@
 /**
  * The pure half of the EventStoreDB adapter (eventstoredb.ts): how the port's revisions, positions,
- * events and errors translate to and from `@eventstore/db-client`, and how an append is planned so
- * that the port's idempotency rules hold exactly. No I/O here, so all of it is unit-tested without
- * a server (eventstoredb-mapping.unit.test.ts). Internal to the package.
+ * events and errors translate to and from `@eventstore/db-client`, how an append is planned so
+ * that the port's idempotency rules hold exactly, and how `$all` is paged through. No I/O here (the
+ * scans are handed their page reader), so all of it is unit-tested without a server
+ * (eventstoredb-mapping.unit.test.ts). Internal to the package.
  *
  * **Positions.** EventStoreDB places every event at a (commit, prepare) pair of byte offsets in its
  * transaction log. An event appended over gRPC is written in an implicit transaction, and for those

@@ -33,8 +33,8 @@ import {
   normalizeEventId,
   planAppend,
   reconnectDelayMs,
-  scanAllForward,
   redactConnectionString,
+  scanAllForward,
   streamStateOf,
   subscriptionFilter,
   toEventData,
@@ -119,7 +119,8 @@ export async function openEventStoreDbStore(options: EventStoreDbStoreOptions): 
         if (event === undefined || excluded.has(event.type)) continue
         events.push(toRecordedEvent(event))
         if (maxCount !== undefined && events.length >= maxCount) {
-          await read.cancel()
+          // With exclusions the server was not told maxCount: stop it sending the rest.
+          if (excluded.size > 0) await read.cancel()
           break
         }
       }
