@@ -18,3 +18,5 @@ export { openSqliteLogReader, type RawLogRow, type SqliteLogReader } from './sql
 export { eventStoreContract, type EventStoreFixture } from './contract.ts'
 export { EventStoreSchemaError, POSTGRES_SCHEMA_VERSION, openPostgresEventStore, type PostgresEventStoreOptions } from './postgres.ts'
 export { EventStoreChoiceError, openConfiguredEventStore, type EventStoreKind, type EventStoreSettings, type OpenedEventStore } from './choose.ts'
+/** EventStoreDB (`@eventstore/db-client`); its contract suite runs when EVENTSTORE_URL is set. */
+export { openEventStoreDbStore, type EventStoreDbStoreOptions } from './eventstoredb.ts'

@@ -43,6 +43,14 @@ export const PRODUCT_VARIABLES: ReadonlySet<string> = new Set([
   // Test suite only: with 1, the PostgreSQL tests fail instead of skipping when
   // CIVIC_TEST_POSTGRES_URL is unset or PostgreSQL does not answer.
   'CIVIC_REQUIRE_POSTGRES',
+  // Test suite only: with 1, the EventStoreDB contract tests fail instead of skipping when
+  // EVENTSTORE_URL is unset or the server does not answer.
+  'CIVIC_REQUIRE_EVENTSTORE',
+  // The EventStoreDB server: of the distributed services with CIVIC_EVENT_STORE=eventstoredb, and
+  // of the adapter's contract tests (e.g. esdb://127.0.0.1:2113?tls=false from `docker compose up
+  // -d eventstoredb`). Not a CIVIC_ name, so the typo check never looks at it; listed so this file
+  // names every variable read.
+  'EVENTSTORE_URL',
   'CIVIC_REQUIRE_REDIS',
   // Test suite only: the PostgreSQL database the PostgreSQL tests use (each in schemas of its own).
   'CIVIC_TEST_POSTGRES_URL',
