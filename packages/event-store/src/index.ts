@@ -18,3 +18,5 @@ export { openSqliteLogReader, type RawLogRow, type SqliteLogReader } from './sql
 export { eventStoreContract, type EventStoreFixture } from './contract.ts'
 export { EventStoreSchemaError, POSTGRES_SCHEMA_VERSION, openPostgresEventStore, type PostgresEventStoreOptions } from './postgres.ts'
 export { EventStoreChoiceError, openConfiguredEventStore, type EventStoreKind, type EventStoreSettings, type OpenedEventStore } from './choose.ts'
+/** The same bulk reading of the log from a PostgreSQL store. */
+export { openPostgresLogReader, type PostgresLogReader } from './postgres-log-reader.ts'

@@ -106,8 +106,8 @@ function toStoreError(error: unknown, operation: string): Error {
   return new Error(`Event store (postgres) ${operation} failed:${code} ${message}`, { cause: error })
 }
 
-/** Creates the schema and runs the migrations it lacks, one installation at a time (advisory lock). */
-async function migrate(pool: pg.Pool, s: string): Promise<void> {
+/** Creates the schema and runs the migrations it lacks, one installation at a time (advisory lock). Also the bulk copy's (bulk-log.ts). */
+export async function migrate(pool: pg.Pool, s: string): Promise<void> {
   const client = await pool.connect()
   const ignore = (): void => undefined
   client.on('error', ignore)
@@ -162,9 +162,8 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       cause: error,
     })
   }
-  // Quoted identifier of the NOTIFY channel: one per installation.
-  const channel = `civic_events_${s}`
-  const lockKey = `civic-desk event store ${s}`
+  const channel = notifyChannel(s)
+  const lockKey = appendLockKey(s)
 
   const subscriptions = new Set<CatchUpSubscription>()
   const wakeAll = (): void => {
@@ -416,6 +415,16 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       return closing
     },
   }
+}
+
+/** Identifier of the NOTIFY channel that announces new events: one per installation (schema). */
+export function notifyChannel(schema: string): string {
+  return `civic_events_${schema}`
+}
+
+/** Key of the transaction-scoped advisory lock every write to the installation's log takes (hashtext of it). */
+export function appendLockKey(schema: string): string {
+  return `civic-desk event store ${schema}`
 }
 
 /** The connection string without its password, for messages. */
