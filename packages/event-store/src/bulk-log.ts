@@ -179,9 +179,10 @@ async function openPostgresBulkLog(location: string, role: 'source' | 'target', 
     description,
     head: () => headOf(pool),
     async read(after, until, maxCount) {
-      // float8 arrives as a number, bigint as text. The recorded time as text keeps its microseconds.
+      // float8 arrives as a number, bigint as text (renamed so ORDER BY sorts by the indexed column,
+      // see postgres.ts). The recorded time as text keeps its microseconds.
       const { rows } = await pool.query({
-        text: `SELECT position::float8, stream_id, revision, event_id, type, data, metadata, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        text: `SELECT position::float8 AS pos, stream_id, revision, event_id, type, data, metadata, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
           FROM ${s}.events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3`,
         values: [after, until, maxCount],
         rowMode: 'array',

@@ -41,8 +41,9 @@ export async function openPostgresLogReader(options: {
     )
   }
   // float8 arrives as a JS number (bigint would arrive as text); positions stay far below 2^53.
+  // Renamed so ORDER BY sorts by the indexed column, not by the expression.
   // starts_with and substr count characters, as the SQLite reader's substr/length do.
-  const text = `SELECT position::float8, substr(stream_id, char_length($1) + 1), event_id, type, CASE WHEN type = ANY($2::text[]) THEN NULL ELSE data END, metadata
+  const text = `SELECT position::float8 AS pos, substr(stream_id, char_length($1) + 1), event_id, type, CASE WHEN type = ANY($2::text[]) THEN NULL ELSE data END, metadata
     FROM ${s}.events WHERE position > $3 AND position <= $4 AND starts_with(stream_id, $1) ORDER BY position LIMIT $5`
   return {
     async read({ after, until, maxCount }) {
