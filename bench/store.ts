@@ -1,11 +1,13 @@
 // pnpm bench:store — the event store adapters side by side, through the port: durable single-event
-// appends/s with 50 concurrent appenders (each on its own stream, with the exact expected revision),
-// batched appends (100 events per append, 50 appenders), readAll in pages of 1,000, and a catch-up
-// subscription from the start, each over the log the earlier phases wrote.
+// appends/s with 50 concurrent appenders (each writing cases of 20 events, one after the other, with
+// the exact expected revision), batched appends (100 events per append, each a new stream, 50
+// appenders), readAll in pages of 1,000, and a catch-up subscription from the start, each over the
+// log the earlier phases wrote.
 //
 // Adapters: SQLite always (a temporary file); PostgreSQL when CIVIC_PG_URL or
 // CIVIC_TEST_POSTGRES_URL is set (a schema of its own, dropped afterwards). Options (env):
-// BENCH_SECONDS (per append phase, default 5), BENCH_APPENDERS (default 50).
+// BENCH_SECONDS (per append phase, default 5), BENCH_APPENDERS (default 50), BENCH_CASE_LENGTH
+// (events per stream in the single-event phase, default 20).
 // Targets (issue 13): PostgreSQL ≥ 5,000 single-event appends/s and ≥ 150,000 events/s read.
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -17,6 +19,8 @@ import { dropSchema } from '../packages/event-store/src/testing.ts'
 const seconds = Number(process.env.BENCH_SECONDS ?? 5)
 const appenders = Number(process.env.BENCH_APPENDERS ?? 50)
 const BATCH = 100
+/** Single-event appends per stream before an appender moves to a new one (a case's events). */
+const CASE_LENGTH = Number(process.env.BENCH_CASE_LENGTH ?? 20)
 const PAGE = 1000
 const say = (line = ''): void => void process.stdout.write(`${line}\n`)
 const progress = (line: string): void => void process.stderr.write(`${line}\n`)
@@ -41,20 +45,26 @@ interface Result {
   readonly events: number
 }
 
-/** `appenders` loops appending for `seconds`, each to its own stream; returns appends and events done. */
-async function appendFor(store: EventStore, run: string, eventsPerAppend: number): Promise<{ appends: number; events: number; ms: number }> {
+/**
+ * `appenders` loops appending for `seconds`. Each appender writes a case's life: `caseLength`
+ * appends (of `eventsPerAppend` events) to one stream with the exact expected revision, then moves
+ * on to a new stream. Case streams are short; a benchmark on a few ever-growing streams would
+ * measure the idempotency check (every event id of the stream is looked at) rather than the store.
+ */
+async function appendFor(store: EventStore, run: string, eventsPerAppend: number, caseLength: number): Promise<{ appends: number; events: number; ms: number }> {
   const deadline = performance.now() + seconds * 1000
   const started = performance.now()
   let appends = 0
   await Promise.all(
     Array.from({ length: appenders }, async (_, a) => {
-      const stream = `case-${run}-${a}`
-      let revision = -1
-      while (performance.now() < deadline) {
-        const events = Array.from({ length: eventsPerAppend }, (_, k) => ({ id: randomUUID(), type: 'NoteAdded', data: body(k), metadata: { correlationId: randomUUID() } }))
-        const result = await store.append(stream, events, { expectedRevision: revision === -1 ? 'no_stream' : revision })
-        revision = result.nextRevision
-        appends += 1
+      for (let stream = 0; performance.now() < deadline; stream++) {
+        let revision = -1
+        for (let k = 0; k < caseLength && performance.now() < deadline; k++) {
+          const events = Array.from({ length: eventsPerAppend }, (_, i) => ({ id: randomUUID(), type: 'NoteAdded', data: body(i), metadata: { correlationId: randomUUID() } }))
+          const result = await store.append(`case-${run}-${a}-${stream}`, events, { expectedRevision: revision === -1 ? 'no_stream' : revision })
+          revision = result.nextRevision
+          appends += 1
+        }
       }
     }),
   )
@@ -63,9 +73,9 @@ async function appendFor(store: EventStore, run: string, eventsPerAppend: number
 
 async function measure(adapter: string, store: EventStore): Promise<Result> {
   progress(`${adapter}: single-event appends, ${appenders} appenders, ${seconds} s…`)
-  const single = await appendFor(store, 'single', 1)
+  const single = await appendFor(store, 'single', 1, CASE_LENGTH)
   progress(`${adapter}: batched appends (${BATCH} events each), ${appenders} appenders, ${seconds} s…`)
-  const batched = await appendFor(store, 'batched', BATCH)
+  const batched = await appendFor(store, 'batched', BATCH, 1)
   const head = await store.headPosition()
 
   progress(`${adapter}: readAll of ${fmt(head)} events in pages of ${fmt(PAGE)}…`)
@@ -131,7 +141,7 @@ if (pgUrl === undefined) {
 // EventStoreDB: no adapter in this code base yet; it joins the table when one exists.
 
 say()
-say(`event store adapters: ${appenders} concurrent appenders, ${seconds} s per append phase; readAll pages of ${fmt(PAGE)}`)
+say(`event store adapters: ${appenders} concurrent appenders, ${seconds} s per append phase, streams of ${CASE_LENGTH} single events; readAll pages of ${fmt(PAGE)}`)
 const header = ['adapter', 'single appends/s', `batched appends/s (×${BATCH})`, 'batched events/s', 'readAll events/s', 'catch-up events/s', 'log size']
 const rows = results.map((r) => [
   r.adapter,
