@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     if (result.clearedTarget) process.stderr.write(`store:copy: --force: deleted the target's earlier events\n`)
     if (result.resumedFrom > 0) process.stderr.write(`store:copy: resumed after position ${number(result.resumedFrom)} (copied by an earlier run)\n`)
     if (result.interrupted) {
-      process.stderr.write(`store:copy: interrupted at position ${number(last?.done ?? 0)} of ${number(last?.total ?? 0)}; run the same command again to continue\n`)
+      process.stderr.write(`store:copy: interrupted after ${number(last?.done ?? 0)} of ${number(last?.total ?? 0)} events; run the same command again to continue\n`)
       process.exitCode = 130
       return
     }

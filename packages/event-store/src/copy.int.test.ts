@@ -19,8 +19,8 @@ interface Run {
   readonly stderr: string
 }
 
-/** Runs `store:copy` as a child process; `killWhen` (polled) may kill it mid-way. */
-function runCli(args: readonly string[], killWhen?: () => Promise<boolean>): Promise<Run> {
+/** Runs `store:copy` as a child process; `killWhen` (polled) may send it `signal` mid-way. */
+function runCli(args: readonly string[], killWhen?: () => Promise<boolean>, signal: NodeJS.Signals = 'SIGKILL'): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
@@ -37,7 +37,7 @@ function runCli(args: readonly string[], killWhen?: () => Promise<boolean>): Pro
       const poll = async (): Promise<void> => {
         while (!exited) {
           if (await killWhen()) {
-            child.kill('SIGKILL')
+            child.kill(signal)
             return
           }
           await new Promise((r) => setTimeout(r, 5))
@@ -166,6 +166,31 @@ if (url !== undefined) {
     // The copy is a working store: the next append numbers after the copied log.
     const appended = await target.append('case-0', [{ id: randomUUID(), type: 'NoteAdded', data: {} }], { expectedRevision: 49 })
     t.same(appended, { nextRevision: 50, position: 100_001 })
+  })
+
+  void t.test('Ctrl-C (SIGINT) stops after the batch being written, says how to continue, exit 130; the same command continues', async (t) => {
+    const dir = tempDir(t)
+    const from = join(dir, 'from.sqlite')
+    await fillSqlite(from, 400, 50)
+    const schema = testSchema(t, connectionString)
+    const admin = new pg.Client({ connectionString })
+    await admin.connect()
+    t.teardown(() => admin.end())
+    const head = async (): Promise<number> => {
+      const { rows } = await admin.query<{ table: string | null }>(`SELECT to_regclass($1) AS table`, [`${schema}.events`])
+      if (rows[0]?.table === null) return 0
+      return Number((await admin.query<{ head: string | null }>(`SELECT max(position) AS head FROM ${schema}.events`)).rows[0]?.head ?? 0)
+    }
+    const stopped = await runCli(['--from', from, '--to', withSchema(schema), '--batch-size', '100'], async () => (await head()) >= 1000, 'SIGINT')
+    t.equal(stopped.code, 130, stopped.stderr)
+    t.match(stopped.stderr, /stopping after the current batch/)
+    t.match(stopped.stderr, /interrupted after [\d,]+ of 20,000 events; run the same command again to continue/)
+    t.notMatch(stopped.stdout, /verification/, 'no verification of a partial copy')
+    const at = await head()
+    t.ok(at >= 1000 && at < 20_000 && at % 100 === 0, `stopped on a batch boundary (${at})`)
+    const resumed = await runCli(['--from', from, '--to', withSchema(schema)])
+    t.equal(resumed.code, 0, resumed.stderr)
+    t.match(resumed.stdout, /verification of positions 1…20,000: OK/)
   })
 
   void t.test('a postgres target holding other events is refused and left untouched; --force deletes them and copies', async (t) => {
