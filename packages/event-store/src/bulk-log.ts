@@ -6,6 +6,7 @@
  * advisory lock and NOTIFY as appends. Internal to the package: services use the port.
  */
 import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import { appendLockKey, checkSchemaName, migrate, notifyChannel, POSTGRES_SCHEMA_VERSION, redact } from './postgres.ts'
@@ -109,7 +110,8 @@ function openSqliteBulkLog(file: string, role: 'source' | 'target'): BulkLog {
     }
   })
   return {
-    description: `SQLite file ${file}`,
+    // The full path: the CLI compares descriptions to refuse copying a store into itself.
+    description: `SQLite file ${resolve(file)}`,
     head: async () => selectHead.get() ?? 0,
     read: async (after, until, maxCount) =>
       selectRows.all(after, until, maxCount).map(([position, streamId, revision, eventId, type, data, metadata, recordedAt]) => ({

@@ -6,6 +6,7 @@
  * 2 a usage error, a location that is not a store, or a refused target; 3 the copy failed (a
  * store error); 130 interrupted (run the same command again to resume).
  */
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { BulkLogLocationError, openBulkLog, type BulkLog } from './bulk-log.ts'
 import { CopyRefusedError, copyLog, verifyCopy, type CopyProgress } from './copy.ts'
@@ -67,11 +68,14 @@ async function main(): Promise<void> {
   if (values.from === values.to) fail('--from and --to are the same store')
   const defaultSchema = process.env.CIVIC_PG_SCHEMA?.trim() || 'civic'
 
+  // pnpm runs scripts in the repository's root; a file named relative to where the command was
+  // typed (INIT_CWD) means that folder.
+  const located = (location: string): string => (/^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : resolve(process.env.INIT_CWD ?? process.cwd(), location))
   let source: BulkLog | undefined
   let target: BulkLog | undefined
   try {
-    source = await openBulkLog(values.from, { role: 'source', defaultSchema })
-    target = await openBulkLog(values.to, { role: 'target', defaultSchema })
+    source = await openBulkLog(located(values.from), { role: 'source', defaultSchema })
+    target = await openBulkLog(located(values.to), { role: 'target', defaultSchema })
   } catch (error) {
     await source?.close()
     if (error instanceof BulkLogLocationError) fail(error.message)
