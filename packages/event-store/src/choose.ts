@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path'
 import type { EventStore } from './port.ts'
+import { openEventStoreDbStore } from './eventstoredb.ts'
 import { openPostgresEventStore, redact } from './postgres.ts'
 import { openSqliteEventStore } from './sqlite.ts'
 
@@ -54,11 +55,13 @@ export async function openConfiguredEventStore(
       const store = await openPostgresEventStore({ connectionString: settings.pgUrl, schema: settings.pgSchema, ...(options.logger === undefined ? {} : { logger: options.logger }) })
       return { kind: 'postgres', target: `${redact(settings.pgUrl)} (schema ${settings.pgSchema})`, store }
     }
-    case 'eventstoredb':
-      throw new EventStoreChoiceError(
-        settings.eventStoreDbUrl === undefined
-          ? 'CIVIC_EVENT_STORE=eventstoredb needs EVENTSTORE_URL (e.g. esdb://127.0.0.1:2113?tls=false)'
-          : 'CIVIC_EVENT_STORE=eventstoredb: the EventStoreDB adapter is not part of this build yet; use sqlite or postgres',
-      )
+    case 'eventstoredb': {
+      if (settings.eventStoreDbUrl === undefined) {
+        throw new EventStoreChoiceError('CIVIC_EVENT_STORE=eventstoredb needs EVENTSTORE_URL (e.g. esdb://127.0.0.1:2113?tls=false)')
+      }
+      // Not run against a server on the project's machines: see docs/architecture.md.
+      const store = await openEventStoreDbStore({ connectionString: settings.eventStoreDbUrl, ...(options.logger === undefined ? {} : { logger: options.logger }) })
+      return { kind: 'eventstoredb', target: redact(settings.eventStoreDbUrl), store }
+    }
   }
 }

@@ -20,3 +20,5 @@ export { EventStoreSchemaError, POSTGRES_SCHEMA_VERSION, openPostgresEventStore,
 export { EventStoreChoiceError, openConfiguredEventStore, type EventStoreKind, type EventStoreSettings, type OpenedEventStore } from './choose.ts'
 /** EventStoreDB (`@eventstore/db-client`); its contract suite runs when EVENTSTORE_URL is set. */
 export { openEventStoreDbStore, type EventStoreDbStoreOptions } from './eventstoredb.ts'
+/** The same bulk reading of the log from a PostgreSQL store. */
+export { openPostgresLogReader, type PostgresLogReader } from './postgres-log-reader.ts'

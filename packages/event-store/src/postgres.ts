@@ -64,30 +64,22 @@ export function checkSchemaName(schema: string): string {
   return schema
 }
 
-interface EventRow {
-  readonly position: string
-  readonly stream_id: string
-  readonly revision: number
-  readonly event_id: string
-  readonly type: string
-  readonly data: string
-  readonly metadata: string
-  readonly recorded_at: Date
-}
+/** A stored event as selected by `SELECT_COLUMNS`, in an array (no per-row object from the driver). */
+type EventRow = [position: number, streamId: string, revision: number, eventId: string, type: string, data: string, metadata: string, recordedAt: string]
 
 const COLUMNS = 'position, stream_id, revision, event_id, type, data, metadata, recorded_at'
 
-function toRecorded(row: EventRow): RecordedEvent {
-  return {
-    streamId: row.stream_id,
-    revision: row.revision,
-    position: Number(row.position),
-    id: row.event_id,
-    type: row.type,
-    data: JSON.parse(row.data) as unknown,
-    metadata: JSON.parse(row.metadata) as unknown,
-    recordedAt: row.recorded_at.toISOString(),
-  }
+/**
+ * What reads select, shaped for the port so that the driver does the least: the position as
+ * float8 (a number; bigint would come as text), the recorded time already as the port's ISO text
+ * (milliseconds, truncated like a JavaScript Date), not a Date to parse and format again. The
+ * position is renamed: an output column named `position` would be what `ORDER BY position` sorts
+ * by, an expression without an index (a sort of the whole rest of the log per page).
+ */
+const SELECT_COLUMNS = `position::float8 AS pos, stream_id, revision, event_id, type, data, metadata, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+
+function toRecorded([position, streamId, revision, id, type, data, metadata, recordedAt]: EventRow): RecordedEvent {
+  return { streamId, revision, position, id, type, data: JSON.parse(data) as unknown, metadata: JSON.parse(metadata) as unknown, recordedAt }
 }
 
 interface PendingAppend {
@@ -106,8 +98,8 @@ function toStoreError(error: unknown, operation: string): Error {
   return new Error(`Event store (postgres) ${operation} failed:${code} ${message}`, { cause: error })
 }
 
-/** Creates the schema and runs the migrations it lacks, one installation at a time (advisory lock). */
-async function migrate(pool: pg.Pool, s: string): Promise<void> {
+/** Creates the schema and runs the migrations it lacks, one installation at a time (advisory lock). Also the bulk copy's (bulk-log.ts). */
+export async function migrate(pool: pg.Pool, s: string): Promise<void> {
   const client = await pool.connect()
   const ignore = (): void => undefined
   client.on('error', ignore)
@@ -162,9 +154,8 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       cause: error,
     })
   }
-  // Quoted identifier of the NOTIFY channel: one per installation.
-  const channel = `civic_events_${s}`
-  const lockKey = `civic-desk event store ${s}`
+  const channel = notifyChannel(s)
+  const lockKey = appendLockKey(s)
 
   const subscriptions = new Set<CatchUpSubscription>()
   const wakeAll = (): void => {
@@ -222,10 +213,13 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       // One round trip each: begin and lock; what the batch needs to know; write and announce; commit.
       await client.query(`BEGIN; SELECT pg_advisory_xact_lock(hashtext('${lockKey}'))`)
       const streams = [...new Set(batch.map((p) => p.streamId))]
+      // Each stream's revision is one descent of the (stream_id, revision) index; a GROUP BY would
+      // read every event of the batch's streams (50 streams of hundreds of events: 5.9 → 4.9 ms).
       const { rows: state } = await client.query<{ head: string | null; revisions: [string, number][]; known: [string, string][] }>(
         `SELECT (SELECT max(position) FROM ${s}.events) AS head,
                 (SELECT coalesce(json_agg(json_build_array(stream_id, revision)), '[]') FROM
-                   (SELECT stream_id, max(revision) AS revision FROM ${s}.events WHERE stream_id = ANY($1) GROUP BY stream_id) AS r) AS revisions,
+                   (SELECT stream_id, (SELECT max(revision) FROM ${s}.events WHERE events.stream_id = ids.stream_id) AS revision FROM unnest($1::text[]) AS ids(stream_id)) AS r
+                 WHERE revision IS NOT NULL) AS revisions,
                 (SELECT coalesce(json_agg(json_build_array(stream_id, event_id)), '[]') FROM ${s}.events WHERE stream_id = ANY($1) AND event_id = ANY($2)) AS known`,
         [streams, batch.flatMap((p) => p.events.map((e) => e.id))],
       )
@@ -330,8 +324,12 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     try {
       const { rows } =
         streamPrefix === undefined
-          ? await pool.query<EventRow>(`SELECT ${COLUMNS} FROM ${s}.events WHERE position > $1 ORDER BY position LIMIT $2`, [after, limit])
-          : await pool.query<EventRow>(`SELECT ${COLUMNS} FROM ${s}.events WHERE position > $1 AND starts_with(stream_id, $3) ORDER BY position LIMIT $2`, [after, limit, streamPrefix])
+          ? await pool.query<EventRow>({ text: `SELECT ${SELECT_COLUMNS} FROM ${s}.events WHERE position > $1 ORDER BY position LIMIT $2`, values: [after, limit], rowMode: 'array' })
+          : await pool.query<EventRow>({
+              text: `SELECT ${SELECT_COLUMNS} FROM ${s}.events WHERE position > $1 AND starts_with(stream_id, $3) ORDER BY position LIMIT $2`,
+              values: [after, limit, streamPrefix],
+              rowMode: 'array',
+            })
       return rows.map(toRecorded)
     } catch (error) {
       throw toStoreError(error, 'readAll')
@@ -355,12 +353,11 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       checkCount('readStream fromRevision', readOptions.fromRevision)
       try {
         // `type <> ALL('{}')` holds for every row: no list, nothing left out.
-        const { rows } = await pool.query<EventRow>(`SELECT ${COLUMNS} FROM ${s}.events WHERE stream_id = $1 AND revision >= $2 AND type <> ALL($4::text[]) ORDER BY revision LIMIT $3`, [
-          streamId,
-          readOptions.fromRevision ?? 0,
-          readOptions.maxCount ?? null,
-          [...(readOptions.excludeTypes ?? [])],
-        ])
+        const { rows } = await pool.query<EventRow>({
+          text: `SELECT ${SELECT_COLUMNS} FROM ${s}.events WHERE stream_id = $1 AND revision >= $2 AND type <> ALL($4::text[]) ORDER BY revision LIMIT $3`,
+          values: [streamId, readOptions.fromRevision ?? 0, readOptions.maxCount ?? null, [...(readOptions.excludeTypes ?? [])]],
+          rowMode: 'array',
+        })
         return rows.map(toRecorded)
       } catch (error) {
         throw toStoreError(error, `readStream ${streamId}`)
@@ -416,6 +413,16 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       return closing
     },
   }
+}
+
+/** Identifier of the NOTIFY channel that announces new events: one per installation (schema). */
+export function notifyChannel(schema: string): string {
+  return `civic_events_${schema}`
+}
+
+/** Key of the transaction-scoped advisory lock every write to the installation's log takes (hashtext of it). */
+export function appendLockKey(schema: string): string {
+  return `civic-desk event store ${schema}`
 }
 
 /** The connection string without its password, for messages. */

@@ -132,7 +132,8 @@ class Tail {
   }
 }
 
-function openDatabase(options: SqliteEventStoreOptions): Database.Database {
+/** Opens the file and creates or checks its schema; also the bulk copy's (bulk-log.ts). */
+export function openDatabase(options: SqliteEventStoreOptions): Database.Database {
   const { file } = options
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new Error(`openSqliteEventStore: busyTimeoutMs must be an integer >= 0, got ${busyTimeoutMs}`)

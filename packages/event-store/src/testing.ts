@@ -33,12 +33,7 @@ export async function postgresTestUrl(t: Test, env: NodeJS.ProcessEnv = process.
 /** A schema name of this test's own, dropped (with everything in it) when the test ends. */
 export function testSchema(t: Test, url: string): string {
   const schema = `civic_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
-  t.teardown(async () => {
-    const client = new pg.Client({ connectionString: url })
-    await client.connect()
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-    await client.end()
-  })
+  t.teardown(() => dropSchema(url, schema))
   return schema
 }
 
@@ -75,4 +70,15 @@ export async function eventStoreTestUrl(t: Test, env: NodeJS.ProcessEnv = proces
   if ('fail' in gate) t.fail(gate.fail)
   else await t.test(gate.skip, { skip: EVENTSTORE_HINT }, async () => undefined)
   return undefined
+}
+
+/** Drops a schema with everything in it (tests' and benchmarks' own schemas only). */
+export async function dropSchema(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+  } finally {
+    await client.end()
+  }
 }
