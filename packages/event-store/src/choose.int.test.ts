@@ -23,6 +23,13 @@ void t.test('a store named without its address stops with what to set', async (t
   await t.rejects(openConfiguredEventStore(settings({ eventStore: 'postgres' }), { dataDir: tmpdir() }), EventStoreChoiceError)
   await t.rejects(openConfiguredEventStore(settings({ eventStore: 'postgres' }), { dataDir: tmpdir() }), /needs CIVIC_PG_URL/)
   await t.rejects(openConfiguredEventStore(settings({ eventStore: 'eventstoredb' }), { dataDir: tmpdir() }), /needs EVENTSTORE_URL/)
+  // EventStoreDB named with an address where nothing answers: the adapter's own message, no password.
+  const refused = await openConfiguredEventStore(settings({ eventStore: 'eventstoredb', eventStoreDbUrl: 'esdb://admin:secret@127.0.0.1:1?tls=false' }), { dataDir: tmpdir() }).then(
+    () => 'opened',
+    (e: unknown) => (e instanceof Error ? e.message : String(e)),
+  )
+  t.match(refused, /EventStoreDB/)
+  t.notMatch(refused, /secret/)
 })
 
 const url = await postgresTestUrl(t)
