@@ -53,6 +53,26 @@ t.test('GET /readyz follows the readiness check', async (t) => {
   })
 })
 
+t.test('GET /readyz names the event store in use and its head; a store that does not answer means not ready', async (t) => {
+  let head: () => Promise<number> = async () => 1234
+  const { app } = setup(t, {
+    readiness: async () => ({ ready: true, details: { projectionPosition: 1200 } }),
+    eventStore: { kind: 'postgres', target: 'postgres://civic@db.internal:5432/civic (schema civic)', head: () => head() },
+  })
+  const ready = await app.inject({ method: 'GET', url: '/readyz' })
+  t.equal(ready.statusCode, 200)
+  t.same(ready.json(), {
+    status: 'ready',
+    service: 'intake',
+    details: { projectionPosition: 1200, eventStore: { kind: 'postgres', target: 'postgres://civic@db.internal:5432/civic (schema civic)', head: 1234 } },
+  })
+  head = async () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.5:5432'))
+  const down = await app.inject({ method: 'GET', url: '/readyz' })
+  t.equal(down.statusCode, 503)
+  t.same(down.json().details, { projectionPosition: 1200, eventStore: { kind: 'postgres', target: 'postgres://civic@db.internal:5432/civic (schema civic)', answering: false } })
+  t.notMatch(down.body, /ECONNREFUSED/, 'the driver message stays in the log')
+})
+
 t.test('a readiness check that throws means not ready, and its message stays in the log', async (t) => {
   const { app, lines } = setup(t, { readiness: async () => Promise.reject(new Error('sqlite: database is locked')) })
   const res = await app.inject({ method: 'GET', url: '/readyz' })

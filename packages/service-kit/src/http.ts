@@ -105,6 +105,16 @@ export interface CreateHttpAppOptions {
    * have a row, or registering it throws (the app does not start).
    */
   readonly accessRules?: readonly AccessRule[]
+  /** The event store this service uses: `/readyz` names it and its head in the details (operators only). */
+  readonly eventStore?: EventStoreDescription
+}
+
+/** Which event store a service reads and writes, as `/readyz` shows it (never a password). */
+export interface EventStoreDescription {
+  readonly kind: string
+  /** The file, or the server without its password. */
+  readonly target: string
+  readonly head: () => Promise<number>
 }
 
 /** Default body limit: 64 KiB is generous for a citizen request without attachments. */
@@ -290,6 +300,18 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
     } catch (error) {
       request.log.error({ err: error }, 'readiness check failed')
       report = { ready: false }
+    }
+    if (options.eventStore !== undefined) {
+      const { kind, target, head } = options.eventStore
+      // A store that does not answer makes the service not ready, whatever the service's own check said.
+      const eventStore = await head().then(
+        (position) => ({ kind, target, head: position }),
+        (error: unknown) => {
+          request.log.error({ err: error }, 'readiness: the event store does not answer')
+          return null
+        },
+      )
+      report = eventStore === null ? { ready: false, details: { ...report.details, eventStore: { kind, target, answering: false } } } : { ...report, details: { ...report.details, eventStore } }
     }
     if (report.details !== undefined && !mayReadDetails(request)) report = { ready: report.ready }
     if (report.ready) return { status: 'ready', service, ...(report.details === undefined ? {} : { details: report.details }) }

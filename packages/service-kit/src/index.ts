@@ -56,6 +56,7 @@ export {
   requestIdFrom,
   saneClientRequestId,
   type CreateHttpAppOptions,
+  type EventStoreDescription,
   type ProblemDetails,
   type Readiness,
 } from './http.ts'

@@ -65,6 +65,7 @@ const app = createHttpApp({
   access,
   ...httpTimeouts(config),
   accessRules: ACCESS_RULES,
+  eventStore: { kind: storeKind, target: storeTarget, head: () => store.headPosition() },
   readiness: async () => {
     const head = await store.headPosition()
     return { ready: (await readModels.active()) !== null, details: { eventStoreHead: head, readModels: readModelTarget, version: projector.version, position: projector.position } }

@@ -35,7 +35,7 @@ import {
   ValidationError,
   createHttpApp,
   type AccessControl,
-  type HttpTimeouts,
+  type EventStoreDescription, type HttpTimeouts,
   type Logger,
   type Principal,
   type ZodTypeProvider,
@@ -58,6 +58,8 @@ export interface WorkflowAppDeps {
   readonly bodyLimit?: number
   /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
   readonly timeouts?: HttpTimeouts
+  /** The event store in use, named with its head by `/readyz` (operators). */
+  readonly eventStore?: EventStoreDescription
   /** How long a queue read waits for the projection to catch up with the store (default 2000 ms). */
   readonly queueConsistencyTimeoutMs?: number
   /** How often a case may be reopened before only a supervisor, with a reason, can reopen it again (default 3). */
@@ -216,6 +218,7 @@ export function buildWorkflowApp(deps: WorkflowAppDeps): FastifyInstance {
     logger: deps.logger,
     access,
     ...deps.timeouts,
+    ...(deps.eventStore === undefined ? {} : { eventStore: deps.eventStore }),
     accessRules: ACCESS_RULES,
     ...(deps.bodyLimit === undefined ? {} : { bodyLimit: deps.bodyLimit }),
     readiness: async () => {

@@ -62,7 +62,7 @@ logger.info({ head, ms: Math.round(performance.now() - started) }, 'case project
 const assignments = await startAssignmentPublisher({ feed, bus, store, catalogue, logger })
 const scheduler = startSlaScheduler({ store, openCases, now, intervalMs: config.slaTickMs, logger })
 const caseLimits = { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes }
-const app = buildWorkflowApp({ store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, timeouts: httpTimeouts(config), caseLimits })
+const app = buildWorkflowApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => store.headPosition() }, store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, timeouts: httpTimeouts(config), caseLimits })
 
 const shutdown = installShutdown({
   logger,

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { EventStore } from '@civic-desk/event-store'
-import { ACCESS_RULES, createHttpApp, type AccessControl, type HttpTimeouts, type Logger } from '@civic-desk/service-kit'
+import { ACCESS_RULES, createHttpApp, type AccessControl, type EventStoreDescription, type HttpTimeouts, type Logger } from '@civic-desk/service-kit'
 import type { ConsumerStatus, ReaderStatus } from '@civic-desk/case-feed'
 import type { Relay } from './relay.ts'
 
@@ -11,6 +11,8 @@ export interface RelayAppDeps {
   readonly logger: Logger
   /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
   readonly timeouts?: HttpTimeouts
+  /** The event store in use, named with its head by `/readyz` (operators). */
+  readonly eventStore?: EventStoreDescription
 }
 
 /** What `GET /v1/relay/status` answers. */
@@ -38,6 +40,7 @@ export function buildRelayApp(deps: RelayAppDeps): FastifyInstance {
     logger: deps.logger,
     access: deps.access,
     ...deps.timeouts,
+    ...(deps.eventStore === undefined ? {} : { eventStore: deps.eventStore }),
     accessRules: ACCESS_RULES,
     readiness: async () => {
       const s = await status()

@@ -31,7 +31,7 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
 })
 const checkpoints = createFileCheckpointStore({ file: relayCheckpointFile(dataDir) })
 const relay = await startRelay({ store, bus, checkpoints, logger, batchSize: config.batchSize })
-const app = buildRelayApp({ relay, store, access, logger, timeouts: httpTimeouts(config) })
+const app = buildRelayApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => store.headPosition() }, relay, store, access, logger, timeouts: httpTimeouts(config) })
 
 const shutdown = installShutdown({
   logger,

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { SubmissionBody, categoryByCode, departmentByCode, type Catalogue } from '@civic-desk/contracts'
 import { NOT_IN_PUBLIC_VIEW, caseIdForTrackingCode, parseTrackingCode, replay, toPublicView, type CatalogueNames } from '@civic-desk/case-domain'
 import { caseStreamId, decodeCaseEvent } from '@civic-desk/case-feed'
-import { ACCESS_RULES, NotFoundError, TooManyRequestsError, ValidationError, createHttpApp, type AccessControl, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
+import { ACCESS_RULES, NotFoundError, TooManyRequestsError, ValidationError, createHttpApp, type AccessControl, type EventStoreDescription, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 import { submitRequest, type SubmitDeps } from './submit.ts'
 import { channelActor, checkSubmission, submissionConflict } from './validation.ts'
 
@@ -18,6 +18,8 @@ export interface IntakeDeps extends SubmitDeps {
   readonly lookupsPerMinute?: number
   /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
   readonly timeouts?: HttpTimeouts
+  /** The event store in use, named with its head by `/readyz` (operators). */
+  readonly eventStore?: EventStoreDescription
 }
 
 // Any text: what makes a tracking code valid is checked in the handler, which says what is wrong with it.
@@ -41,6 +43,7 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<FastifyInstance>
     logger: deps.logger,
     access: deps.access,
     ...deps.timeouts,
+    ...(deps.eventStore === undefined ? {} : { eventStore: deps.eventStore }),
     accessRules: ACCESS_RULES,
     bodyLimit: deps.bodyLimit ?? 64 * 1024,
     readiness: async () => ({ ready: true, details: { eventStoreHead: await deps.store.headPosition() } }),

@@ -32,7 +32,7 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
   onFatalError: (error) => shutdown.fail(error),
 })
 const consumer = await startIntakeConsumer({ bus, store, catalogue, now, trackingKey, logger })
-const app = await buildIntakeApp({ store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute, bodyLimit: config.bodyLimit, timeouts: httpTimeouts(config) })
+const app = await buildIntakeApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => store.headPosition() }, store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute, bodyLimit: config.bodyLimit, timeouts: httpTimeouts(config) })
 
 const shutdown = installShutdown({
   logger,

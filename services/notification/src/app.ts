@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { parseTrackingCode } from '@civic-desk/case-domain'
 import { caseIdParam } from '@civic-desk/contracts'
-import { ACCESS_RULES, createHttpApp, type AccessControl, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
+import { ACCESS_RULES, createHttpApp, type AccessControl, type EventStoreDescription, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 import type { NotifierStatus } from './notifier.ts'
 import { MAX_OUTBOX_PAGE, type Outbox } from './outbox.ts'
 
@@ -14,6 +14,8 @@ export interface NotificationAppDeps {
   readonly logger: Logger
   /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
   readonly timeouts?: HttpTimeouts
+  /** The event store in use, named with its head by `/readyz` (operators). */
+  readonly eventStore?: EventStoreDescription
 }
 
 const OutboxQuery = z.strictObject({
@@ -59,7 +61,7 @@ export function registerNotificationRoutes(app: FastifyInstance, deps: Notificat
 
 /** The notification process's own HTTP surface. Never listens by itself. */
 export function buildNotificationApp(deps: NotificationAppDeps): FastifyInstance {
-  const app = createHttpApp({ serviceName: 'notification', logger: deps.logger, access: deps.access, ...deps.timeouts, accessRules: ACCESS_RULES })
+  const app = createHttpApp({ serviceName: 'notification', logger: deps.logger, access: deps.access, ...deps.timeouts, ...(deps.eventStore === undefined ? {} : { eventStore: deps.eventStore }), accessRules: ACCESS_RULES })
   registerNotificationRoutes(app, deps)
   return app
 }

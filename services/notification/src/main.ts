@@ -44,7 +44,7 @@ const notifier = await startNotifier({
 })
 // Escalations and the daily digest of overdue cases to the directorates' supervisors (catalogue contacts).
 const supervisors = await startSupervisorService({ feed, store, catalogue, config, dataDir, logger })
-const app = buildNotificationApp({ outbox, notifier, access, logger, timeouts: httpTimeouts(config) })
+const app = buildNotificationApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => store.headPosition() }, outbox, notifier, access, logger, timeouts: httpTimeouts(config) })
 
 const shutdown = installShutdown({
   logger,

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { ACCESS_RULES, createHttpApp, type AccessControl, type HttpTimeouts, type Logger } from '@civic-desk/service-kit'
+import { ACCESS_RULES, createHttpApp, type AccessControl, type EventStoreDescription, type HttpTimeouts, type Logger } from '@civic-desk/service-kit'
 import type { RoutingStatus } from './routing.ts'
 
 export interface RoutingAppDeps {
@@ -9,6 +9,8 @@ export interface RoutingAppDeps {
   readonly logger: Logger
   /** How long a client may take to send a request (createHttpApp's defaults when omitted). */
   readonly timeouts?: HttpTimeouts
+  /** The event store in use, named with its head by `/readyz` (operators). */
+  readonly eventStore?: EventStoreDescription
 }
 
 /** The routing service's HTTP surface: health, readiness and an operator status page. Never listens by itself. */
@@ -19,6 +21,7 @@ export function buildRoutingApp(deps: RoutingAppDeps): FastifyInstance {
     logger: deps.logger,
     access: deps.access,
     ...deps.timeouts,
+    ...(deps.eventStore === undefined ? {} : { eventStore: deps.eventStore }),
     accessRules: ACCESS_RULES,
     readiness: async () => {
       const s = await routing.status()

@@ -49,7 +49,7 @@ const routing = await startRouting({
     informationDepartment: config.informationDepartment,
   },
 })
-const app = buildRoutingApp({ routing, access, logger, timeouts: httpTimeouts(config) })
+const app = buildRoutingApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => store.headPosition() }, routing, access, logger, timeouts: httpTimeouts(config) })
 
 const shutdown = installShutdown({
   logger,

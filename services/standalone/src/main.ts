@@ -69,6 +69,7 @@ const app = createHttpApp({
   bodyLimit: config.bodyLimit,
   ...httpTimeouts(config),
   accessRules: ACCESS_RULES,
+  eventStore: { kind: 'sqlite', target: eventsFile, head: () => store.headPosition() },
   readiness: async () => {
     const head = await store.headPosition()
     const routingStatus = await routing.status()
