@@ -74,23 +74,28 @@ CREATE TABLE IF NOT EXISTS destructions (
 CREATE INDEX IF NOT EXISTS destructions_by_start ON destructions (started_at);
 `
 
-interface Row {
+/** A stored destruction as either adapter reads it: SQLite keeps lists as JSON text and times as text, PostgreSQL as jsonb and timestamptz. */
+export interface DestructionRow {
   readonly id: string
   readonly reason: string
   readonly legal_basis: string
   readonly request_reference: string | null
   readonly actor_id: string
   readonly actor_role: string
-  readonly case_ids: string
-  readonly fields: string
+  readonly case_ids: string | string[]
+  readonly fields: string | string[]
   readonly method: string
-  readonly started_at: string
-  readonly completed_at: string | null
+  readonly started_at: string | Date
+  readonly completed_at: string | Date | null
 }
 
 const REASONS: readonly DestructionReason[] = ['erasure-request', 'retention-expired']
 
-function entryOf(row: Row): DestructionEntry {
+const listOf = (value: string | string[]): string[] => (typeof value === 'string' ? (JSON.parse(value) as string[]) : value)
+const isoOf = (value: string | Date): string => (typeof value === 'string' ? value : value.toISOString())
+
+/** A stored row as an entry, whichever adapter read it; a reason this code does not know is an error. */
+export function destructionEntryOf(row: DestructionRow): DestructionEntry {
   const reason = REASONS.find((r) => r === row.reason)
   if (reason === undefined) throw new DestructionLogError(`destruction ${row.id} has reason ${row.reason}, which this code does not know`)
   return {
@@ -99,11 +104,11 @@ function entryOf(row: Row): DestructionEntry {
     legalBasis: row.legal_basis,
     requestReference: row.request_reference,
     actor: { id: row.actor_id, role: row.actor_role },
-    caseIds: JSON.parse(row.case_ids) as string[],
-    fields: JSON.parse(row.fields) as string[],
+    caseIds: listOf(row.case_ids),
+    fields: listOf(row.fields),
     method: row.method,
-    startedAt: row.started_at,
-    completedAt: row.completed_at,
+    startedAt: isoOf(row.started_at),
+    completedAt: row.completed_at === null ? null : isoOf(row.completed_at),
   }
 }
 
@@ -126,9 +131,9 @@ export function openSqliteDestructionLog(file: string): DestructionLog {
      VALUES (@id, @reason, @legalBasis, @requestReference, @actorId, @actorRole, @caseIds, @fields, @method, @startedAt)`,
   )
   const markComplete = database.prepare<[string, string]>('UPDATE destructions SET completed_at = coalesce(completed_at, ?) WHERE id = ?')
-  const selectOne = database.prepare<[string], Row>('SELECT * FROM destructions WHERE id = ?')
-  const selectPending = database.prepare<[], Row>('SELECT * FROM destructions WHERE completed_at IS NULL ORDER BY started_at, id')
-  const selectRange = database.prepare<[string, string], Row>('SELECT * FROM destructions WHERE started_at >= ? AND started_at < ? ORDER BY started_at, id')
+  const selectOne = database.prepare<[string], DestructionRow>('SELECT * FROM destructions WHERE id = ?')
+  const selectPending = database.prepare<[], DestructionRow>('SELECT * FROM destructions WHERE completed_at IS NULL ORDER BY started_at, id')
+  const selectRange = database.prepare<[string, string], DestructionRow>('SELECT * FROM destructions WHERE started_at >= ? AND started_at < ? ORDER BY started_at, id')
   let closed = false
   const run = <T>(operation: string, work: () => T): T => {
     if (closed) throw new DestructionLogError(`the destruction log is closed: cannot ${operation}`)
@@ -164,14 +169,14 @@ export function openSqliteDestructionLog(file: string): DestructionLog {
     async get(id) {
       return run('get', () => {
         const row = selectOne.get(id)
-        return row === undefined ? undefined : entryOf(row)
+        return row === undefined ? undefined : destructionEntryOf(row)
       })
     },
     async pending() {
-      return run('pending', () => selectPending.all().map(entryOf))
+      return run('pending', () => selectPending.all().map(destructionEntryOf))
     },
     async list(range = {}) {
-      return run('list', () => selectRange.all(range.from?.toISOString() ?? '', range.to?.toISOString() ?? '9999').map(entryOf))
+      return run('list', () => selectRange.all(range.from?.toISOString() ?? '', range.to?.toISOString() ?? '9999').map(destructionEntryOf))
     },
     async close() {
       if (closed) return

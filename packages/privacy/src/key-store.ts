@@ -8,6 +8,7 @@
  * Adapters: SQLite (standalone, `keys.sqlite` in the data folder) and PostgreSQL (distributed).
  */
 import { createHmac } from 'node:crypto'
+import { newKey, unwrapKey, wrapKey } from './cipher.ts'
 import type { MasterKey } from './master-key.ts'
 
 /** What the store knows of a case's data key. */
@@ -104,3 +105,31 @@ export function hashSubject(indexKey: Buffer, subject: SubjectIdentifier): strin
 export const dataKeyPurpose = (caseId: string): string => `data-key:${caseId}`
 /** What the wrapped subject index key is for. */
 export const SUBJECT_KEY_PURPOSE = 'subject-index-key'
+
+/**
+ * Reads (or, in a new store, writes) the master key's fingerprint and the wrapped subject index
+ * key. A different master key stops here, before anything is written under it.
+ */
+export function openMeta(
+  read: (name: string) => Buffer | undefined,
+  write: (name: string, value: Buffer) => void,
+  master: MasterKey,
+  where: string,
+): Buffer {
+  const stored = read('master_fingerprint')?.toString('utf8')
+  if (stored === undefined) {
+    const subjectKey = newKey()
+    write('master_fingerprint', Buffer.from(master.fingerprint, 'utf8'))
+    write('subject_key', wrapKey(master.key, SUBJECT_KEY_PURPOSE, subjectKey))
+    return subjectKey
+  }
+  if (stored !== master.fingerprint) {
+    throw new KeyStoreError(
+      `the key store ${where} belongs to master key ${stored}, but the master key given is ${master.fingerprint}: check CIVIC_MASTER_KEY (nothing was changed; after a rotation use the new key)`,
+    )
+  }
+  const wrapped = read('subject_key')
+  const subjectKey = wrapped === undefined ? undefined : unwrapKey(master.key, SUBJECT_KEY_PURPOSE, wrapped)
+  if (subjectKey === undefined) throw new KeyStoreError(`the key store ${where} has no readable subject index key: the store is damaged`)
+  return subjectKey
+}

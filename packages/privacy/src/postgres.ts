@@ -10,10 +10,9 @@
  */
 import pg from 'pg'
 import { newKey, unwrapKey, wrapKey } from './cipher.ts'
-import { DestructionLogError, type DestructionEntry, type DestructionLog, type DestructionReason } from './destruction-log.ts'
-import { DataKeyDestroyedError, KeyStoreError, SUBJECT_KEY_PURPOSE, dataKeyPurpose, hashSubject, type DataKeyLookup, type KeyStore } from './key-store.ts'
+import { DestructionLogError, destructionEntryOf, type DestructionLog, type DestructionRow } from './destruction-log.ts'
+import { DataKeyDestroyedError, KeyStoreError, SUBJECT_KEY_PURPOSE, dataKeyPurpose, hashSubject, openMeta, type DataKeyLookup, type KeyStore } from './key-store.ts'
 import type { MasterKey } from './master-key.ts'
-import { openMeta } from './sqlite-key-store.ts'
 
 export interface PostgresPrivacyOptions {
   /** e.g. postgres://civic@db.internal:5432/civic */
@@ -227,39 +226,6 @@ export async function openPostgresKeyStore(options: PostgresPrivacyOptions & { r
   }
 }
 
-interface DestructionRow {
-  readonly id: string
-  readonly reason: string
-  readonly legal_basis: string
-  readonly request_reference: string | null
-  readonly actor_id: string
-  readonly actor_role: string
-  readonly case_ids: string[]
-  readonly fields: string[]
-  readonly method: string
-  readonly started_at: Date
-  readonly completed_at: Date | null
-}
-
-const REASONS: readonly DestructionReason[] = ['erasure-request', 'retention-expired']
-
-function entryOf(row: DestructionRow): DestructionEntry {
-  const reason = REASONS.find((r) => r === row.reason)
-  if (reason === undefined) throw new DestructionLogError(`destruction ${row.id} has reason ${row.reason}, which this code does not know`)
-  return {
-    id: row.id,
-    reason,
-    legalBasis: row.legal_basis,
-    requestReference: row.request_reference,
-    actor: { id: row.actor_id, role: row.actor_role },
-    caseIds: row.case_ids,
-    fields: row.fields,
-    method: row.method,
-    startedAt: row.started_at.toISOString(),
-    completedAt: iso(row.completed_at),
-  }
-}
-
 /** The destruction log in PostgreSQL, in the same schema as the key store. */
 export async function openPostgresDestructionLog(options: PostgresPrivacyOptions): Promise<DestructionLog> {
   const s = schemaOf(options)
@@ -297,16 +263,16 @@ export async function openPostgresDestructionLog(options: PostgresPrivacyOptions
     get: (id) =>
       run('get', async () => {
         const { rows } = await pool.query<DestructionRow>(`${select} WHERE id = $1`, [id])
-        return rows[0] === undefined ? undefined : entryOf(rows[0])
+        return rows[0] === undefined ? undefined : destructionEntryOf(rows[0])
       }),
-    pending: () => run('pending', async () => (await pool.query<DestructionRow>(`${select} WHERE completed_at IS NULL ORDER BY started_at, id`)).rows.map(entryOf)),
+    pending: () => run('pending', async () => (await pool.query<DestructionRow>(`${select} WHERE completed_at IS NULL ORDER BY started_at, id`)).rows.map(destructionEntryOf)),
     list: (range = {}) =>
       run('list', async () => {
         const { rows } = await pool.query<DestructionRow>(`${select} WHERE ($1::timestamptz IS NULL OR started_at >= $1) AND ($2::timestamptz IS NULL OR started_at < $2) ORDER BY started_at, id`, [
           range.from ?? null,
           range.to ?? null,
         ])
-        return rows.map(entryOf)
+        return rows.map(destructionEntryOf)
       }),
     async close() {
       if (closed) return

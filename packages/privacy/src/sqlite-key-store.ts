@@ -14,6 +14,7 @@ import {
   SUBJECT_KEY_PURPOSE,
   dataKeyPurpose,
   hashSubject,
+  openMeta,
   type DataKeyLookup,
   type DestroyOutcome,
   type KeyStore,
@@ -207,32 +208,4 @@ export function openSqliteKeyStore(options: { readonly file: string; readonly ma
       database.close()
     },
   }
-}
-
-/**
- * Reads (or, in a new store, writes) the master key's fingerprint and the wrapped subject index
- * key. A different master key stops here, before anything is written under it.
- */
-export function openMeta(
-  read: (name: string) => Buffer | undefined,
-  write: (name: string, value: Buffer) => void,
-  master: MasterKey,
-  where: string,
-): Buffer {
-  const stored = read('master_fingerprint')?.toString('utf8')
-  if (stored === undefined) {
-    const subjectKey = newKey()
-    write('master_fingerprint', Buffer.from(master.fingerprint, 'utf8'))
-    write('subject_key', wrapKey(master.key, SUBJECT_KEY_PURPOSE, subjectKey))
-    return subjectKey
-  }
-  if (stored !== master.fingerprint) {
-    throw new KeyStoreError(
-      `the key store ${where} belongs to master key ${stored}, but the master key given is ${master.fingerprint}: check CIVIC_MASTER_KEY (nothing was changed; after a rotation use the new key)`,
-    )
-  }
-  const wrapped = read('subject_key')
-  const subjectKey = wrapped === undefined ? undefined : unwrapKey(master.key, SUBJECT_KEY_PURPOSE, wrapped)
-  if (subjectKey === undefined) throw new KeyStoreError(`the key store ${where} has no readable subject index key: the store is damaged`)
-  return subjectKey
 }
