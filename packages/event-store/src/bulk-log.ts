@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import pg from 'pg'
-import { appendLockKey, checkSchemaName, migrate, notifyChannel, POSTGRES_SCHEMA_VERSION, redact } from './postgres.ts'
+import { appendLockKey, checkSchemaName, inTransaction, migrate, notifyChannel, POSTGRES_SCHEMA_VERSION, redact } from './postgres.ts'
 import { openDatabase } from './sqlite.ts'
 
 /** One event exactly as stored: data and metadata as their JSON text. */
@@ -200,11 +200,7 @@ async function openPostgresBulkLog(location: string, role: 'source' | 'target', 
     },
     async importRows(rows, expectedHead) {
       if (role !== 'target') throw new Error(`${description} was opened as the source: not writable`)
-      const client = await pool.connect()
-      const ignore = (): void => undefined
-      client.on('error', ignore)
-      try {
-        await client.query('BEGIN')
+      await inTransaction(pool, async (client) => {
         // The appends' lock: no append of a running service interleaves with the copy.
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [appendLockKey(s)])
         const head = await headOf(client)
@@ -225,28 +221,13 @@ async function openPostgresBulkLog(location: string, role: 'source' | 'target', 
         )
         const last = rows.at(-1)
         if (last !== undefined) await client.query('SELECT pg_notify($1, $2)', [notifyChannel(s), String(last.position)])
-        await client.query('COMMIT')
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined)
-        throw error
-      } finally {
-        client.off('error', ignore)
-        client.release()
-      }
+      })
     },
     async clear() {
-      const client = await pool.connect()
-      try {
-        await client.query('BEGIN')
+      await inTransaction(pool, async (client) => {
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [appendLockKey(s)])
         await client.query(`DELETE FROM ${s}.events`)
-        await client.query('COMMIT')
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined)
-        throw error
-      } finally {
-        client.release()
-      }
+      })
     },
     close: () => pool.end(),
   }

@@ -98,13 +98,32 @@ function toStoreError(error: unknown, operation: string): Error {
   return new Error(`Event store (postgres) ${operation} failed:${code} ${message}`, { cause: error })
 }
 
-/** Creates the schema and runs the migrations it lacks, one installation at a time (advisory lock). Also the bulk copy's (bulk-log.ts). */
-export async function migrate(pool: pg.Pool, s: string): Promise<void> {
+/**
+ * Runs `work` in one transaction on a client of its own: committed when it resolves, rolled back
+ * when it throws. A connection lost between two of its queries is reported on the client; the next
+ * query fails with it, so the listener only keeps the event from crashing the process.
+ */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect()
   const ignore = (): void => undefined
   client.on('error', ignore)
   try {
     await client.query('BEGIN')
+    const result = await work(client)
+    await client.query('COMMIT')
+    return result
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined)
+    throw error
+  } finally {
+    client.off('error', ignore)
+    client.release()
+  }
+}
+
+/** Creates the schema and runs the migrations it lacks, one installation at a time (advisory lock). Also the bulk copy's (bulk-log.ts). */
+export async function migrate(pool: pg.Pool, s: string): Promise<void> {
+  await inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`civic-desk event store schema ${s}`])
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`)
     await client.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`)
@@ -117,14 +136,7 @@ export async function migrate(pool: pg.Pool, s: string): Promise<void> {
       await client.query(MIGRATIONS[version - 1]!(s))
       await client.query(`INSERT INTO ${s}.schema_migrations (version) VALUES ($1)`, [version])
     }
-    await client.query('COMMIT')
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined)
-    throw error
-  } finally {
-    client.off('error', ignore)
-    client.release()
-  }
+  })
 }
 
 /** False once the connection failed (pg marks it; such a client must not go back into the pool). */
