@@ -15,7 +15,7 @@ import type {
   SlaTerms,
   Workflow,
 } from '@civic-desk/contracts'
-import { SUBMITTED_LIFECYCLE, isOpenStatus, lifecycleAfter } from '@civic-desk/contracts'
+import { ERASED_PERSONAL_TEXT, SUBMITTED_LIFECYCLE, isOpenStatus, lifecycleAfter } from '@civic-desk/contracts'
 import { deriveEventId } from './ids.ts'
 import { canTransition } from './status-machine.ts'
 import { CaseRuleViolation } from './violation.ts'
@@ -183,6 +183,8 @@ export type OpenCase = {
   /** Ids of notifications already sent or given up on: never send one twice. */
   readonly notifications: ReadonlySet<string>
   readonly timeline: readonly TimelineRecord[]
+  /** When the case's personal data was erased (KVKK); null while it is held. */
+  readonly personalDataErasedAt: string | null
 }
 
 export type CaseState = { readonly status: 'none' } | OpenCase
@@ -609,10 +611,50 @@ function evolveOpen(c: OpenCase, e: Exclude<CaseEvent, CaseEventOf<'CaseSubmitte
         steps: [...c.steps, { workflow: e.data.workflow, step: e.data.step, fields: e.data.fields, at: e.occurredAt }],
         timeline: at(c, e, { step: 'workflow-step', detailTr: e.data.stepNameTr, detailEn: e.data.stepNameEn }),
       }
+    case 'PersonalDataErased':
+      // Not a step of the case: its status, clocks and updatedAt stay; what was personal reads as erased.
+      return erasePersonalData(c, e.occurredAt)
     default: {
       const unknownEvent: never = e
       return unknownEvent
     }
+  }
+}
+
+const ERASED = ERASED_PERSONAL_TEXT
+
+/**
+ * The case with every piece of personal data it holds replaced by "kişisel veri silindi": the
+ * applicant's contact (phone and e-mail go, so nothing is sent to them any more), the description,
+ * the street address and coordinates, notes, the open question, the answer, the reasons and the
+ * text fields of workflow steps. Everything a statistic reads stays.
+ */
+function erasePersonalData(c: OpenCase, at: string): OpenCase {
+  const s = c.submission
+  const { lat: _lat, lon: _lon, address, ...place } = s.location ?? {}
+  const { phone: _phone, email: _email, name: _name, ...contact } = s.citizen ?? {}
+  const { externalId: _externalId, ...submission } = s
+  const eraseText = (text: string): string => (text === '' ? text : ERASED)
+  return {
+    ...c,
+    personalDataErasedAt: c.personalDataErasedAt ?? at,
+    submission: {
+      ...submission,
+      description: ERASED,
+      ...(s.location === undefined ? {} : { location: { ...place, ...(address === undefined && _lat === undefined ? {} : { address: ERASED }) } }),
+      ...(s.citizen === undefined ? {} : { citizen: { ...contact, name: ERASED } }),
+    },
+    openQuestion: c.openQuestion === null ? null : ERASED,
+    notes: c.notes.map((n) => ({ ...n, text: ERASED })),
+    resolution: c.resolution === null ? null : ERASED,
+    rejection: c.rejection === null ? null : { ...c.rejection, reason: ERASED },
+    steps: c.steps.map((step) => ({
+      ...step,
+      fields: Object.fromEntries(Object.entries(step.fields).map(([k, v]) => [k, typeof v === 'string' ? eraseText(v) : v])),
+    })),
+    timeline: c.timeline.map((t) =>
+      t.step === 'resolved' || t.step === 'rejected' ? { ...t, ...(t.detailTr === undefined ? {} : { detailTr: ERASED }), ...(t.detailEn === undefined ? {} : { detailEn: 'personal data erased' }) } : t,
+    ),
   }
 }
 
@@ -646,6 +688,7 @@ export function evolve(state: CaseState, event: CaseEvent): CaseState {
       reopenings: 0,
       notifications: new Set(),
       timeline: [{ at: event.occurredAt, step: 'submitted' }],
+      personalDataErasedAt: null,
     }
   }
   if (state.status === 'none') return state // a stream must start with CaseSubmitted; anything else is ignored

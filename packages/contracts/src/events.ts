@@ -254,6 +254,34 @@ export const WorkflowStepRecordedV1 = eventSchema(
 )
 export type WorkflowStepRecordedV1 = z.infer<typeof WorkflowStepRecordedV1>
 
+/** What a personal field reads as once its case's data key is destroyed (KVKK erasure or retention). */
+export const ERASED_PERSONAL_TEXT = 'kişisel veri silindi'
+/** What a personal field reads as when its data key cannot be read now (damaged key store, wrong key). */
+export const UNAVAILABLE_PERSONAL_TEXT = 'kişisel veri şu an okunamıyor'
+
+/**
+ * The personal data of the case was destroyed (crypto-shredding: its data key is gone), on a data
+ * subject's request or because its retention period ran out. Holds no personal data itself: which
+ * kinds of data went, the destruction-log entry, the legal basis and the request; the actor is the
+ * privacy officer or the periodic destruction job. Every sealed field of the case's earlier events
+ * reads as erased from now on; the case's status, clocks and every count stay as they were.
+ */
+export const PersonalDataErasedV1 = eventSchema(
+  'PersonalDataErased',
+  1,
+  z.strictObject({
+    /** The destruction-log entry (its id). */
+    destructionId: z.uuid(),
+    reason: z.enum(['erasure-request', 'retention-expired']),
+    legalBasis: Text(500),
+    /** The data subject's application (its tracking code or case id); null for periodic destruction. */
+    requestReference: z.string().min(1).max(200).nullable(),
+    /** The kinds of personal data destroyed, in Turkish as the destruction log states them. */
+    fields: z.array(z.string().min(1).max(200)).max(50),
+  }),
+)
+export type PersonalDataErasedV1 = z.infer<typeof PersonalDataErasedV1>
+
 /** Every case event the system knows, discriminated by `type`. Grows one schema per event type/version. */
 export const CaseEvent = z.discriminatedUnion('type', [
   CaseSubmittedV1,
@@ -277,6 +305,7 @@ export const CaseEvent = z.discriminatedUnion('type', [
   WorkflowStepRecordedV1,
   // Appended, not inserted: CASE_EVENT_TYPES keeps the order of the types that came before.
   CaseDuplicateUnlinkedV1,
+  PersonalDataErasedV1,
 ])
 export type CaseEvent = z.infer<typeof CaseEvent>
 export type CaseEventType = CaseEvent['type']

@@ -56,6 +56,8 @@ export function lifecycleAfter<L extends CaseLifecycle>(lifecycle: L, type: Case
     case 'CaseEscalated':
     case 'CitizenNotified':
     case 'NotificationFailed':
+    // Erasing the personal data changes nothing of the case's course.
+    case 'PersonalDataErased':
       return lifecycle
     default: {
       const unknownType: never = type

@@ -232,6 +232,8 @@ export function evolveOwned(doc: WorkingDoc, positioned: PositionedEvent): boole
     case 'NotificationFailed':
     case 'CaseNoteAdded':
     case 'WorkflowStepRecorded':
+    // The dashboards hold no personal data: an erasure changes nothing they show.
+    case 'PersonalDataErased':
       return true
     default: {
       const unknownEvent: never = event
