@@ -25,3 +25,4 @@ export {
   type DestructionReason,
   type DestructionRequest,
 } from './destruction-log.ts'
+export { configuredMasterKey, masterKeyFile, openConfiguredPrivacy, type OpenedPrivacy, type PrivacySettings } from './configured.ts'
