@@ -26,3 +26,4 @@ export {
   type DestructionRequest,
 } from './destruction-log.ts'
 export { configuredMasterKey, masterKeyFile, openConfiguredPrivacy, type OpenedPrivacy, type PrivacySettings } from './configured.ts'
+export { completePendingErasures, erasePersonalData, personalDataErasedEvent, recordErasureEvents, type ErasureDeps, type ErasureResult } from './erasure.ts'
