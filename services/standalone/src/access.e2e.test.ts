@@ -36,6 +36,7 @@ const CALLERS: readonly Caller[] = [
   { name: 'supervisor', role: 'supervisor' },
   { name: 'auditor', role: 'auditor' },
   { name: 'operator', role: 'operator' },
+  { name: 'privacy officer', role: 'privacy-officer' },
 ]
 
 type Expected = { readonly status: 'ok'; readonly grant: Grant } | { readonly status: 401 | 403 | 404 }
@@ -67,7 +68,7 @@ function tokenOf(caller: Caller, department: string): string | undefined {
     const other = catalogue.departments.find((d) => d.code !== department)!.code
     return `dev-staff-${caller.staff === 'own' ? department : other}`
   }
-  return `dev-${caller.role}`
+  return caller.role === 'privacy-officer' ? 'dev-privacy' : `dev-${caller.role}`
 }
 
 const CITIZEN = { name: 'Ayşe Yılmaz', phone: '+90 532 111 22 33', preferredChannel: 'sms' }
@@ -223,6 +224,13 @@ t.test('every route × every caller answers as ACCESS_RULES says', async (t) => 
       ok: 200,
       sees: (_g, text) => withoutPersonalData('without-personal-data', text),
     }),
+    // An allowed erasure erases a case of its own (by tracking code); a refused one changes nothing.
+    'POST /v1/privacy/erasures': async (allowed) => {
+      const target = allowed ? await newCase('yol-cukur') : fixture
+      return { method: 'POST', url: '/v1/privacy/erasures', department: fen, ok: 201, body: { trackingCode: target.trackingCode, requestReference: 'KVKK-2026-0001', legalBasis: 'KVKK m.7, m.11/1-e' } }
+    },
+    'GET /v1/privacy/subjects': async () => ({ method: 'GET', url: `/v1/privacy/subjects?phone=${encodeURIComponent(CITIZEN.phone)}`, department: fen, ok: 200, sees: withoutPersonalData }),
+    'GET /v1/privacy/destructions': async () => ({ method: 'GET', url: '/v1/privacy/destructions', department: fen, ok: 200 }),
     'GET /v1/ops/streams': async () => ({ method: 'GET', url: '/v1/ops/streams', department: fen, ok: 200 }),
     'GET /v1/ops/read-models': async () => ({ method: 'GET', url: '/v1/ops/read-models', department: fen, ok: 200 }),
     'POST /v1/ops/read-models/rebuild': async () => ({ method: 'POST', url: '/v1/ops/read-models/rebuild', department: fen, ok: 202 }),
