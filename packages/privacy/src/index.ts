@@ -16,10 +16,8 @@ export { openSqliteKeyStore } from './sqlite-key-store.ts'
 export {
   DESTRUCTION_METHOD,
   DestructionLogError,
-  destroyPersonalData,
   destructionLogCsv,
   openSqliteDestructionLog,
-  reconcileDestructions,
   type DestructionEntry,
   type DestructionLog,
   type DestructionReason,
