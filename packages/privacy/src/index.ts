@@ -25,3 +25,28 @@ export {
 } from './destruction-log.ts'
 export { configuredMasterKey, masterKeyFile, openConfiguredPrivacy, type OpenedPrivacy, type PrivacySettings } from './configured.ts'
 export { completePendingErasures, erasePersonalData, personalDataErasedEvent, recordErasureEvents, type ErasureDeps, type ErasureResult } from './erasure.ts'
+export {
+  RetentionFactsFold,
+  dueCases,
+  retentionEnds,
+  scanRetentionFacts,
+  type CaseRetentionFacts,
+  type DueCase,
+  type ScanProgress,
+} from './retention.ts'
+export {
+  MAX_PERIOD_DAYS,
+  PERIODIC_DESTRUCTION_ACTOR,
+  PeriodicDestructionConfigError,
+  RETENTION_FIELDS,
+  RETENTION_LEGAL_BASIS,
+  checkPeriodDays,
+  destroyDue,
+  startPeriodicDestruction,
+  type DestroyDueOptions,
+  type DestroyDueProgress,
+  type DestroyDueResult,
+  type PeriodicDestruction,
+  type PeriodicDestructionOptions,
+  type PeriodicLogger,
+} from './periodic.ts'
