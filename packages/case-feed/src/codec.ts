@@ -15,8 +15,8 @@
  */
 import { LRUCache } from 'lru-cache'
 import { z } from 'zod'
-import { CASE_EVENT_HEADERS, CASE_EVENT_TYPES, CaseEvent, type CaseEventMessage, type CaseEventReading, type CaseEventType } from '@civic-desk/contracts'
-import type { EventToAppend, RecordedEvent } from '@civic-desk/event-store'
+import { CASE_EVENT_HEADERS, CASE_EVENT_TYPES, CaseEvent, UNAVAILABLE_PERSONAL_TEXT, type CaseEventMessage, type CaseEventReading, type CaseEventType } from '@civic-desk/contracts'
+import { recordVariantOf, storedFormOf, type EventToAppend, type RecordedEvent } from '@civic-desk/event-store'
 import type { OutgoingMessage } from '@civic-desk/messaging'
 import { caseIdOfStream } from './stream.ts'
 
@@ -85,28 +85,63 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
+/** What a sealed personal field starts with (see @civic-desk/privacy). */
+const SEALED_PREFIX = 'pd1.'
+
+/**
+ * The data of a record read without its case's key (a reader that never needs personal data, or a
+ * process without the key store): every sealed field reads as unavailable, so the event still fits
+ * the contract and carries no ciphertext further. Undefined when nothing in it is sealed.
+ */
+function withoutSealedFields(data: unknown): unknown {
+  let found = false
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      if (!value.startsWith(SEALED_PREFIX)) return value
+      found = true
+      return UNAVAILABLE_PERSONAL_TEXT
+    }
+    if (Array.isArray(value)) return value.map(walk)
+    if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]))
+    return value
+  }
+  const result = walk(data)
+  return found ? result : undefined
+}
+
 /**
  * A case event in its envelope form (as `civic.case-events.v1` carries it: metadata, `eventId`,
  * `type`, `data`) checked against the full contract. Frozen; shared through the cache, so no
- * caller may alter it. Throws `CaseEventDecodeError`.
+ * caller may alter it. `variant` names what an opener made of its personal fields (`open`,
+ * `erased`, `unavailable`): each variant is cached apart, and an unavailable one not at all, so a
+ * key that can be read again is read again. Sealed fields nobody opened read as unavailable.
+ * Throws `CaseEventDecodeError`.
  */
-export function decodeCaseEnvelope(envelope: Readonly<Record<string, unknown>>): CaseEvent {
+export function decodeCaseEnvelope(envelope: Readonly<Record<string, unknown>>, variant?: string): CaseEvent {
   const id = typeof envelope['eventId'] === 'string' ? envelope['eventId'] : ''
   const type = typeof envelope['type'] === 'string' ? envelope['type'] : ''
-  const cached = id === '' ? undefined : decoded.get(id)
+  // A sealed event nobody opened: decoded (and cached) apart from the opened one.
+  const unopened = variant === undefined && envelope['schemaVersion'] === 2
+  const cacheKey = id === '' || variant === 'unavailable' ? undefined : unopened ? `${id}#sealed` : variant === undefined || variant === 'open' ? id : `${id}#${variant}`
+  const cached = cacheKey === undefined ? undefined : decoded.get(cacheKey)
   if (cached !== undefined && cached.type === type) return cached
-  const parsed = CaseEvent.safeParse(envelope)
+  const sealedData = unopened ? withoutSealedFields(envelope['data']) : undefined
+  const parsed = CaseEvent.safeParse(sealedData === undefined ? envelope : { ...envelope, data: sealedData })
   if (!parsed.success) throw new CaseEventDecodeError(id || '(no id)', type || '(no type)', issuesText(parsed.error.issues), { cause: parsed.error })
   const event = deepFreeze(parsed.data)
-  decoded.set(event.eventId, event)
+  if (cacheKey !== undefined) decoded.set(cacheKey, event)
   return event
 }
 
 /** A stored record as a case event, checked against the full contract (see `decodeCaseEnvelope`). */
-export function decodeCaseEvent(stored: StoredEvent): CaseEvent {
-  const cached = decoded.get(stored.id)
-  if (cached !== undefined && cached.type === stored.type) return cached
-  return decodeCaseEnvelope(envelopeOf(stored))
+export function decodeCaseEvent(stored: StoredEvent | RecordedEvent): CaseEvent {
+  const variant = 'streamId' in stored ? recordVariantOf(stored) : undefined
+  const metadata = stored.metadata as { readonly schemaVersion?: unknown } | null
+  if (variant === undefined && metadata?.schemaVersion !== 2) {
+    const cached = decoded.get(stored.id)
+    if (cached !== undefined && cached.type === stored.type) return cached
+  }
+  return decodeCaseEnvelope(envelopeOf(stored), variant)
 }
 
 /** A stored record of a case stream with where it sits, decoded (contract). Throws `CaseEventDecodeError`; a record of another stream is a bug of the caller. */
@@ -121,9 +156,9 @@ export function feedEventFromRecorded(recorded: RecordedEvent): CaseFeedEvent {
  * event. Throws `CaseEventDecodeError` when the event is not a valid case event, or names another
  * case than its stream.
  */
-export function feedEventFromMessage(value: CaseEventMessage): CaseFeedEvent {
+export function feedEventFromMessage(value: CaseEventMessage, opened?: { readonly envelope: Readonly<Record<string, unknown>>; readonly variant: string | undefined }): CaseFeedEvent {
   const caseId = caseIdOfStream(value.streamId)
-  const event = decodeCaseEnvelope(value.event)
+  const event = opened === undefined ? decodeCaseEnvelope(value.event) : decodeCaseEnvelope(opened.envelope, opened.variant)
   if (caseId === null) throw new CaseEventDecodeError(event.eventId, event.type, `stream ${value.streamId} is not a case stream`)
   if (event.type === 'CaseSubmitted' && event.data.caseId !== caseId) {
     throw new CaseEventDecodeError(event.eventId, event.type, `CaseSubmitted of case ${event.data.caseId} arrived from stream ${value.streamId}`)
@@ -137,7 +172,9 @@ export function feedEventFromMessage(value: CaseEventMessage): CaseFeedEvent {
  * against the known types: the relay passes on what it does not know yet, and each consumer
  * dead-letters it visibly.
  */
-export function caseEventMessage(recorded: RecordedEvent): OutgoingMessage {
+export function caseEventMessage(read: RecordedEvent): OutgoingMessage {
+  // What leaves the process is the record as stored: sealed fields stay sealed.
+  const recorded = storedFormOf(read)
   const envelope = envelopeOf(recorded)
   const correlationId = envelope['correlationId']
   return {

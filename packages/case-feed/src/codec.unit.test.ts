@@ -85,7 +85,7 @@ t.test('shape decoding: the contract reduced to its shape, with the data of chos
     ['CaseSubmitted', { ...data, receivedAt: undefined }, stored.metadata],
     ['CaseSubmitted', null, stored.metadata],
     ['CaseSubmitted', data, { ...(stored.metadata as object), actor: { kind: 'staff' } }],
-    ['CaseSubmitted', data, { ...(stored.metadata as object), schemaVersion: 2 }],
+    ['CaseSubmitted', data, { ...(stored.metadata as object), schemaVersion: 3 }],
     ['CaseSubmitted', data, null],
     ['CaseRouted', { department: 'fen-isleri', category: null, sla: { startedAt: 'x' } }, stored.metadata],
     ['CaseFlewAway', {}, stored.metadata],

@@ -19,6 +19,7 @@ import type { EventStore } from '@civic-desk/event-store'
 import { TOPICS, type Bus } from '@civic-desk/messaging'
 import type { Logger } from '@civic-desk/service-kit'
 import { feedEventFromMessage, type CaseFeedEvent } from './codec.ts'
+import { caseIdOfStream } from './stream.ts'
 import { startTopicConsumer, type Consumer, type ConsumerStatus, type Outcome } from './consumer.ts'
 import { startProjection, type CatchUpProjection, type ProjectionOptions, type ReaderStatus } from './projection.ts'
 import { startStoreGroup, type StoreGroupSettings } from './store-group.ts'
@@ -37,6 +38,13 @@ export interface CaseFeedOptions {
   readonly bus: Bus
   readonly logger: Logger
   readonly groups: GroupSource
+  /**
+   * Opens the personal fields of a case event from the bus (the relay publishes them sealed), for a
+   * process whose handlers need them (`caseEventOpener` of @civic-desk/privacy). Without it they
+   * read as unavailable. Events from the store are opened by the store itself (the privacy
+   * package's sealing store).
+   */
+  readonly openEvent?: (caseId: string, envelope: Readonly<Record<string, unknown>>) => Promise<{ readonly envelope: Readonly<Record<string, unknown>>; readonly variant: string | undefined }>
 }
 
 export interface CaseConsumerOptions {
@@ -75,7 +83,11 @@ export interface CaseFeed {
 }
 
 export function createCaseFeed(options: CaseFeedOptions): CaseFeed {
-  const { store, bus, logger, groups } = options
+  const { store, bus, logger, groups, openEvent } = options
+  const fromMessage = async (value: CaseEventMessageType) => {
+    const caseId = caseIdOfStream(value.streamId)
+    return openEvent === undefined || caseId === null ? feedEventFromMessage(value) : feedEventFromMessage(value, await openEvent(caseId, value.event))
+  }
   const tail = createLogTail({ store, logger })
   const consumers = new Map<string, Consumer>()
   const projections = new Set<CatchUpProjection>()
@@ -94,7 +106,7 @@ export function createCaseFeed(options: CaseFeedOptions): CaseFeed {
       ...(opts.retryBackoffMs === undefined ? {} : { retryBackoffMs: opts.retryBackoffMs }),
       // Types the group does not handle pass without being decoded; a known type that does not
       // decode throws CaseEventDecodeError, which the skeleton dead-letters.
-      handle: async (message) => (types !== undefined && !types.has(message.value.event.type) ? 'ignored' : opts.handle(feedEventFromMessage(message.value))),
+      handle: async (message) => (types !== undefined && !types.has(message.value.event.type) ? 'ignored' : opts.handle(await fromMessage(message.value))),
     })
   }
 

@@ -44,6 +44,11 @@ export const RecordedLocation = z.strictObject({
   address: z.string().trim().min(1).max(500).optional(),
   lat: z.number().min(-90).max(90).optional(),
   lon: z.number().min(-180).max(180).optional(),
+  /**
+   * Schema v2 stores the coordinates sealed, as one personal field (`lat`/`lon` left out); opening
+   * the event restores `lat` and `lon`. A reader without the case's key sees this in their place.
+   */
+  point: z.string().max(300).optional(),
 }).refine(bothOrNeither, latLon)
 
 /**

@@ -8,9 +8,10 @@ export type {
   ReadStreamOptions,
   RecordedEvent,
   SubscribeToAllOptions,
+  RewrittenRecord,
   Subscription,
 } from './port.ts'
-export { ConcurrencyError } from './port.ts'
+export { ConcurrencyError, RECORD_VARIANT, STORED_FORM, recordVariantOf, storedFormOf } from './port.ts'
 export { createMemoryEventStore, type MemoryEventStoreOptions } from './memory.ts'
 export { openSqliteEventStore, type SqliteEventStoreOptions } from './sqlite.ts'
 /** Bulk, read-only reading of a SQLite store's global log as stored text (read-model rebuilds). */

@@ -112,3 +112,25 @@ export class ConcurrencyError extends Error {
     super(`Stream ${streamId}: expected revision ${String(expected)}, actual ${actual === -1 ? 'no stream' : actual}`)
   }
 }
+
+/**
+ * A store wrapper that rewrites what it reads (the privacy package's, which opens sealed personal
+ * fields) hands out new records that keep the record as stored under `STORED_FORM`, and name what
+ * they hold under `RECORD_VARIANT`. Whatever leaves the process (a relayed message, a dead letter)
+ * takes the stored form; a reader that caches decoded events by id caches each variant apart.
+ */
+export const STORED_FORM: unique symbol = Symbol('civic-desk stored form')
+export const RECORD_VARIANT: unique symbol = Symbol('civic-desk record variant')
+
+/** A record as a wrapper handed it out: the stored one it came from, and what it holds now. */
+export type RewrittenRecord = RecordedEvent & { readonly [STORED_FORM]: RecordedEvent; readonly [RECORD_VARIANT]: string }
+
+/** The record as the store holds it (itself when no wrapper rewrote it). */
+export function storedFormOf(record: RecordedEvent): RecordedEvent {
+  return (record as Partial<RewrittenRecord>)[STORED_FORM] ?? record
+}
+
+/** What a wrapper made of the record (e.g. `open`, `erased`), or undefined for a record as stored. */
+export function recordVariantOf(record: RecordedEvent): string | undefined {
+  return (record as Partial<RewrittenRecord>)[RECORD_VARIANT]
+}

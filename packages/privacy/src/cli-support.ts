@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { validateCatalogue, type Catalogue } from '@civic-desk/contracts'
 import { EventStoreChoiceError, openConfiguredEventStore, type EventStoreKind, type OpenedEventStore } from '@civic-desk/event-store'
-import { masterKeyFile } from './configured.ts'
+import { masterKeyFile, privacySettingsOf } from './configured.ts'
 
 /** A usage or configuration error: exit code 2, nothing was done. */
 export class UsageError extends Error {
@@ -94,7 +94,7 @@ export async function openCliEventStore(settings: CliSettings): Promise<OpenedEv
  * opening it would create a new, wrong master key file beside it.
  */
 export function checkMasterKeyFound(settings: CliSettings): void {
-  if (settings.pgUrl !== undefined || settings.masterKey !== undefined) return
+  if (privacySettingsOf(settings).pgUrl !== undefined || settings.masterKey !== undefined) return
   if (existsSync(join(settings.dataDir, 'keys.sqlite')) && !existsSync(masterKeyFile(settings.dataDir))) {
     throw new UsageError(
       `ana anahtar bulunamadı / no master key: CIVIC_MASTER_KEY is not set and ${masterKeyFile(settings.dataDir)} does not exist, but the key store ${join(settings.dataDir, 'keys.sqlite')} does: set CIVIC_MASTER_KEY`,

@@ -37,6 +37,11 @@ export interface OpenedPrivacy {
   close(): Promise<void>
 }
 
+/** The privacy settings of a service's distributed configuration: PostgreSQL when the log is on a server and `CIVIC_PG_URL` is set. */
+export function privacySettingsOf(config: { readonly eventStore: string; readonly pgUrl?: string | undefined; readonly pgSchema: string; readonly masterKey?: string | undefined }): PrivacySettings {
+  return { masterKey: config.masterKey, pgUrl: config.eventStore === 'sqlite' ? undefined : config.pgUrl, pgSchema: config.pgSchema }
+}
+
 /** The file the development master key is kept in. */
 export const masterKeyFile = (dataDir: string): string => join(dataDir, 'master.key')
 

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util'
 import { checkMasterKeyFound, cliSettings, loadCliCatalogue, openCliEventStore, progressLine, runCli, stderrLogger, UsageError } from './cli-support.ts'
-import { openConfiguredPrivacy } from './configured.ts'
+import { openConfiguredPrivacy, privacySettingsOf } from './configured.ts'
 import { destroyDue, type DestroyDueProgress } from './periodic.ts'
 import { dueCases, scanRetentionFacts } from './retention.ts'
 
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
       return
     }
     checkMasterKeyFound(settings)
-    const privacy = await openConfiguredPrivacy({ masterKey: settings.masterKey, pgUrl: settings.pgUrl, pgSchema: settings.pgSchema }, { dataDir: settings.dataDir, logger: stderrLogger })
+    const privacy = await openConfiguredPrivacy(privacySettingsOf(settings), { dataDir: settings.dataDir, logger: stderrLogger })
     try {
       out(`anahtar deposu / key store: ${privacy.kind} ${privacy.target}`)
       const result = await destroyDue({ keys: privacy.keys, log: privacy.log, store: opened.store, catalogue, now: () => new Date(), onProgress: progressPrinter() })

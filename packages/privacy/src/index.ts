@@ -23,8 +23,20 @@ export {
   type DestructionReason,
   type DestructionRequest,
 } from './destruction-log.ts'
-export { configuredMasterKey, masterKeyFile, openConfiguredPrivacy, type OpenedPrivacy, type PrivacySettings } from './configured.ts'
+export { configuredMasterKey, masterKeyFile, openConfiguredPrivacy, privacySettingsOf, type OpenedPrivacy, type PrivacySettings } from './configured.ts'
 export { completePendingErasures, erasePersonalData, personalDataErasedEvent, recordErasureEvents, type ErasureDeps, type ErasureResult } from './erasure.ts'
+export {
+  PERSONAL_FIELDS,
+  SEALED_SCHEMA_VERSION,
+  caseEventOpener,
+  hasPersonalFields,
+  openEventData,
+  sealEventData,
+  sealingEventStore,
+  subjectsOfSubmission,
+  type OpeningVariant,
+  type SealingStoreOptions,
+} from './sealing.ts'
 export {
   RetentionFactsFold,
   dueCases,

@@ -5,7 +5,7 @@
  * so a wrong key stops the start instead of wrapping new keys under it.
  */
 import { createHmac } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { KEY_BYTES, newKey } from './cipher.ts'
 
@@ -56,8 +56,18 @@ export function loadOrCreateMasterKeyFile(file: string): MasterKey & { readonly 
   }
   mkdirSync(dirname(file), { recursive: true })
   const text = newMasterKeyText()
-  // 'wx': never replace a file that appeared meanwhile (another process creating it too).
-  writeFileSync(file, `${text}\n`, { mode: 0o600, flag: 'wx' })
+  // Written whole under a temporary name, then linked into place: link never replaces a file, so
+  // when several services of one host start together, one key wins and every one reads that one.
+  const temporary = `${file}.${process.pid}.${Date.now()}.tmp`
+  writeFileSync(temporary, `${text}\n`, { mode: 0o600, flag: 'wx' })
+  try {
+    linkSync(temporary, file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    return { ...parseMasterKey(readFileSync(file, 'utf8')), created: false }
+  } finally {
+    unlinkSync(temporary)
+  }
   chmodSync(file, 0o600)
   return { ...parseMasterKey(text), created: true }
 }

@@ -46,7 +46,10 @@ export type DestroyDueProgress =
 export interface DestroyDueOptions {
   readonly keys: KeyStore
   readonly log: DestructionLog
+  /** Where the `PersonalDataErased` events are appended (in a service: its sealing store). */
   readonly store: EventStore
+  /** The log as stored, scanned for what is due (default `store`): only clear fields are read, so nothing needs opening. */
+  readonly scanStore?: EventStore
   readonly catalogue: Catalogue
   /** The clock: what is due is decided at the first reading; the log's times come from it too. */
   readonly now?: () => Date
@@ -80,7 +83,7 @@ export async function destroyDue(options: DestroyDueOptions): Promise<DestroyDue
   const deps = { keys: options.keys, log: options.log, store: options.store, now, ...(options.newId === undefined ? {} : { newId: options.newId }) }
   let pendingCompleted = 0
   if (!dryRun && (await options.log.pending()).length > 0) pendingCompleted = (await completePendingErasures(deps)).completed
-  const facts = await scanRetentionFacts(options.store, {
+  const facts = await scanRetentionFacts(options.scanStore ?? options.store, {
     ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
     onProgress: (p) => options.onProgress?.({ phase: 'scan', ...p }),
   })

@@ -13,7 +13,7 @@ import { existsSync, fsyncSync, openSync, closeSync, readFileSync, renameSync, r
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { cliSettings, progressLine, runCli, stderrLogger, UsageError } from './cli-support.ts'
-import { masterKeyFile, openConfiguredPrivacy } from './configured.ts'
+import { masterKeyFile, openConfiguredPrivacy, privacySettingsOf } from './configured.ts'
 import { MasterKeyError, newMasterKeyText, parseMasterKey } from './master-key.ts'
 
 const USAGE = `usage: pnpm privacy:rotate-master-key [--data-dir D]
@@ -58,8 +58,9 @@ async function main(): Promise<void> {
   const file = masterKeyFile(settings.dataDir)
   const fromFile = settings.masterKey === undefined
   if (fromFile && !existsSync(file)) throw new UsageError(`ana anahtar bulunamadı / no master key: CIVIC_MASTER_KEY is not set and ${file} does not exist`)
-  if (settings.pgUrl === undefined && !existsSync(join(settings.dataDir, 'keys.sqlite'))) {
-    throw new UsageError(`anahtar deposu yok / no key store at ${join(settings.dataDir, 'keys.sqlite')}: set CIVIC_DATA_DIR or --data-dir (or CIVIC_PG_URL)`)
+  const onServer = privacySettingsOf(settings).pgUrl !== undefined
+  if (!onServer && !existsSync(join(settings.dataDir, 'keys.sqlite'))) {
+    throw new UsageError(`anahtar deposu yok / no key store at ${join(settings.dataDir, 'keys.sqlite')}: set CIVIC_DATA_DIR or --data-dir (or CIVIC_EVENT_STORE=postgres with CIVIC_PG_URL)`)
   }
   const currentText = settings.masterKey ?? readFileSync(file, 'utf8')
   const current = parse(currentText, fromFile ? file : 'CIVIC_MASTER_KEY')
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
   const next = parse(nextText, 'CIVIC_NEW_MASTER_KEY')
   if (next.fingerprint === current.fingerprint) throw new UsageError('CIVIC_NEW_MASTER_KEY is the current master key: nothing to rotate')
 
-  const settingsWith = (masterKey: string) => ({ masterKey, pgUrl: settings.pgUrl, pgSchema: settings.pgSchema })
+  const settingsWith = (masterKey: string) => privacySettingsOf({ ...settings, masterKey })
   const privacy = await openConfiguredPrivacy(settingsWith(currentText), { dataDir: settings.dataDir, logger: stderrLogger })
   const pendingFile = `${file}.next`
   let rewrapped: number | undefined

@@ -74,6 +74,11 @@ export const ACCESS_RULES: readonly AccessRule[] = [
   caseCommand('/v1/cases/:caseId/steps/:step'),
   { method: 'GET', path: '/v1/workflows', roles: { staff: 'full', supervisor: 'full', auditor: 'full' }, who: 'staff, supervisors, auditors' },
 
+  // privacy (KVKK)
+  { method: 'POST', path: '/v1/privacy/erasures', roles: { 'privacy-officer': 'full' }, who: 'the privacy officer (role `privacy-officer`)' },
+  { method: 'GET', path: '/v1/privacy/subjects', roles: { 'privacy-officer': 'full' }, who: 'the privacy officer' },
+  { method: 'GET', path: '/v1/privacy/destructions', roles: { 'privacy-officer': 'full', auditor: 'full' }, who: 'the privacy officer, auditors' },
+
   // notification
   { method: 'GET', path: '/v1/notifications/outbox', roles: { operator: 'full', supervisor: 'full' }, who: 'operators, supervisors' },
   { method: 'GET', path: '/v1/notifications/status', roles: { operator: 'full' }, who: 'operators' },

@@ -12,7 +12,7 @@ import { DepartmentCodeSchema } from '@civic-desk/contracts'
 import { ForbiddenError, UnauthorizedError } from './errors.ts'
 
 /** Every role, from the channel adapters that hand in requests to the operators who run the system. */
-export const ROLES = ['channel', 'staff', 'supervisor', 'auditor', 'operator'] as const
+export const ROLES = ['channel', 'staff', 'supervisor', 'auditor', 'operator', 'privacy-officer'] as const
 
 /** Schema of a role name. */
 export const RoleSchema = z.enum(ROLES)
@@ -144,7 +144,7 @@ export function createAccessControl(config: AccessConfigInput): AccessControl {
 
 /**
  * Development tokens, each equal to its id: `dev-channel`, `dev-supervisor`, `dev-auditor`,
- * `dev-operator` and `dev-staff-<department>` for every department (the supervisor sees all).
+ * `dev-operator`, `dev-privacy` (the KVKK privacy officer) and `dev-staff-<department>` for every department (the supervisor sees all).
  */
 export function devAccessConfig(departmentCodes: readonly string[]): AccessConfig {
   const dev = (id: string, roles: Role[], departments: readonly string[] = []): AccessConfigInput['tokens'][number] => ({
@@ -160,6 +160,7 @@ export function devAccessConfig(departmentCodes: readonly string[]): AccessConfi
         dev('dev-supervisor', ['supervisor'], departmentCodes),
         dev('dev-auditor', ['auditor']),
         dev('dev-operator', ['operator']),
+        dev('dev-privacy', ['privacy-officer']),
         ...departmentCodes.map((code) => dev(`dev-staff-${code}`, ['staff'], [code])),
       ],
     },

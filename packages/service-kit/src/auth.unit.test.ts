@@ -77,6 +77,7 @@ t.test('devAccessConfig builds the development tokens', async (t) => {
     { id: 'dev-supervisor', roles: ['supervisor'], departments: ['fen-isleri', 'temizlik'], token: 'dev-supervisor' },
     { id: 'dev-auditor', roles: ['auditor'], departments: [], token: 'dev-auditor' },
     { id: 'dev-operator', roles: ['operator'], departments: [], token: 'dev-operator' },
+    { id: 'dev-privacy', roles: ['privacy-officer'], departments: [], token: 'dev-privacy' },
     { id: 'dev-staff-fen-isleri', roles: ['staff'], departments: ['fen-isleri'], token: 'dev-staff-fen-isleri' },
     { id: 'dev-staff-temizlik', roles: ['staff'], departments: ['temizlik'], token: 'dev-staff-temizlik' },
   ])

@@ -36,6 +36,12 @@ export const distributedConfigEntries = {
     doc: 'EventStoreDB connection string when CIVIC_EVENT_STORE=eventstoredb',
     secret: true,
   },
+  masterKey: {
+    env: 'CIVIC_MASTER_KEY',
+    schema: z.string().min(1).optional(),
+    doc: 'Master key of the personal data, the same on every host (64 hex digits or base64 of 32 bytes: openssl rand -hex 32); unset = created in CIVIC_DATA_DIR/master.key, for one host in development only',
+    secret: true,
+  },
   storePollMs: {
     env: 'CIVIC_STORE_POLL_MS',
     schema: z.coerce.number().int().min(5).max(60_000).default(25),

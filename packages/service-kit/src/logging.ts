@@ -26,6 +26,26 @@ export const REDACTED_PATHS: readonly string[] = [
   'headers.authorization',
 ]
 
+/**
+ * A request as a log line shows it: the path without its query string, which can hold personal
+ * data (`/v1/privacy/subjects?phone=…`, a search) and must never reach a log.
+ */
+export function requestForLog(req: { readonly method?: string; readonly url?: string; readonly host?: string; readonly ip?: string; readonly raw?: unknown; readonly socket?: { readonly remotePort?: number } }): object {
+  const url = req.url ?? '/'
+  const q = url.indexOf('?')
+  const path = q === -1 ? url : url.slice(0, q)
+  // A plain object a component logged as `req` keeps its fields (its headers are redacted above).
+  if (req.raw === undefined) return q === -1 ? req : { ...req, url: path, query: '[not logged]' }
+  return {
+    method: req.method,
+    url: path,
+    ...(q === -1 ? {} : { query: '[not logged]' }),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  }
+}
+
 /** Options of `createLogger`. */
 export interface CreateLoggerOptions {
   /** Minimum level written. */
@@ -44,6 +64,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+    serializers: { req: requestForLog },
   }
   // Stdout is written synchronously. pino's default stdout stream writes asynchronously and, on
   // process.exit, flushes what is queued but drops the write still in flight: a shutdown's

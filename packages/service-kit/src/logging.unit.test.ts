@@ -36,3 +36,15 @@ t.test('the log level schema defaults to info and rejects unknown levels', async
   t.equal(logLevelSchema.parse('debug'), 'debug')
   t.equal(logLevelSchema.safeParse('verbose').success, false)
 })
+
+t.test('a request line never carries its query string (it can hold a phone number or an e-mail address)', async (t) => {
+  const lines: Array<Record<string, unknown>> = []
+  const destination = { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }
+  const logger = createLogger({ level: 'info', name: 'workflow', destination })
+  const request = { method: 'GET', url: '/v1/privacy/subjects?phone=%2B905329876543', host: 'localhost', ip: '127.0.0.1', raw: {}, socket: { remotePort: 5000 } }
+  logger.info({ req: request }, 'incoming request')
+  t.same(lines[0]?.['req'], { method: 'GET', url: '/v1/privacy/subjects', query: '[not logged]', host: 'localhost', remoteAddress: '127.0.0.1', remotePort: 5000 })
+  t.notMatch(JSON.stringify(lines), /905329876543/)
+  logger.info({ req: { method: 'GET', url: '/v1/search?email=ayse@example.com' } }, 'a component logs a plain request')
+  t.notMatch(JSON.stringify(lines[1]), /ayse/)
+})

@@ -22,6 +22,7 @@ export const PRODUCT_VARIABLES: ReadonlySet<string> = new Set([
   'CIVIC_LOOKUPS_PER_MINUTE',
   'CIVIC_MAX_CASE_BYTES',
   'CIVIC_MAX_NOTES_PER_CASE',
+  'CIVIC_MASTER_KEY',
   'CIVIC_MAX_REOPENINGS',
   'CIVIC_MUNICIPALITY_NAME',
   // Read by `pnpm privacy:rotate-master-key` only: the master key to rotate to (else a new one).

@@ -46,3 +46,4 @@ export {
   type AssignmentSource,
   type AssignmentType,
 } from './assignments.ts'
+export { ERASED_FIELDS_TR, PROCESSING_PURPOSES_TR, registerPrivacyRoutes, type PrivacyRouteDeps } from './privacy-routes.ts'

@@ -4,11 +4,13 @@
 // systems (Kafka with KAFKA_BROKERS, else the bus file on this host).
 import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
-import { createCaseFeed } from '@civic-desk/case-feed'
+import { caseIdOfStream, createCaseFeed } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
+import { caseEventOpener, completePendingErasures, openConfiguredPrivacy, privacySettingsOf, sealingEventStore } from '@civic-desk/privacy'
 import { openServiceBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildWorkflowApp } from './app.ts'
+import { registerPrivacyRoutes } from './privacy-routes.ts'
 import { startAssignmentPublisher } from './assignments.ts'
 import { workflowConfig } from './config.ts'
 import { createOpenCases } from './open-cases.ts'
@@ -37,9 +39,15 @@ const access = createAccessControl(accessConfig)
 
 const dataDir = resolve(config.dataDir)
 // The log: SQLite in the data folder (one host), or a PostgreSQL server (CIVIC_EVENT_STORE=postgres).
-const { store, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
+const { store: log, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
   exitAtStart('department-workflow', 'cannot open the event store', error),
 )
+// Personal data (KVKK): the case keys and the destruction log (PostgreSQL with the log on a server,
+// else the data folder); the services read and write the log through the sealing store.
+const privacy = await openConfiguredPrivacy(privacySettingsOf(config), { dataDir, logger: logger.child({ component: 'privacy' }) }).catch((error: unknown) =>
+  exitAtStart('department-workflow', 'cannot open the personal data key store', error),
+)
+const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
 const { bus, kind: busKind, target: busTarget } = openServiceBus({
   kafkaBrokers: config.kafkaBrokers,
   clientId: SERVICE,
@@ -48,7 +56,7 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
   onFatalError: (error) => shutdown.fail(error),
 })
 // Assignments from civic.case-events.v1 (the relay fills it); the queues from the store.
-const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'bus' } })
+const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'bus' }, openEvent: caseEventOpener(privacy.keys) })
 const openCases = createOpenCases({ feed })
 const now = (): Date => new Date()
 
@@ -62,7 +70,15 @@ logger.info({ head, ms: Math.round(performance.now() - started) }, 'case project
 const assignments = await startAssignmentPublisher({ feed, bus, store, catalogue, logger })
 const scheduler = startSlaScheduler({ store, openCases, now, intervalMs: config.slaTickMs, logger })
 const caseLimits = { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes }
-const app = buildWorkflowApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => store.headPosition() }, store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, timeouts: httpTimeouts(config), caseLimits })
+{
+  // A crash in the middle of an erasure is finished now; a key store restored from an older backup
+  // loses again every key the destruction log names.
+  const recovered = await completePendingErasures({ keys: privacy.keys, log: privacy.log, store })
+  if (recovered.completed > 0 || recovered.keysDestroyedAgain > 0) logger.warn(recovered, 'destruction log reconciled: erasures completed or keys destroyed again')
+}
+const app = buildWorkflowApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => log.headPosition() }, store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, timeouts: httpTimeouts(config), caseLimits })
+// The privacy officer's API (KVKK erasure, data-subject access, destruction log).
+registerPrivacyRoutes(app, { keys: privacy.keys, log: privacy.log, store, access, logger, now })
 
 const shutdown = installShutdown({
   logger,
@@ -75,6 +91,7 @@ const shutdown = installShutdown({
     { name: 'case feed', close: () => feed.close() },
     { name: 'bus', close: () => bus.close() },
     { name: 'event store', close: () => store.close() },
+    { name: 'key store and destruction log', close: () => privacy.close() },
   ],
 })
 

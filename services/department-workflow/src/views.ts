@@ -26,6 +26,7 @@ import {
   type WorkflowFile,
   type WorkflowStep,
 } from '@civic-desk/contracts'
+import { PERSONAL_FIELDS, hasPersonalFields } from '@civic-desk/privacy'
 import { slaPositionAt } from './sla-view.ts'
 
 /** Whether the caller may see the applicant's personal data. */
@@ -102,6 +103,8 @@ export interface CaseView {
   /** What was handed in; without `citizen` for anonymous requests, and for auditors also without the street address and coordinates. */
   readonly submission: Omit<Submission, 'citizen'> & { readonly citizen?: Submission['citizen'] }
   readonly personalDataRedacted: boolean
+  /** When the case's personal data was erased (KVKK): every personal field reads "kişisel veri silindi". Null while held. */
+  readonly personalDataErasedAt: string | null
   readonly legalDueAt: string | null
   readonly sla: SlaView | null
   readonly duplicateOf: OpenCase['duplicateOf']
@@ -221,6 +224,7 @@ export function caseView(
     updatedAt: state.updatedAt,
     submission: limited !== null ? limited.data : citizen === undefined ? withoutCitizen : { ...withoutCitizen, citizen },
     personalDataRedacted: redacted,
+    personalDataErasedAt: state.personalDataErasedAt,
     legalDueAt: state.legalDueAt,
     sla: slaView(state, now),
     duplicateOf: state.duplicateOf,
@@ -260,11 +264,15 @@ export interface HistoryEntry {
   readonly data: unknown
   /** Set when personal data was left out of `data`. */
   readonly redacted?: readonly string[]
+  /** The personal fields of this event that were erased (KVKK): they read "kişisel veri silindi" or are gone. */
+  readonly erased?: readonly string[]
 }
 
 /** The stored events of a case in order, for auditors and supervisors. */
 export function historyEntries(records: readonly CaseRecord[], visibility: Visibility): HistoryEntry[] {
+  const erasedCase = records.some((r) => r.event.type === 'PersonalDataErased')
   return records.map(({ event, revision, position, recordedAt }) => {
+    const erased = erasedCase && hasPersonalFields(event.type) ? { erased: PERSONAL_FIELDS[event.type] ?? [] } : {}
     const base = {
       revision,
       position,
@@ -280,8 +288,8 @@ export function historyEntries(records: readonly CaseRecord[], visibility: Visib
     }
     if (visibility === 'without-personal-data' && event.type === 'CaseSubmitted') {
       const { data, removed } = withoutPersonalData(event.data)
-      if (removed.length > 0) return { ...base, data, redacted: removed.map((path) => `data.${path}`) }
+      if (removed.length > 0) return { ...base, data, redacted: removed.map((path) => `data.${path}`), ...erased }
     }
-    return { ...base, data: event.data }
+    return { ...base, data: event.data, ...erased }
   })
 }

@@ -2,7 +2,9 @@
 // that reads process.env. Takes requests over HTTP (POST /v1/requests) and from channel adapters
 // on civic.intake.v1, and stores each as a new case in the shared event store.
 import { join, resolve } from 'node:path'
+import { caseIdOfStream } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
+import { openConfiguredPrivacy, privacySettingsOf, sealingEventStore } from '@civic-desk/privacy'
 import { openServiceBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildIntakeApp } from './app.ts'
@@ -21,9 +23,15 @@ const access = createAccessControl(accessConfig)
 const trackingKey = config.trackingKey !== undefined ? decodeTrackingKey(config.trackingKey) : loadOrCreateTrackingKey(join(dataDir, 'tracking.key')).key
 
 // The log: SQLite in the data folder (one host), or a PostgreSQL server (CIVIC_EVENT_STORE=postgres).
-const { store, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
+const { store: log, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
   exitAtStart('intake', 'cannot open the event store', error),
 )
+// Personal data (KVKK): the case keys and the destruction log (PostgreSQL with the log on a server,
+// else the data folder); the services read and write the log through the sealing store.
+const privacy = await openConfiguredPrivacy(privacySettingsOf(config), { dataDir, logger: logger.child({ component: 'privacy' }) }).catch((error: unknown) =>
+  exitAtStart('intake', 'cannot open the personal data key store', error),
+)
+const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
 const { bus, kind: busKind, target: busTarget } = openServiceBus({
   kafkaBrokers: config.kafkaBrokers,
   clientId: SERVICE,
@@ -32,7 +40,7 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
   onFatalError: (error) => shutdown.fail(error),
 })
 const consumer = await startIntakeConsumer({ bus, store, catalogue, now, trackingKey, logger })
-const app = await buildIntakeApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => store.headPosition() }, store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute, bodyLimit: config.bodyLimit, timeouts: httpTimeouts(config) })
+const app = await buildIntakeApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => log.headPosition() }, store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute, bodyLimit: config.bodyLimit, timeouts: httpTimeouts(config) })
 
 const shutdown = installShutdown({
   logger,
@@ -42,6 +50,7 @@ const shutdown = installShutdown({
     { name: 'intake consumer', close: () => consumer.stop() },
     { name: 'bus', close: () => bus.close() },
     { name: 'event store', close: () => store.close() },
+    { name: 'key store and destruction log', close: () => privacy.close() },
   ],
 })
 

@@ -2,8 +2,9 @@
 // process.env. It consumes civic.case-events.v1 (Kafka with KAFKA_BROKERS, else the bus file on this
 // host), reads and records on the event store shared in CIVIC_DATA_DIR, and keeps its outbox there.
 import { join, resolve } from 'node:path'
-import { createCaseFeed } from '@civic-desk/case-feed'
+import { caseIdOfStream, createCaseFeed } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
+import { caseEventOpener, openConfiguredPrivacy, privacySettingsOf, sealingEventStore } from '@civic-desk/privacy'
 import { openServiceBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildNotificationApp } from './app.ts'
@@ -20,9 +21,15 @@ const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile,
 const access = createAccessControl(accessConfig)
 
 // The log: SQLite in the data folder (one host), or a PostgreSQL server (CIVIC_EVENT_STORE=postgres).
-const { store, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
+const { store: log, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
   exitAtStart('notification', 'cannot open the event store', error),
 )
+// Personal data (KVKK): the case keys and the destruction log (PostgreSQL with the log on a server,
+// else the data folder); the services read and write the log through the sealing store.
+const privacy = await openConfiguredPrivacy(privacySettingsOf(config), { dataDir, logger: logger.child({ component: 'privacy' }) }).catch((error: unknown) =>
+  exitAtStart('notification', 'cannot open the personal data key store', error),
+)
+const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
 const { bus, kind: busKind, target: busTarget } = openServiceBus({
   kafkaBrokers: config.kafkaBrokers,
   clientId: 'notification',
@@ -33,18 +40,19 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
 const outbox = openSqliteOutbox(join(dataDir, 'outbox.sqlite'))
 const router = buildProviderRouter(config, outbox)
 // Case events from civic.case-events.v1, which the relay fills.
-const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'bus' } })
+const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'bus' }, openEvent: caseEventOpener(privacy.keys) })
 const notifier = await startNotifier({
   feed,
   store,
   catalogue,
   router,
+  outbox,
   logger,
   ...notifierSettings(config),
 })
 // Escalations and the daily digest of overdue cases to the directorates' supervisors (catalogue contacts).
 const supervisors = await startSupervisorService({ feed, store, catalogue, config, dataDir, logger })
-const app = buildNotificationApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => store.headPosition() }, outbox, notifier, access, logger, timeouts: httpTimeouts(config) })
+const app = buildNotificationApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => log.headPosition() }, outbox, notifier, access, logger, timeouts: httpTimeouts(config) })
 
 const shutdown = installShutdown({
   logger,
@@ -57,6 +65,7 @@ const shutdown = installShutdown({
     { name: 'bus', close: () => bus.close() },
     { name: 'outbox', close: async () => outbox.close() },
     { name: 'event store', close: () => store.close() },
+    { name: 'key store and destruction log', close: () => privacy.close() },
   ],
 })
 

@@ -35,6 +35,7 @@ import { NonRetriableError } from '@civic-desk/messaging'
 import type { Logger } from '@civic-desk/service-kit'
 import { sendWithRetry } from './delivery.ts'
 import type { OutgoingNotification, ProviderRouter } from './providers.ts'
+import type { Outbox } from './outbox.ts'
 import { renderMessage, type Language, type NotificationChannel, type TemplateContext } from './templates.ts'
 
 /** Which case events the citizen hears about, and with which template. */
@@ -59,6 +60,8 @@ export interface NotifierOptions {
   readonly logger: Logger
   readonly now?: () => Date
   readonly groupId?: string
+  /** The message store whose rendered messages are forgotten when a case's personal data is erased. */
+  readonly outbox?: Pick<Outbox, 'forgetCase'>
   /** Sends per message before `NotificationFailed`. Default 5. */
   readonly maxAttempts?: number
   /** First back-off between sends, doubling. Default 500 ms. */
@@ -172,7 +175,13 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   /** The last delivery that failed after its last try (a recorded outcome, not a failure of the handler). */
   let failure: string | null = null
 
-  async function handle({ caseId, revision, event }: CaseFeedEvent): Promise<'sent' | 'failed' | 'skipped'> {
+  async function handle({ caseId, revision, event }: CaseFeedEvent): Promise<'sent' | 'failed' | 'skipped' | 'forgotten'> {
+    if (event.type === 'PersonalDataErased') {
+      // The messages already rendered for the person go too; nothing new is sent (no address is left).
+      const forgotten = options.outbox?.forgetCase(caseId) ?? 0
+      logger.info({ caseId, destructionId: event.data.destructionId, messages: forgotten }, 'personal data erased: the outbox forgot the messages of the case')
+      return 'forgotten'
+    }
     const template = TRIGGERS[event.type]
     if (template === undefined) return 'skipped'
     const loaded = await loadCase(store, caseId)
@@ -263,7 +272,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   const consumer: Consumer = await feed.consume({
     groupId: options.groupId ?? 'notification',
     // Most case events tell the citizen nothing: they pass without being decoded.
-    types: new Set(Object.keys(TRIGGERS) as CaseEventType[]),
+    types: new Set([...(Object.keys(TRIGGERS) as CaseEventType[]), 'PersonalDataErased']),
     handle,
   })
 

@@ -8,6 +8,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { ERASED_PERSONAL_TEXT } from '@civic-desk/contracts'
 import type { OutgoingNotification } from './notification.ts'
 import { LANGUAGES, NOTIFICATION_CHANNELS, TEMPLATE_NAMES, type Language, type NotificationChannel, type TemplateName } from './templates.ts'
 
@@ -47,6 +48,12 @@ export interface Outbox {
   list(filter?: OutboxFilter): OutboxEntry[]
   /** How many entries the outbox holds, or how many match the filter's case and tracking code (paging ignored). */
   count(filter?: OutboxCountFilter): number
+  /**
+   * Forgets the personal data of a case's messages (KVKK erasure): the address, subject and text
+   * of each become "kişisel veri silindi", overwritten in the file; the rows stay, so the counts
+   * do. Returns how many messages it changed (0 when done before).
+   */
+  forgetCase(caseId: string): number
   /** Releases the store; later calls throw `OutboxClosedError`. Closing twice is harmless. */
   close(): void
 }
@@ -127,6 +134,18 @@ export function createMemoryOutbox(): Outbox {
     count(filter = {}) {
       open()
       return filter.caseId === undefined && filter.trackingCode === undefined ? entries.length : entries.filter((e) => matches(e, filter)).length
+    },
+    forgetCase(caseId) {
+      open()
+      let changed = 0
+      entries.forEach((entry, i) => {
+        if (entry.caseId !== caseId || entry.to === ERASED_PERSONAL_TEXT) return
+        const forgotten = { ...entry, to: ERASED_PERSONAL_TEXT, subject: ERASED_PERSONAL_TEXT, text: ERASED_PERSONAL_TEXT }
+        entries[i] = forgotten
+        byId.set(entry.id, forgotten)
+        changed += 1
+      })
+      return changed
     },
     close() {
       closed = true
@@ -227,6 +246,8 @@ export function openSqliteOutbox(file: string, options: SqliteOutboxOptions = {}
     db.pragma('journal_mode = WAL')
     // FULL: the WAL is fsynced at every commit, so "recorded" means on disk.
     db.pragma('synchronous = FULL')
+    // A forgotten message's bytes are overwritten in the file, not only unlinked (KVKK erasure).
+    db.pragma('secure_delete = ON')
     const database = db
     database
       .transaction(() => {
@@ -263,6 +284,9 @@ export function openSqliteOutbox(file: string, options: SqliteOutboxOptions = {}
     )
     .pluck()
   const selectKnown = database.prepare<[string], number>('SELECT 1 FROM outbox WHERE id = ?').pluck()
+  const forget = database.prepare<{ caseId: string; erased: string }>(
+    'UPDATE outbox SET recipient = :erased, subject = :erased, body = :erased WHERE case_id = :caseId AND recipient <> :erased',
+  )
   // Looking first keeps the sequence free of gaps: an insert that hits the UNIQUE id would still
   // use up an AUTOINCREMENT number. IMMEDIATE takes the write lock before the look, so another
   // process cannot slip the same id in between.
@@ -314,6 +338,15 @@ export function openSqliteOutbox(file: string, options: SqliteOutboxOptions = {}
     count(filter = {}) {
       open()
       return selectCount.get({ caseId: filter.caseId ?? null, trackingCode: filter.trackingCode ?? null }) ?? 0
+    },
+    forgetCase(caseId) {
+      open()
+      // Records still queued for this case are written first, so none escapes the forgetting.
+      flush()
+      const changed = forget.run({ caseId, erased: ERASED_PERSONAL_TEXT }).changes
+      // The write-ahead log still holds the old pages: checkpoint it into the file and empty it.
+      if (changed > 0) database.pragma('wal_checkpoint(TRUNCATE)')
+      return changed
     },
     close() {
       if (closed) return

@@ -3,8 +3,9 @@
 // relay publishes to on this host) and appends to the event store shared in CIVIC_DATA_DIR.
 import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
-import { createCaseFeed } from '@civic-desk/case-feed'
+import { caseIdOfStream, createCaseFeed } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
+import { caseEventOpener, openConfiguredPrivacy, privacySettingsOf, sealingEventStore } from '@civic-desk/privacy'
 import { openServiceBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildRoutingApp } from './app.ts'
@@ -22,9 +23,15 @@ const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile,
 const access = createAccessControl(accessConfig)
 
 // The log: SQLite in the data folder (one host), or a PostgreSQL server (CIVIC_EVENT_STORE=postgres).
-const { store, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
+const { store: log, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
   exitAtStart('routing', 'cannot open the event store', error),
 )
+// Personal data (KVKK): the case keys and the destruction log (PostgreSQL with the log on a server,
+// else the data folder); the services read and write the log through the sealing store.
+const privacy = await openConfiguredPrivacy(privacySettingsOf(config), { dataDir, logger: logger.child({ component: 'privacy' }) }).catch((error: unknown) =>
+  exitAtStart('routing', 'cannot open the personal data key store', error),
+)
+const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
 const { bus, kind: busKind, target: busTarget } = openServiceBus({
   kafkaBrokers: config.kafkaBrokers,
   clientId: 'routing',
@@ -33,7 +40,7 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
   onFatalError: (error) => shutdown.fail(error),
 })
 // Case events from civic.case-events.v1 (the relay fills it); the duplicate index from the store.
-const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'bus' } })
+const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'bus' }, openEvent: caseEventOpener(privacy.keys) })
 const routing = await startRouting({
   feed,
   store,
@@ -49,7 +56,7 @@ const routing = await startRouting({
     informationDepartment: config.informationDepartment,
   },
 })
-const app = buildRoutingApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => store.headPosition() }, routing, access, logger, timeouts: httpTimeouts(config) })
+const app = buildRoutingApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => log.headPosition() }, routing, access, logger, timeouts: httpTimeouts(config) })
 
 const shutdown = installShutdown({
   logger,
@@ -60,6 +67,7 @@ const shutdown = installShutdown({
     { name: 'case feed', close: () => feed.close() },
     { name: 'bus', close: () => bus.close() },
     { name: 'event store', close: () => store.close() },
+    { name: 'key store and destruction log', close: () => privacy.close() },
   ],
 })
 

@@ -20,6 +20,12 @@ export const standaloneConfig = defineConfig({
   holidayFile: { env: 'CIVIC_HOLIDAY_FILE', schema: z.string().min(1).default(defaultHolidayFile), doc: 'Public holidays of the business calendar; see infra/calendar/README.md' },
   workflowFile: { env: 'CIVIC_WORKFLOWS_FILE', schema: z.string().min(1).default(defaultWorkflowFile), doc: 'Directorates’ own workflow steps (e.g. social services); see infra/workflows/README.md' },
   accessFile: { env: 'CIVIC_ACCESS_FILE', schema: z.string().min(1).optional(), doc: 'JSON file of API tokens and roles; unset = development tokens (dev-channel, dev-staff-<department>, …)' },
+  masterKey: {
+    env: 'CIVIC_MASTER_KEY',
+    schema: z.string().min(1).optional(),
+    doc: 'Master key of the personal data (64 hex digits or base64 of 32 bytes: openssl rand -hex 32); unset = created in CIVIC_DATA_DIR/master.key, for development only',
+    secret: true,
+  },
   trackingKey: { env: 'CIVIC_TRACKING_KEY', schema: z.string().min(1).optional(), doc: 'Secret (hex, ≥ 32 bytes) for tracking codes of requests with an externalId; unset = created in CIVIC_DATA_DIR/tracking.key', secret: true },
   lookupsPerMinute: { env: 'CIVIC_LOOKUPS_PER_MINUTE', schema: z.coerce.number().int().min(1).default(120), doc: 'Public status look-ups allowed per client address and minute (429 beyond)' },
   bodyLimit: { env: 'CIVIC_BODY_LIMIT_BYTES', schema: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024), doc: 'Largest accepted request body' },

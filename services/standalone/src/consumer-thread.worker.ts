@@ -6,9 +6,10 @@
 import { join, resolve } from 'node:path'
 import { parentPort } from 'node:worker_threads'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
-import { createCaseFeed, groupCheckpointDir } from '@civic-desk/case-feed'
+import { caseIdOfStream, createCaseFeed, groupCheckpointDir } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { openSqliteBus } from '@civic-desk/messaging'
+import { openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
 import { buildProviderRouter, notifierSettings, openSqliteOutbox, startNotifier, startSupervisorService } from '@civic-desk/notification'
 import { startRouting } from '@civic-desk/routing'
 import { createLogger, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
@@ -28,7 +29,11 @@ const catalogue = loadCatalogue(config.catalogueFile)
 const calendar = createBusinessCalendar(loadHolidayData(config.holidayFile))
 
 const eventsFile = join(dataDir, 'events.sqlite')
-const store = openSqliteEventStore({ file: eventsFile, wakeChannel: eventStoreWakeChannel(eventsFile), logger: logger.child({ component: 'event-store' }) })
+const log = openSqliteEventStore({ file: eventsFile, wakeChannel: eventStoreWakeChannel(eventsFile), logger: logger.child({ component: 'event-store' }) })
+// The key store the HTTP thread opened first (and checked against the master key).
+const privacy = await openConfiguredPrivacy({ masterKey: config.masterKey }, { dataDir })
+// Routing reads the description, notification the citizen's address: opened here, sealed in the log.
+const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
 const bus = openSqliteBus({ file: join(dataDir, 'bus.sqlite'), logger: logger.child({ component: 'bus' }) })
 const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'store', checkpointDir: groupCheckpointDir(dataDir) } })
 const outbox = openSqliteOutbox(join(dataDir, 'outbox.sqlite'))
@@ -43,7 +48,7 @@ const routing = await startRouting({
   now,
   options: { duplicateWindowHours: config.duplicateWindowHours, duplicateRadiusMeters: config.duplicateRadiusMeters, textSimilarity: config.duplicateTextSimilarity, duplicateGroups: config.duplicateGroups },
 })
-const notifier = await startNotifier({ feed, store, catalogue, router, logger, now, ...notifierSettings(config) })
+const notifier = await startNotifier({ feed, store, catalogue, router, outbox, logger, now, ...notifierSettings(config) })
 const supervisors = await startSupervisorService({ feed, store, catalogue, config, dataDir, logger, now })
 
 /** Closes in the order the one-thread system did: consumers first (checkpoints saved), files last. */
@@ -57,6 +62,7 @@ async function stop(): Promise<void> {
     ['notification providers', () => router.close()],
     ['outbox', () => outbox.close()],
     ['event store', () => store.close()],
+    ['key store', () => privacy.close()],
   ]
   let failed = false
   for (const [name, close] of steps) {

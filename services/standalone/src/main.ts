@@ -8,15 +8,16 @@
 // With consumer-thread.worker.ts, the only modules that read process.env.
 import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
-import { createCaseFeed, groupCheckpointDir } from '@civic-desk/case-feed'
+import { caseIdOfStream, createCaseFeed, groupCheckpointDir } from '@civic-desk/case-feed'
 import { openSqliteOutbox, registerNotificationRoutes } from '@civic-desk/notification'
-import { createOpenCases, loadWorkflows, registerWorkflowRoutes, startSlaScheduler } from '@civic-desk/department-workflow'
+import { createOpenCases, loadWorkflows, registerPrivacyRoutes, registerWorkflowRoutes, startSlaScheduler } from '@civic-desk/department-workflow'
 import { registerConsole } from '@civic-desk/console'
 import { headRate, loadOrCreateStoreIdentity, openReadModels, registerDashboardRoutes, startDashboardProjector } from '@civic-desk/dashboard'
 import { registerConsumerRoutes } from '@civic-desk/event-relay'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes } from '@civic-desk/intake'
 import { openSqliteBus } from '@civic-desk/messaging'
+import { completePendingErasures, openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
 import { registerRoutingRoutes } from '@civic-desk/routing'
 import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { standaloneConfig } from './config.ts'
@@ -36,7 +37,22 @@ const access = createAccessControl(accessConfig)
 const trackingKey = config.trackingKey !== undefined ? decodeTrackingKey(config.trackingKey) : loadOrCreateTrackingKey(join(dataDir, 'tracking.key')).key
 
 const eventsFile = join(dataDir, 'events.sqlite')
-const store = openSqliteEventStore({ file: eventsFile, wakeChannel: eventStoreWakeChannel(eventsFile), logger: logger.child({ component: 'event-store' }) })
+// The log as stored: personal fields sealed. The dashboards read it as it is (they need none).
+const log = openSqliteEventStore({ file: eventsFile, wakeChannel: eventStoreWakeChannel(eventsFile), logger: logger.child({ component: 'event-store' }) })
+// Personal data (KVKK): the case keys in keys.sqlite, the destruction log in destructions.sqlite; a
+// wrong master key stops the start here, before anything is written under it.
+const privacy = await openConfiguredPrivacy({ masterKey: config.masterKey }, { dataDir, logger: logger.child({ component: 'privacy' }) }).catch((error: unknown) => {
+  logger.fatal({ err: error }, 'the personal data key store cannot be opened; nothing was changed')
+  process.exit(1)
+})
+// What the services read and write: personal fields sealed on append, opened on read.
+const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
+{
+  // A crash in the middle of an erasure is finished now; a key store restored from an older backup
+  // loses again every key the destruction log names.
+  const recovered = await completePendingErasures({ keys: privacy.keys, log: privacy.log, store })
+  if (recovered.completed > 0 || recovered.keysDestroyedAgain > 0) logger.warn(recovered, 'destruction log reconciled: erasures completed or keys destroyed again')
+}
 // The sqlite bus file carries the topics other than the case events (dead letters, assignments).
 const bus = openSqliteBus({ file: join(dataDir, 'bus.sqlite'), logger: logger.child({ component: 'bus' }) })
 // Case events are read straight from the store by each consumer group (own checkpoint in
@@ -59,7 +75,7 @@ await openCases.waitUntil(await store.headPosition(), { timeoutMs: 120_000 })
 const scheduler = startSlaScheduler({ store, openCases, now, intervalMs: config.slaTickMs, logger })
 // Dashboards: the read models (Redis with REDIS_URL, else memory) fed by their own consumer group.
 const { readModels, target: readModelTarget } = await openReadModels(config, { connectionName: 'civic-standalone' })
-const dashboard = await startDashboardProjector({ feed, store, bus, readModels, storeIdentity: loadOrCreateStoreIdentity(dataDir), logger })
+const dashboard = await startDashboardProjector({ feed, store: log, bus, readModels, storeIdentity: loadOrCreateStoreIdentity(dataDir), logger })
 const rate = headRate(store)
 
 const app = createHttpApp({
@@ -69,7 +85,7 @@ const app = createHttpApp({
   bodyLimit: config.bodyLimit,
   ...httpTimeouts(config),
   accessRules: ACCESS_RULES,
-  eventStore: { kind: 'sqlite', target: eventsFile, head: () => store.headPosition() },
+  eventStore: { kind: 'sqlite', target: eventsFile, head: () => log.headPosition() },
   readiness: async () => {
     const head = await store.headPosition()
     const routingStatus = await routing.status()
@@ -85,6 +101,7 @@ const app = createHttpApp({
 })
 await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute })
 registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, caseLimits: { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes } })
+registerPrivacyRoutes(app, { keys: privacy.keys, log: privacy.log, store, access, logger, now })
 registerRoutingRoutes(app, { routing, access, logger })
 registerConsumerRoutes(app, { readers, store, access })
 registerNotificationRoutes(app, { outbox, notifier, access, logger })
@@ -124,6 +141,7 @@ shutdown = installShutdown({
     { name: 'head rate', close: async () => rate.stop() },
     { name: 'outbox', close: async () => outbox.close() },
     { name: 'event store', close: () => store.close() },
+    { name: 'key store and destruction log', close: () => privacy.close() },
   ],
 })
 

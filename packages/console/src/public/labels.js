@@ -58,6 +58,7 @@ export const EVENT_TYPE = Object.freeze({
   NotificationFailed: 'Bildirim gönderilemedi',
   WorkflowStepRecorded: 'İş akışı adımı kaydedildi',
   CaseDuplicateUnlinked: 'Mükerrer bağlantısı kaldırıldı',
+  PersonalDataErased: 'Kişisel veriler silindi (KVKK)',
 })
 
 /** @type {Readonly<Record<string, string>>} */
