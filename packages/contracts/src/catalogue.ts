@@ -62,6 +62,24 @@ export const SlaSchema = z.union(
   { error: 'must be either { "hours": n } or { "workingDays": n } with a whole number n > 0' },
 )
 
+/**
+ * How long the personal data of a case is kept after the case is closed (KVKK art. 7 and the
+ * Regulation on the Erasure, Destruction or Anonymisation of Personal Data: kept no longer than the
+ * purpose needs, then destroyed at the next periodic destruction): whole `years` or `months`.
+ * A category may set its own; otherwise the catalogue's `personalDataRetention` applies, and
+ * without that `DEFAULT_PERSONAL_DATA_RETENTION` (2 years).
+ */
+export const RetentionSchema = z.union(
+  [
+    z.strictObject({ years: positiveWhole.max(30, { error: 'at most 30 years (a longer period is almost surely a typo)' }) }).readonly(),
+    z.strictObject({ months: positiveWhole.max(360, { error: 'at most 360 months (a longer period is almost surely a typo)' }) }).readonly(),
+  ],
+  { error: 'must be either { "years": n } or { "months": n } with a whole number n > 0' },
+)
+
+/** The retention of personal data when neither the category nor the catalogue sets one. */
+export const DEFAULT_PERSONAL_DATA_RETENTION = { years: 2 } as const satisfies z.infer<typeof RetentionSchema>
+
 /** Which statute, if any, fixes the outer limit of a category's deadline. */
 export const LegalDeadlineKindSchema = z.enum(['cimer', 'information', 'kvkk'])
 
@@ -94,6 +112,8 @@ export const CategorySchema = z
     sla: SlaSchema,
     /** Set when a law bounds this category's deadline; the SLA must then stay within it. */
     legalDeadline: LegalDeadlineKindSchema.optional(),
+    /** How long the personal data of this category's cases is kept after closing; else the catalogue's. */
+    personalDataRetention: RetentionSchema.optional(),
   })
   .readonly()
 
@@ -123,6 +143,8 @@ export const CatalogueSchema = z
     departments: z.array(DepartmentSchema).min(1, { error: 'list at least one department' }).readonly(),
     categories: z.array(CategorySchema).min(1, { error: 'list at least one category' }).readonly(),
     deadlines: LegalDeadlinesSchema,
+    /** How long personal data is kept after a case is closed, unless its category says otherwise (default 2 years). */
+    personalDataRetention: RetentionSchema.optional(),
   })
   .readonly()
 
@@ -134,6 +156,8 @@ export type Department = z.infer<typeof DepartmentSchema>
 export type SupervisorContact = z.infer<typeof SupervisorContactSchema>
 /** A category SLA: `{ hours }` or `{ workingDays }`. */
 export type Sla = z.infer<typeof SlaSchema>
+/** How long personal data is kept after closing: `{ years }` or `{ months }`. */
+export type Retention = z.infer<typeof RetentionSchema>
 /** `'cimer' | 'information' | 'kvkk'`. */
 export type LegalDeadlineKind = z.infer<typeof LegalDeadlineKindSchema>
 /** A request category. */
@@ -340,6 +364,16 @@ function indexOf(catalogue: Catalogue): CatalogueIndex {
 /** The category with this code, or `undefined`. */
 export function categoryByCode(catalogue: Catalogue, code: string): Category | undefined {
   return indexOf(catalogue).categories.get(code)
+}
+
+/**
+ * How long the personal data of a case of this category is kept after the case is closed: the
+ * category's own period, else the catalogue's, else `DEFAULT_PERSONAL_DATA_RETENTION`. An unknown
+ * or missing category (a code removed from the catalogue since) gets the catalogue's period.
+ */
+export function personalDataRetentionOf(catalogue: Catalogue, categoryCode: string | null | undefined): Retention {
+  const own = categoryCode == null ? undefined : categoryByCode(catalogue, categoryCode)?.personalDataRetention
+  return own ?? catalogue.personalDataRetention ?? DEFAULT_PERSONAL_DATA_RETENTION
 }
 
 /** The department with this code, or `undefined`. */

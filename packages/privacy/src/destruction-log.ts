@@ -5,13 +5,12 @@
  * from the key store, and an entry is written before the keys it names are destroyed: a crash in
  * between leaves a pending entry that the next start completes, never a key destroyed without its
  * entry; and a key store restored from an older backup has its keys destroyed again at start
- * (`reconcileDestructions`).
+ * (`completePendingErasures` in erasure.ts, which also writes the erasure events).
  */
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { stringify } from 'csv-stringify/sync'
-import type { KeyStore } from './key-store.ts'
 
 /** Why personal data was destroyed. */
 export type DestructionReason = 'erasure-request' | 'retention-expired'
@@ -188,49 +187,6 @@ export function openSqliteDestructionLog(file: string): DestructionLog {
 
 /** What a destruction needs from its caller; the id, method and times are filled in. */
 export type DestructionRequest = Pick<DestructionEntry, 'reason' | 'legalBasis' | 'requestReference' | 'actor' | 'caseIds' | 'fields'>
-
-/**
- * Destroys the cases' data keys under a destruction-log entry: the entry first (durable), then the
- * keys, then the entry is marked complete. Returns the completed entry and what each case's key was.
- */
-export async function destroyPersonalData(
-  deps: { readonly keys: KeyStore; readonly log: DestructionLog; readonly now?: () => Date; readonly newId: () => string },
-  request: DestructionRequest,
-): Promise<{ readonly entry: DestructionEntry; readonly outcome: Awaited<ReturnType<KeyStore['destroy']>> }> {
-  const now = deps.now ?? (() => new Date())
-  const id = deps.newId()
-  const startedAt = now()
-  await deps.log.begin({ ...request, id, method: DESTRUCTION_METHOD, startedAt: startedAt.toISOString() })
-  const outcome = await deps.keys.destroy(request.caseIds, id, startedAt)
-  const completedAt = now()
-  await deps.log.complete(id, completedAt)
-  return { entry: { ...request, id, method: DESTRUCTION_METHOD, startedAt: startedAt.toISOString(), completedAt: completedAt.toISOString() }, outcome }
-}
-
-/**
- * At start: every key the destruction log names is destroyed (again, when a key store was restored
- * from a backup made before the destruction), and entries a crash left pending are completed.
- */
-export async function reconcileDestructions(
-  deps: { readonly keys: KeyStore; readonly log: DestructionLog; readonly now?: () => Date },
-  onProgress?: (done: number, total: number) => void,
-): Promise<{ readonly entries: number; readonly keysDestroyedAgain: number; readonly completed: number }> {
-  const now = deps.now ?? (() => new Date())
-  const entries = await deps.log.list()
-  let keysDestroyedAgain = 0
-  let completed = 0
-  for (const [i, entry] of entries.entries()) {
-    const outcome = await deps.keys.destroy(entry.caseIds, entry.id, new Date(entry.startedAt))
-    if (entry.completedAt === null) {
-      await deps.log.complete(entry.id, now())
-      completed += 1
-    } else {
-      keysDestroyedAgain += outcome.destroyed.length
-    }
-    onProgress?.(i + 1, entries.length)
-  }
-  return { entries: entries.length, keysDestroyedAgain, completed }
-}
 
 /** The entries as CSV for the KVKK inventory (one row per entry; cells that start a formula are escaped). */
 export function destructionLogCsv(entries: readonly DestructionEntry[]): string {

@@ -16,10 +16,8 @@ export { openSqliteKeyStore } from './sqlite-key-store.ts'
 export {
   DESTRUCTION_METHOD,
   DestructionLogError,
-  destroyPersonalData,
   destructionLogCsv,
   openSqliteDestructionLog,
-  reconcileDestructions,
   type DestructionEntry,
   type DestructionLog,
   type DestructionReason,
@@ -39,3 +37,28 @@ export {
   type OpeningVariant,
   type SealingStoreOptions,
 } from './sealing.ts'
+export {
+  RetentionFactsFold,
+  dueCases,
+  retentionEnds,
+  scanRetentionFacts,
+  type CaseRetentionFacts,
+  type DueCase,
+  type ScanProgress,
+} from './retention.ts'
+export {
+  MAX_PERIOD_DAYS,
+  PERIODIC_DESTRUCTION_ACTOR,
+  PeriodicDestructionConfigError,
+  RETENTION_FIELDS,
+  RETENTION_LEGAL_BASIS,
+  checkPeriodDays,
+  destroyDue,
+  startPeriodicDestruction,
+  type DestroyDueOptions,
+  type DestroyDueProgress,
+  type DestroyDueResult,
+  type PeriodicDestruction,
+  type PeriodicDestructionOptions,
+  type PeriodicLogger,
+} from './periodic.ts'

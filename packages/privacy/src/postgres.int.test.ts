@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import t from 'tap'
 import { keyStoreContract } from './contract.ts'
-import { DESTRUCTION_METHOD, destroyPersonalData, reconcileDestructions } from './destruction-log.ts'
+import { createMemoryEventStore } from '@civic-desk/event-store'
+import { submitted, writeCase } from './case-events.testing.ts'
+import { DESTRUCTION_METHOD } from './destruction-log.ts'
+import { completePendingErasures, erasePersonalData } from './erasure.ts'
 import { KeyStoreError } from './key-store.ts'
 import { newMasterKeyText, parseMasterKey } from './master-key.ts'
 import { openPostgresDestructionLog, openPostgresKeyStore } from './postgres.ts'
@@ -27,8 +30,13 @@ if (url !== undefined) {
       await keys.close()
       await log.close()
     })
+    const store = createMemoryEventStore()
+    t.teardown(() => store.close())
     const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()]
-    for (const caseId of [a, b, c]) await keys.keyFor(caseId)
+    for (const caseId of [a, b, c]) {
+      await keys.keyFor(caseId)
+      await writeCase(store, caseId, [submitted(caseId, '2026-12-01T09:00:00.000Z')])
+    }
     const request = { reason: 'erasure-request' as const, legalBasis: 'KVKK m.7', requestReference: 'K7MA-4PXR-9TK', actor: { id: 'officer', role: 'privacy-officer' }, fields: ['iletişim bilgileri'] }
 
     // A backup of the key table before anything is destroyed.
@@ -37,26 +45,30 @@ if (url !== undefined) {
     t.teardown(() => db.end())
     const backup = (await db.query<{ case_id: string; wrapped: Buffer }>(`SELECT case_id, wrapped FROM ${schema}.data_keys`)).rows
 
-    const { entry, outcome } = await destroyPersonalData({ keys, log, newId: randomUUID }, { ...request, caseIds: [a] })
+    const { entry, outcome } = await erasePersonalData({ keys, log, store }, { ...request, caseIds: [a] }, { correlationId: 'test' })
     t.same(outcome.destroyed, [a])
     t.same(await log.get(entry.id), entry, 'the entry reads back as written')
     t.equal((await keys.lookup(a)).state, 'destroyed')
 
     // A crash right after the entry of a second destruction was written.
-    await log.begin({ ...request, caseIds: [b], id: 'dest-crash', method: DESTRUCTION_METHOD, startedAt: new Date().toISOString() })
-    t.same((await log.pending()).map((e) => e.id), ['dest-crash'])
+    const crashed = randomUUID()
+    await log.begin({ ...request, caseIds: [b], id: crashed, method: DESTRUCTION_METHOD, startedAt: new Date().toISOString() })
+    t.same((await log.pending()).map((e) => e.id), [crashed])
 
     // The key table restored from the backup: a is back.
     for (const row of backup) {
       await db.query(`UPDATE ${schema}.data_keys SET wrapped = $1, destroyed_at = NULL, destruction_id = NULL WHERE case_id = $2`, [row.wrapped, row.case_id])
     }
     t.equal((await keys.lookup(a)).state, 'active', 'the restore brought a back…')
-    t.same(await reconcileDestructions({ keys, log }), { entries: 2, keysDestroyedAgain: 1, completed: 1 })
+    t.same(await completePendingErasures({ keys, log, store }), { entries: 2, keysDestroyedAgain: 1, completed: 1 })
     t.equal((await keys.lookup(a)).state, 'destroyed', '…and the start destroyed it again')
     t.equal((await keys.lookup(b)).state, 'destroyed', 'the interrupted destruction is done')
     t.equal((await keys.lookup(c)).state, 'active')
     t.same(await log.pending(), [])
     t.equal((await log.list()).length, 2)
+    for (const [caseId, count] of [[a, 1], [b, 1], [c, 0]] as const) {
+      t.equal((await store.readStream(`case-${caseId}`)).filter((e) => e.type === 'PersonalDataErased').length, count, `case ${caseId === c ? 'c has no' : 'has its'} erasure event`)
+    }
   })
 
   void t.test('postgres: an unreachable server is a clear KeyStoreError', async (t) => {

@@ -25,6 +25,8 @@ export const PRODUCT_VARIABLES: ReadonlySet<string> = new Set([
   'CIVIC_MASTER_KEY',
   'CIVIC_MAX_REOPENINGS',
   'CIVIC_MUNICIPALITY_NAME',
+  // Read by `pnpm privacy:rotate-master-key` only: the master key to rotate to (else a new one).
+  'CIVIC_NEW_MASTER_KEY',
   'CIVIC_NOTIFY_ATTEMPTS',
   'CIVIC_NOTIFY_QUIET_MINUTES',
   'CIVIC_NOTIFY_BACKOFF_MS',
