@@ -1,12 +1,13 @@
 /**
  * When the personal data of a case is due for destruction: the catalogue says how long it is kept
- * after the case is closed (per category, else catalogue-wide, else 2 years), and the event log
+ * after the case ended (per category, else catalogue-wide, else 2 years), and the event log
  * says which category each case has, when it was closed and whether it was erased already.
  *
  * The facts come from one pass over the case streams of the log (`scanRetentionFacts`, pages of
  * `readAll`), reading clear fields only: the categories of CaseSubmitted / CaseRouted /
  * CaseMarkedDuplicate / CaseTransferred, the status every event leads to (`lifecycleAfter`, the
- * rule every read model uses), the `occurredAt` of CaseClosed, and PersonalDataErased. No sealed
+ * rule every read model uses), when the case ended (resolved, rejected or closed, whichever came
+ * first since its last reopening), and PersonalDataErased. No sealed
  * field is opened, so the scan needs no key.
  */
 import { CASE_EVENT_TYPES, lifecycleAfter, personalDataRetentionOf, SUBMITTED_LIFECYCLE, type Catalogue, type CaseEventType, type CaseLifecycle, type Retention } from '@civic-desk/contracts'
@@ -14,6 +15,9 @@ import type { EventStore, RecordedEvent } from '@civic-desk/event-store'
 
 const CASE_PREFIX = 'case-'
 
+
+/** Statuses in which a case has ended: its retention period runs from the first of them. */
+const ENDED: ReadonlySet<string> = new Set(['resolved', 'rejected', 'closed'])
 /** What retention needs to know of one case. */
 export interface CaseRetentionFacts {
   readonly caseId: string
@@ -83,8 +87,10 @@ export class RetentionFactsFold {
         break
     }
     facts.lifecycle = lifecycleAfter(facts.lifecycle, event.type)
-    if (facts.lifecycle.status !== 'closed') facts.closedAt = null
-    else if (event.type === 'CaseClosed') facts.closedAt = occurredAtOf(event)
+    // The case ended when it was answered, refused or closed, whichever came first; a reopening
+    // starts it again. (A resolved case nobody closes must not keep its data for ever.)
+    if (!ENDED.has(facts.lifecycle.status)) facts.closedAt = null
+    else facts.closedAt ??= occurredAtOf(event)
   }
 
   /** How many cases were seen. */

@@ -35,13 +35,19 @@ void t.test('facts: the category routing or a transfer settled on, else the subm
   t.same(factsOf(id, [submitted(id, '2024-01-01T08:00:00Z'), routed('2024-01-01T08:01:00Z', null)])?.category, null)
 })
 
-void t.test('facts: closedAt is the last close not followed by a reopening', async (t) => {
+void t.test('facts: closedAt is when the case last ended (answered, refused or closed) and was not reopened since', async (t) => {
   const id = randomUUID()
   const base = [submitted(id, '2024-01-01T08:00:00Z', 'yol-cukur'), routed('2024-01-01T08:01:00Z', 'yol-cukur')]
   t.equal(factsOf(id, [...base, closed('2024-02-01T10:00:00+03:00')])?.closedAt, '2024-02-01T07:00:00.000Z', 'occurredAt, in UTC')
   t.equal(factsOf(id, [...base, closed('2024-02-01T10:00:00Z'), reopened('2024-03-01T10:00:00Z')])?.closedAt, null, 'reopened: open again')
   t.equal(factsOf(id, [...base, closed('2024-02-01T10:00:00Z'), reopened('2024-03-01T10:00:00Z'), closed('2024-04-01T10:00:00Z')])?.closedAt, '2024-04-01T10:00:00.000Z', 'closed again: the last close counts')
-  t.equal(factsOf(id, [...base, { type: 'CaseResolved', occurredAt: '2024-02-01T10:00:00Z' }])?.closedAt, null, 'resolved is not closed')
+  t.equal(factsOf(id, [...base, { type: 'CaseResolved', occurredAt: '2024-02-01T10:00:00Z' }])?.closedAt, '2024-02-01T10:00:00.000Z', 'an answered case nobody closes has ended too')
+  t.equal(
+    factsOf(id, [...base, { type: 'CaseResolved', occurredAt: '2024-02-01T10:00:00Z' }, closed('2024-02-08T10:00:00Z')])?.closedAt,
+    '2024-02-01T10:00:00.000Z',
+    'closing an answered case later does not move the start of its retention',
+  )
+  t.equal(factsOf(id, [...base, { type: 'CaseRejected', occurredAt: '2024-02-01T10:00:00Z' }])?.closedAt, '2024-02-01T10:00:00.000Z', 'so has a refused one')
   t.equal(factsOf(id, [...base, closed('2024-02-01T10:00:00Z'), { type: 'CitizenNotified', occurredAt: '2024-02-02T10:00:00Z' }])?.closedAt, '2024-02-01T10:00:00.000Z', 'an event that leaves the status alone changes nothing')
   t.equal(factsOf(id, [...base, closed('2024-02-01T10:00:00Z'), { type: 'PersonalDataErased', occurredAt: '2026-02-02T10:00:00Z' }])?.erased, true)
 })

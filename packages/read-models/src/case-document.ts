@@ -159,6 +159,9 @@ function queueIn(doc: WorkingDoc, department: string, category: string | null | 
  */
 export function evolveOwned(doc: WorkingDoc, positioned: PositionedEvent): boolean {
   const { event, position } = positioned
+  // The erasure of the case's personal data is not a step of the case, and the dashboards hold no
+  // personal data: they stay byte for byte as they were.
+  if (event.type === 'PersonalDataErased') return false
   if (position <= doc.position) return false
   doc.position = position
   const timeline = doc.timeline
@@ -232,8 +235,6 @@ export function evolveOwned(doc: WorkingDoc, positioned: PositionedEvent): boole
     case 'NotificationFailed':
     case 'CaseNoteAdded':
     case 'WorkflowStepRecorded':
-    // The dashboards hold no personal data: an erasure changes nothing they show.
-    case 'PersonalDataErased':
       return true
     default: {
       const unknownEvent: never = event

@@ -20,6 +20,16 @@ export const caseLimitConfigEntries = {
   },
 } as const
 
+/** The periodic destruction of personal data whose retention ran out (KVKK); shared with standalone mode's configuration. */
+export const privacyConfigEntries = {
+  destructionPeriodDays: {
+    env: 'CIVIC_DESTRUCTION_PERIOD_DAYS',
+    // The Regulation on Erasure, Destruction or Anonymisation (art. 11): at most every six months.
+    schema: z.coerce.number().positive().max(183, 'must be at most 183 days: the regulation asks for periodic destruction at least every six months').default(30),
+    doc: 'Days between two periodic destructions of personal data whose retention period ran out (at most 183: six months); the first runs a minute after start',
+  },
+} as const
+
 /** Everything the department-workflow service can be told, each with its environment variable and default. */
 export const workflowConfig = defineConfig({
   port: { env: 'PORT', schema: z.coerce.number().int().min(0).max(65535).default(3003), doc: 'HTTP port of the staff API' },
@@ -41,6 +51,7 @@ export const workflowConfig = defineConfig({
     doc: 'How often a case may be reopened; beyond it only a supervisor can reopen it, with a reason (overrideReason)',
   },
   ...caseLimitConfigEntries,
+  ...privacyConfigEntries,
   ...distributedConfigEntries,
   ...httpConfigEntries,
 })

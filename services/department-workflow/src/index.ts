@@ -27,7 +27,7 @@ export {
 export { slaPositionAt, type SlaPosition } from './sla-view.ts'
 export { DEFAULT_NOTES_PAGE, MAX_NOTES_PAGE, caseView, historyEntries, nextWorkflowSteps, notesPage, type NotesPage, type NotesWindow, type CaseView, type HistoryEntry, type SlaView, type Visibility, type WorkflowView } from './views.ts'
 export { defaultWorkflowFile, loadWorkflows } from './workflows.ts'
-export { caseLimitConfigEntries, workflowConfig, type WorkflowConfig } from './config.ts'
+export { caseLimitConfigEntries, privacyConfigEntries, workflowConfig, type WorkflowConfig } from './config.ts'
 /** Assignments on `civic.assignments.v1` for the directorates' own systems: schema, headers, publisher. */
 export {
   ASSIGNMENT_HEADERS,

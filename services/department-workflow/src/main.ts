@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { caseIdOfStream, createCaseFeed } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
-import { caseEventOpener, completePendingErasures, openConfiguredPrivacy, privacySettingsOf, sealingEventStore } from '@civic-desk/privacy'
+import { caseEventOpener, completePendingErasures, openConfiguredPrivacy, privacySettingsOf, sealingEventStore, startPeriodicDestruction } from '@civic-desk/privacy'
 import { openServiceBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildWorkflowApp } from './app.ts'
@@ -79,11 +79,14 @@ const caseLimits = { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxC
 const app = buildWorkflowApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => log.headPosition() }, store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, timeouts: httpTimeouts(config), caseLimits })
 // The privacy officer's API (KVKK erasure, data-subject access, destruction log).
 registerPrivacyRoutes(app, { keys: privacy.keys, log: privacy.log, store, access, logger, now })
+// Personal data whose retention period ran out goes at every period (KVKK; at most six months).
+const destruction = startPeriodicDestruction({ keys: privacy.keys, log: privacy.log, store, scanStore: log, catalogue, periodDays: config.destructionPeriodDays, logger: logger.child({ component: 'periodic-destruction' }), now })
 
 const shutdown = installShutdown({
   logger,
   tasks: [
     { name: 'http', close: () => app.close() },
+    { name: 'periodic destruction', close: () => destruction.stop() },
     // Before the store: lets a tick in flight finish its append.
     { name: 'sla scheduler', close: () => scheduler.stop() },
     { name: 'assignment publisher', close: () => assignments.stop() },

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { defaultHolidayFile } from '@civic-desk/calendar'
-import { DEFAULT_MAX_REOPENINGS, caseLimitConfigEntries, defaultWorkflowFile } from '@civic-desk/department-workflow'
+import { DEFAULT_MAX_REOPENINGS, caseLimitConfigEntries, defaultWorkflowFile, privacyConfigEntries } from '@civic-desk/department-workflow'
 import { readModelConfigEntries } from '@civic-desk/dashboard'
 import { providerConfigEntries } from '@civic-desk/notification'
 import { duplicateGroupsEntry } from '@civic-desk/routing'
@@ -45,6 +45,7 @@ export const standaloneConfig = defineConfig({
   },
   ...httpConfigEntries,
   ...caseLimitConfigEntries,
+  ...privacyConfigEntries,
   ...providerConfigEntries,
   ...readModelConfigEntries,
 })

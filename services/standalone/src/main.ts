@@ -17,7 +17,7 @@ import { registerConsumerRoutes } from '@civic-desk/event-relay'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes } from '@civic-desk/intake'
 import { openSqliteBus } from '@civic-desk/messaging'
-import { completePendingErasures, openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
+import { completePendingErasures, openConfiguredPrivacy, sealingEventStore, startPeriodicDestruction } from '@civic-desk/privacy'
 import { registerRoutingRoutes } from '@civic-desk/routing'
 import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
 import { standaloneConfig } from './config.ts'
@@ -102,6 +102,8 @@ const app = createHttpApp({
 await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute })
 registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, caseLimits: { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes } })
 registerPrivacyRoutes(app, { keys: privacy.keys, log: privacy.log, store, access, logger, now })
+// Personal data whose retention period ran out goes at every period (KVKK; at most six months).
+const destruction = startPeriodicDestruction({ keys: privacy.keys, log: privacy.log, store, scanStore: log, catalogue, periodDays: config.destructionPeriodDays, logger: logger.child({ component: 'periodic-destruction' }), now })
 registerRoutingRoutes(app, { routing, access, logger })
 registerConsumerRoutes(app, { readers, store, access })
 registerNotificationRoutes(app, { outbox, notifier, access, logger })
@@ -132,6 +134,7 @@ shutdown = installShutdown({
     // The consumers finish or leave unfinished the message in hand and save their checkpoints,
     // all before the bus and the store close.
     { name: 'sla scheduler', close: () => scheduler.stop() },
+    { name: 'periodic destruction', close: () => destruction.stop() },
     { name: 'consumer thread (routing, notification)', close: () => consumers.stop() },
     { name: 'workflow projection', close: () => openCases.close() },
     { name: 'dashboard projector', close: () => dashboard.stop() },
