@@ -29,6 +29,7 @@ export {
   PERSONAL_FIELDS,
   SEALED_SCHEMA_VERSION,
   caseEventOpener,
+  erasedEventData,
   hasPersonalFields,
   openEventData,
   sealEventData,

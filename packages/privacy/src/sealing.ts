@@ -104,6 +104,24 @@ export function sealEventData(type: string, data: unknown, caseId: string, key: 
   return sealed
 }
 
+/**
+ * The data as an erased case reads it, whatever form its personal fields are in (sealed, opened, or
+ * clear in a version-1 event): each reads "kişisel veri silindi", or is gone where a marker would
+ * mislead (addresses to write to, ids, coordinates).
+ */
+export function erasedEventData(type: string, data: unknown): Json {
+  const erased = copy(data)
+  if (!hasPersonalFields(type)) return erased
+  eachPersonalString(type, erased, (path, _value, set) => set(closedValue(path, 'erased')))
+  const location = erased['location']
+  if (isObject(location)) {
+    delete location['lat']
+    delete location['lon']
+    delete location['point']
+  }
+  return erased
+}
+
 /** What a closed field reads as: dropped for addresses, ids and coordinates; else the erased or unavailable text. */
 function closedValue(path: string, why: 'erased' | 'unavailable'): string | undefined {
   if (DROPPED_WHEN_CLOSED.has(path)) return undefined

@@ -26,7 +26,7 @@ import {
   type WorkflowFile,
   type WorkflowStep,
 } from '@civic-desk/contracts'
-import { PERSONAL_FIELDS, hasPersonalFields } from '@civic-desk/privacy'
+import { PERSONAL_FIELDS, erasedEventData, hasPersonalFields } from '@civic-desk/privacy'
 import { slaPositionAt } from './sla-view.ts'
 
 /** Whether the caller may see the applicant's personal data. */
@@ -273,6 +273,8 @@ export function historyEntries(records: readonly CaseRecord[], visibility: Visib
   const erasedCase = records.some((r) => r.event.type === 'PersonalDataErased')
   return records.map(({ event, revision, position, recordedAt }) => {
     const erased = erasedCase && hasPersonalFields(event.type) ? { erased: PERSONAL_FIELDS[event.type] ?? [] } : {}
+    // Erased: whatever form the fields were in (an event written before sealing holds them in clear).
+    const eventData = erasedCase ? (erasedEventData(event.type, event.data) as typeof event.data) : event.data
     const base = {
       revision,
       position,
@@ -287,9 +289,9 @@ export function historyEntries(records: readonly CaseRecord[], visibility: Visib
       causationId: event.causationId,
     }
     if (visibility === 'without-personal-data' && event.type === 'CaseSubmitted') {
-      const { data, removed } = withoutPersonalData(event.data)
+      const { data, removed } = withoutPersonalData(eventData as typeof event.data)
       if (removed.length > 0) return { ...base, data, redacted: removed.map((path) => `data.${path}`), ...erased }
     }
-    return { ...base, data: event.data, ...erased }
+    return { ...base, data: eventData, ...erased }
   })
 }
