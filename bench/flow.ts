@@ -20,10 +20,12 @@
 // BENCH_SEED (153), BENCH_WARMUP_SECONDS (kafka 40, standalone 5); kafka mode: BENCH_PROFILE (services to CPU-profile, e.g. "routing"), BENCH_PROFILE_DIR.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createTestStack, startTestBroker, type ServiceName, type TestBroker, type TestStack } from '@civic-desk/e2e/src/stack.ts'
+import { caseIdOfStream } from '@civic-desk/case-feed'
 import { openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
+import { openConfiguredPrivacy, sealingEventStore, type OpenedPrivacy } from '@civic-desk/privacy'
 import { createKafkaLagReader, type KafkaLagReader } from '@civic-desk/messaging'
 import { freePort, load, paced, percentile, readLag, startTs, stop, waitForOk, type PacedResult } from './lib.ts'
 import { createWorkload } from './workload.ts'
@@ -184,6 +186,7 @@ async function startKafkaStack(): Promise<FlowTarget> {
 async function main() {
   const target = mode === 'kafka' ? await startKafkaStack() : await startStandalone()
   let store: EventStore | undefined
+  let privacy: OpenedPrivacy | undefined
   try {
     const headers = { authorization: 'Bearer dev-channel', 'content-type': 'application/json' }
     /** `rate` submissions a second for `seconds`, arriving as BENCH_ARRIVALS says. */
@@ -200,7 +203,10 @@ async function main() {
       })
       return { sent: r.requests.sent, ok: r['2xx'], non2xx: r.non2xx, errors: r.errors + r.timeouts, durationSeconds: r.duration, latency: { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max }, maxInFlight: 50 }
     }
-    store = openSqliteEventStore({ file: target.storeFile })
+    // The benchmark knows its cases by their externalId, which the log holds sealed (personal data):
+    // read it through the services' key store, as they do. (A server without sealing passes as is.)
+    privacy = await openConfiguredPrivacy({}, { dataDir: dirname(target.storeFile) })
+    store = sealingEventStore(openSqliteEventStore({ file: target.storeFile }), privacy.keys, { caseIdOf: caseIdOfStream })
     const observer = new FlowObserver(store)
 
     /** Waits until every case of the phase is routed and acknowledged (or the deadline passed). */
@@ -326,6 +332,7 @@ async function main() {
     }
   } finally {
     await store?.close()
+    await privacy?.close()
     await target.close()
   }
 }
