@@ -4,4 +4,4 @@
  * Kafka tests and a plain producer for poison messages.
  */
 export { busContract, waitFor, type BusFixture } from './contract.ts'
-export { createKafkaRawPublisher, kafkaTestBrokers, type KafkaRawPublisher, type KafkaRawPublisherOptions } from './kafka/testing.ts'
+export { createKafkaRawPublisher, kafkaTestBrokers, readTopicsRaw, type KafkaRawPublisher, type KafkaRawPublisherOptions, type RawTopicMessage } from './kafka/testing.ts'

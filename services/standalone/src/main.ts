@@ -36,15 +36,16 @@ const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile,
 const access = createAccessControl(accessConfig)
 const trackingKey = config.trackingKey !== undefined ? decodeTrackingKey(config.trackingKey) : loadOrCreateTrackingKey(join(dataDir, 'tracking.key')).key
 
-const eventsFile = join(dataDir, 'events.sqlite')
-// The log as stored: personal fields sealed. The dashboards read it as it is (they need none).
-const log = openSqliteEventStore({ file: eventsFile, wakeChannel: eventStoreWakeChannel(eventsFile), logger: logger.child({ component: 'event-store' }) })
 // Personal data (KVKK): the case keys in keys.sqlite, the destruction log in destructions.sqlite; a
-// wrong master key stops the start here, before anything is written under it.
+// wrong master key stops the start here, before any other file of the data folder is opened
+// (opening the event store would already create its -wal and -shm files).
 const privacy = await openConfiguredPrivacy({ masterKey: config.masterKey }, { dataDir, logger: logger.child({ component: 'privacy' }) }).catch((error: unknown) => {
   logger.fatal({ err: error }, 'the personal data key store cannot be opened; nothing was changed')
   process.exit(1)
 })
+const eventsFile = join(dataDir, 'events.sqlite')
+// The log as stored: personal fields sealed. The dashboards read it as it is (they need none).
+const log = openSqliteEventStore({ file: eventsFile, wakeChannel: eventStoreWakeChannel(eventsFile), logger: logger.child({ component: 'event-store' }) })
 // What the services read and write: personal fields sealed on append, opened on read.
 const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
 {

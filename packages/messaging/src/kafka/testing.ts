@@ -80,3 +80,54 @@ export async function kafkaTestBrokers(t: Test, env: NodeJS.ProcessEnv = process
     await admin.disconnect().catch(() => undefined)
   }
 }
+
+/** One message as it lies in a topic: every byte of it. */
+export interface RawTopicMessage {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: string
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: ReadonlyArray<readonly [string, Buffer]>
+}
+
+/**
+ * Every message of the topics from the beginning up to their high watermarks at the call, read by
+ * a plain kafkajs consumer of a fresh group (for tests that search a topic's bytes).
+ */
+export async function readTopicsRaw(options: Pick<KafkaBusOptions, 'brokers'> & { readonly topics: readonly string[]; readonly timeoutMs?: number }): Promise<RawTopicMessage[]> {
+  const client = createClient({ brokers: options.brokers, clientId: 'civic-desk-test-reader' })
+  const admin = client.admin()
+  await admin.connect()
+  const remaining = new Map<string, bigint>()
+  try {
+    for (const topic of options.topics) {
+      for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) remaining.set(`${topic}/${p.partition}`, BigInt(p.high) - 1n)
+    }
+  } finally {
+    await admin.disconnect()
+  }
+  const out: RawTopicMessage[] = []
+  if (remaining.size === 0) return out
+  const consumer = client.consumer({ groupId: `civic-desk-test-reader-${Date.now()}-${Math.random().toString(16).slice(2)}` })
+  await consumer.connect()
+  try {
+    let done: () => void = () => undefined
+    const finished = new Promise<void>((resolve) => (done = resolve))
+    await consumer.subscribe({ topics: [...options.topics], fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        const headers = Object.entries(message.headers ?? {}).flatMap(([name, v]) => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((x) => [name, Buffer.from(x)] as const)))
+        out.push({ topic, partition, offset: message.offset, key: message.key, value: message.value, headers })
+        const last = remaining.get(`${topic}/${partition}`)
+        if (last !== undefined && BigInt(message.offset) >= last) remaining.delete(`${topic}/${partition}`)
+        if (remaining.size === 0) done()
+      },
+    })
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`readTopicsRaw: partitions not read to their end: ${[...remaining.keys()].join(', ')}`)), options.timeoutMs ?? 60_000).unref())
+    await Promise.race([finished, timeout])
+    return out
+  } finally {
+    await consumer.disconnect()
+  }
+}
