@@ -16,6 +16,7 @@ import type { KeyStore } from './key-store.ts'
 import { openSqliteDestructionLog, type DestructionLog } from './destruction-log.ts'
 import { loadOrCreateMasterKeyFile, parseMasterKey, type MasterKey } from './master-key.ts'
 import { openPostgresDestructionLog, openPostgresKeyStore } from './postgres.ts'
+import { cachingKeyStore } from './sealing.ts'
 import { openSqliteKeyStore } from './sqlite-key-store.ts'
 
 export interface PrivacySettings {
@@ -29,6 +30,7 @@ export interface PrivacySettings {
 
 /** The key store and destruction log chosen, with where they are as they may be shown (no password). */
 export interface OpenedPrivacy {
+  /** The key store, with the keys it hands out cached for a while (`cachingKeyStore`). */
   readonly keys: KeyStore
   readonly log: DestructionLog
   readonly kind: 'sqlite' | 'postgres'
@@ -81,7 +83,7 @@ export async function openConfiguredPrivacy(settings: PrivacySettings, options: 
       throw error
     }
     return {
-      keys,
+      keys: cachingKeyStore(keys),
       log,
       kind: 'postgres',
       target: `${redact(settings.pgUrl)} (schema ${schema})`,
@@ -101,7 +103,7 @@ export async function openConfiguredPrivacy(settings: PrivacySettings, options: 
     throw error
   }
   return {
-    keys,
+    keys: cachingKeyStore(keys),
     log,
     kind: 'sqlite',
     target: keysFile,

@@ -28,6 +28,7 @@ export { completePendingErasures, erasePersonalData, personalDataErasedEvent, re
 export {
   PERSONAL_FIELDS,
   SEALED_SCHEMA_VERSION,
+  cachingKeyStore,
   caseEventOpener,
   erasedEventData,
   hasPersonalFields,

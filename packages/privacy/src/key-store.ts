@@ -35,10 +35,11 @@ export interface KeyStore {
   readonly masterFingerprint: string
   /**
    * The case's data key, made and stored durably first when the case has none (so the key of an
-   * event's sealed fields is on disk before the event is appended). Throws `DataKeyDestroyedError`
+   * event's sealed fields is on disk before the event is appended), with the subjects of the case
+   * (its applicant's phone and e-mail) indexed in the same commit. Throws `DataKeyDestroyedError`
    * for a case whose key was destroyed.
    */
-  keyFor(caseId: string): Promise<Buffer>
+  keyFor(caseId: string, subjects?: readonly SubjectIdentifier[]): Promise<Buffer>
   /** The case's data key if there is one; never makes one. */
   lookup(caseId: string): Promise<DataKeyLookup>
   /**

@@ -11,7 +11,7 @@
 import pg from 'pg'
 import { newKey, unwrapKey, wrapKey } from './cipher.ts'
 import { DestructionLogError, destructionEntryOf, type DestructionLog, type DestructionRow } from './destruction-log.ts'
-import { DataKeyDestroyedError, KeyStoreError, SUBJECT_KEY_PURPOSE, dataKeyPurpose, hashSubject, openMeta, type DataKeyLookup, type KeyStore } from './key-store.ts'
+import { DataKeyDestroyedError, KeyStoreError, SUBJECT_KEY_PURPOSE, dataKeyPurpose, hashSubject, openMeta, type DataKeyLookup, type KeyStore, type SubjectIdentifier } from './key-store.ts'
 import type { MasterKey } from './master-key.ts'
 
 export interface PostgresPrivacyOptions {
@@ -136,22 +136,33 @@ export async function openPostgresKeyStore(options: PostgresPrivacyOptions & { r
     return { state: 'active', key: unwrapRow(caseId, row.wrapped) }
   }
 
+  const insertSubjects = async (caseId: string, subjects: readonly SubjectIdentifier[]): Promise<void> => {
+    const hashes = subjects.map((subject) => hashSubject(subjectKey, subject))
+    await pool.query(`INSERT INTO ${s}.subjects (subject, case_id) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`, [hashes, caseId])
+  }
+
   return {
     get masterFingerprint() {
       return master.fingerprint
     },
-    keyFor: (caseId) =>
+    keyFor: (caseId, subjects = []) =>
       run('keyFor', async () => {
         const found = await lookup(caseId)
-        if (found.state === 'active') return found.key
         if (found.state === 'destroyed') throw new DataKeyDestroyedError(caseId, found.destroyedAt)
+        if (found.state === 'active') {
+          if (subjects.length > 0) await insertSubjects(caseId, subjects)
+          return found.key
+        }
         // Two services asking at once: one insert wins and both read the winner's key.
         await pool.query(`INSERT INTO ${s}.data_keys (case_id, wrapped, created_at) VALUES ($1, $2, now()) ON CONFLICT (case_id) DO NOTHING`, [
           caseId,
           wrapKey(master.key, dataKeyPurpose(caseId), newKey()),
         ])
         const made = await lookup(caseId)
-        if (made.state === 'active') return made.key
+        if (made.state === 'active') {
+          if (subjects.length > 0) await insertSubjects(caseId, subjects)
+          return made.key
+        }
         if (made.state === 'destroyed') throw new DataKeyDestroyedError(caseId, made.destroyedAt)
         throw new KeyStoreError(`the data key of case ${caseId} vanished right after it was made`)
       }),
@@ -189,8 +200,7 @@ export async function openPostgresKeyStore(options: PostgresPrivacyOptions & { r
       run('addSubjects', async () => {
         const found = await lookup(caseId)
         if (found.state === 'destroyed') throw new DataKeyDestroyedError(caseId, found.destroyedAt)
-        const hashes = subjects.map((subject) => hashSubject(subjectKey, subject))
-        await pool.query(`INSERT INTO ${s}.subjects (subject, case_id) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`, [hashes, caseId])
+        await insertSubjects(caseId, subjects)
       }),
     casesOf: (subject) =>
       run('casesOf', async () => {

@@ -195,6 +195,58 @@ async function openCaseRecords(keys: KeyStore, caseId: string, records: readonly
   return out
 }
 
+/**
+ * The key store with the keys it hands out kept in memory for a while (`ttlMs`, default 30 s), so
+ * that reading a case does not cost a key-store read and an unwrap each time: every read of the log
+ * opens records. A destroyed key is remembered for good (it never comes back); `destroy` through
+ * this store forgets the cached keys at once. Another process (or thread) may keep opening an
+ * erased case's events for at most `ttlMs`: the case fold (`PersonalDataErased`) and the notifier's
+ * check of it make sure no view and no message shows the person in that window.
+ */
+export function cachingKeyStore(keys: KeyStore, options: { readonly ttlMs?: number; readonly max?: number } = {}): KeyStore {
+  const ttlMs = options.ttlMs ?? 30_000
+  const max = options.max ?? 50_000
+  const cache = new Map<string, { readonly lookup: DataKeyLookup; readonly until: number }>()
+  const remember = (caseId: string, lookup: DataKeyLookup): void => {
+    if (lookup.state === 'none') return
+    if (cache.size >= max) cache.delete(cache.keys().next().value as string)
+    cache.set(caseId, { lookup, until: lookup.state === 'destroyed' ? Number.POSITIVE_INFINITY : Date.now() + ttlMs })
+  }
+  return {
+    get masterFingerprint() {
+      return keys.masterFingerprint
+    },
+    async keyFor(caseId, subjects = []) {
+      if (subjects.length === 0) {
+        const hit = cache.get(caseId)
+        if (hit !== undefined && hit.until > Date.now() && hit.lookup.state === 'active') return hit.lookup.key
+      }
+      const key = await keys.keyFor(caseId, subjects)
+      remember(caseId, { state: 'active', key })
+      return key
+    },
+    async lookup(caseId) {
+      const hit = cache.get(caseId)
+      if (hit !== undefined && hit.until > Date.now()) return hit.lookup
+      const found = await keys.lookup(caseId)
+      remember(caseId, found)
+      return found
+    },
+    async destroy(caseIds, destructionId, at) {
+      for (const caseId of caseIds) cache.delete(caseId)
+      return keys.destroy(caseIds, destructionId, at)
+    },
+    subjectHash: (subject) => keys.subjectHash(subject),
+    addSubjects: (caseId, subjects) => keys.addSubjects(caseId, subjects),
+    casesOf: (subject) => keys.casesOf(subject),
+    async rotateMasterKey(next, onProgress) {
+      cache.clear()
+      return keys.rotateMasterKey(next, onProgress)
+    },
+    close: () => keys.close(),
+  }
+}
+
 export interface SealingStoreOptions {
   /** The case a stream belongs to; null for a stream that is not a case's (passed through untouched). */
   readonly caseIdOf: (streamId: string) => string | null
@@ -228,17 +280,17 @@ export function sealingEventStore(inner: EventStore, keys: KeyStore, options: Se
   const sealFor = async (caseId: string, events: readonly EventToAppend[]): Promise<EventToAppend[]> => {
     const personal = events.filter((e) => hasPersonalFields(e.type) && versionOf(e.metadata) !== SEALED_SCHEMA_VERSION)
     if (personal.length === 0) return [...events]
+    // The applicant's phone and e-mail go into the subject index in the commit that makes the key.
+    const subjects = events.filter((e) => e.type === 'CaseSubmitted').flatMap((e) => subjectsOfSubmission(e.data))
     let key: Buffer | null
     try {
-      key = await keys.keyFor(caseId)
+      key = await keys.keyFor(caseId, subjects)
     } catch (error) {
       if (!(error instanceof DataKeyDestroyedError)) throw error
       // The case's personal data was erased: what staff write now is not kept either.
       options.logger?.warn({ caseId, types: personal.map((e) => e.type) }, 'personal data of this case was erased; the personal fields of the new events are not stored')
       key = null
     }
-    const subjects = events.filter((e) => e.type === 'CaseSubmitted').flatMap((e) => subjectsOfSubmission(e.data))
-    if (key !== null && subjects.length > 0) await keys.addSubjects(caseId, subjects)
     return events.map((e) =>
       hasPersonalFields(e.type) && versionOf(e.metadata) !== SEALED_SCHEMA_VERSION
         ? { ...e, data: sealEventData(e.type, e.data, caseId, key), metadata: { ...(isObject(e.metadata) ? e.metadata : {}), schemaVersion: SEALED_SCHEMA_VERSION } }

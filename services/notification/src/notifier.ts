@@ -186,6 +186,9 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     if (template === undefined) return 'skipped'
     const loaded = await loadCase(store, caseId)
     if (loaded.state.status === 'none') throw new NonRetriableError(`case ${caseId} does not exist`)
+    // The person asked to be forgotten (or the retention ran out): nothing more goes to them, even
+    // for an event from before the erasure that is handled only now.
+    if (loaded.state.personalDataErasedAt !== null) return 'skipped'
     // The message tells what the case was at that event, not what it is now (a later transfer
     // must not change the department named in the acknowledgement).
     const atEvent = loaded.records.filter((r) => r.revision <= revision).reduce<CaseState>((s, r) => evolve(s, r.event), initialState())
