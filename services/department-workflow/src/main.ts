@@ -38,14 +38,15 @@ const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile,
 const access = createAccessControl(accessConfig)
 
 const dataDir = resolve(config.dataDir)
+// Personal data (KVKK), opened first so that a wrong master key stops the start before any other
+// file is touched: the case keys and the destruction log (PostgreSQL with the log on a server, else
+// the data folder). The service reads and writes the log through the sealing store.
+const privacy = await openConfiguredPrivacy(privacySettingsOf(config), { dataDir, logger: logger.child({ component: 'privacy' }) }).catch((error: unknown) =>
+  exitAtStart('department-workflow', 'cannot open the personal data key store', error),
+)
 // The log: SQLite in the data folder (one host), or a PostgreSQL server (CIVIC_EVENT_STORE=postgres).
 const { store: log, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
   exitAtStart('department-workflow', 'cannot open the event store', error),
-)
-// Personal data (KVKK): the case keys and the destruction log (PostgreSQL with the log on a server,
-// else the data folder); the services read and write the log through the sealing store.
-const privacy = await openConfiguredPrivacy(privacySettingsOf(config), { dataDir, logger: logger.child({ component: 'privacy' }) }).catch((error: unknown) =>
-  exitAtStart('department-workflow', 'cannot open the personal data key store', error),
 )
 const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
 const { bus, kind: busKind, target: busTarget } = openServiceBus({

@@ -295,26 +295,17 @@ async function dashboards(app: Running, caseRefs: readonly string[], departments
 }
 
 /**
- * A case summary's timeline lists every event of the case, so after the erasure it ends with one
- * `PersonalDataErased` by the privacy officer: checked here and taken out, so that the rest of the
- * summary is compared with the snapshot as it is.
+ * The dashboards' case summaries ignore the erasure (it is not a step of the case, and they hold no
+ * personal data): checked here, so that every summary is then compared with the snapshot as it is.
  */
 function withoutErasure(t: Test, views: Record<string, string>, erasedCases: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {}
   for (const [path, text] of Object.entries(views)) {
-    if (!path.startsWith('/v1/dashboards/cases/')) {
-      out[path] = text
-      continue
-    }
-    const view = JSON.parse(text) as { case: { caseId: string; timeline: { type: string; actor: { id: string } }[] } }
-    const erasures = view.case.timeline.filter((e) => e.type === 'PersonalDataErased')
+    if (!path.startsWith('/v1/dashboards/cases/')) continue
+    const view = JSON.parse(text) as { case: { caseId: string; timeline: { type: string }[] } }
     const erased = erasedCases.includes(view.case.caseId)
-    t.equal(erasures.length, erased ? 1 : 0, `${path}: ${erased ? 'one erasure at the end of the timeline' : 'no erasure'}`)
-    if (erased) t.equal(view.case.timeline.at(-1)?.type, 'PersonalDataErased')
-    view.case.timeline = view.case.timeline.filter((e) => e.type !== 'PersonalDataErased')
-    out[path] = JSON.stringify(view)
+    t.equal(view.case.timeline.filter((e) => e.type === 'PersonalDataErased').length, 0, `${path}: ${erased ? 'erased, and' : ''} no erasure in the summary's timeline`)
   }
-  return out
+  return views
 }
 
 interface CaseView {
