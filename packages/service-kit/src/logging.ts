@@ -27,6 +27,19 @@ export const REDACTED_PATHS: readonly string[] = [
 ]
 
 /**
+ * Personal data (KVKK) never reaches a log either, should a component ever log a request body, an
+ * event or its data: the applicant, their contact, the text they wrote, the address and the message
+ * text, at the top level and up to three levels down.
+ */
+const PERSONAL_KEYS = ['citizen', 'description', 'phone', 'email', 'address', 'lat', 'lon', 'text', 'resolution', 'question', 'note', 'to']
+export const PERSONAL_REDACTED_PATHS: readonly string[] = [
+  ...PERSONAL_KEYS,
+  ...PERSONAL_KEYS.map((k) => `*.${k}`),
+  ...PERSONAL_KEYS.map((k) => `*.*.${k}`),
+  ...PERSONAL_KEYS.map((k) => `*.*.*.${k}`),
+]
+
+/**
  * A request as a log line shows it: the path without its query string, which can hold personal
  * data (`/v1/privacy/subjects?phone=…`, a search) and must never reach a log.
  */
@@ -63,7 +76,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     level: options.level,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+    redact: { paths: [...REDACTED_PATHS, ...PERSONAL_REDACTED_PATHS], censor: '[redacted]' },
     serializers: { req: requestForLog },
   }
   // Stdout is written synchronously. pino's default stdout stream writes asynchronously and, on
