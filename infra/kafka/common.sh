@@ -9,6 +9,8 @@ REPO_DIR="$(cd "$KAFKA_DIR/../.." && pwd)"
 CIVIC_KAFKA_HOME="${CIVIC_KAFKA_HOME:-$HOME/.cache/civic-desk/kafka-$KAFKA_VERSION}"
 KAFKA_LIBS="$CIVIC_KAFKA_HOME/libs"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
+# Address of the broker listener, and the one it advertises to clients (the controller stays on 127.0.0.1).
+KAFKA_HOST="${KAFKA_HOST:-127.0.0.1}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-$REPO_DIR/data/kafka}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
@@ -24,8 +26,8 @@ KAFKA_LOG_DIRS="$KAFKA_DATA_DIR/kraft-logs"
 say() { printf '[kafka] %s\n' "$*"; }
 die() { printf '[kafka] ERROR: %s\n' "$*" >&2; exit 1; }
 
-# True when something accepts TCP connections on 127.0.0.1:$1.
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# True when something accepts TCP connections on ${2:-127.0.0.1}:$1.
+port_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
 
 # Prints the pid from the pid file when that process is alive; fails otherwise.
 running_pid() {

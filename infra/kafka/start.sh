@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts a single-node Apache Kafka (KRaft: broker and controller in one JVM) on 127.0.0.1 for
+# Starts a single-node Apache Kafka (KRaft: broker and controller in one JVM) on 127.0.0.1 (or KAFKA_HOST) for
 # development and CI, waits until it serves metadata and creates the product topics
 # (topics.json). Fetches the jars first when needed (fetch.sh). A broker started earlier that
 # is still running is reported and left alone. See README.md for the settings.
@@ -10,17 +10,17 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 started=$SECONDS
 
 if pid="$(running_pid)"; then
-  if port_open "$KAFKA_PORT"; then
-    say "already running (pid $pid) on 127.0.0.1:$KAFKA_PORT, data in $KAFKA_DATA_DIR"
-    node "$KAFKA_DIR/topics.mjs" --brokers "127.0.0.1:$KAFKA_PORT" --timeout "$KAFKA_START_TIMEOUT"
+  if port_open "$KAFKA_PORT" "$KAFKA_HOST"; then
+    say "already running (pid $pid) on $KAFKA_HOST:$KAFKA_PORT, data in $KAFKA_DATA_DIR"
+    node "$KAFKA_DIR/topics.mjs" --brokers "$KAFKA_HOST:$KAFKA_PORT" --timeout "$KAFKA_START_TIMEOUT"
     exit 0
   fi
   # Alive but not listening: a start still in progress (or a hung broker); wait for it below.
-  say "broker pid $pid is running but 127.0.0.1:$KAFKA_PORT does not answer yet; waiting for it"
+  say "broker pid $pid is running but $KAFKA_HOST:$KAFKA_PORT does not answer yet; waiting for it"
 else
   rm -f "$PID_FILE"
-  if port_open "$KAFKA_PORT"; then
-    die "127.0.0.1:$KAFKA_PORT is taken by a process this script did not start (no live pid in $PID_FILE): stop it or set KAFKA_PORT"
+  if port_open "$KAFKA_PORT" "$KAFKA_HOST"; then
+    die "$KAFKA_HOST:$KAFKA_PORT is taken by a process this script did not start (no live pid in $PID_FILE): stop it or set KAFKA_PORT"
   fi
   if port_open "$KAFKA_CONTROLLER_PORT"; then
     die "controller port 127.0.0.1:$KAFKA_CONTROLLER_PORT is taken: stop that process or set KAFKA_CONTROLLER_PORT"
@@ -35,8 +35,8 @@ else
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
@@ -98,7 +98,7 @@ LOG4J
     fi
   fi
 
-  say "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (controller :$KAFKA_CONTROLLER_PORT), log $BROKER_LOG"
+  say "starting Kafka $KAFKA_VERSION on $KAFKA_HOST:$KAFKA_PORT (controller :$KAFKA_CONTROLLER_PORT), log $BROKER_LOG"
   printf '\n===== start %s =====\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$BROKER_LOG"
   # setsid: the broker gets its own session, so it outlives this script and the terminal or CI
   # step that ran it; stop.sh ends it by the pid it writes here before exec'ing java.
@@ -113,8 +113,8 @@ LOG4J
 fi
 
 deadline=$((SECONDS + KAFKA_START_TIMEOUT))
-say "waiting up to ${KAFKA_START_TIMEOUT} s for 127.0.0.1:$KAFKA_PORT"
-until port_open "$KAFKA_PORT"; do
+say "waiting up to ${KAFKA_START_TIMEOUT} s for $KAFKA_HOST:$KAFKA_PORT"
+until port_open "$KAFKA_PORT" "$KAFKA_HOST"; do
   if ! running_pid >/dev/null; then
     tail_log
     rm -f "$PID_FILE"
@@ -122,7 +122,7 @@ until port_open "$KAFKA_PORT"; do
   fi
   if [ "$SECONDS" -ge "$deadline" ]; then
     tail_log
-    die "the broker did not open 127.0.0.1:$KAFKA_PORT within ${KAFKA_START_TIMEOUT} s (still running as pid $(cat "$PID_FILE" 2>/dev/null); stop it with infra/kafka/stop.sh)"
+    die "the broker did not open $KAFKA_HOST:$KAFKA_PORT within ${KAFKA_START_TIMEOUT} s (still running as pid $(cat "$PID_FILE" 2>/dev/null); stop it with infra/kafka/stop.sh)"
   fi
   sleep 0.5
 done
@@ -130,8 +130,8 @@ done
 # The port opens before the broker has caught up with the metadata log: wait until it really
 # serves metadata, then create the product topics.
 remaining=$((deadline - SECONDS))
-if ! node "$KAFKA_DIR/topics.mjs" --brokers "127.0.0.1:$KAFKA_PORT" --timeout "$((remaining > 10 ? remaining : 10))"; then
+if ! node "$KAFKA_DIR/topics.mjs" --brokers "$KAFKA_HOST:$KAFKA_PORT" --timeout "$((remaining > 10 ? remaining : 10))"; then
   tail_log
-  die "the broker answers on 127.0.0.1:$KAFKA_PORT but is not ready (see above)"
+  die "the broker answers on $KAFKA_HOST:$KAFKA_PORT but is not ready (see above)"
 fi
-say "started in $((SECONDS - started)) s (pid $(cat "$PID_FILE")); use KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT; stop with infra/kafka/stop.sh"
+say "started in $((SECONDS - started)) s (pid $(cat "$PID_FILE")); use KAFKA_BROKERS=$KAFKA_HOST:$KAFKA_PORT; stop with infra/kafka/stop.sh"

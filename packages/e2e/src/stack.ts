@@ -72,10 +72,15 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   })
 }
 
-export async function startTestBroker(): Promise<TestBroker> {
+/**
+ * `host`: the address the broker listens on and advertises (infra/kafka's KAFKA_HOST); default
+ * 127.0.0.1. Another one (a bridge address) lets clients in other network namespaces reach it.
+ */
+export async function startTestBroker(options: { readonly host?: string } = {}): Promise<TestBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'civic-e2e-kafka-'))
   const [port, controller] = [await freePort(), await freePort()]
-  const env = { KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller), KAFKA_DATA_DIR: dataDir, KAFKA_HEAP_OPTS: '-Xmx512m -Xms128m' }
+  const host = options.host ?? '127.0.0.1'
+  const env = { KAFKA_HOST: host, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller), KAFKA_DATA_DIR: dataDir, KAFKA_HEAP_OPTS: '-Xmx512m -Xms128m' }
   const brokerPid = (): number | undefined => {
     try {
       const pid = Number(readFileSync(join(dataDir, 'kafka.pid'), 'utf8').trim())
@@ -112,7 +117,7 @@ export async function startTestBroker(): Promise<TestBroker> {
     throw error
   }
   return {
-    brokers: [`127.0.0.1:${port}`],
+    brokers: [`${host}:${port}`],
     stop: () => runScriptAsync('stop.sh', env),
     start: () => runScriptAsync('start.sh', env),
     pause: () => {

@@ -73,6 +73,16 @@ t.test('GET /readyz names the event store in use and its head; a store that does
   t.notMatch(down.body, /ECONNREFUSED/, 'the driver message stays in the log')
 })
 
+t.test('GET /readyz checks the event store also without a readiness check of the service', async (t) => {
+  let head: () => Promise<number> = async () => 7
+  const { app } = setup(t, { eventStore: { kind: 'postgres', target: 'postgres://civic@db.internal:5432/civic (schema civic)', head: () => head() } })
+  const ready = await app.inject({ method: 'GET', url: '/readyz' })
+  t.equal(ready.statusCode, 200)
+  t.same(ready.json(), { status: 'ready', service: 'intake', details: { eventStore: { kind: 'postgres', target: 'postgres://civic@db.internal:5432/civic (schema civic)', head: 7 } } })
+  head = async () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.5:5432'))
+  t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 503, 'not ready while the store does not answer')
+})
+
 t.test('a readiness check that throws means not ready, and its message stays in the log', async (t) => {
   const { app, lines } = setup(t, { readiness: async () => Promise.reject(new Error('sqlite: database is locked')) })
   const res = await app.inject({ method: 'GET', url: '/readyz' })

@@ -293,10 +293,11 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   }
 
   app.get('/readyz', { logLevel: 'warn' }, async (request, reply) => {
-    if (options.readiness === undefined) return { status: 'ready', service }
+    // A service without a check of its own (notification) is still not ready while its store does not answer.
+    if (options.readiness === undefined && options.eventStore === undefined) return { status: 'ready', service }
     let report: Readiness
     try {
-      report = await options.readiness()
+      report = options.readiness === undefined ? { ready: true } : await options.readiness()
     } catch (error) {
       request.log.error({ err: error }, 'readiness check failed')
       report = { ready: false }

@@ -44,6 +44,9 @@ export const PRODUCT_VARIABLES: ReadonlySet<string> = new Set([
   // Test suite only: the Chromium the browser tests drive (default /usr/bin/chromium).
   'CIVIC_CHROMIUM',
   'CIVIC_REQUIRE_KAFKA',
+  // Test suite only: with 1, the multi-host test (network namespaces) fails instead of skipping when
+  // it is not root, `ip` is missing or Kafka, PostgreSQL or Redis is not configured.
+  'CIVIC_REQUIRE_MULTIHOST',
   // Test suite only: with 1, the PostgreSQL tests fail instead of skipping when
   // CIVIC_TEST_POSTGRES_URL is unset or PostgreSQL does not answer.
   'CIVIC_REQUIRE_POSTGRES',
