@@ -1,14 +1,40 @@
 #!/usr/bin/env bash
 # pnpm stack:up — the distributed stack on this machine, in the background: a single-node Kafka
 # (infra/kafka/start.sh) and one process per service (intake, event-relay, routing,
-# department-workflow, notification) sharing the event store in $CIVIC_DATA_DIR. Returns once
-# every part answers /healthz; on a failure prints that service's log and stops what it started.
-# Services already running are left alone. `pnpm stack:down` stops everything.
+# department-workflow, notification, dashboard) with the event log and the personal data's keys on
+# PostgreSQL (CIVIC_PG_URL, default postgres://postgres@127.0.0.1:5432/test; schema
+# CIVIC_PG_SCHEMA, default civic_stack) — or, with CIVIC_EVENT_STORE=sqlite, on one events.sqlite
+# file in $CIVIC_DATA_DIR as before. Checks that PostgreSQL answers before starting anything, makes
+# the stack's master key once ($CIVIC_DATA_DIR/master.key, owner-only) and gives it to every
+# service. Returns once every part answers /healthz; on a failure prints that service's log and
+# stops what it started. Services already running are left alone. `pnpm stack:down` stops everything.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 mkdir -p "$RUN_DIR" "$LOG_DIR"
 started=$SECONDS
+
+case "$CIVIC_EVENT_STORE" in
+  postgres)
+    # Before anything starts: a stack without its log would only fail service by service.
+    if ! pg_state="$(node "$STACK_DIR/postgres.mjs" check "$CIVIC_PG_URL" "$CIVIC_PG_SCHEMA" 2>&1)"; then
+      say "ERROR: PostgreSQL does not answer at $(pg_url_shown): $pg_state" >&2
+      say "The stack keeps its event log and the personal data's keys there (CIVIC_EVENT_STORE=postgres, schema $CIVIC_PG_SCHEMA). Either:" >&2
+      say "  - start PostgreSQL (e.g. sudo pg_ctlcluster 15 main start) and run pnpm stack:up again," >&2
+      say "  - point the stack at your server: CIVIC_PG_URL=postgres://user@host:5432/database pnpm stack:up (CIVIC_PG_SCHEMA=name for another schema)," >&2
+      say "  - or keep the log in one SQLite file on this host, as before: CIVIC_EVENT_STORE=sqlite pnpm stack:up" >&2
+      exit 1
+    fi
+    ;;
+  sqlite) pg_state="" ;;
+  *)
+    say "ERROR: pnpm stack:up runs on CIVIC_EVENT_STORE=postgres (the default) or sqlite, not \"$CIVIC_EVENT_STORE\"" >&2
+    exit 1
+    ;;
+esac
+
+# The personal data's master key, the same for every service (common.sh).
+stack_master_key "$pg_state" || exit 1
 
 say "Kafka on 127.0.0.1:$KAFKA_PORT (data in $KAFKA_DATA_DIR)"
 if ! "$REPO_DIR/infra/kafka/start.sh"; then
@@ -60,5 +86,13 @@ say "up in $((SECONDS - started))s:"
 for name in "${SERVICES[@]}"; do
   printf '[stack]   %-20s http://127.0.0.1:%s   pid %s\n' "$name" "$(port_of "$name")" "$(running_pid "$name")"
 done
-say "Kafka $KAFKA_BROKERS; event store $CIVIC_DATA_DIR/events.sqlite; logs in $LOG_DIR"
+if [ "$CIVIC_EVENT_STORE" = postgres ]; then
+  say "Kafka $KAFKA_BROKERS; event store PostgreSQL $(pg_url_shown) schema $CIVIC_PG_SCHEMA (keys of the personal data in $CIVIC_PG_SCHEMA""_privacy); logs in $LOG_DIR"
+  if [ -f "$CIVIC_DATA_DIR/events.sqlite" ]; then
+    say "note: $CIVIC_DATA_DIR/events.sqlite (an earlier stack on SQLite) is not used; CIVIC_EVENT_STORE=sqlite pnpm stack:up runs on it"
+  fi
+else
+  say "Kafka $KAFKA_BROKERS; event store $CIVIC_DATA_DIR/events.sqlite (SQLite, this host only); logs in $LOG_DIR"
+fi
+say "personal data: master key $KEY_NOTE, given to every service as CIVIC_MASTER_KEY; keep a copy apart from backups: without it the citizens' data cannot be read"
 say_hints

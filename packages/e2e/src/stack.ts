@@ -201,6 +201,8 @@ export async function createTestStack(options: TestStackOptions): Promise<TestSt
       cwd: repoRoot,
       env: {
         ...inherited,
+        // The dashboard asks the relay for its position over HTTP.
+        CIVIC_RELAY_URL: `http://127.0.0.1:${ports['event-relay']}`,
         ...options.env,
         PORT: String(ports[name]),
         CIVIC_DATA_DIR: dataDir,

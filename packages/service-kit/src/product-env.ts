@@ -36,6 +36,8 @@ export const PRODUCT_VARIABLES: ReadonlySet<string> = new Set([
   'CIVIC_PG_URL',
   'CIVIC_REDIS_PREFIX',
   'CIVIC_RELAY_BATCH_SIZE',
+  'CIVIC_RELAY_TOKEN',
+  'CIVIC_RELAY_URL',
   'CIVIC_REQUEST_TIMEOUT_MS',
   // Read by the test suite, not by a service: with 1, the Kafka, Redis and browser tests fail
   // instead of skipping when KAFKA_BROKERS / REDIS_URL / Chromium are missing (set by .ci/run,

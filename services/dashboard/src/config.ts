@@ -30,6 +30,17 @@ export const dashboardConfig = defineConfig({
   logLevel: { env: 'LOG_LEVEL', schema: logLevelSchema, doc: 'pino log level' },
   catalogueFile: { env: 'CIVIC_CATALOGUE_FILE', schema: z.string().min(1).default(defaultCatalogueFile), doc: 'Service catalogue (directorates and their names); see infra/catalogue/README.md' },
   accessFile: { env: 'CIVIC_ACCESS_FILE', schema: z.string().min(1).optional(), doc: 'JSON file of API tokens and roles; unset = development tokens (dev-operator, …)' },
+  relayUrl: {
+    env: 'CIVIC_RELAY_URL',
+    schema: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL, e.g. http://relay.internal:3006' }).default('http://127.0.0.1:3006'),
+    doc: 'Distributed mode: address of the event relay, whose position and lag /v1/ops/streams shows (asked over HTTP at GET /v1/relay/status; unreachable = shown as unknown)',
+  },
+  relayToken: {
+    env: 'CIVIC_RELAY_TOKEN',
+    schema: z.string().min(1).optional(),
+    doc: "Distributed mode: bearer token with the operator role on the relay, for its status; unset = dev-operator while the dashboard itself runs with development tokens",
+    secret: true,
+  },
   ...readModelConfigEntries,
   ...distributedConfigEntries,
   ...httpConfigEntries,

@@ -5,13 +5,14 @@
 import { join, resolve } from 'node:path'
 import { registerConsole } from '@civic-desk/console'
 import { TOPICS, createKafkaLagReader, openServiceBus } from '@civic-desk/messaging'
-import { createCaseFeed, createFileCheckpointStore, relayCheckpointFile } from '@civic-desk/case-feed'
+import { createCaseFeed } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
 import { dashboardConfig } from './config.ts'
 import { loadOrCreateStoreIdentity } from './identity.ts'
 import { openReadModels } from './open.ts'
 import { startDashboardProjector } from './projector.ts'
+import { createRelayStatusClient } from './relay-status.ts'
 import { headRate, registerDashboardRoutes, type ConsumerStatus } from './routes.ts'
 
 const config = parseConfigOrExit(dashboardConfig, process.env, 'dashboard')
@@ -43,12 +44,12 @@ const rate = headRate(store)
 const lagReader = config.kafkaBrokers.length > 0 ? createKafkaLagReader({ brokers: config.kafkaBrokers, clientId: 'dashboard-lag', logger: logger.child({ component: 'kafka-lag' }) }) : null
 /** The topics of the operators' stream view: the case events and the flows in and out of them. */
 const STREAM_VIEW_TOPICS: ReadonlySet<string> = new Set([TOPICS.caseEvents, TOPICS.intake, TOPICS.assignments])
-const relayCheckpoint = createFileCheckpointStore({ file: relayCheckpointFile(dataDir) })
+// The relay's position over HTTP (it may run on another host): no file of the relay is read here.
+const relayStatus = createRelayStatusClient({ url: config.relayUrl, token: config.relayToken ?? (devTokens ? 'dev-operator' : undefined), logger: logger.child({ component: 'relay-status' }) })
 
 const consumers = async (): Promise<ConsumerStatus[]> => {
-  const head = await store.headPosition()
-  const relayPosition = await relayCheckpoint.load().catch(() => 0)
-  const list: ConsumerStatus[] = [{ name: 'event-relay', kind: 'store', position: relayPosition, lag: Math.max(0, head - relayPosition) }]
+  const [head, relay] = await Promise.all([store.headPosition(), relayStatus()])
+  const list: ConsumerStatus[] = [relay]
   if (lagReader !== null) {
     // Each group on the topics it has committed offsets for. Not `read({ topics })`: that lists
     // every group on every topic named, and a topic a group never reads would show as its lag

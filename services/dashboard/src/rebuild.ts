@@ -1,23 +1,34 @@
-// Rebuild CLI (`tsx services/dashboard/src/rebuild.ts`): replays the event store in
-// CIVIC_DATA_DIR into a new read-model version in Redis (REDIS_URL, CIVIC_REDIS_PREFIX), shows
-// progress on stderr, then switches the active version and deletes the old one. A running
-// dashboard answers from the old version until the switch, then follows the pointer (and replays
-// whatever it committed to the old version meanwhile). The only module of this command that
-// reads process.env.
-import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+// Rebuild CLI (`pnpm rebuild-read-models`): replays the event log the services are configured with
+// (CIVIC_EVENT_STORE: events.sqlite in CIVIC_DATA_DIR, or PostgreSQL at CIVIC_PG_URL /
+// CIVIC_PG_SCHEMA, or EventStoreDB) into a new read-model version in Redis (REDIS_URL,
+// CIVIC_REDIS_PREFIX), shows progress on stderr, then switches the active version and deletes the
+// old one. A running dashboard answers from the old version until the switch, then follows the
+// pointer (and replays whatever it committed to the old version meanwhile). The only module of
+// this command that reads process.env.
+import { resolve } from 'node:path'
 import { z } from 'zod'
-import { openSqliteEventStore } from '@civic-desk/event-store'
+import { EventStoreChoiceError } from '@civic-desk/event-store'
 import { rebuildVersion } from '@civic-desk/read-models'
-import { createLogger, defineConfig, logLevelSchema, parseConfigOrExit } from '@civic-desk/service-kit'
+import { createLogger, defineConfig, distributedConfigEntries, logLevelSchema, parseConfigOrExit } from '@civic-desk/service-kit'
 import { readModelConfigEntries } from './config.ts'
 import { loadOrCreateStoreIdentity } from './identity.ts'
 import { openReadModels } from './open.ts'
-import { REBUILD_BATCH_SIZE, sqliteStoreBatches } from './source.ts'
+import { RebuildSourceError, openRebuildSource } from './rebuild-source.ts'
+import { REBUILD_BATCH_SIZE } from './source.ts'
 
+const { eventStore, pgUrl, pgSchema, eventStoreDbUrl, storePollMs } = distributedConfigEntries
 const rebuildConfig = defineConfig({
-  dataDir: { env: 'CIVIC_DATA_DIR', schema: z.string().min(1).default('./data'), doc: 'Folder of the event store (events.sqlite) to replay' },
+  dataDir: {
+    env: 'CIVIC_DATA_DIR',
+    schema: z.string().min(1).default('./data'),
+    doc: "The dashboard's data folder: its store-identity, and the event store (events.sqlite) when CIVIC_EVENT_STORE=sqlite",
+  },
   logLevel: { env: 'LOG_LEVEL', schema: logLevelSchema, doc: 'pino log level' },
+  eventStore,
+  pgUrl,
+  pgSchema,
+  eventStoreDbUrl,
+  storePollMs,
   ...readModelConfigEntries,
 })
 const config = parseConfigOrExit(rebuildConfig, process.env, 'rebuild-read-models')
@@ -28,17 +39,19 @@ if (config.redisUrl === undefined) {
   process.exit(2)
 }
 const dataDir = resolve(config.dataDir)
-const file = join(dataDir, 'events.sqlite')
-if (!existsSync(file)) {
-  process.stderr.write(`No event store at ${file}: set CIVIC_DATA_DIR to the folder of events.sqlite.\n`)
+
+let source: Awaited<ReturnType<typeof openRebuildSource>>
+try {
+  source = await openRebuildSource(config, { dataDir, logger: logger.child({ component: 'event-store' }) })
+} catch (error) {
+  const known = error instanceof RebuildSourceError || error instanceof EventStoreChoiceError
+  process.stderr.write(`${known ? '' : 'cannot open the event store: '}${error instanceof Error ? error.message : String(error)}\n`)
   process.exit(2)
 }
-
-const store = openSqliteEventStore({ file, logger: logger.child({ component: 'event-store' }) })
 // The rebuild reads its own writes from memory: every case it touched stays cached for the next batches.
 const { readModels, target } = await openReadModels(config, { cacheCases: 200_000, connectionName: 'civic-rebuild' })
 const storeIdentity = loadOrCreateStoreIdentity(dataDir)
-const head = await store.headPosition()
+const head = source.head
 const before = await readModels.active()
 const started = Date.now()
 const tty = process.stderr.isTTY === true
@@ -63,8 +76,8 @@ try {
   const result = await rebuildVersion({
     store: readModels,
     storeIdentity,
-    batches: sqliteStoreBatches(file, 0, head, REBUILD_BATCH_SIZE[readModels.kind]),
-    onStart: (version) => process.stderr.write(`rebuilding read models into version ${version} (${target}) from ${file}, head ${head}\n`),
+    batches: source.batches(0, head, REBUILD_BATCH_SIZE[readModels.kind]),
+    onStart: (version) => process.stderr.write(`rebuilding read models into version ${version} (${target}) from ${source.description}, head ${head}\n`),
     onProgress: (p) => bar(p.position, p.events, p.version),
   })
   bar(result.position, result.events, result.version, true)
@@ -79,6 +92,7 @@ try {
     seconds: Number(seconds.toFixed(2)),
     eventsPerSecond: Math.round(result.events / Math.max(0.001, seconds)),
     storeIdentity,
+    eventStore: source.description,
     readModels: target,
   }
   process.stdout.write(`${JSON.stringify(summary)}\n`)
@@ -87,6 +101,6 @@ try {
   logger.error({ err: error }, 'rebuild failed; the previous version stays active')
 } finally {
   await readModels.close()
-  await store.close()
+  await source.close()
 }
 process.exit(exitCode)

@@ -16,7 +16,10 @@ export interface ConsumerStatus {
   readonly kind: 'store' | 'kafka'
   readonly topic?: string
   readonly position?: number
-  readonly lag: number
+  /** Events (or messages) behind; null when it cannot be known now (the relay does not answer: see `problem`). */
+  readonly lag: number | null
+  /** Why the figures are missing or doubtful, for operators. */
+  readonly problem?: string
 }
 
 export interface DashboardRouteDeps {

@@ -813,7 +813,7 @@ function streamsPage(ctx) {
     () => '/v1/ops/streams',
     (data) => {
       problem.replaceChildren()
-      /** @type {Array<{ name: string, kind?: string, topic?: string, position?: number, lag: number }>} */
+      /** @type {Array<{ name: string, kind?: string, topic?: string, position?: number, lag: number | null, problem?: string }>} */
       const list = data.consumers ?? []
       const maxLag = list.reduce((max, consumer) => Math.max(max, typeof consumer.lag === 'number' ? consumer.lag : 0), 0)
       setSummary({ head: data.head, eventsPerSecond: formatDecimal(data.eventsPerSecond), deadLetters: data.deadLetters?.count ?? 0, maxLag })
@@ -826,7 +826,10 @@ function streamsPage(ctx) {
             h('td', null, label(CONSUMER_KIND, consumer.kind)),
             h('td', null, consumer.topic ?? '—'),
             h('td', { class: 'num' }, formatInteger(consumer.position)),
-            h('td', { class: `num ${consumer.lag > 0 ? 'warn-text' : ''}` }, formatInteger(consumer.lag)),
+            // null: not known now (the relay does not answer); `problem` says why, on hover.
+            consumer.lag === null
+              ? h('td', { class: 'num warn-text', title: consumer.problem }, 'bilinmiyor')
+              : h('td', { class: `num ${consumer.lag > 0 ? 'warn-text' : ''}`, title: consumer.problem }, formatInteger(consumer.lag)),
           ),
         ),
       )
