@@ -13,6 +13,8 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { openSqliteEventStore, type RecordedEvent } from '@civic-desk/event-store'
+import { caseIdOfStream } from '@civic-desk/case-feed'
+import { openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
 import { AssignmentMessage } from '@civic-desk/department-workflow'
 import { IntakeRejection } from '@civic-desk/intake'
 import { DeadLetterRecord, TOPICS, createKafkaBus, type Bus, type BusMessage } from '@civic-desk/messaging'
@@ -74,8 +76,14 @@ if (wanted !== undefined) {
     t.comment(s.logs().slice(-20_000))
   })
 
-  const store = openSqliteEventStore({ file: join(s.dataDir, 'events.sqlite'), pollIntervalMs: 50 })
-  t.teardown(() => store.close())
+  // The log as the services read it: personal fields (an adapter's externalId among them) opened
+  // with the stack's key store, which the services made in the same data folder.
+  const privacy = await openConfiguredPrivacy({}, { dataDir: s.dataDir })
+  const store = sealingEventStore(openSqliteEventStore({ file: join(s.dataDir, 'events.sqlite'), pollIntervalMs: 50 }), privacy.keys, { caseIdOf: caseIdOfStream })
+  t.teardown(async () => {
+    await store.close()
+    await privacy.close()
+  })
   const caseEvents = async (): Promise<RecordedEvent[]> => store.readAll({ streamPrefix: 'case-' })
   /** Case ids the stack acknowledged (HTTP 201, or found in the store for a channel adapter's message). */
   const acknowledged = new Set<string>()
