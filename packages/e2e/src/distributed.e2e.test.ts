@@ -202,8 +202,16 @@ if (wanted !== undefined) {
     t.same(outbox.entries.map((e) => [e.template, e.channel]).sort(), [['acknowledgement', 'sms'], ['resolved', 'sms']], 'one acknowledgement, one resolution, by SMS')
     const assigned = await eventually(async () => assignments.filter((m) => m.value.caseId === caseId), (list) => list.length >= 1, 'the assignment on civic.assignments.v1')
     t.equal(assigned[0]?.key, 'fen-isleri', 'keyed by department')
-    t.match(assigned[0]?.value, { type: 'CaseAssigned', department: 'fen-isleri', trackingCode })
-    t.notOk(JSON.stringify(assigned[0]?.value).includes('Ayşe'), 'no personal data for department systems')
+    t.match(assigned[0]?.value, { v: 2, type: 'CaseAssigned', department: 'fen-isleri', trackingCode, neighbourhood: 'Kazımdirik', details: `/v1/cases/${caseId}` })
+    const resolvedMessages = await eventually(async () => assignments.filter((m) => m.value.caseId === caseId && m.value.type === 'CaseResolved'), (list) => list.length >= 1, 'the case update on civic.assignments.v1')
+    t.match(resolvedMessages[0], { key: 'fen-isleri', value: { v: 2, status: 'resolved', reasonCode: null, details: `/v1/cases/${caseId}` } })
+    for (const message of assignments.filter((m) => m.value.caseId === caseId)) {
+      const text = JSON.stringify(message.value) + JSON.stringify(message.headers)
+      for (const personal of ['Ayşe', '532 000', 'ÇUKUR var', '38.4605', '27.2105', 'asfaltla kapatıldı']) t.notOk(text.includes(personal), `${message.value.type}: no ${personal} for department systems`)
+    }
+    // What the message leaves out, the directorate reads at `details` with its token.
+    const details = await getJson<{ submission: { description: string }; resolution: string | null }>(s.url('department-workflow', assigned[0]?.value.details ?? '/v1/cases/none'), staff)
+    t.match(details, { submission: { description: /ÇUKUR var/ }, resolution: 'Çukur asfaltla kapatıldı.' }, 'the description and resolution at `details`')
   })
 
   await t.test('channel adapters over civic.intake.v1: a valid message becomes a routed case, an invalid one a rejection and nothing stored', async (t) => {
