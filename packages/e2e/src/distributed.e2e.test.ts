@@ -233,8 +233,15 @@ if (wanted !== undefined) {
       { key: `whatsapp:${externalId}`, value: JSON.stringify(body) },
       { key: 'whatsapp:broken', value: JSON.stringify({ channel: 'whatsapp', kind: 'tip', description: '' }) },
     ])
-    const events = await eventually(caseEvents, (all) => all.some((e) => e.type === 'CaseRouted' && all.some((s) => s.streamId === e.streamId && (s.data as { externalId?: string }).externalId === externalId)), 'the adapter’s case routed')
-    const submitted = events.filter((e) => e.type === 'CaseSubmitted' && (e.data as { externalId?: string }).externalId === externalId)
+    // The log holds externalId and the description sealed (`pd1.`, KVKK): the adapter's case is the
+    // one submitted since `before` with this message's clear fields (channel, kind, neighbourhood).
+    const isAdapters = (e: RecordedEvent, all: readonly RecordedEvent[]): boolean => {
+      if (e.type !== 'CaseSubmitted' || all.indexOf(e) < before) return false
+      const data = e.data as { channel?: string; kind?: string; location?: { neighbourhood?: string } }
+      return data.channel === body.channel && data.kind === body.kind && data.location?.neighbourhood === body.location.neighbourhood
+    }
+    const events = await eventually(caseEvents, (all) => all.some((e) => e.type === 'CaseRouted' && all.some((s) => s.streamId === e.streamId && isAdapters(s, all))), 'the adapter’s case routed')
+    const submitted = events.filter((e) => isAdapters(e, events))
     t.equal(submitted.length, 1, 'one case for the message sent twice')
     for (const e of submitted) acknowledged.add(e.streamId.slice('case-'.length))
     t.equal(events.filter((e) => e.type === 'CaseSubmitted').length - events.slice(0, before).filter((e) => e.type === 'CaseSubmitted').length, 1, 'the invalid message stored nothing')
