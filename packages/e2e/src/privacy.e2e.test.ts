@@ -2,7 +2,10 @@
 // goes in through intake, is routed by the words of its description, acknowledged, worked,
 // answered and erased; then every message of civic.case-events.v1, civic.dead-letter.v1 and
 // civic.assignments.v1 is read from the beginning, byte by byte: the case events carry the
-// personal fields only as `pd1.` values and the person is found in no key, value or header.
+// personal fields only as `pd1.` values and the person is found in no key, value or header. The
+// assignment messages (format 2) carry none of it: a directorate's system reads the description
+// and address at the message's `details` path with its token, and after the erasure reads there
+// "kişisel veri silindi".
 //
 // Runs when KAFKA_BROKERS is set or CIVIC_REQUIRE_KAFKA=1 (CI), like distributed.e2e.test.ts: the
 // broker of that setting only proves Kafka is wanted; the test starts its own.
@@ -10,6 +13,7 @@ import { join } from 'node:path'
 import { readFileSync, readdirSync } from 'node:fs'
 import t from 'tap'
 import { openSqliteEventStore } from '@civic-desk/event-store'
+import { AssignmentMessage } from '@civic-desk/department-workflow'
 import { TOPICS } from '@civic-desk/messaging'
 import { kafkaTestBrokers, readTopicsRaw, type RawTopicMessage } from '@civic-desk/messaging/testing'
 import { SERVICES, createTestStack, eventually, getJson, postJson, startTestBroker, type TestBroker, type TestStack } from './stack.ts'
@@ -113,6 +117,20 @@ if (wanted !== undefined) {
     }
     const outbox = () => getJson<{ entries: { template: string; to: string }[] }>(s.url('notification', `/v1/notifications/outbox?caseId=${caseId}`), 'dev-operator')
     await eventually(outbox, (o) => o.entries.length >= 3, 'acknowledgement, info request and resolution sent', 60_000)
+    // What the directorate's system got: the case's `details` path, where its token reads the request.
+    const brokers = broker.brokers
+    const assignmentsOfCase = async (): Promise<AssignmentMessage[]> =>
+      (await readTopicsRaw({ brokers, topics: [TOPICS.assignments] }))
+        .map((m) => AssignmentMessage.parse(JSON.parse(m.value?.toString('utf8') ?? 'null')))
+        .filter((a) => a.caseId === caseId)
+    const published = await eventually(assignmentsOfCase, (list) => list.some((a) => a.type === 'CaseResolved'), `CaseAssigned and CaseResolved on ${TOPICS.assignments}`, 60_000)
+    const assignedMessage = published.find((a) => a.type === 'CaseAssigned')
+    t.match(assignedMessage, { v: 2, department: 'fen-isleri', neighbourhood: 'Kazımdirik', details: `/v1/cases/${caseId}` }, 'CaseAssigned: the neighbourhood and the details path')
+    type Details = { submission: { description: string; location?: { address?: string; lat?: number } }; resolution: string | null }
+    const held = await getJson<Details>(workflow(assignedMessage?.details ?? '/v1/cases/none'), staff)
+    t.equal(held.submission.description, TEXTS.description, 'the directorate reads the description at `details` with its token')
+    t.equal(held.submission.location?.address, TEXTS.address, '… and the address')
+    t.equal(held.resolution, TEXTS.resolution, '… and the resolution')
     // The KVKK application and the erasure, through the department-workflow service.
     const application = await postJson(s.url('intake', '/v1/requests'), 'dev-channel', { channel: 'petition', kind: 'request', category: 'kvkk-basvurusu', description: 'KVKK m.11 uyarınca verilerimin silinmesini istiyorum.' })
     t.equal(application.status, 201)
@@ -123,6 +141,8 @@ if (wanted !== undefined) {
     const view = await getJson<Record<string, unknown>>(workflow(`/v1/cases/${caseId}`), staff)
     t.same(found(Buffer.from(JSON.stringify(view))), [], 'the staff view holds nothing of the person')
     t.match(JSON.stringify(view), 'kişisel veri silindi')
+    const erasedDetails = await getJson<Details>(workflow(assignedMessage?.details ?? '/v1/cases/none'), staff)
+    t.equal(erasedDetails.submission.description, 'kişisel veri silindi', 'after the erasure `details` reads "kişisel veri silindi"')
     const head = await store.headPosition()
     t.comment(`flow done in ${Date.now() - started} ms; log head ${head}`)
 
@@ -149,14 +169,17 @@ if (wanted !== undefined) {
     const deadLetters = await readTopicsRaw({ brokers: broker.brokers, topics: [TOPICS.deadLetter] })
     t.same(hitsOf(deadLetters), [], `${TOPICS.deadLetter} (${deadLetters.length} messages): nothing of the person`)
 
-    // The assignment topic is for the directorates' own systems: its messages carry the request.
+    // The assignment topic is for the directorates' own systems, and Kafka keeps it after the
+    // erasure: format 2 carries the neighbourhood and the `details` path, never the request's text.
     const assignments = await readTopicsRaw({ brokers: broker.brokers, topics: [TOPICS.assignments] })
-    t.ok(assignments.some((m) => m.value?.toString().includes(caseId)), `the case was published to ${TOPICS.assignments}`)
-    t.comment(`${TOPICS.assignments}: ${assignments.length} messages, in clear: ${JSON.stringify(hitsOf(assignments))}`)
-    // Known: CaseAssigned carries the description and location, CaseResolved the resolution, in
-    // clear, and Kafka keeps them after the erasure (services/department-workflow/src/assignments.ts).
-    // Reported as "not ok # TODO" until the assignment contract is settled; drop the todo then.
-    t.same(hitsOf(assignments), [], `${TOPICS.assignments}: nothing of the person`, { todo: 'the assignment messages carry description, address, coordinates and resolution in clear' })
+    const ofCase = assignments.filter((m) => m.value?.toString().includes(caseId))
+    // (A redelivery would repeat a message with the same content: compare the kinds.)
+    t.same(
+      [...new Set(ofCase.map((m) => (JSON.parse(m.value?.toString('utf8') ?? 'null') as { type: string }).type))],
+      ['CaseAssigned', 'CaseResolved'],
+      `the case was published to ${TOPICS.assignments}: assigned, resolved`,
+    )
+    t.same(hitsOf(assignments), [], `${TOPICS.assignments} (${assignments.length} messages): no key, value or header holds the person`)
 
     // The shared data folder: the log, the bus and the checkpoints (not the key store).
     for (const name of readdirSync(s.dataDir)) {

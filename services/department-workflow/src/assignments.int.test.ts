@@ -80,15 +80,54 @@ function keysOf(value: unknown): string[] {
   return []
 }
 
-const PERSONAL_KEYS = ['citizen', 'name', 'phone', 'email', 'preferredChannel']
+// Format 2 has none of these: the contact, the description, the street address and coordinates,
+// and no staff free text (a reason of any kind); they are behind `details`.
+const PERSONAL_KEYS = ['citizen', 'name', 'phone', 'email', 'preferredChannel', 'description', 'location', 'address', 'lat', 'lon', 'reason', 'resolution', 'externalId']
 // Whole values: a bare '532' would also match random ids now and then.
 const PERSONAL_VALUES = ['Ayşe', 'Yılmaz', '+90 532 111 22 33', '532 111', 'ayse@example.com']
+/** What `seedCase` submits: the citizen's description and street address. */
+const SEED_TEXTS = ['Sokağımızda büyük bir çukur var', 'Şehit Öğretmen Sk']
 
-function assertNoPersonalData(t: Test, message: BusMessage<AssignmentMessage> | undefined): void {
-  const text = JSON.stringify(message?.value) + JSON.stringify(message?.headers)
+/**
+ * No personal-data key, no contact, and none of `texts` (the description, address, coordinates and
+ * reasons the test wrote into the case) in the message's value or headers.
+ */
+function assertNoPersonalData(t: Test, message: BusMessage<AssignmentMessage> | undefined, texts: readonly string[] = []): void {
+  t.ok(message, 'a message to check')
+  const text = JSON.stringify(message?.value) + JSON.stringify(message?.headers) + (message?.key ?? '')
   t.same(keysOf(message?.value).filter((k) => PERSONAL_KEYS.includes(k)), [], 'no personal-data keys')
-  for (const value of PERSONAL_VALUES) t.notOk(text.includes(value), `no ${value}`)
+  for (const value of [...PERSONAL_VALUES, ...SEED_TEXTS, ...texts]) t.notOk(text.includes(value), `no ${value}`)
 }
+
+t.test('format 2: the schema refuses a message that carries the description, location or a reason (format 1)', async (t) => {
+  const caseId = randomUUID()
+  const assigned = {
+    v: 2,
+    type: 'CaseAssigned',
+    assignmentId: randomUUID(),
+    caseId,
+    details: `/v1/cases/${caseId}`,
+    trackingCode: 'K7MA-4PXR-9TK',
+    department: 'fen-isleri',
+    category: 'yol-cukur',
+    kind: 'complaint',
+    channel: 'whatsapp',
+    submittedAt: iso(0),
+    dueAt: iso(48),
+    legalDueAt: null,
+    neighbourhood: 'Kazımdirik',
+    occurredAt: iso(0),
+    sourceEventId: randomUUID(),
+    position: 2,
+  }
+  t.ok(AssignmentMessage.safeParse(assigned).success, 'the format-2 message')
+  t.notOk(AssignmentMessage.safeParse({ ...assigned, description: 'Sokağımızda çukur var.' }).success, 'no description')
+  t.notOk(AssignmentMessage.safeParse({ ...assigned, location: { neighbourhood: 'Kazımdirik', address: 'Şehit Öğretmen Sk. No:4' } }).success, 'no location')
+  t.notOk(AssignmentMessage.safeParse({ ...assigned, type: 'CaseTransferred', fromDepartment: 'park-bahce', reason: 'Ağaç kökü' }).success, 'no transfer reason')
+  t.ok(AssignmentMessage.safeParse({ ...assigned, type: 'CaseTransferred', fromDepartment: 'park-bahce' }).success, 'a transfer without it')
+  t.notOk(AssignmentMessage.safeParse({ ...assigned, v: 1 }).success, 'format 1 is no longer what the topic carries')
+  t.notOk(AssignmentMessage.safeParse({ ...assigned, details: 'https://example.com/x' }).success, 'details is the staff API path of the case')
+})
 
 t.test('a routed case: one CaseAssigned keyed by its directorate, without personal data', async (t) => {
   const env = await setup(t)
@@ -98,10 +137,11 @@ t.test('a routed case: one CaseAssigned keyed by its directorate, without person
   const [submitted, routed] = await env.store.readStream(caseStreamId(caseId))
   t.equal(message?.key, 'fen-isleri')
   t.same(message?.value, {
-    v: 1,
+    v: 2,
     type: 'CaseAssigned',
     assignmentId: deriveEventId(routed?.id ?? '', 'assignments'),
     caseId,
+    details: `/v1/cases/${caseId}`,
     trackingCode,
     department: 'fen-isleri',
     departmentNameTr: 'Fen İşleri Müdürlüğü',
@@ -112,8 +152,7 @@ t.test('a routed case: one CaseAssigned keyed by its directorate, without person
     submittedAt: new Date(T0.getTime() - 60_000).toISOString(),
     dueAt: dueAt.toISOString(),
     legalDueAt: null,
-    description: 'Sokağımızda büyük bir çukur var, araçlar zarar görüyor.',
-    location: { neighbourhood: 'Kazımdirik', address: 'Şehit Öğretmen Sk. No:4' },
+    neighbourhood: 'Kazımdirik',
     occurredAt: T0.toISOString(),
     sourceEventId: routed?.id,
     position: routed?.position,
@@ -145,15 +184,16 @@ t.test('a transfer: CaseTransferred keyed by the new directorate, naming the old
     department: 'park-bahce',
     departmentNameTr: 'Park ve Bahçeler Müdürlüğü',
     fromDepartment: 'fen-isleri',
-    reason: 'Ağaç kökü sorunu: Park ve Bahçeler',
     category: 'agac-budama',
     dueAt: iso(51),
     occurredAt: iso(3),
     sourceEventId: transfer.events[0]?.eventId,
-    description: 'Sokağımızda büyük bir çukur var, araçlar zarar görüyor.',
+    details: `/v1/cases/${caseId}`,
+    neighbourhood: 'Kazımdirik',
   })
   t.equal(transferred?.headers['event-type'], 'CaseTransferred')
-  assertNoPersonalData(t, transferred)
+  assertNoPersonalData(t, assigned)
+  assertNoPersonalData(t, transferred, ['Ağaç kökü sorunu', 'kaldırımı kaldırmış'])
   await env.caughtUp()
   t.equal(await env.published(), 2, 'accepting and notes assign nothing')
 })
@@ -228,10 +268,10 @@ t.test('a likely duplicate is assigned with a link to the earlier case', async (
   const duplicate = env.assignments.find((m) => m.value.caseId === caseId)
   t.match(duplicate, {
     key: 'fen-isleri',
-    value: { type: 'CaseAssigned', duplicateOf: { caseId: earlier.caseId, trackingCode: earlier.trackingCode }, location: { neighbourhood: 'Kazımdirik', lat: 38.4655, lon: 27.2201 }, dueAt: iso(49) },
+    value: { type: 'CaseAssigned', duplicateOf: { caseId: earlier.caseId, trackingCode: earlier.trackingCode }, neighbourhood: 'Kazımdirik', details: `/v1/cases/${caseId}`, dueAt: iso(49) },
   })
   t.equal(duplicate?.headers['correlation-id'], 'wa-1')
-  assertNoPersonalData(t, duplicate)
+  assertNoPersonalData(t, duplicate, ["128 Sokak'ta çukur var", '38.4655', '27.2201'])
   t.notOk(JSON.stringify(duplicate?.value).includes('wamid'), 'the channel’s message id stays in civic-desk too')
 
   // Staff find it is not the same pothole: the directorate hears that it stands on its own, with its own deadline.
@@ -249,12 +289,12 @@ t.test('a likely duplicate is assigned with a link to the earlier case', async (
     department: 'fen-isleri',
     status: 'routed',
     reasonCode: null,
-    reason: 'Farklı bir çukur: 200 m ileride.',
     dueAt: iso(50),
+    details: `/v1/cases/${caseId}`,
     sourceEventId: unlinked.events[0]?.eventId,
   })
   t.equal(update?.headers['event-type'], 'CaseDuplicateUnlinked')
-  assertNoPersonalData(t, update)
+  assertNoPersonalData(t, update, ['Farklı bir çukur', "128 Sokak'ta çukur var", '38.4655', '27.2201'])
 })
 
 t.test('a reopened case goes back to its directorate; a case never routed has none to go to', async (t) => {
@@ -271,8 +311,9 @@ t.test('a reopened case goes back to its directorate; a case never routed has no
   t.match(env.assignments[1], { key: 'temizlik', value: { type: 'CaseResolved' } })
   t.match(env.assignments[2], {
     key: 'temizlik',
-    value: { type: 'CaseReopened', department: 'temizlik', reason: 'Vatandaş çöplerin hâlâ orada olduğunu bildirdi.', dueAt: iso(54), sourceEventId: reopened.events[0]?.eventId },
+    value: { type: 'CaseReopened', department: 'temizlik', dueAt: iso(54), sourceEventId: reopened.events[0]?.eventId, details: `/v1/cases/${caseId}` },
   })
+  for (const message of env.assignments) assertNoPersonalData(t, message, ['Çöpler toplandı', 'çöplerin hâlâ orada'])
 
   // Rejected before routing (e.g. out of jurisdiction at the desk), then reopened: no directorate yet.
   const trackingCode = trackingCodeFromBytes(Buffer.from('never-routed-123'))
@@ -389,10 +430,11 @@ t.test('a case that ends tells its directorate: CaseResolved, CaseRejected, Case
   const [, resolvedMessage, closedMessage] = of(resolvedCase.caseId)
   const resolvedEvent = resolved.events[0]
   t.same(resolvedMessage?.value, {
-    v: 1,
+    v: 2,
     type: 'CaseResolved',
     assignmentId: deriveEventId(resolvedEvent?.eventId ?? '', 'assignments'),
     caseId: resolvedCase.caseId,
+    details: `/v1/cases/${resolvedCase.caseId}`,
     trackingCode: resolvedCase.trackingCode,
     department: 'fen-isleri',
     departmentNameTr: 'Fen İşleri Müdürlüğü',
@@ -400,20 +442,19 @@ t.test('a case that ends tells its directorate: CaseResolved, CaseRejected, Case
     categoryNameTr: catalogue.categories.find((c) => c.code === 'yol-cukur')?.nameTr,
     status: 'resolved',
     reasonCode: null,
-    reason: 'Çukur asfaltla kapatıldı.',
     dueAt: null,
     occurredAt: iso(2),
     sourceEventId: resolvedEvent?.eventId,
     position: (await env.store.readStream(caseStreamId(resolvedCase.caseId)))[3]?.position,
   })
   t.same(resolvedMessage?.headers, { 'correlation-id': 'test', 'case-id': resolvedCase.caseId, 'event-type': 'CaseResolved', 'assignment-id': resolvedMessage?.value.assignmentId }, 'the same headers as every assignment')
-  t.match(closedMessage?.value, { type: 'CaseClosed', status: 'closed', reasonCode: null, reason: null, sourceEventId: closed.events[0]?.eventId })
+  t.match(closedMessage?.value, { type: 'CaseClosed', status: 'closed', reasonCode: null, sourceEventId: closed.events[0]?.eventId })
   t.ok((closedMessage?.value.position ?? 0) > (resolvedMessage?.value.position ?? 0), 'positions order them')
   const [, rejectedMessage] = of(rejectedCase.caseId)
   t.equal(rejectedMessage?.key, 'park-bahce')
-  t.match(rejectedMessage?.value, { type: 'CaseRejected', department: 'park-bahce', status: 'rejected', reasonCode: 'not-municipal', reason: 'Site yönetiminin sorumluluğunda.', sourceEventId: rejected.events[0]?.eventId })
+  t.match(rejectedMessage?.value, { type: 'CaseRejected', department: 'park-bahce', status: 'rejected', reasonCode: 'not-municipal', sourceEventId: rejected.events[0]?.eventId })
   for (const message of [resolvedMessage, closedMessage, rejectedMessage]) {
-    assertNoPersonalData(t, message)
+    assertNoPersonalData(t, message, ['Çukur asfaltla kapatıldı', 'Site yönetiminin sorumluluğunda'])
     t.notOk(JSON.stringify(message?.value).includes('çukur var'), 'the request itself is not repeated')
   }
 
@@ -488,8 +529,11 @@ t.test('against a real Kafka broker: every message kind on civic.assignments.v1,
       ['park-bahce', 'CaseRejected', 'CaseRejected', caseId, 'test', true],
     ],
   )
-  t.match(byPosition[2]?.value, { status: 'resolved', reason: 'Kök budandı, kaldırım onarıldı.', reasonCode: null, category: 'agac-budama' })
-  t.match(byPosition[3]?.value, { status: 'closed', reason: 'Vatandaş teşekkür etti.' })
-  t.match(byPosition[5]?.value, { status: 'rejected', reasonCode: 'duplicate', reason: 'Aynı konu başka başvuruda.' })
-  for (const message of received) assertNoPersonalData(t, message)
+  t.match(byPosition[2]?.value, { status: 'resolved', reasonCode: null, category: 'agac-budama' })
+  t.match(byPosition[3]?.value, { status: 'closed' })
+  t.match(byPosition[5]?.value, { status: 'rejected', reasonCode: 'duplicate' })
+  for (const message of received) {
+    t.match(message.value, { v: 2, details: `/v1/cases/${caseId}` })
+    assertNoPersonalData(t, message, ['Ağaç kökü', 'Kök budandı', 'Vatandaş teşekkür etti', 'Kaldırım yine kalktı', 'Aynı konu başka başvuruda'])
+  }
 })

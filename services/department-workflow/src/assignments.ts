@@ -14,9 +14,16 @@
  * (`CaseDuplicateUnlinked`, with its own deadline). These are the case updates, listed once in
  * `CASE_UPDATES`.
  *
- * The message carries what a field team needs (what, where, by when) and nothing that identifies
- * the citizen: no name, phone or e-mail (KVKK data minimisation). Directorates reach the citizen
- * through civic-desk (`CitizenInfoRequested`), which also keeps personal data erasable.
+ * Format version 2 carries no personal data at all (KVKK): no name, phone or e-mail, and — unlike
+ * version 1 — no description, street address, coordinates, nor any staff free text (transfer,
+ * reopening, resolution, rejection, closing or unlinking reasons). A topic cannot forget: Kafka keeps
+ * a message as long as its retention says, and an erasure (crypto-shredding of the case's data key,
+ * docs/privacy.md) cannot reach a value copied out in clear. So a message says which case, which
+ * directorate, what kind of request in which neighbourhood (clear, as in the event log) and by when,
+ * and `details` is the staff API path of the case (`/v1/cases/<caseId>`): the directorate's system
+ * reads the description, address, coordinates and texts there with its directorate token while the
+ * municipality holds them, and reads "kişisel veri silindi" after an erasure. Directorates reach the
+ * citizen through civic-desk (`CitizenInfoRequested`).
  *
  * Delivery is at-least-once: a redelivered case event publishes the same assignment again, with
  * the same `assignmentId` (derived from the source event id) and the same content, because the
@@ -32,7 +39,6 @@ import {
   CaseStatus,
   CatalogueCodeSchema,
   Channel,
-  Location,
   RejectionReason,
   RequestKind,
   categoryByCode,
@@ -63,12 +69,26 @@ export const ASSIGNMENT_HEADERS = {
 
 const Instant = z.iso.datetime({ offset: true })
 
+/** Format version of every message on the topic (1: description, address, coordinates and reasons in clear; no longer published). */
+export const ASSIGNMENT_FORMAT_VERSION = 2
+
+/** The staff API path where a directorate's system reads the case's personal details (`details`). */
+export const caseDetailsPath = (caseId: string): string => `/v1/cases/${caseId}`
+
+const Details = z.string().regex(/^\/v1\/cases\/[0-9a-fA-F-]{36}$/)
+
 const AssignmentBase = z.strictObject({
-  /** Format version of the value; a change a consumer could misread gets a new number (and topic). */
-  v: z.literal(1),
+  /** Format version of the value: 2 (see `ASSIGNMENT_FORMAT_VERSION`); skip a `v` you do not know. */
+  v: z.literal(ASSIGNMENT_FORMAT_VERSION),
   /** Stable id of this assignment: the same for every redelivery; de-duplicate on it. */
   assignmentId: z.uuid(),
   caseId: z.uuid(),
+  /**
+   * The staff API path of the case (`/v1/cases/<caseId>`), where the directorate's system reads the
+   * description, address, coordinates and texts with its directorate token (they read "kişisel veri
+   * silindi" once the case's personal data was erased).
+   */
+  details: Details,
   /** The code the citizen knows the case by (e.g. `K7MA-4PXR-9TK`). */
   trackingCode: z.string().min(1),
   /** The directorate whose queue the case is in now; also the message key. */
@@ -90,10 +110,8 @@ const AssignmentBase = z.strictObject({
   dueAt: Instant,
   /** The statutory limit (CİMER, information requests), else null. */
   legalDueAt: Instant.nullable(),
-  /** The citizen's description of the problem, as submitted. */
-  description: z.string(),
-  /** Where: neighbourhood, address, coordinates (each optional); null when the request gave none. */
-  location: Location.nullable(),
+  /** The request's neighbourhood (clear in the event log too), or null when it gave none; address and coordinates are behind `details`. */
+  neighbourhood: z.string().nullable(),
   /** `occurredAt` of the source event: when the case entered this queue. */
   occurredAt: Instant,
   /** Id of the case event that caused this message. */
@@ -113,22 +131,17 @@ export const CaseAssignedMessage = AssignmentBase.extend({
 export const CaseTransferredMessage = AssignmentBase.extend({
   type: z.literal('CaseTransferred'),
   fromDepartment: CatalogueCodeSchema,
-  /** Why it was handed over, in the staff member's words. */
-  reason: z.string().min(1),
 })
 
 /** An answered (resolved, rejected or closed) case came back into the same directorate's queue. */
 export const CaseReopenedMessage = AssignmentBase.extend({
   type: z.literal('CaseReopened'),
-  reason: z.string().min(1),
 })
 
-/** What a case update says beyond its type: why, in staff's words (no personal data). */
+/** What a case update says beyond its type: codes and clocks only, never staff's words (they are behind `details`). */
 interface UpdateDetail {
   /** The rejection's reason code (`RejectionReason`); null for the other updates. */
   readonly reasonCode: RejectionReason | null
-  /** The resolution sent to the citizen, the rejection's, closing's or unlinking's reason; null when none was given. */
-  readonly reason: string | null
   /** Nominal deadline of the SLA clock the update started (an unlinked duplicate runs on its own clock); else null. */
   readonly dueAt: string | null
 }
@@ -136,14 +149,14 @@ interface UpdateDetail {
 /**
  * Case events that tell a directorate about a case already in its queue, each published as a
  * message of the same `type`: the one list of them. A new kind is one line here (its event type
- * and what its `reasonCode` and `reason` are); the schema, the publisher's subscription and the
- * builder follow from it.
+ * and what its `reasonCode` and `dueAt` are; no free text: the message must stay free of personal
+ * data); the schema, the publisher's subscription and the builder follow from it.
  */
 const CASE_UPDATES = {
-  CaseResolved: (e: CaseEventOf<'CaseResolved'>): UpdateDetail => ({ reasonCode: null, reason: e.data.resolution, dueAt: null }),
-  CaseRejected: (e: CaseEventOf<'CaseRejected'>): UpdateDetail => ({ reasonCode: e.data.reasonCode, reason: e.data.reason, dueAt: null }),
-  CaseClosed: (e: CaseEventOf<'CaseClosed'>): UpdateDetail => ({ reasonCode: null, reason: e.data.reason, dueAt: null }),
-  CaseDuplicateUnlinked: (e: CaseEventOf<'CaseDuplicateUnlinked'>): UpdateDetail => ({ reasonCode: null, reason: e.data.reason, dueAt: e.data.sla.dueAt }),
+  CaseResolved: (): UpdateDetail => ({ reasonCode: null, dueAt: null }),
+  CaseRejected: (e: CaseEventOf<'CaseRejected'>): UpdateDetail => ({ reasonCode: e.data.reasonCode, dueAt: null }),
+  CaseClosed: (): UpdateDetail => ({ reasonCode: null, dueAt: null }),
+  CaseDuplicateUnlinked: (e: CaseEventOf<'CaseDuplicateUnlinked'>): UpdateDetail => ({ reasonCode: null, dueAt: e.data.sla.dueAt }),
 } satisfies { readonly [T in CaseEventType]?: (event: CaseEventOf<T>) => UpdateDetail }
 
 type UpdateType = keyof typeof CASE_UPDATES
@@ -152,14 +165,15 @@ export const CASE_UPDATE_TYPES = Object.keys(CASE_UPDATES) as [UpdateType, ...Up
 
 /**
  * A case in the directorate's queue was answered, refused or filed away (the work order can be
- * closed), or is no longer a likely duplicate (see `CASE_UPDATES`). Carries what identifies the case and the
- * directorate's words, not the request again.
+ * closed), or is no longer a likely duplicate (see `CASE_UPDATES`). Carries what identifies the case and
+ * codes, neither the request again nor staff's words (the resolution and reasons are behind `details`).
  */
 export const CaseUpdateMessage = z.strictObject({
-  v: z.literal(1),
+  v: AssignmentBase.shape.v,
   type: z.enum(CASE_UPDATE_TYPES),
   assignmentId: AssignmentBase.shape.assignmentId,
   caseId: AssignmentBase.shape.caseId,
+  details: AssignmentBase.shape.details,
   trackingCode: AssignmentBase.shape.trackingCode,
   /** The directorate whose queue the case was in; also the message key. */
   department: AssignmentBase.shape.department,
@@ -168,8 +182,8 @@ export const CaseUpdateMessage = z.strictObject({
   categoryNameTr: AssignmentBase.shape.categoryNameTr,
   /** The case's status after the event (`resolved`, `rejected`, `closed`; an unlinked case stays `routed` or `in_progress`). */
   status: CaseStatus,
+  /** `CaseRejected`: the rejection's reason code; null for the others. */
   reasonCode: RejectionReason.nullable(),
-  reason: z.string().min(1).nullable(),
   /** The new clock's nominal deadline for an update that starts one (`CaseDuplicateUnlinked`), else null. */
   dueAt: Instant.nullable(),
   occurredAt: AssignmentBase.shape.occurredAt,
@@ -219,10 +233,11 @@ export function assignmentFor(source: AssignmentSource, catalogue?: Catalogue): 
   const categoryNameTr = catalogue === undefined || state.category === null ? undefined : categoryByCode(catalogue, state.category)?.nameTr
   if (isUpdate(event)) {
     return {
-      v: 1,
+      v: ASSIGNMENT_FORMAT_VERSION,
       type: event.type,
       assignmentId: deriveEventId(event.eventId, HANDLER),
       caseId: state.caseId,
+      details: caseDetailsPath(state.caseId),
       trackingCode: state.trackingCode,
       department,
       ...(departmentNameTr === undefined ? {} : { departmentNameTr }),
@@ -238,6 +253,7 @@ export function assignmentFor(source: AssignmentSource, catalogue?: Catalogue): 
   const common = {
     assignmentId: deriveEventId(event.eventId, HANDLER),
     caseId: state.caseId,
+    details: caseDetailsPath(state.caseId),
     trackingCode: state.trackingCode,
     department,
     ...(departmentNameTr === undefined ? {} : { departmentNameTr }),
@@ -249,21 +265,22 @@ export function assignmentFor(source: AssignmentSource, catalogue?: Catalogue): 
     // Every assigning event starts a new SLA clock.
     dueAt: event.data.sla.dueAt,
     legalDueAt: state.legalDueAt,
-    description: submission.description,
-    location: submission.location ?? null,
+    // Only the clear neighbourhood: the description, address and coordinates are personal data.
+    neighbourhood: submission.location?.neighbourhood ?? null,
     occurredAt: event.occurredAt,
     sourceEventId: event.eventId,
     position: source.position,
   }
   switch (event.type) {
     case 'CaseRouted':
-      return { v: 1, type: 'CaseAssigned', ...common }
+      return { v: ASSIGNMENT_FORMAT_VERSION, type: 'CaseAssigned', ...common }
     case 'CaseMarkedDuplicate':
-      return { v: 1, type: 'CaseAssigned', ...common, duplicateOf: { caseId: event.data.duplicateOf, trackingCode: event.data.duplicateOfTrackingCode } }
+      return { v: ASSIGNMENT_FORMAT_VERSION, type: 'CaseAssigned', ...common, duplicateOf: { caseId: event.data.duplicateOf, trackingCode: event.data.duplicateOfTrackingCode } }
     case 'CaseTransferred':
-      return { v: 1, type: 'CaseTransferred', ...common, fromDepartment: event.data.fromDepartment, reason: event.data.reason }
+      // The transfer's reason is staff free text: behind `details`.
+      return { v: ASSIGNMENT_FORMAT_VERSION, type: 'CaseTransferred', ...common, fromDepartment: event.data.fromDepartment }
     case 'CaseReopened':
-      return { v: 1, type: 'CaseReopened', ...common, reason: event.data.reason }
+      return { v: ASSIGNMENT_FORMAT_VERSION, type: 'CaseReopened', ...common }
     default: {
       const unknownEvent: never = event
       return unknownEvent

@@ -30,6 +30,7 @@ export { defaultWorkflowFile, loadWorkflows } from './workflows.ts'
 export { caseLimitConfigEntries, privacyConfigEntries, workflowConfig, type WorkflowConfig } from './config.ts'
 /** Assignments on `civic.assignments.v1` for the directorates' own systems: schema, headers, publisher. */
 export {
+  ASSIGNMENT_FORMAT_VERSION,
   ASSIGNMENT_HEADERS,
   AssignmentMessage,
   CaseAssignedMessage,
@@ -38,6 +39,7 @@ export {
   CASE_UPDATE_TYPES,
   CaseTransferredMessage,
   assignmentFor,
+  caseDetailsPath,
   assignmentMessage,
   startAssignmentPublisher,
   type AssignmentPublisher,
