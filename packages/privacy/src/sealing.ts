@@ -16,6 +16,7 @@
  * - What leaves the process (the relay's messages, dead letters) takes the record as stored
  *   (`storedFormOf` in the event-store port).
  */
+import { LRUCache } from 'lru-cache'
 import { ERASED_PERSONAL_TEXT, UNAVAILABLE_PERSONAL_TEXT } from '@civic-desk/contracts'
 import { RECORD_VARIANT, STORED_FORM, type EventStore, type EventToAppend, type RecordedEvent, type RewrittenRecord } from '@civic-desk/event-store'
 import { SealedValueError, isSealed, openField, sealField } from './cipher.ts'
@@ -179,7 +180,7 @@ export function subjectsOfSubmission(data: unknown): SubjectIdentifier[] {
 const versionOf = (metadata: unknown): unknown => (isObject(metadata) ? metadata['schemaVersion'] : undefined)
 
 /** Opens one case's records: one key lookup for the lot. Records without sealed fields come back as they are. */
-async function openCaseRecords(keys: KeyStore, caseId: string, records: readonly RecordedEvent[]): Promise<RecordedEvent[]> {
+async function openCaseRecords(keys: KeyStore, opened: OpenedData, caseId: string, records: readonly RecordedEvent[]): Promise<RecordedEvent[]> {
   let lookup: DataKeyLookup | undefined
   const out: RecordedEvent[] = []
   for (const record of records) {
@@ -188,12 +189,33 @@ async function openCaseRecords(keys: KeyStore, caseId: string, records: readonly
       continue
     }
     lookup ??= await keys.lookup(caseId)
-    const { data, variant } = openEventData(record.type, record.data, caseId, lookup)
+    // Readers read the same young streams again and again: an event opened under the case's key is
+    // opened once, and used again only while that key is still there (never after an erasure).
+    let data = lookup.state === 'active' ? opened.get(record.id) : undefined
+    let variant: OpeningVariant = 'open'
+    if (data === undefined) {
+      const result = openEventData(record.type, record.data, caseId, lookup)
+      data = result.data
+      variant = result.variant
+      // Shared by every later read: frozen, so no reader can change what the next one gets.
+      if (variant === 'open') opened.set(record.id, deepFreeze(data))
+    }
     const rewritten: RewrittenRecord = { ...record, data, [STORED_FORM]: record, [RECORD_VARIANT]: variant }
     out.push(rewritten)
   }
   return out
 }
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}
+
+/** Opened event data by event id, bounded; an entry is used only while the case's key is active. */
+type OpenedData = LRUCache<string, Json>
 
 /**
  * The key store with the keys it hands out kept in memory for a while (`ttlMs`, default 30 s), so
@@ -250,6 +272,8 @@ export function cachingKeyStore(keys: KeyStore, options: { readonly ttlMs?: numb
 export interface SealingStoreOptions {
   /** The case a stream belongs to; null for a stream that is not a case's (passed through untouched). */
   readonly caseIdOf: (streamId: string) => string | null
+  /** How many opened events are kept to be handed out again (default 20,000). */
+  readonly openedCacheSize?: number
   readonly logger?: { warn(obj: object, msg: string): void }
 }
 
@@ -258,6 +282,7 @@ export interface SealingStoreOptions {
  * (see the module comment). The inner store is what the relay and the dashboards read: ciphertext.
  */
 export function sealingEventStore(inner: EventStore, keys: KeyStore, options: SealingStoreOptions): EventStore {
+  const opened: OpenedData = new LRUCache({ max: options.openedCacheSize ?? 20_000 })
   const openRecords = async (records: readonly RecordedEvent[]): Promise<RecordedEvent[]> => {
     if (!records.some((r) => versionOf(r.metadata) === SEALED_SCHEMA_VERSION && hasPersonalFields(r.type))) return [...records]
     // One key lookup per case, the records kept in their order.
@@ -269,12 +294,12 @@ export function sealingEventStore(inner: EventStore, keys: KeyStore, options: Se
       if (list === undefined) byCase.set(caseId, (list = []))
       list.push(r)
     }
-    const opened = new Map<RecordedEvent, RecordedEvent>()
+    const openedRecords = new Map<RecordedEvent, RecordedEvent>()
     for (const [caseId, list] of byCase) {
-      const done = await openCaseRecords(keys, caseId, list)
-      list.forEach((r, i) => opened.set(r, done[i] as RecordedEvent))
+      const done = await openCaseRecords(keys, opened, caseId, list)
+      list.forEach((r, i) => openedRecords.set(r, done[i] as RecordedEvent))
     }
-    return records.map((r) => opened.get(r) ?? r)
+    return records.map((r) => openedRecords.get(r) ?? r)
   }
 
   const sealFor = async (caseId: string, events: readonly EventToAppend[]): Promise<EventToAppend[]> => {

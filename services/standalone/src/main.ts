@@ -59,7 +59,10 @@ const bus = openSqliteBus({ file: join(dataDir, 'bus.sqlite'), logger: logger.ch
 // Case events are read straight from the store by each consumer group (own checkpoint in
 // data/consumers/), through one log tail for every reader of this process. Distributed mode reads
 // them from Kafka instead; the consumers cannot tell.
-const feed = createCaseFeed({ store, bus, logger, groups: { kind: 'store', checkpointDir: groupCheckpointDir(dataDir) } })
+// This thread's readers of the log (the directorates' queues, the dashboards) need no personal
+// data: they follow the log as stored, so nothing is opened for them (routing and notification, in
+// the consumer thread, read it opened).
+const feed = createCaseFeed({ store: log, bus, logger, groups: { kind: 'store', checkpointDir: groupCheckpointDir(dataDir) } })
 // This thread only reads the outbox (the operators' page); the consumer thread records in it.
 const outbox = openSqliteOutbox(join(dataDir, 'outbox.sqlite'))
 // Routing and notification, in their own thread. Should it die, the whole process shuts down so
