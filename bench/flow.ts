@@ -15,17 +15,21 @@
 //           own process (intake, event-relay, routing, department-workflow, notification), like
 //           `pnpm stack:up`; submissions go to intake; lag is the relay's (store head − checkpoint)
 //           plus every consumer group's lag on the broker.
+// BENCH_STORE=postgres (kafka mode): the stack's log and key store on PostgreSQL (CIVIC_PG_URL, else
+// CIVIC_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/test), in schemas of the run's own.
 // Options (env): BENCH_RATE (500 submissions/s), BENCH_SECONDS (20), BENCH_ARRIVALS (even | burst),
 // BENCH_RAMP (rates of the ramp, "300,500,700,900,1200"; "off" skips it), BENCH_RAMP_SECONDS (15),
 // BENCH_SEED (153), BENCH_WARMUP_SECONDS (kafka 40, standalone 5); kafka mode: BENCH_PROFILE (services to CPU-profile, e.g. "routing"), BENCH_PROFILE_DIR.
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createTestStack, startTestBroker, type ServiceName, type TestBroker, type TestStack } from '@civic-desk/e2e/src/stack.ts'
 import { caseIdOfStream } from '@civic-desk/case-feed'
-import { openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
-import { openConfiguredPrivacy, sealingEventStore, type OpenedPrivacy } from '@civic-desk/privacy'
+import { openPostgresEventStore, openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
+import { openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
+import pg_ from 'pg'
 import { createKafkaLagReader, type KafkaLagReader } from '@civic-desk/messaging'
 import { freePort, load, paced, percentile, readLag, startTs, stop, waitForOk, type PacedResult } from './lib.ts'
 import { createWorkload } from './workload.ts'
@@ -116,7 +120,10 @@ class FlowObserver {
 /** The system under test: where to submit, where its store is, how far behind its consumers are. */
 interface FlowTarget {
   readonly submitUrl: string
-  readonly storeFile: string
+  /** The log as the services read it (personal fields opened with their key store), for the observer. */
+  openLog(): Promise<{ readonly store: EventStore; close(): Promise<void> }>
+  /** The event store the services use, as the report names it. */
+  readonly storeKind: 'sqlite' | 'postgres'
   /** Events or messages not yet handled, per consumer (relay, each group), and their sum. */
   lag(): Promise<{ total: number; byConsumer: Record<string, number> }>
   close(): Promise<void>
@@ -129,7 +136,8 @@ async function startStandalone(): Promise<FlowTarget> {
   await waitForOk(`http://127.0.0.1:${port}/readyz`)
   return {
     submitUrl: `http://127.0.0.1:${port}/v1/requests`,
-    storeFile: join(dataDir, 'events.sqlite'),
+    storeKind: 'sqlite',
+    openLog: () => openSqliteLog(dataDir),
     // Every reader of the process: the consumer groups and the projections (queues, duplicate index).
     async lag() {
       const { total, byReader } = await readLag(`http://127.0.0.1:${port}`, 0)
@@ -139,6 +147,46 @@ async function startStandalone(): Promise<FlowTarget> {
       await stop(server)
       rmSync(dataDir, { recursive: true, force: true })
     },
+  }
+}
+
+/** BENCH_STORE=postgres: the stack's log (and its key store) on PostgreSQL, in schemas of the run's own. */
+interface PostgresTarget {
+  readonly url: string
+  readonly schema: string
+  readonly masterKey: string
+}
+const onPostgres: PostgresTarget | undefined =
+  process.env.BENCH_STORE === 'postgres'
+    ? {
+        url: process.env.CIVIC_PG_URL ?? process.env.CIVIC_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+        schema: `bench_flow_${process.pid}_${Date.now().toString(36)}`,
+        masterKey: randomBytes(32).toString('hex'),
+      }
+    : undefined
+
+const postgresEnv = (pg: PostgresTarget): Record<string, string> => ({ CIVIC_EVENT_STORE: 'postgres', CIVIC_PG_URL: pg.url, CIVIC_PG_SCHEMA: pg.schema, CIVIC_MASTER_KEY: pg.masterKey })
+
+async function openSqliteLog(dataDir: string) {
+  const privacy = await openConfiguredPrivacy({}, { dataDir })
+  const store = sealingEventStore(openSqliteEventStore({ file: join(dataDir, 'events.sqlite') }), privacy.keys, { caseIdOf: caseIdOfStream })
+  return { store, close: async () => void (await Promise.all([store.close(), privacy.close()])) }
+}
+
+async function openPostgresLog(pg: PostgresTarget) {
+  const privacy = await openConfiguredPrivacy({ masterKey: pg.masterKey, pgUrl: pg.url, pgSchema: pg.schema }, { dataDir: tmpdir() })
+  const store = sealingEventStore(await openPostgresEventStore({ connectionString: pg.url, schema: pg.schema }), privacy.keys, { caseIdOf: caseIdOfStream })
+  return { store, close: async () => void (await Promise.all([store.close(), privacy.close()])) }
+}
+
+async function dropPostgres(pg: PostgresTarget): Promise<void> {
+  const client = new pg_.Client({ connectionString: pg.url })
+  await client.connect()
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${pg.schema} CASCADE`)
+    await client.query(`DROP SCHEMA IF EXISTS ${pg.schema}_privacy CASCADE`)
+  } finally {
+    await client.end()
   }
 }
 
@@ -152,7 +200,7 @@ async function startKafkaStack(): Promise<FlowTarget> {
     const profiled = (process.env.BENCH_PROFILE ?? '').split(',').filter(Boolean) as ServiceName[]
     const profileDir = process.env.BENCH_PROFILE_DIR ?? join(root, '.bench/profiles')
     const nodeArgs = Object.fromEntries(profiled.map((name) => [name, ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`]]))
-    stack = await createTestStack({ brokers: broker.brokers, env: { LOG_LEVEL: 'warn' }, nodeArgs })
+    stack = await createTestStack({ brokers: broker.brokers, env: { LOG_LEVEL: 'warn', ...(onPostgres === undefined ? {} : postgresEnv(onPostgres)) }, nodeArgs })
     say(`kafka: broker ${broker.brokers.join(',')}; starting intake, event-relay, routing, department-workflow, notification…`)
     await stack.startAll()
     lagReader = createKafkaLagReader({ brokers: broker.brokers, clientId: 'bench-flow-lag' })
@@ -165,7 +213,8 @@ async function startKafkaStack(): Promise<FlowTarget> {
   const reader = lagReader
   return {
     submitUrl: s.url('intake', '/v1/requests'),
-    storeFile: join(s.dataDir, 'events.sqlite'),
+    storeKind: onPostgres === undefined ? 'sqlite' : 'postgres',
+    openLog: () => (onPostgres === undefined ? openSqliteLog(s.dataDir) : openPostgresLog(onPostgres)),
     async lag() {
       const relay = (await (await fetch(s.url('event-relay', '/v1/relay/status'), { headers: { authorization: 'Bearer dev-operator' } })).json()) as { lag: number }
       const groups = await reader.read()
@@ -179,6 +228,7 @@ async function startKafkaStack(): Promise<FlowTarget> {
       await s.stopAll('SIGTERM')
       await s.cleanup()
       broker.destroy()
+      if (onPostgres !== undefined) await dropPostgres(onPostgres)
     },
   }
 }
@@ -186,7 +236,7 @@ async function startKafkaStack(): Promise<FlowTarget> {
 async function main() {
   const target = mode === 'kafka' ? await startKafkaStack() : await startStandalone()
   let store: EventStore | undefined
-  let privacy: OpenedPrivacy | undefined
+  let log: { readonly store: EventStore; close(): Promise<void> } | undefined
   try {
     const headers = { authorization: 'Bearer dev-channel', 'content-type': 'application/json' }
     /** `rate` submissions a second for `seconds`, arriving as BENCH_ARRIVALS says. */
@@ -205,8 +255,8 @@ async function main() {
     }
     // The benchmark knows its cases by their externalId, which the log holds sealed (personal data):
     // read it through the services' key store, as they do. (A server without sealing passes as is.)
-    privacy = await openConfiguredPrivacy({}, { dataDir: dirname(target.storeFile) })
-    store = sealingEventStore(openSqliteEventStore({ file: target.storeFile }), privacy.keys, { caseIdOf: caseIdOfStream })
+    log = await target.openLog()
+    store = log.store
     const observer = new FlowObserver(store)
 
     /** Waits until every case of the phase is routed and acknowledged (or the deadline passed). */
@@ -262,6 +312,7 @@ async function main() {
     const { phase } = steady
     const report = {
       mode,
+      eventStore: target.storeKind,
       arrivals,
       targetRate: rate,
       seconds,
@@ -275,7 +326,7 @@ async function main() {
     const routed = phase.submitToRoutedMs
     const ack = phase.submitToAcknowledgementMs
     console.log(
-      `\n${mode} (${arrivals} arrivals): submit→routed p50 ${routed.p50} ms, p99 ${routed.p99} ms${targets.routedP99Ms === null ? '' : ` (target ≤ ${targets.routedP99Ms})`}; ` +
+      `\n${mode} on ${target.storeKind} (${arrivals} arrivals): submit→routed p50 ${routed.p50} ms, p99 ${routed.p99} ms${targets.routedP99Ms === null ? '' : ` (target ≤ ${targets.routedP99Ms})`}; ` +
         `submit→acknowledgement p50 ${ack.p50} ms, p99 ${ack.p99} ms (target ≤ ${targets.acknowledgementP99Ms}); ` +
         `${report.submittedPerSecond}/s submitted, ${routed.count}/${phase.cases} routed (${phase.routedPerSecond}/s), ` +
         `${ack.count}/${phase.expectingAcknowledgement} acknowledged (${phase.acknowledgedPerSecond}/s); ${phase.markedDuplicate} marked duplicate; max lag ${report.maxLag}`,
@@ -331,8 +382,7 @@ async function main() {
       console.log(`\n${mode}: highest sustained submission rate with bounded consumer lag: ${highestSustained}/s (ramp ${rampRates.join(', ')}, ${rampSeconds} s each)`)
     }
   } finally {
-    await store?.close()
-    await privacy?.close()
+    await log?.close()
     await target.close()
   }
 }
