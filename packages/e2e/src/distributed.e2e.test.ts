@@ -301,7 +301,7 @@ if (wanted !== undefined) {
           async () => CONSUMER_SERVICES.filter((name) => !(s.running.get(name)?.output().includes('kafka bus: consumer crashed; kafkajs restarts it') ?? false)),
           (waiting) => waiting.length === 0,
           'every consumer to give up on the broker',
-          90_000,
+          180_000,
         )
         await b.start()
         brokerBackAt = Date.now()

@@ -64,3 +64,4 @@ export {
   type PeriodicDestructionOptions,
   type PeriodicLogger,
 } from './periodic.ts'
+export { copyKeysToPostgres, type KeyCopyResult } from './copy-keys.ts'

@@ -80,6 +80,28 @@ async function ensureSchema(pool: pg.Pool, schema: string): Promise<void> {
   })
 }
 
+/** Creates the privacy schema and its tables (as the first service to start would) in `schema`. */
+export async function ensurePrivacySchema(connectionString: string, schema: string): Promise<void> {
+  const s = schemaOf({ connectionString, schema })
+  const pool = new pg.Pool({ connectionString, max: 1 })
+  try {
+    await ensureSchema(pool, s)
+  } finally {
+    await pool.end().catch(() => undefined)
+  }
+}
+
+/** One connection to the server for `work` (a copy that runs in one transaction). */
+export async function withPrivacyClient<T>(connectionString: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString })
+  await client.connect()
+  try {
+    return await work(client)
+  } finally {
+    await client.end().catch(() => undefined)
+  }
+}
+
 const iso = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString())
 
 /** Opens the key store in PostgreSQL; throws `KeyStoreError` for a wrong master key or an unreachable server. */
