@@ -163,7 +163,7 @@ function notInTheFuture(field: string, instant: string, now: Date): Date {
   if (at.getTime() > now.getTime()) {
     throw new ValidationError(`${field} ${instant} henüz gelmedi; geçmiş bir an verin. ${field} lies in the future (server time ${now.toISOString()}).`, [
       { field, message: `must not be later than the server's clock (${now.toISOString()})` },
-    ])
+    ], { extensions: { serverTime: now.toISOString() } })
   }
   return at
 }

@@ -577,7 +577,7 @@ function casePage(ctx, ref) {
     (data) => {
       const item = data.case ?? {}
       if (travel === undefined && typeof item.caseId === 'string') {
-        travel = timeControl(ctx, item.caseId, typeof data.generatedAt === 'string' ? data.generatedAt : new Date().toISOString())
+        travel = timeControl(ctx, item.caseId, new Date().toISOString())
         view.append(travel)
       }
       // Rebuild only when something changed, so reading and selecting text is not disturbed.
@@ -634,11 +634,11 @@ function renderCase(item) {
 /**
  * "Geçmişteki durumu": steps through the states a case passed through, one recorded change at a
  * time, asking the case API for the case as of that instant (`?asOf=`: supervisors and auditors).
- * The list of changes comes from the case as of `serverNow` (the server's clock, so a browser clock
- * running ahead is never "in the future").
- * @param {PageContext} ctx @param {string} caseId @param {string} serverNow
+ * The list of changes comes from the case as of `now` (the browser's clock; when it runs
+ * ahead of the server's, the server's 400 says its time and the list is asked for again at that).
+ * @param {PageContext} ctx @param {string} caseId @param {string} now the browser's clock
  */
-function timeControl(ctx, caseId, serverNow) {
+function timeControl(ctx, caseId, now) {
   const section = h('section', { class: 'panel', 'data-testid': 'as-of' }, h('h2', null, 'Geçmişteki durumu'))
   const body = h('div', null, h('p', { class: 'muted' }, 'Yükleniyor…'))
   section.append(body)
@@ -653,7 +653,13 @@ function timeControl(ctx, caseId, serverNow) {
         : problemBox(problem),
     )
   }
-  getJson(path(serverNow), { signal: ctx.signal }).then((latest) => {
+  // A browser clock ahead of the server's asks for the future (400): ask again at the server's time.
+  const first = getJson(path(now), { signal: ctx.signal }).catch((/** @type {unknown} */ error) => {
+    const serverTime = error instanceof ApiError && error.status === 400 ? error.problem?.serverTime : undefined
+    if (typeof serverTime !== 'string') throw error
+    return getJson(path(serverTime), { signal: ctx.signal })
+  })
+  first.then((latest) => {
     if (ctx.signal.aborted) return
     /** @type {Array<{ revision: number, recordedAt: string, type: string }>} */
     const changes = Array.isArray(latest.changes) ? latest.changes : []
