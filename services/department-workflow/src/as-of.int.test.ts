@@ -136,6 +136,8 @@ t.test('before the case existed: 404; malformed or future instants: 400', async 
   // The same instant with another offset is the same instant.
   const local = new Date(Date.parse(firstRecordedAt) + 3 * 3_600_000).toISOString().replace('Z', '+03:00')
   t.equal((await api.get(asOf(caseId, local), as.supervisor)).body.asOf, firstRecordedAt)
+  const typed = await api.get(`/v1/cases/${caseId}?asOf=${local}`, as.supervisor)
+  t.equal(typed.body.asOf, firstRecordedAt, 'a + typed unencoded in the URL (read as a space) is still the offset')
 
   for (const bad of ['yesterday', '2026-02-30T10:00:00Z', '2026-12-05T10:00:00', '2026-12-05', '1733400000000', '']) {
     const answer = await api.get(asOf(caseId, bad), as.supervisor)

@@ -18,8 +18,14 @@ import { evolve, initialState, type CaseState } from '@civic-desk/case-domain'
 import { changeRevisionOf, type CaseRecord, type LoadedCase } from '@civic-desk/case-feed'
 import { z } from 'zod'
 
-/** An ISO-8601 instant with a UTC offset (`Z` or `±hh:mm`), e.g. `2026-03-03T14:05:00+03:00`. */
-export const Instant = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 instant with a UTC offset, e.g. 2026-03-03T14:05:00+03:00' })
+/**
+ * An ISO-8601 instant with a UTC offset (`Z` or `±hh:mm`), e.g. `2026-03-03T14:05:00+03:00`. A `+`
+ * typed unencoded in a URL arrives as a space (form encoding): read back as the `+` it was.
+ */
+export const Instant = z.preprocess(
+  (value) => (typeof value === 'string' ? value.replace(/^(\d{4}-\d{2}-\d{2}T[\d:.]+) (\d{2}:\d{2})$/, '$1+$2') : value),
+  z.iso.datetime({ offset: true, error: 'must be an ISO-8601 instant with a UTC offset, e.g. 2026-03-03T14:05:00+03:00' }),
+)
 
 /** One recorded change of a case: an instant the console's time control can step to. */
 export interface RecordedChange {
