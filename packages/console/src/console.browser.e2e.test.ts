@@ -23,7 +23,7 @@ declare const document: {
 }
 declare const window: unknown
 declare const location: { hash: string }
-declare const sessionStorage: { getItem(key: string): string | null }
+declare const sessionStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void }
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 const entry = join(repoRoot, 'services/standalone/src/main.ts')
@@ -304,6 +304,8 @@ t.test('operator console against the standalone', async (t) => {
     const timeline = await page.textContent('[data-testid="timeline"]')
     t.match(timeline, /Başvuru alındı/)
     t.match(timeline, /Birime yönlendirildi/)
+    await page.waitForSelector('[data-testid="as-of-forbidden"]')
+    t.match(await page.textContent('[data-testid="as-of"]'), /yalnızca yöneticiler ve denetçiler/, 'an operator is told the earlier states are not theirs to see')
     const facts = await page.textContent('[data-testid="case-facts"]')
     t.match(facts, 'Atatürk <b>Mahallesi</b>', 'markup from a citizen is shown as text')
     t.equal(await page.locator('[data-testid="case-facts"] b').count(), 0, 'and never parsed')
@@ -400,6 +402,61 @@ t.test('operator console against the standalone', async (t) => {
       await page.waitForSelector(`body[data-page="${name}"] ${loaded}`)
       t.equal(await noHorizontalOverflow(page), 0, `${hash} fits 768 px`)
     }
+  })
+
+  await t.test('a supervisor steps through a case’s states on the Başvuru page (as-of replay)', async (t) => {
+    await page.setViewportSize({ width: 1366, height: 900 })
+    const mine = submitted[1]!
+    const supervisor = { authorization: 'Bearer dev-supervisor', 'content-type': 'application/json' }
+    const act = async (action: string, body: Record<string, unknown>): Promise<void> => {
+      const response = await fetch(`${base}/v1/cases/${mine.caseId}/${action}`, { method: 'POST', headers: supervisor, body: JSON.stringify(body) })
+      t.equal(response.status, 200, `${action}: ${response.status === 200 ? 'done' : await response.text()}`)
+      // Each step recorded at an instant of its own.
+      await new Promise((resolve) => setTimeout(resolve, 15))
+    }
+    await act('accept', {})
+    await act('transfer', { department: 'fen-isleri', category: 'yol-cukur', reason: 'Çöp değil, yol çökmesi.' })
+    await act('accept', {})
+    await act('request-info', { question: 'Çökme hangi evin önünde?' })
+    await act('citizen-reply', { text: '12 numaranın önünde.' })
+    await act('resolve', { resolution: 'Yol onarıldı.' })
+    const latest = await fetch(`${base}/v1/cases/${mine.caseId}?asOf=${encodeURIComponent(new Date().toISOString())}`, { headers: supervisor })
+    t.equal(latest.status, 200)
+    const changes = ((await latest.json()) as { changes: Array<{ revision: number; type: string }> }).changes
+    t.same(changes.map((c) => c.type).slice(-6), ['CaseAccepted', 'CaseTransferred', 'CaseAccepted', 'CitizenInfoRequested', 'CitizenReplied', 'CaseResolved'])
+
+    await page.evaluate(() => sessionStorage.setItem('civic-desk.console.token', 'dev-supervisor'))
+    await page.evaluate((target) => (location.hash = target), `#/basvuru/${mine.trackingCode}`)
+    const shown = async (revision: number) => {
+      await page.waitForSelector(`[data-testid="as-of"][data-state="shown"][data-revision="${revision}"]`)
+      return {
+        status: await page.textContent('[data-testid="as-of-status"]'),
+        department: await page.textContent('[data-testid="as-of-department"]'),
+        clock: await page.textContent('[data-testid="as-of-clock"]'),
+        left: await page.textContent('[data-testid="as-of-left"]'),
+      }
+    }
+    const states = [await shown(changes.at(-1)!.revision)]
+    t.equal(states[0]!.status, 'Çözüldü', 'the newest state first')
+    for (let i = changes.length - 2; i >= 0; i--) {
+      await page.click('[data-testid="as-of-previous"]')
+      states.unshift(await shown(changes[i]!.revision))
+    }
+    t.equal(await page.isDisabled('[data-testid="as-of-previous"]'), true, 'nothing before the first change')
+    const at = (type: string, nth = 0) => states[changes.map((c, i) => [c.type, i] as const).filter(([kind]) => kind === type)[nth]![1]]!
+    t.match(at('CaseRouted'), { status: 'Yönlendirildi', department: /Temizlik/, clock: 'İşliyor' }, 'routed to Temizlik')
+    t.match(at('CaseTransferred'), { status: 'Yönlendirildi', department: /Fen İşleri/, clock: 'İşliyor' }, 'transferred to Fen İşleri')
+    t.match(at('CitizenInfoRequested'), { status: 'Vatandaştan bilgi bekleniyor', department: /Fen İşleri/, clock: /Durduruldu/ }, 'waiting for the citizen: the clock paused')
+    t.match(at('CaseResolved'), { status: 'Çözüldü' })
+    t.match(at('CaseTransferred').left, /kaldı/, 'time left as of then')
+
+    await page.click('[data-testid="as-of-next"]')
+    t.match(await shown(changes[1]!.revision), states[1]!, 'next steps forward')
+    await page.locator('[data-testid="as-of-range"]').fill(String(changes.length - 1))
+    t.match(await shown(changes.at(-1)!.revision), { status: 'Çözüldü' }, 'the slider jumps')
+    t.equal(await page.isDisabled('[data-testid="as-of-next"]'), true, 'nothing after the newest change')
+
+    await page.evaluate(() => sessionStorage.setItem('civic-desk.console.token', 'dev-operator'))
   })
 
   t.equal(documentLoads, 1, 'one document load for the whole session: hash routing only')

@@ -40,6 +40,7 @@ import {
   type Principal,
   type ZodTypeProvider,
 } from '@civic-desk/service-kit'
+import { Instant, caseAsOf, type RecordedChange } from './as-of.ts'
 import type { OpenCases } from './open-cases.ts'
 import { DEFAULT_NOTES_PAGE, MAX_NOTES_PAGE, caseView, historyEntries, nextWorkflowSteps, workflowOfCase, type CaseView, type Visibility } from './views.ts'
 
@@ -81,7 +82,11 @@ const CaseParams = z.strictObject({ caseId: CaseId })
 const CaseQuery = z.strictObject({
   notesLimit: z.coerce.number().int().min(1).max(MAX_NOTES_PAGE).default(DEFAULT_NOTES_PAGE),
   notesBefore: z.coerce.number().int().min(0).optional(),
+  /** As-of replay: the case as it stood at this instant (see as-of.ts). */
+  asOf: Instant.optional(),
 })
+/** `until`: only the events recorded up to this instant. */
+const HistoryQuery = z.strictObject({ until: Instant.optional() })
 const DepartmentParams = z.strictObject({ code: CatalogueCodeSchema })
 const StepParams = z.strictObject({ caseId: CaseId, step: CatalogueCodeSchema })
 
@@ -140,6 +145,35 @@ function accessTo(principal: Principal, state: OpenCase, purpose: 'read' | 'act'
   // The same answer whoever holds the case (or none yet): which directorate handles a case says
   // what it is about (social aid, zoning, …), which is not for staff of other directorates to learn.
   throw new ForbiddenError(`Only staff of the directorate that holds this case, and supervisors, can ${purpose === 'read' ? 'see' : 'change'} it.`)
+}
+
+/** `GET /v1/cases/:caseId?asOf=`: the case view as it stood then. */
+export type CaseAsOfView = CaseView & {
+  /** The instant asked for, as UTC. */
+  readonly asOf: string
+  /** Revision of the last event recorded by then (`revision` is the case's ETag as it was then). */
+  readonly streamRevision: number
+  /** The instants at which the case changed, up to `asOf`: where a time control can step to. */
+  readonly changes: readonly RecordedChange[]
+}
+
+/** The instant of a valid `asOf` / `until`; 400 when it lies after `now`: as-of replay answers for the past, not a forecast. */
+function notInTheFuture(field: string, instant: string, now: Date): Date {
+  const at = new Date(instant)
+  if (at.getTime() > now.getTime()) {
+    throw new ValidationError(`${field} ${instant} henüz gelmedi; geçmiş bir an verin. ${field} lies in the future (server time ${now.toISOString()}).`, [
+      { field, message: `must not be later than the server's clock (${now.toISOString()})` },
+    ], { extensions: { serverTime: now.toISOString() } })
+  }
+  return at
+}
+
+/** 404 for an instant before the case's first event was recorded. */
+function notYetRecorded(caseId: string, instant: string, firstRecordedAt: string | undefined): NotFoundError {
+  return new NotFoundError(
+    `Bu başvuru ${instant} anında henüz kayıtlı değildi${firstRecordedAt === undefined ? '' : ` (ilk kaydı: ${firstRecordedAt})`}. There was no case ${caseId} yet at ${instant}${firstRecordedAt === undefined ? '' : ` (first recorded at ${firstRecordedAt})`}.`,
+    { extensions: { reason: 'not_yet_recorded', ...(firstRecordedAt === undefined ? {} : { firstRecordedAt }) } },
+  )
 }
 
 function requireCase(loaded: LoadedCase): OpenCase {
@@ -427,22 +461,43 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
 
   api.get('/v1/cases/:caseId', { onRequest: access.requireRole('staff', 'supervisor', 'auditor'), schema: { params: CaseParams, querystring: CaseQuery } }, async (request, reply) => {
     const { caseId } = request.params
-    const { notesLimit, notesBefore } = request.query
+    const { notesLimit, notesBefore, asOf } = request.query
     const loaded = await loadCase(store, caseId)
+    // Who may read the case is decided on the case as it stands now, also for an earlier instant.
     const state = requireCase(loaded)
     const visibility = accessTo(principalOf(request), state, 'read')
     const notes = { limit: notesLimit, ...(notesBefore === undefined ? {} : { before: notesBefore }) }
-    return send(reply, caseView(state, loaded.changeRevision, deps.now(), { catalogue, workflows, visibility, notes }))
+    if (asOf === undefined) return send(reply, caseView(state, loaded.changeRevision, deps.now(), { catalogue, workflows, visibility, notes }))
+    const then = caseAsOf(loaded, notInTheFuture('asOf', asOf, deps.now()))
+    if (then === undefined || then.state.status === 'none') throw notYetRecorded(caseId, asOf, loaded.records[0]?.recordedAt)
+    // The SLA clock is evaluated at the instant asked for; no ETag: an earlier state is not one to change.
+    reply.header('cache-control', 'no-store')
+    const view: CaseAsOfView = {
+      ...caseView(then.state, then.changeRevision, new Date(then.at), { catalogue, workflows, visibility, notes }),
+      asOf: then.at,
+      streamRevision: then.revision,
+      changes: then.changes,
+    }
+    return view
   })
 
-  api.get('/v1/cases/:caseId/history', { onRequest: access.requireRole('auditor', 'supervisor'), schema: { params: CaseParams } }, async (request, reply) => {
+  api.get('/v1/cases/:caseId/history', { onRequest: access.requireRole('auditor', 'supervisor'), schema: { params: CaseParams, querystring: HistoryQuery } }, async (request, reply) => {
     const { caseId } = request.params
+    const { until } = request.query
     const loaded = await loadCase(store, caseId)
     requireCase(loaded)
     const principal = principalOf(request)
     const visibility: Visibility = principal.roles.includes('supervisor') ? 'full' : 'without-personal-data'
-    reply.header('etag', etag(loaded.revision)).header('cache-control', 'no-store')
-    return { caseId, revision: loaded.revision, events: historyEntries(loaded.records, visibility) }
+    // An erasure recorded after `until` still applies: the data is no longer held (see as-of.ts).
+    const erased = loaded.records.some((r) => r.event.type === 'PersonalDataErased')
+    if (until === undefined) {
+      reply.header('etag', etag(loaded.revision)).header('cache-control', 'no-store')
+      return { caseId, revision: loaded.revision, events: historyEntries(loaded.records, visibility) }
+    }
+    const then = caseAsOf(loaded, notInTheFuture('until', until, deps.now()))
+    if (then === undefined) throw notYetRecorded(caseId, until, loaded.records[0]?.recordedAt)
+    reply.header('cache-control', 'no-store')
+    return { caseId, until: then.at, revision: then.revision, events: historyEntries(then.records, visibility, { erased }) }
   })
 
   api.get('/v1/departments/:code/queue', { onRequest: staffOrSupervisor, schema: { params: DepartmentParams } }, async (request) => {

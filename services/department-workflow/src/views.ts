@@ -269,8 +269,9 @@ export interface HistoryEntry {
 }
 
 /** The stored events of a case in order, for auditors and supervisors. */
-export function historyEntries(records: readonly CaseRecord[], visibility: Visibility): HistoryEntry[] {
-  const erasedCase = records.some((r) => r.event.type === 'PersonalDataErased')
+export function historyEntries(records: readonly CaseRecord[], visibility: Visibility, options: { readonly erased?: boolean } = {}): HistoryEntry[] {
+  // `erased`: the case was erased after the last of `records` (a history up to an earlier instant).
+  const erasedCase = options.erased === true || records.some((r) => r.event.type === 'PersonalDataErased')
   return records.map(({ event, revision, position, recordedAt }) => {
     const erased = erasedCase && hasPersonalFields(event.type) ? { erased: PERSONAL_FIELDS[event.type] ?? [] } : {}
     // Erased: whatever form the fields were in (an event written before sealing holds them in clear).

@@ -568,12 +568,18 @@ function casePage(ctx, ref) {
   liveBar.hidden = false
 
   let shown = ''
+  /** The time control, made once the case is known (it keeps its position while the page polls). */
+  let travel = /** @type {HTMLElement | undefined} */ (undefined)
   loadDepartments(ctx).catch(() => undefined)
   poll(
     ctx,
     () => `/v1/dashboards/cases/${encodeURIComponent(ref)}`,
     (data) => {
       const item = data.case ?? {}
+      if (travel === undefined && typeof item.caseId === 'string') {
+        travel = timeControl(ctx, item.caseId, new Date().toISOString())
+        view.append(travel)
+      }
       // Rebuild only when something changed, so reading and selecting text is not disturbed.
       const key = JSON.stringify([data.position, item.status, item.timeline?.length, departmentsCache !== undefined])
       if (key === shown) return
@@ -623,6 +629,84 @@ function renderCase(item) {
     )
   }
   return h('div', { class: 'grid-case' }, h('section', { class: 'panel' }, h('h2', null, 'Bilgiler'), facts), h('section', { class: 'panel' }, h('h2', null, 'Zaman çizelgesi'), timeline))
+}
+
+/**
+ * "Geçmişteki durumu": steps through the states a case passed through, one recorded change at a
+ * time, asking the case API for the case as of that instant (`?asOf=`: supervisors and auditors).
+ * The list of changes comes from the case as of `now` (the browser's clock; when it runs
+ * ahead of the server's, the server's 400 says its time and the list is asked for again at that).
+ * @param {PageContext} ctx @param {string} caseId @param {string} now the browser's clock
+ */
+function timeControl(ctx, caseId, now) {
+  const section = h('section', { class: 'panel', 'data-testid': 'as-of' }, h('h2', null, 'Geçmişteki durumu'))
+  const body = h('div', null, h('p', { class: 'muted' }, 'Yükleniyor…'))
+  section.append(body)
+  const path = (/** @type {string} */ at) => `/v1/cases/${encodeURIComponent(caseId)}?asOf=${encodeURIComponent(at)}`
+  /** @param {unknown} error */
+  const failed = (error) => {
+    if (ctx.signal.aborted) return
+    const problem = error instanceof ApiError ? error : pageError(error)
+    body.replaceChildren(
+      problem.status === 403 || problem.status === 401
+        ? h('p', { class: 'muted', 'data-testid': 'as-of-forbidden' }, 'Başvurunun geçmişteki durumlarını yalnızca yöneticiler ve denetçiler görebilir.')
+        : problemBox(problem),
+    )
+  }
+  // A browser clock ahead of the server's asks for the future (400): ask again at the server's time.
+  const first = getJson(path(now), { signal: ctx.signal }).catch((/** @type {unknown} */ error) => {
+    const serverTime = error instanceof ApiError && error.status === 400 ? error.problem?.serverTime : undefined
+    if (typeof serverTime !== 'string') throw error
+    return getJson(path(serverTime), { signal: ctx.signal })
+  })
+  first.then((latest) => {
+    if (ctx.signal.aborted) return
+    /** @type {Array<{ revision: number, recordedAt: string, type: string }>} */
+    const changes = Array.isArray(latest.changes) ? latest.changes : []
+    if (changes.length === 0) return body.replaceChildren(h('p', { class: 'muted' }, 'Kayıtlı değişiklik yok.'))
+    const range = /** @type {HTMLInputElement} */ (h('input', { id: 'as-of-range', type: 'range', min: '0', max: String(changes.length - 1), step: '1', value: String(changes.length - 1), 'data-testid': 'as-of-range', 'aria-label': 'Değişiklik' }))
+    const previous = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', 'data-testid': 'as-of-previous' }, '◀ Önceki'))
+    const next = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', 'data-testid': 'as-of-next' }, 'Sonraki ▶'))
+    const caption = h('p', { 'data-testid': 'as-of-caption' })
+    const facts = h('dl', { class: 'facts', 'data-testid': 'as-of-facts' })
+    let asked = 0
+    const show = (/** @type {number} */ index) => {
+      const change = changes[index]
+      if (change === undefined) return
+      range.value = String(index)
+      previous.disabled = index === 0
+      next.disabled = index === changes.length - 1
+      caption.textContent = `${index + 1} / ${changes.length}: ${formatDateTimeSeconds(change.recordedAt)} — ${label(EVENT_TYPE, change.type)}`
+      const mine = ++asked
+      section.dataset.state = 'loading'
+      getJson(path(change.recordedAt), { signal: ctx.signal }).then((then) => {
+        if (ctx.signal.aborted || mine !== asked) return
+        facts.replaceChildren()
+        /** @param {string} term @param {string} value @param {string} testId */
+        const fact = (term, value, testId) => append(facts, [h('dt', null, term), h('dd', { 'data-testid': testId }, value)])
+        const sla = then.sla
+        const left = sla ? formatTimeLeft(sla.msLeft) : undefined
+        fact('An', formatDateTimeSeconds(then.asOf), 'as-of-at')
+        fact('Durum', label(STATUS, then.status), 'as-of-status')
+        fact('Müdürlük', then.department ? then.department.nameTr ?? then.department.code : '—', 'as-of-department')
+        fact('Sorumlu personel', then.assignee ?? '—', 'as-of-assignee')
+        fact('Son tarih', sla ? formatDateTime(sla.dueAt) : '—', 'as-of-due')
+        fact('Kalan süre', left ? left.text : '—', 'as-of-left')
+        fact('SLA saati', sla ? (sla.paused ? 'Durduruldu (vatandaş bekleniyor)' : 'İşliyor') : '—', 'as-of-clock')
+        fact('SLA durumu', sla ? label(SLA_LEVEL, sla.level) : '—', 'as-of-level')
+        fact('Notlar', formatInteger(then.notesPage?.total ?? 0), 'as-of-notes')
+        fact('Sürüm', String(then.revision), 'as-of-revision')
+        section.dataset.revision = String(change.revision)
+        section.dataset.state = 'shown'
+      }, failed)
+    }
+    range.addEventListener('input', () => show(Number(range.value)))
+    previous.addEventListener('click', () => show(Number(range.value) - 1))
+    next.addEventListener('click', () => show(Number(range.value) + 1))
+    body.replaceChildren(h('div', { class: 'toolbar' }, previous, range, next), caption, facts)
+    show(changes.length - 1)
+  }, failed)
+  return section
 }
 
 /** @param {unknown} actor */
