@@ -19,6 +19,7 @@ import { AssignmentMessage } from '@civic-desk/department-workflow'
 import { IntakeRejection } from '@civic-desk/intake'
 import { DeadLetterRecord, TOPICS, createKafkaBus, type Bus, type BusMessage } from '@civic-desk/messaging'
 import { createKafkaRawPublisher, kafkaTestBrokers } from '@civic-desk/messaging/testing'
+import { exclusiveHeavyTest } from '@civic-desk/service-kit/testing'
 import { STACK_SERVICES, createTestStack, eventually, getJson, postJson, startTestBroker, type TestBroker, type TestStack } from './stack.ts'
 
 /** What `GET /v1/ops/streams` answers (the fields checked here). */
@@ -54,6 +55,8 @@ if (wanted !== undefined) {
     await stack?.cleanup()
     broker?.destroy()
   })
+  // One stack of processes with its broker at a time on this machine (see exclusiveHeavyTest).
+  await exclusiveHeavyTest(t, 'distributed.e2e')
   broker = await startTestBroker()
   // The dashboard keeps its read models in memory (the stack does not pass REDIS_URL on).
   stack = await createTestStack({ brokers: broker.brokers, services: STACK_SERVICES, env: { CIVIC_SLA_TICK_MS: '500' } })

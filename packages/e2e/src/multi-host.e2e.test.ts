@@ -34,6 +34,7 @@ import { createKafkaRawPublisher, kafkaTestBrokers } from '@civic-desk/messaging
 import { isSealed, openConfiguredPrivacy, sealingEventStore, type OpenedPrivacy } from '@civic-desk/privacy'
 import { deleteRedisPrefix, openRedisReadModelStore } from '@civic-desk/read-models'
 import { redisTestUrl } from '@civic-desk/read-models/testing'
+import { exclusiveHeavyTest } from '@civic-desk/service-kit/testing'
 import { eventually, getJson, postJson, repoRoot, startTestBroker, type StackServiceName, type TestBroker } from './stack.ts'
 
 /** The services, each on a host of its own, in the order they start. */
@@ -153,7 +154,8 @@ function reachableFrom(netns: string, host: string, port: number): boolean {
 }
 
 // A broker and six service processes: about 30 s here, more on a busy CI machine; tap's per-file default (120 s) is too tight.
-t.setTimeout(4 * 60_000)
+// Minutes more than the run itself: it may wait for another stack's test to finish first.
+t.setTimeout(10 * 60_000)
 
 const required = process.env.CIVIC_REQUIRE_MULTIHOST === '1'
 /** What the test needs from the environment, with how to get it. */
@@ -294,6 +296,8 @@ if (gates !== undefined) {
   forwarders.push(pgForwarder)
   const redisForwarder = await startForwarder(gateway, { host: redis.hostname, port: Number(redis.port || 6379) })
   forwarders.push(redisForwarder)
+  // One stack of processes with its broker at a time on this machine (see exclusiveHeavyTest).
+  await exclusiveHeavyTest(t, 'multi-host.e2e')
   broker = await startTestBroker({ host: gateway })
   const brokers = broker.brokers
   t.comment(`network ${subnet}.0/24 on ${bridge}, Kafka ${brokers.join(',')}, PostgreSQL via ${gateway}:${pgForwarder.port}, Redis via ${gateway}:${redisForwarder.port} (${stopwatch()})`)

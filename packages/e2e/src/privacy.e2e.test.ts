@@ -16,6 +16,7 @@ import { openSqliteEventStore } from '@civic-desk/event-store'
 import { AssignmentMessage } from '@civic-desk/department-workflow'
 import { TOPICS } from '@civic-desk/messaging'
 import { kafkaTestBrokers, readTopicsRaw, type RawTopicMessage } from '@civic-desk/messaging/testing'
+import { exclusiveHeavyTest } from '@civic-desk/service-kit/testing'
 import { SERVICES, createTestStack, eventually, getJson, postJson, startTestBroker, type TestBroker, type TestStack } from './stack.ts'
 
 const NAME = 'Nurhayat Çevikbilek-Sözeri'
@@ -74,6 +75,8 @@ if (wanted !== undefined) {
 
   t.test('distributed: the topics never carry the person in clear; routing still read the description', async (t) => {
     const started = Date.now()
+    // One stack of processes with its broker at a time on this machine (see exclusiveHeavyTest).
+    await exclusiveHeavyTest(t, 'privacy.e2e')
     broker = await startTestBroker()
     stack = await createTestStack({ brokers: broker.brokers, services: SERVICES, env: { CIVIC_SLA_TICK_MS: '500' } })
     const s = stack

@@ -10,7 +10,7 @@ import { freePort } from '@civic-desk/service-kit/testing'
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 
-export { eventually, freePort } from '@civic-desk/service-kit/testing'
+export { eventually, exclusiveHeavyTest, freePort } from '@civic-desk/service-kit/testing'
 
 /** A broker of the test's own. */
 export interface TestBroker {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import kafkajs from 'kafkajs'
 import t, { type Test } from 'tap'
-import { eventually, startTestBroker, type TestBroker } from '../../e2e/src/stack.ts'
+import { eventually, exclusiveHeavyTest, startTestBroker, type TestBroker } from '../../e2e/src/stack.ts'
 import { createKafkaBus, type KafkaBus, type KafkaBusLogger, type KafkaBusOptions } from './index.ts'
 import { createKafkaRawPublisher, kafkaTestBrokers, waitFor } from './testing.ts'
 
@@ -39,6 +39,8 @@ const unique = (prefix: string): string => `${prefix}.${randomUUID().slice(0, 8)
 
 const wanted = await kafkaTestBrokers(t)
 if (wanted !== undefined) {
+  // Its broker stops and starts on a schedule: no other stack's processes beside it (see exclusiveHeavyTest).
+  await exclusiveHeavyTest(t, 'kafka-outage.int')
   const broker: TestBroker = await startTestBroker()
   t.teardown(() => broker.destroy())
   const { brokers } = broker

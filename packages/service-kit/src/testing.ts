@@ -48,3 +48,55 @@ export async function eventually<T>(read: () => Promise<T>, done: (value: T) => 
     await new Promise((r) => setTimeout(r, 100))
   }
 }
+
+/**
+ * Runs the test files that start a Kafka broker and a whole stack of service processes one at a
+ * time, even when tap runs files side by side: two such stacks on a 2-core machine starve each
+ * other's brokers and consumers (kafkajs retries run out, a service gives up on its broker), which
+ * is a fault of the test machine, not of the product. Takes a lock directory in the system's temp
+ * folder (waiting for it, taking over one whose holder died), released when the test ends.
+ */
+export async function exclusiveHeavyTest(t: { teardown(fn: () => void | Promise<void>): void; comment(...args: unknown[]): void }, name: string, timeoutMs = 30 * 60_000): Promise<void> {
+  const { mkdirSync, readFileSync, rmSync, writeFileSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const { tmpdir } = await import('node:os')
+  const dir = join(tmpdir(), 'civic-desk-heavy-test.lock')
+  const started = Date.now()
+  let said = false
+  for (;;) {
+    try {
+      mkdirSync(dir)
+      writeFileSync(join(dir, 'holder'), `${process.pid} ${name}`)
+      break
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      const holder = (() => {
+        try {
+          return readFileSync(join(dir, 'holder'), 'utf8')
+        } catch {
+          return ''
+        }
+      })()
+      const pid = Number(holder.split(' ')[0])
+      const alive = Number.isInteger(pid) && pid > 0 && (() => {
+        try {
+          process.kill(pid, 0)
+          return true
+        } catch {
+          return false
+        }
+      })()
+      if (holder !== '' && !alive) {
+        rmSync(dir, { recursive: true, force: true })
+        continue
+      }
+      if (!said) {
+        t.comment(`waiting for another heavy test to finish (${holder || 'starting'})`)
+        said = true
+      }
+      if (Date.now() - started > timeoutMs) throw new Error(`waited ${timeoutMs} ms for the heavy-test lock held by ${holder}`)
+      await new Promise((r) => setTimeout(r, 500))
+    }
+  }
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+}
