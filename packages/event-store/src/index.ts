@@ -17,7 +17,7 @@ export { openSqliteEventStore, type SqliteEventStoreOptions } from './sqlite.ts'
 /** Bulk, read-only reading of a SQLite store's global log as stored text (read-model rebuilds). */
 export { openSqliteLogReader, type RawLogRow, type SqliteLogReader } from './sqlite-log-reader.ts'
 export { eventStoreContract, type EventStoreFixture } from './contract.ts'
-export { EventStoreSchemaError, POSTGRES_SCHEMA_VERSION, openPostgresEventStore, type PostgresEventStoreOptions } from './postgres.ts'
+export { EventStoreSchemaError, POSTGRES_SCHEMA_VERSION, inTransaction, openPostgresEventStore, redact, type PostgresEventStoreOptions } from './postgres.ts'
 export { EventStoreChoiceError, openConfiguredEventStore, type EventStoreKind, type EventStoreSettings, type OpenedEventStore } from './choose.ts'
 /** EventStoreDB (`@eventstore/db-client`); its contract suite runs when EVENTSTORE_URL is set. */
 export { openEventStoreDbStore, type EventStoreDbStoreOptions } from './eventstoredb.ts'

@@ -12,6 +12,7 @@
  * means a copy of all of it.
  */
 import { join } from 'node:path'
+import { redact } from '@civic-desk/event-store'
 import type { KeyStore } from './key-store.ts'
 import { openSqliteDestructionLog, type DestructionLog } from './destruction-log.ts'
 import { loadOrCreateMasterKeyFile, parseMasterKey, type MasterKey } from './master-key.ts'
@@ -66,8 +67,6 @@ export function configuredMasterKey(settings: PrivacySettings, dataDir: string, 
   }
   return { key: loaded.key, fingerprint: loaded.fingerprint }
 }
-
-const redact = (url: string): string => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
 
 /** Opens the configured key store and destruction log; rejects with what to check when they cannot be opened. */
 export async function openConfiguredPrivacy(settings: PrivacySettings, options: { readonly dataDir: string; readonly logger?: WarnLogger }): Promise<OpenedPrivacy> {

@@ -13,9 +13,9 @@
  */
 import { existsSync } from 'node:fs'
 import Database from 'better-sqlite3'
-import { DestructionLogError } from './destruction-log.ts'
+import { DestructionLogError, destructionEntryOf, type DestructionRow } from './destruction-log.ts'
 import { KeyStoreError } from './key-store.ts'
-import { ensurePrivacySchema, withPrivacyClient } from './postgres.ts'
+import { ensurePrivacySchema, inPrivacyTransaction } from './postgres.ts'
 
 export interface KeyCopyResult {
   readonly dataKeys: number
@@ -32,20 +32,6 @@ interface KeyRowRaw {
   readonly destruction_id: string | null
 }
 
-interface DestructionRowRaw {
-  readonly id: string
-  readonly reason: string
-  readonly legal_basis: string
-  readonly request_reference: string | null
-  readonly actor_id: string
-  readonly actor_role: string
-  readonly case_ids: string
-  readonly fields: string
-  readonly method: string
-  readonly started_at: string
-  readonly completed_at: string | null
-}
-
 const CHUNK = 1000
 
 /** Copies the key store (and the destruction log, when its file exists) into PostgreSQL. */
@@ -60,74 +46,67 @@ export async function copyKeysToPostgres(
     const meta = keysDb.prepare('SELECT name, value FROM key_store_meta ORDER BY name').all() as Array<{ name: string; value: Buffer }>
     const keys = keysDb.prepare('SELECT case_id, wrapped, created_at, destroyed_at, destruction_id FROM data_keys ORDER BY case_id').all() as KeyRowRaw[]
     const subjects = keysDb.prepare('SELECT subject, case_id FROM subjects ORDER BY subject, case_id').all() as Array<{ subject: string; case_id: string }>
-    const destructions = (destructionsDb?.prepare('SELECT * FROM destructions ORDER BY started_at, id').all() ?? []) as DestructionRowRaw[]
+    const destructions = (destructionsDb?.prepare('SELECT * FROM destructions ORDER BY started_at, id').all() ?? []) as DestructionRow[]
     const total = keys.length + subjects.length + destructions.length
     const s = options.schema
     await ensurePrivacySchema(options.connectionString, s)
-    return await withPrivacyClient(options.connectionString, async (client) => {
-      await client.query('BEGIN')
-      try {
-        await client.query(`LOCK TABLE ${s}.key_store_meta, ${s}.data_keys, ${s}.subjects, ${s}.destructions IN EXCLUSIVE MODE`)
-        // The same master key and subject index key, or an empty target.
-        const existing = new Map((await client.query<{ name: string; value: Buffer }>(`SELECT name, value FROM ${s}.key_store_meta`)).rows.map((r) => [r.name, r.value]))
-        for (const { name, value } of meta) {
-          const there = existing.get(name)
-          if (there !== undefined && !there.equals(value)) {
-            throw new KeyStoreError(
-              `the PostgreSQL key store ${s} belongs to another installation (its ${name} differs): copy into an empty schema (another CIVIC_PG_SCHEMA), nothing was changed`,
-            )
-          }
-          if (there === undefined) await client.query(`INSERT INTO ${s}.key_store_meta (name, value) VALUES ($1, $2)`, [name, value])
-        }
-        let done = 0
-        for (let i = 0; i < keys.length; i += CHUNK) {
-          const chunk = keys.slice(i, i + CHUNK)
-          await client.query(
-            `INSERT INTO ${s}.data_keys (case_id, wrapped, created_at, destroyed_at, destruction_id)
-             SELECT * FROM unnest($1::text[], $2::bytea[], $3::timestamptz[], $4::timestamptz[], $5::text[]) ON CONFLICT (case_id) DO NOTHING`,
-            [chunk.map((k) => k.case_id), chunk.map((k) => k.wrapped), chunk.map((k) => k.created_at), chunk.map((k) => k.destroyed_at), chunk.map((k) => k.destruction_id)],
+    await inPrivacyTransaction(options.connectionString, async (client) => {
+      await client.query(`LOCK TABLE ${s}.key_store_meta, ${s}.data_keys, ${s}.subjects, ${s}.destructions IN EXCLUSIVE MODE`)
+      // The same master key and subject index key, or an empty target.
+      const existing = new Map((await client.query<{ name: string; value: Buffer }>(`SELECT name, value FROM ${s}.key_store_meta`)).rows.map((r) => [r.name, r.value]))
+      for (const { name, value } of meta) {
+        const there = existing.get(name)
+        if (there !== undefined && !there.equals(value)) {
+          throw new KeyStoreError(
+            `the PostgreSQL key store ${s} belongs to another installation (its ${name} differs): copy into an empty schema (another CIVIC_PG_SCHEMA), nothing was changed`,
           )
-          // A row that was there already must be this very key (a resumed copy), or the target is another installation's.
-          const { rows } = await client.query<{ case_id: string; wrapped: Buffer | null }>(`SELECT case_id, wrapped FROM ${s}.data_keys WHERE case_id = ANY($1::text[])`, [chunk.map((k) => k.case_id)])
-          const there = new Map(rows.map((r) => [r.case_id, r.wrapped]))
-          for (const k of chunk) {
-            const w = there.get(k.case_id) ?? null
-            if ((w === null) !== (k.wrapped === null) || (w !== null && k.wrapped !== null && !w.equals(k.wrapped))) {
-              throw new KeyStoreError(`the PostgreSQL key store ${s} holds another key for case ${k.case_id}: copy into an empty schema, nothing was changed`)
-            }
-          }
-          done += chunk.length
-          onProgress?.(done, total)
         }
-        for (let i = 0; i < subjects.length; i += CHUNK) {
-          const chunk = subjects.slice(i, i + CHUNK)
-          await client.query(`INSERT INTO ${s}.subjects (subject, case_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, [chunk.map((r) => r.subject), chunk.map((r) => r.case_id)])
-          done += chunk.length
-          onProgress?.(done, total)
-        }
-        for (const d of destructions) {
-          const inserted = await client.query(
-            `INSERT INTO ${s}.destructions (id, reason, legal_basis, request_reference, actor_id, actor_role, case_ids, fields, method, started_at, completed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
-            [d.id, d.reason, d.legal_basis, d.request_reference, d.actor_id, d.actor_role, d.case_ids, d.fields, d.method, d.started_at, d.completed_at],
-          )
-          if (inserted.rowCount === 0) {
-            const { rows } = await client.query<{ case_ids: string[] }>(`SELECT case_ids FROM ${s}.destructions WHERE id = $1`, [d.id])
-            if (JSON.stringify(rows[0]?.case_ids) !== JSON.stringify(JSON.parse(d.case_ids))) {
-              throw new DestructionLogError(`the PostgreSQL destruction log ${s} holds another entry ${d.id}: copy into an empty schema, nothing was changed`)
-            }
-          }
-          done += 1
-          onProgress?.(done, total)
-        }
-        await client.query('COMMIT')
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined)
-        throw error
+        if (there === undefined) await client.query(`INSERT INTO ${s}.key_store_meta (name, value) VALUES ($1, $2)`, [name, value])
       }
-      onProgress?.(total, total)
-      return { dataKeys: keys.filter((k) => k.wrapped !== null).length, destroyedKeys: keys.filter((k) => k.wrapped === null).length, subjects: subjects.length, destructions: destructions.length }
+      let done = 0
+      for (let i = 0; i < keys.length; i += CHUNK) {
+        const chunk = keys.slice(i, i + CHUNK)
+        await client.query(
+          `INSERT INTO ${s}.data_keys (case_id, wrapped, created_at, destroyed_at, destruction_id)
+           SELECT * FROM unnest($1::text[], $2::bytea[], $3::timestamptz[], $4::timestamptz[], $5::text[]) ON CONFLICT (case_id) DO NOTHING`,
+          [chunk.map((k) => k.case_id), chunk.map((k) => k.wrapped), chunk.map((k) => k.created_at), chunk.map((k) => k.destroyed_at), chunk.map((k) => k.destruction_id)],
+        )
+        // A row that was there already must be this very key (a resumed copy), or the target is another installation's.
+        const { rows } = await client.query<{ case_id: string; wrapped: Buffer | null }>(`SELECT case_id, wrapped FROM ${s}.data_keys WHERE case_id = ANY($1::text[])`, [chunk.map((k) => k.case_id)])
+        const there = new Map(rows.map((r) => [r.case_id, r.wrapped]))
+        for (const k of chunk) {
+          const w = there.get(k.case_id) ?? null
+          if ((w === null) !== (k.wrapped === null) || (w !== null && k.wrapped !== null && !w.equals(k.wrapped))) {
+            throw new KeyStoreError(`the PostgreSQL key store ${s} holds another key for case ${k.case_id}: copy into an empty schema, nothing was changed`)
+          }
+        }
+        done += chunk.length
+        onProgress?.(done, total)
+      }
+      for (let i = 0; i < subjects.length; i += CHUNK) {
+        const chunk = subjects.slice(i, i + CHUNK)
+        await client.query(`INSERT INTO ${s}.subjects (subject, case_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, [chunk.map((r) => r.subject), chunk.map((r) => r.case_id)])
+        done += chunk.length
+        onProgress?.(done, total)
+      }
+      for (const d of destructions) {
+        const inserted = await client.query(
+          `INSERT INTO ${s}.destructions (id, reason, legal_basis, request_reference, actor_id, actor_role, case_ids, fields, method, started_at, completed_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+          [d.id, d.reason, d.legal_basis, d.request_reference, d.actor_id, d.actor_role, d.case_ids, d.fields, d.method, d.started_at, d.completed_at],
+        )
+        if (inserted.rowCount === 0) {
+          const { rows } = await client.query<{ case_ids: string[] }>(`SELECT case_ids FROM ${s}.destructions WHERE id = $1`, [d.id])
+          if (JSON.stringify(rows[0]?.case_ids) !== JSON.stringify(destructionEntryOf(d).caseIds)) {
+            throw new DestructionLogError(`the PostgreSQL destruction log ${s} holds another entry ${d.id}: copy into an empty schema, nothing was changed`)
+          }
+        }
+        done += 1
+        onProgress?.(done, total)
+      }
     })
+    onProgress?.(total, total)
+    return { dataKeys: keys.filter((k) => k.wrapped !== null).length, destroyedKeys: keys.filter((k) => k.wrapped === null).length, subjects: subjects.length, destructions: destructions.length }
   } finally {
     keysDb.close()
     destructionsDb?.close()

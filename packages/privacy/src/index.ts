@@ -33,6 +33,7 @@ export {
   erasedEventData,
   hasPersonalFields,
   openEventData,
+  personalValuesOf,
   sealEventData,
   sealingEventStore,
   subjectsOfSubmission,

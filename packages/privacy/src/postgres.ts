@@ -9,6 +9,7 @@
  * rotated (`pnpm privacy:rotate-master-key`) and the old one discarded.
  */
 import pg from 'pg'
+import { inTransaction } from '@civic-desk/event-store'
 import { newKey, unwrapKey, wrapKey } from './cipher.ts'
 import { DestructionLogError, destructionEntryOf, type DestructionLog, type DestructionRow } from './destruction-log.ts'
 import { DataKeyDestroyedError, KeyStoreError, SUBJECT_KEY_PURPOSE, dataKeyPurpose, hashSubject, openMeta, type DataKeyLookup, type KeyStore, type SubjectIdentifier } from './key-store.ts'
@@ -57,20 +58,6 @@ CREATE TABLE IF NOT EXISTS ${s}.destructions (
 CREATE INDEX IF NOT EXISTS destructions_by_start ON ${s}.destructions (started_at);
 `
 
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect()
-  try {
-    await client.query('BEGIN')
-    const result = await work(client)
-    await client.query('COMMIT')
-    return result
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined)
-    throw error
-  } finally {
-    client.release()
-  }
-}
 
 /** Creates the schema and tables once, whichever service starts first (an advisory lock serialises them). */
 async function ensureSchema(pool: pg.Pool, schema: string): Promise<void> {
@@ -91,14 +78,13 @@ export async function ensurePrivacySchema(connectionString: string, schema: stri
   }
 }
 
-/** One connection to the server for `work` (a copy that runs in one transaction). */
-export async function withPrivacyClient<T>(connectionString: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString })
-  await client.connect()
+/** `work` in one transaction on the server (a copy: all or nothing). */
+export async function inPrivacyTransaction<T>(connectionString: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const pool = new pg.Pool({ connectionString, max: 1 })
   try {
-    return await work(client)
+    return await inTransaction(pool, work)
   } finally {
-    await client.end().catch(() => undefined)
+    await pool.end().catch(() => undefined)
   }
 }
 

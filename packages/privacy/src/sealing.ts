@@ -167,6 +167,21 @@ export function openEventData(type: string, data: unknown, caseId: string, looku
   return { data: opened, variant }
 }
 
+/**
+ * Every personal value of one (opened) event's data, with its field: what a data-subject access
+ * answer lists. The coordinates come as one `location.point` value.
+ */
+export function personalValuesOf(type: string, data: unknown): Array<{ readonly field: string; readonly value: unknown }> {
+  const out: Array<{ field: string; value: unknown }> = []
+  if (!isObject(data)) return out
+  eachPersonalString(type, data, (field, value) => void out.push({ field, value }))
+  const location = data['location']
+  if (type === 'CaseSubmitted' && isObject(location) && typeof location['lat'] === 'number' && typeof location['lon'] === 'number') {
+    out.push({ field: POINT, value: { lat: location['lat'], lon: location['lon'] } })
+  }
+  return out
+}
+
 /** The applicant's phone number and e-mail address in a submission's data (plain), for the subject index. */
 export function subjectsOfSubmission(data: unknown): SubjectIdentifier[] {
   const citizen = isObject(data) ? data['citizen'] : undefined
@@ -303,7 +318,8 @@ export function sealingEventStore(inner: EventStore, keys: KeyStore, options: Se
   }
 
   const sealFor = async (caseId: string, events: readonly EventToAppend[]): Promise<EventToAppend[]> => {
-    const personal = events.filter((e) => hasPersonalFields(e.type) && versionOf(e.metadata) !== SEALED_SCHEMA_VERSION)
+    const unsealed = (e: EventToAppend): boolean => hasPersonalFields(e.type) && versionOf(e.metadata) !== SEALED_SCHEMA_VERSION
+    const personal = events.filter(unsealed)
     if (personal.length === 0) return [...events]
     // The applicant's phone and e-mail go into the subject index in the commit that makes the key.
     const subjects = events.filter((e) => e.type === 'CaseSubmitted').flatMap((e) => subjectsOfSubmission(e.data))
@@ -317,7 +333,7 @@ export function sealingEventStore(inner: EventStore, keys: KeyStore, options: Se
       key = null
     }
     return events.map((e) =>
-      hasPersonalFields(e.type) && versionOf(e.metadata) !== SEALED_SCHEMA_VERSION
+      unsealed(e)
         ? { ...e, data: sealEventData(e.type, e.data, caseId, key), metadata: { ...(isObject(e.metadata) ? e.metadata : {}), schemaVersion: SEALED_SCHEMA_VERSION } }
         : e,
     )

@@ -231,26 +231,8 @@ export function assignmentFor(source: AssignmentSource, catalogue?: Catalogue): 
   const submission = state.submission
   const departmentNameTr = catalogue === undefined ? undefined : departmentByCode(catalogue, department)?.nameTr
   const categoryNameTr = catalogue === undefined || state.category === null ? undefined : categoryByCode(catalogue, state.category)?.nameTr
-  if (isUpdate(event)) {
-    return {
-      v: ASSIGNMENT_FORMAT_VERSION,
-      type: event.type,
-      assignmentId: deriveEventId(event.eventId, HANDLER),
-      caseId: state.caseId,
-      details: caseDetailsPath(state.caseId),
-      trackingCode: state.trackingCode,
-      department,
-      ...(departmentNameTr === undefined ? {} : { departmentNameTr }),
-      category: state.category,
-      ...(categoryNameTr === undefined ? {} : { categoryNameTr }),
-      status: state.status,
-      ...updateDetail(event),
-      occurredAt: event.occurredAt,
-      sourceEventId: event.eventId,
-      position: source.position,
-    }
-  }
-  const common = {
+  // What every message says of the case and its queue, update or assignment.
+  const identity = {
     assignmentId: deriveEventId(event.eventId, HANDLER),
     caseId: state.caseId,
     details: caseDetailsPath(state.caseId),
@@ -259,6 +241,21 @@ export function assignmentFor(source: AssignmentSource, catalogue?: Catalogue): 
     ...(departmentNameTr === undefined ? {} : { departmentNameTr }),
     category: state.category,
     ...(categoryNameTr === undefined ? {} : { categoryNameTr }),
+  }
+  if (isUpdate(event)) {
+    return {
+      v: ASSIGNMENT_FORMAT_VERSION,
+      type: event.type,
+      ...identity,
+      status: state.status,
+      ...updateDetail(event),
+      occurredAt: event.occurredAt,
+      sourceEventId: event.eventId,
+      position: source.position,
+    }
+  }
+  const common = {
+    ...identity,
     kind: submission.kind,
     channel: submission.channel,
     submittedAt: state.submittedAt,

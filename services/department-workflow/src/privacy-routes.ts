@@ -17,7 +17,7 @@ import { caseIdForTrackingCode, parseTrackingCode, replay } from '@civic-desk/ca
 import { caseStreamId, loadCase } from '@civic-desk/case-feed'
 import { isOpenStatus } from '@civic-desk/contracts'
 import type { EventStore } from '@civic-desk/event-store'
-import { PERSONAL_FIELDS, destructionLogCsv, erasePersonalData, type DestructionLog, type KeyStore, type SubjectIdentifier } from '@civic-desk/privacy'
+import { destructionLogCsv, erasePersonalData, personalValuesOf, type DestructionLog, type KeyStore, type SubjectIdentifier } from '@civic-desk/privacy'
 import { NotFoundError, ValidationError, type AccessControl, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 
 export interface PrivacyRouteDeps {
@@ -94,30 +94,6 @@ async function caseOfReference(store: EventStore, reference: string): Promise<st
     caseId = caseIdForTrackingCode(parsed.code)
   }
   return (await store.readStream(caseStreamId(caseId), { maxCount: 1 })).length === 0 ? undefined : caseId
-}
-
-/** Every personal value of one (opened) event's data: its path and value. */
-function personalValues(type: string, data: unknown): Array<{ readonly field: string; readonly value: unknown }> {
-  const out: Array<{ field: string; value: unknown }> = []
-  const get = (path: string[]): unknown => path.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), data)
-  for (const path of PERSONAL_FIELDS[type] ?? []) {
-    const parts = path.split('.')
-    if (parts.at(-1) === '*') {
-      const holder = get(parts.slice(0, -1))
-      if (typeof holder === 'object' && holder !== null) {
-        for (const [k, v] of Object.entries(holder)) if (typeof v === 'string') out.push({ field: `${parts.slice(0, -1).join('.')}.${k}`, value: v })
-      }
-      continue
-    }
-    const value = get(parts)
-    if (value !== undefined && value !== null) out.push({ field: path, value })
-  }
-  if (type === 'CaseSubmitted') {
-    const lat = get(['location', 'lat'])
-    const lon = get(['location', 'lon'])
-    if (typeof lat === 'number' && typeof lon === 'number') out.push({ field: 'location.point', value: { lat, lon } })
-  }
-  return out
 }
 
 export function registerPrivacyRoutes(app: FastifyInstance, deps: PrivacyRouteDeps): void {
@@ -198,7 +174,7 @@ export function registerPrivacyRoutes(app: FastifyInstance, deps: PrivacyRouteDe
         category: state.category,
         department: state.department,
         submittedAt: state.submittedAt,
-        personalData: loaded.records.flatMap(({ event }) => personalValues(event.type, event.data).map((v) => ({ eventType: event.type, occurredAt: event.occurredAt, ...v }))),
+        personalData: loaded.records.flatMap(({ event }) => personalValuesOf(event.type, event.data).map((v) => ({ eventType: event.type, occurredAt: event.occurredAt, ...v }))),
       })
     }
     request.log.info({ by: subject.kind, cases: cases.length }, 'data-subject access answered')
