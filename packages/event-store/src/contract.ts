@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Test } from 'tap'
+import { GENESIS_HASH, eventHash } from './integrity.ts'
 import { ConcurrencyError, type EventStore, type EventToAppend, type ExpectedRevision, type RecordedEvent } from './port.ts'
 
 export interface EventStoreFixture {
@@ -92,6 +93,48 @@ export function eventStoreContract(t: Test, makeStore: () => Promise<EventStoreF
     t.same((await store.readStream(streamId, { fromRevision: 2 })).map((recorded) => recorded.revision), [2, 3, 4])
     t.same((await store.readStream(streamId, { fromRevision: 1, maxCount: 2 })).map((recorded) => recorded.revision), [1, 2])
     t.same(await store.readStream(streamId, { fromRevision: 5 }), [])
+  })
+
+  withStore('every event is hash-chained to the one before it in its stream, over its content as stored, through retries and concurrent appends', async (t, { store, reopen }) => {
+    const streamId = `case-${suffix()}`
+    const other = `case-${suffix()}`
+    const first = [event('Opened', { title: 'Çukur — Kadıköy', n: 1.5, none: null }, { correlationId: 'c-1' }), event('Noted', { n: 1 })]
+    await store.append(streamId, first, { expectedRevision: 'no_stream' })
+    await store.append(streamId, first, { expectedRevision: 'no_stream' }) // an idempotent retry writes nothing
+    // Appends to two streams at once (one group commit in the adapters that batch), two to the same stream.
+    await Promise.all([
+      store.append(streamId, [event('Noted', { n: 2 })], { expectedRevision: 'any' }),
+      store.append(other, many(3, 'Noted'), { expectedRevision: 'no_stream' }),
+      store.append(streamId, [event('Noted', { n: 3 }, 7)], { expectedRevision: 'any' }),
+    ])
+    const check = (events: readonly RecordedEvent[], what: string): void => {
+      let prev = GENESIS_HASH
+      for (const recorded of events) {
+        const integrity = recorded.integrity
+        if (integrity === undefined) {
+          t.fail(`${what}: event ${recorded.revision} carries no integrity link`)
+          return
+        }
+        t.equal(integrity.prev, prev, `${what} ${recorded.revision}: links to the previous event's hash`)
+        // The stores keep the JSON text they were given; JSON.stringify of what was read gives it back.
+        const recomputed = eventHash(recorded.streamId, recorded.revision, recorded.id, recorded.type, integrity.prev, JSON.stringify(recorded.data), JSON.stringify(recorded.metadata))
+        t.equal(integrity.hash, recomputed, `${what} ${recorded.revision}: its hash is that of its content`)
+        prev = integrity.hash
+      }
+    }
+    const read = await store.readStream(streamId)
+    t.equal(read.length, 4)
+    check(read, streamId)
+    t.same(read[0]?.metadata, { correlationId: 'c-1' }, "the caller's metadata reads back without the chain's header")
+    t.equal(read[3]?.metadata, 7)
+    check(await store.readStream(other), other)
+    const all = (await store.readAll({ streamPrefix: streamId })).filter((recorded) => recorded.streamId === streamId)
+    t.same(all.map((recorded) => recorded.integrity), read.map((recorded) => recorded.integrity), 'readAll hands out the same links')
+    if (reopen !== undefined) {
+      const again = await reopen()
+      await again.append(streamId, [event('Closed')], { expectedRevision: 3 })
+      check(await again.readStream(streamId), `${streamId} after reopening`)
+    }
   })
 
   withStore('readStream can leave out types: revisions kept, maxCount counts what is returned', async (t, { store }) => {

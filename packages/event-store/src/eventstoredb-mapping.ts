@@ -57,6 +57,7 @@ import {
 } from '@eventstore/db-client'
 import { ConcurrencyError, type AppendResult, type ExpectedRevision, type RecordedEvent } from './port.ts'
 import { NO_STREAM, assertExpectedRevision, newEventsOnly, type SerializedEvent } from './shared.ts'
+import { GENESIS_HASH, chainEvents, linkHashOf, type EventIntegrity } from './integrity.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -150,9 +151,34 @@ export function toRecordedEvent(event: ClientRecordedEvent): RecordedEvent {
     type: event.type,
     // JSON events come back parsed; events written by other tools as binary stay bytes.
     data: event.data as unknown,
-    metadata: event.metadata === undefined ? null : (event.metadata as unknown),
+    ...unwrapStoredMetadata(event.metadata === undefined ? null : (event.metadata as unknown)),
     recordedAt: event.created.toISOString(),
   }
+}
+
+/**
+ * The client hands metadata back parsed, so the chain's header (integrity.ts) is taken apart here
+ * as an object: `{ integrity: { prev, hash }, meta }`, exactly those keys, is a chained event's.
+ */
+export function unwrapStoredMetadata(stored: unknown): { readonly metadata: unknown; readonly integrity: EventIntegrity | undefined } {
+  if (typeof stored === 'object' && stored !== null && !Array.isArray(stored)) {
+    const keys = Object.keys(stored)
+    const { integrity, meta } = stored as { integrity?: { prev?: unknown; hash?: unknown }; meta?: unknown }
+    if (keys.length === 2 && keys[0] === 'integrity' && keys[1] === 'meta' && typeof integrity?.prev === 'string' && typeof integrity.hash === 'string') {
+      return { metadata: meta, integrity: { prev: integrity.prev, hash: integrity.hash } }
+    }
+  }
+  return { metadata: stored, integrity: undefined }
+}
+
+/**
+ * The hash an event appended after `event` links to. The client parsed what it read; JSON.parse
+ * then JSON.stringify gives back the very text that JSON.stringify wrote, so an event from before
+ * the chain hashes as it was stored.
+ */
+export function linkOfRecorded(event: RecordedEvent): string {
+  if (event.integrity !== undefined) return event.integrity.hash
+  return linkHashOf({ streamId: event.streamId, revision: event.revision, eventId: event.id, type: event.type, data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) })
 }
 
 /** What an append needs to know about its stream: every event id, and the last event. */
@@ -162,11 +188,18 @@ export interface StreamState {
   /** Port position of the last event, 0 when the stream does not exist. */
   readonly lastPosition: number
   readonly eventIds: ReadonlySet<string>
+  /** The hash the next event of the stream links to (the genesis hash for a missing stream). */
+  readonly lastLink: string
 }
 
 export function streamStateOf(events: readonly RecordedEvent[]): StreamState {
   const last = events.at(-1)
-  return { lastRevision: last?.revision ?? NO_STREAM, lastPosition: last?.position ?? 0, eventIds: new Set(events.map((event) => event.id)) }
+  return {
+    lastRevision: last?.revision ?? NO_STREAM,
+    lastPosition: last?.position ?? 0,
+    eventIds: new Set(events.map((event) => event.id)),
+    lastLink: last === undefined ? GENESIS_HASH : linkOfRecorded(last),
+  }
 }
 
 export type AppendPlan =
@@ -185,7 +218,8 @@ export function planAppend(streamId: string, events: readonly SerializedEvent[],
     return { kind: 'noop', result: { nextRevision: state.lastRevision, position: state.lastPosition } }
   }
   assertExpectedRevision(streamId, expected, state.lastRevision)
-  return { kind: 'write', events: fresh, expectedRevision: observedRevision(state.lastRevision) }
+  // Chained against the stream as read; the write is pinned to that revision, so the link holds.
+  return { kind: 'write', events: chainEvents(streamId, state.lastRevision + 1, state.lastLink, fresh), expectedRevision: observedRevision(state.lastRevision) }
 }
 
 /** The client's expected revision meaning "exactly the state that was read". */

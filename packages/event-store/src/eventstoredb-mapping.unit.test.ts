@@ -27,7 +27,9 @@ import {
   newestUserPosition,
   normalizeEventId,
   observedRevision,
+  linkOfRecorded,
   planAppend,
+  unwrapStoredMetadata,
   reconnectDelayMs,
   redactConnectionString,
   scanAllForward,
@@ -45,6 +47,7 @@ import {
 } from './eventstoredb-mapping.ts'
 import { ConcurrencyError, type EventToAppend, type ExpectedRevision, type RecordedEvent } from './port.ts'
 import { prepareAppend, type SerializedEvent } from './shared.ts'
+import { GENESIS_HASH, unwrapMetadata } from './integrity.ts'
 
 // The client's decoder of recorded events and its generated protobuf classes are not part of its
 // public entry point; they are loaded from the installed package itself.
@@ -235,15 +238,23 @@ void t.test('planAppend: the port\'s idempotency and expected-revision rules', a
   const streamId = 'case-1'
   const [a, b, c, d] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()]
   const missing: StreamState = streamStateOf([])
-  t.same(missing, { lastRevision: -1, lastPosition: 0, eventIds: new Set() })
+  t.same(missing, { lastRevision: -1, lastPosition: 0, eventIds: new Set(), lastLink: GENESIS_HASH })
   const two = streamStateOf([recorded(streamId, 0, a, 100), recorded(streamId, 1, b, 140)])
-  t.same(two, { lastRevision: 1, lastPosition: 140, eventIds: new Set([a, b]) })
+  // Events without a chain header (from before the chain) link by their computed hash.
+  t.same(two, { lastRevision: 1, lastPosition: 140, eventIds: new Set([a, b]), lastLink: linkOfRecorded(recorded(streamId, 1, b, 140)) })
+  t.match(two.lastLink, /^[0-9a-f]{64}$/)
+  t.not(two.lastLink, GENESIS_HASH)
   const batch = (...ids: string[]): SerializedEvent[] => serialize(streamId, ids.map((id) => ({ id, type: 'T', data: { id } })))
 
   // Creation.
   const created = planAppend(streamId, batch(a, b), 'no_stream', missing)
   t.match(created, { kind: 'write', expectedRevision: CLIENT_NO_STREAM })
   t.same(created.kind === 'write' ? created.events.map((event) => event.id) : [], [a, b])
+  // The planned events are chained from the genesis hash, each to the one before.
+  const links = created.kind === 'write' ? created.events.map((event) => unwrapMetadata(event.metadata)) : []
+  t.equal(links[0]?.prev, GENESIS_HASH)
+  t.equal(links[1]?.prev, links[0]?.hash)
+  t.same(links.map((link) => link?.meta), ['null', 'null'], "the caller's metadata is kept under the header")
   for (const expected of ['stream_exists', 0, 5] as const) {
     t.throws(() => planAppend(streamId, batch(a), expected, missing), new ConcurrencyError(streamId, expected, -1), `${String(expected)} on a missing stream`)
   }
@@ -388,4 +399,14 @@ void t.test('scanning $all: every user event once, in order, whatever the page s
   }
   t.equal(await newestUserPosition(onlyServer, 100), 0, 'no user event: 0')
   await t.rejects(scanAllForward(onlyServer, 1, 0, 10, undefined), /page size must be an integer >= 2/)
+})
+
+void t.test('chain header: taken apart from the parsed metadata the client hands back, only in its exact shape', async (t) => {
+  const integrity = { prev: GENESIS_HASH, hash: 'a'.repeat(64) }
+  t.same(unwrapStoredMetadata({ integrity, meta: { correlationId: 'c' } }), { metadata: { correlationId: 'c' }, integrity })
+  t.same(unwrapStoredMetadata({ integrity, meta: null }), { metadata: null, integrity }, 'absent metadata stays null')
+  t.same(unwrapStoredMetadata({ correlationId: 'c' }), { metadata: { correlationId: 'c' }, integrity: undefined }, 'an event from before the chain')
+  t.same(unwrapStoredMetadata({ integrity, meta: 1, extra: true }), { metadata: { integrity, meta: 1, extra: true }, integrity: undefined }, 'other keys: not a header')
+  t.same(unwrapStoredMetadata({ integrity: { prev: 1, hash: 2 }, meta: 1 }).integrity, undefined, 'hashes must be text')
+  t.same(unwrapStoredMetadata(null), { metadata: null, integrity: undefined })
 })

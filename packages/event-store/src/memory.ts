@@ -1,5 +1,6 @@
 import type { AppendResult, EventStore, RecordedEvent, SubscribeToAllOptions, Subscription } from './port.ts'
 import { NO_STREAM, assertExpectedRevision, checkCount, newEventsOnly, prepareAppend, type SerializedEvent } from './shared.ts'
+import { GENESIS_HASH, chainEvents, linkHashOf, readStoredMetadata } from './integrity.ts'
 import { subscribeInto, type CatchUpSubscription } from './subscription.ts'
 
 /** A stored event; data stays JSON text so every read hands out fresh objects, as a database would. */
@@ -34,16 +35,20 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     if (closed) throw new Error(`Event store is closed: cannot ${operation}`)
   }
 
-  const toRecorded = (stored: StoredEvent): RecordedEvent => ({
-    streamId: stored.streamId,
-    revision: stored.revision,
-    position: stored.position,
-    id: stored.id,
-    type: stored.type,
-    data: JSON.parse(stored.data) as unknown,
-    metadata: JSON.parse(stored.metadata) as unknown,
-    recordedAt: stored.recordedAt,
-  })
+  const toRecorded = (stored: StoredEvent): RecordedEvent => {
+    const { metadata, integrity } = readStoredMetadata(stored.metadata)
+    return {
+      streamId: stored.streamId,
+      revision: stored.revision,
+      position: stored.position,
+      id: stored.id,
+      type: stored.type,
+      data: JSON.parse(stored.data) as unknown,
+      metadata,
+      recordedAt: stored.recordedAt,
+      integrity,
+    }
+  }
 
   const eventAt = (position: number): StoredEvent => {
     const stored = log[position - 1]
@@ -75,7 +80,10 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       const target = stream ?? { positions: [], eventIds: new Set<string>() }
       streams.set(streamId, target)
       const recordedAt = new Date().toISOString()
-      for (const event of fresh) {
+      const lastPosition = target.positions.at(-1)
+      const last = lastPosition === undefined ? undefined : eventAt(lastPosition)
+      const prev = last === undefined ? GENESIS_HASH : linkHashOf({ ...last, eventId: last.id })
+      for (const event of chainEvents(streamId, target.positions.length, prev, fresh)) {
         const position = log.length + 1
         log.push({ ...event, streamId, revision: target.positions.length, position, recordedAt })
         target.positions.push(position)

@@ -2,6 +2,7 @@
  * The event store port: what every service may assume about the store, whichever adapter
  * (memory, sqlite, EventStoreDB) sits behind it. Vendor types never cross this line.
  */
+import type { EventIntegrity } from './integrity.ts'
 
 /** An event as handed to `append`. `id` is a UUID chosen by the caller (idempotency key). */
 export interface EventToAppend {
@@ -24,6 +25,11 @@ export interface RecordedEvent {
   readonly metadata: unknown
   /** ISO-8601 UTC time the store recorded the event. */
   readonly recordedAt: string
+  /**
+   * The event's link in its stream's hash chain, as stored in its metadata (see integrity.ts);
+   * undefined for an event stored before the chain existed. `metadata` is the caller's own.
+   */
+  readonly integrity?: EventIntegrity | undefined
 }
 
 /**

@@ -1,3 +1,4 @@
+import { metadataTextSql } from './integrity.ts'
 import pg from 'pg'
 import { checkSchemaName, redact } from './postgres.ts'
 import type { RawLogRow } from './sqlite-log-reader.ts'
@@ -43,7 +44,7 @@ export async function openPostgresLogReader(options: {
   // float8 arrives as a JS number (bigint would arrive as text); positions stay far below 2^53.
   // Renamed so ORDER BY sorts by the indexed column, not by the expression.
   // starts_with and substr count characters, as the SQLite reader's substr/length do.
-  const text = `SELECT position::float8 AS pos, substr(stream_id, char_length($1) + 1), event_id, type, CASE WHEN type = ANY($2::text[]) THEN NULL ELSE data END, metadata
+  const text = `SELECT position::float8 AS pos, substr(stream_id, char_length($1) + 1), event_id, type, CASE WHEN type = ANY($2::text[]) THEN NULL ELSE data END, ${metadataTextSql('metadata', 'char_length')}
     FROM ${s}.events WHERE position > $3 AND position <= $4 AND starts_with(stream_id, $1) ORDER BY position LIMIT $5`
   return {
     async read({ after, until, maxCount }) {

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3'
+import { metadataTextSql } from './integrity.ts'
 
 /**
  * One stored event as text, the way a bulk reader (a read-model rebuild) wants it. `streamKey` is
@@ -28,7 +29,7 @@ export function openSqliteLogReader(options: { readonly file: string; readonly s
     const dataColumn = omitted.length === 0 ? 'data' : `CASE WHEN type IN (${omitted.map(() => '?').join(', ')}) THEN NULL ELSE data END`
     const select = db
       .prepare(
-        `SELECT position, substr(stream_id, length(?) + 1), event_id, type, ${dataColumn}, metadata FROM events WHERE position > ? AND position <= ? AND substr(stream_id, 1, length(?)) = ? ORDER BY position LIMIT ?`,
+        `SELECT position, substr(stream_id, length(?) + 1), event_id, type, ${dataColumn}, ${metadataTextSql('metadata', 'length')} FROM events WHERE position > ? AND position <= ? AND substr(stream_id, 1, length(?)) = ? ORDER BY position LIMIT ?`,
       )
       .raw()
     return {

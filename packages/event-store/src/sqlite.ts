@@ -4,6 +4,7 @@ import { BroadcastChannel } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedRevision, type RecordedEvent, type Subscription } from './port.ts'
 import { NO_STREAM, assertExpectedRevision, checkCount, newEventsOnly, prepareAppend, type SerializedEvent } from './shared.ts'
+import { GENESIS_HASH, INTEGRITY_HEADER_LENGTH, chainEvents, hashInHeader, linkHashOf, readStoredMetadata } from './integrity.ts'
 import { subscribeInto, type CatchUpSubscription } from './subscription.ts'
 
 export interface SqliteEventStoreOptions {
@@ -70,6 +71,7 @@ function toStoreError(error: unknown, operation: string): Error {
 }
 
 function toRecorded(row: EventRow): RecordedEvent {
+  const { metadata, integrity } = readStoredMetadata(row.metadata)
   return {
     streamId: row.stream_id,
     revision: row.revision,
@@ -77,9 +79,16 @@ function toRecorded(row: EventRow): RecordedEvent {
     id: row.event_id,
     type: row.type,
     data: JSON.parse(row.data) as unknown,
-    metadata: JSON.parse(row.metadata) as unknown,
+    metadata,
     recordedAt: row.recorded_at,
+    integrity,
   }
+}
+
+/** The frozen metadata and chain link of a stored metadata text. */
+function frozenMetadata(stored: string): Pick<RecordedEvent, 'metadata' | 'integrity'> {
+  const { metadata, integrity } = readStoredMetadata(stored)
+  return { metadata: deepFreeze(metadata), integrity: integrity === undefined ? undefined : Object.freeze(integrity) }
 }
 
 /** Freezes a parsed JSON value all the way down: tail events are shared by every subscriber. */
@@ -189,7 +198,13 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
   // One index, (stream_id, revision), serves every per-stream question: the stream's revision is its
   // last entry, and an event id is looked for among the stream's own (few) events. Each extra
   // index would be one more random B-tree write in the append hot path.
-  const selectStreamRevision = db.prepare<[string], number | null>('SELECT max(revision) FROM events WHERE stream_id = ?').pluck()
+  // The last event of the stream: its revision and the head of its metadata, where its hash is.
+  const selectStreamLast = db
+    .prepare<[string], [revision: number, head: string]>(`SELECT revision, substr(metadata, 1, ${INTEGRITY_HEADER_LENGTH}) FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1`)
+    .raw()
+  const selectLegacyEvent = db.prepare<[string, number], Pick<EventRow, 'event_id' | 'type' | 'data' | 'metadata'>>(
+    'SELECT event_id, type, data, metadata FROM events WHERE stream_id = ? AND revision = ?',
+  )
   const selectEventExists = db.prepare<[string, string], number>('SELECT 1 FROM events WHERE stream_id = ? AND event_id = ?').pluck()
   const selectPositionOf = db.prepare<[string, number], number>('SELECT position FROM events WHERE stream_id = ? AND revision = ?').pluck()
   const insertEvent = db.prepare<[string, number, string, string, string, string, string]>(
@@ -216,7 +231,8 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
    */
   const appendOne = (pending: PendingAppend, recordedAt: string, inserted: RecordedEvent[]): AppendResult => {
     const { streamId, expectedRevision } = pending
-    const actual = selectStreamRevision.get(streamId) ?? NO_STREAM
+    const last = selectStreamLast.get(streamId)
+    const actual = last?.[0] ?? NO_STREAM
     const fresh = newEventsOnly(pending.events, (id) => actual !== NO_STREAM && selectEventExists.get(streamId, id) !== undefined)
     if (fresh.length === 0) {
       return { nextRevision: actual, position: selectPositionOf.get(streamId, actual) ?? 0 }
@@ -224,7 +240,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     assertExpectedRevision(streamId, expectedRevision, actual)
     let revision = actual
     let position = 0
-    for (const event of fresh) {
+    for (const event of chainEvents(streamId, actual + 1, last === undefined ? GENESIS_HASH : (hashInHeader(last[1]) ?? legacyLink(streamId, actual)), fresh)) {
       revision += 1
       position = Number(insertEvent.run(streamId, revision, event.id, event.type, event.data, event.metadata, recordedAt).lastInsertRowid)
       inserted.push(
@@ -235,12 +251,19 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
           id: event.id,
           type: event.type,
           data: deepFreeze(JSON.parse(event.data)),
-          metadata: deepFreeze(JSON.parse(event.metadata)),
+          ...frozenMetadata(event.metadata),
           recordedAt,
         }),
       )
     }
     return { nextRevision: revision, position }
+  }
+
+  /** The link hash of an event stored before the chain existed. */
+  const legacyLink = (streamId: string, revision: number): string => {
+    const row = selectLegacyEvent.get(streamId, revision)
+    if (row === undefined) throw new Error(`Event store (sqlite): event ${revision} of ${streamId} vanished during an append`)
+    return linkHashOf({ streamId, revision, eventId: row.event_id, type: row.type, data: row.data, metadata: row.metadata })
   }
 
   /**
