@@ -3,7 +3,8 @@
  * another (`pnpm store:copy`). The port's `append` numbers events and stamps their recorded time
  * itself; a copy must keep both, so it writes rows below the port, with each adapter's own schema
  * code (`openDatabase` of sqlite.ts, `migrate` of postgres.ts) and, in PostgreSQL, under the same
- * advisory lock and NOTIFY as appends. Internal to the package: services use the port.
+ * advisory lock and NOTIFY as appends. For tools that must see the bytes as stored (store:copy,
+ * audit:verify); services use the port.
  */
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'

@@ -23,3 +23,19 @@ export { EventStoreChoiceError, openConfiguredEventStore, type EventStoreKind, t
 export { openEventStoreDbStore, type EventStoreDbStoreOptions } from './eventstoredb.ts'
 /** The same bulk reading of the log from a PostgreSQL store. */
 export { openPostgresLogReader, type PostgresLogReader } from './postgres-log-reader.ts'
+/** The hash chain of every stream (integrity.ts): how an event's hash is computed and stored. */
+export {
+  EVENT_HASH_DOMAIN,
+  GENESIS_HASH,
+  HASH_CHAIN_ENABLED,
+  chainProblemOf,
+  eventHash,
+  linkHashOf,
+  metadataTextOf,
+  unwrapMetadata,
+  wrapMetadata,
+  type EventIntegrity,
+  type StoredEventText,
+} from './integrity.ts'
+/** The global log as stored rows (store:copy, audit:verify). */
+export { BulkLogLocationError, openBulkLog, type BulkLog, type StoredRow } from './bulk-log.ts'

@@ -79,6 +79,14 @@ export const ACCESS_RULES: readonly AccessRule[] = [
   { method: 'GET', path: '/v1/privacy/subjects', roles: { 'privacy-officer': 'full' }, who: 'the privacy officer' },
   { method: 'GET', path: '/v1/privacy/destructions', roles: { 'privacy-officer': 'full', auditor: 'full' }, who: 'the privacy officer, auditors' },
 
+  // audit: the tamper-evident log (signed checkpoints, proofs, case bundles)
+  { method: 'GET', path: '/v1/audit/public-key', anonymous: 'full', roles: {}, who: 'anyone (the key that signs checkpoints is public)' },
+  { method: 'GET', path: '/v1/audit/checkpoints', roles: { auditor: 'full', supervisor: 'full', operator: 'full' }, who: 'auditors, supervisors, operators' },
+  { method: 'POST', path: '/v1/audit/checkpoints/verify', roles: { auditor: 'full', supervisor: 'full', operator: 'full' }, who: 'auditors, supervisors, operators' },
+  { method: 'GET', path: '/v1/audit/proofs/inclusion', roles: { auditor: 'full', supervisor: 'full', operator: 'full' }, who: 'auditors, supervisors, operators' },
+  { method: 'GET', path: '/v1/audit/proofs/consistency', roles: { auditor: 'full', supervisor: 'full', operator: 'full' }, who: 'auditors, supervisors, operators' },
+  { method: 'GET', path: '/v1/cases/:caseId/audit-bundle', roles: { auditor: 'full', supervisor: 'full' }, who: 'auditors, supervisors (events as stored: personal fields stay sealed)' },
+
   // notification
   { method: 'GET', path: '/v1/notifications/outbox', roles: { operator: 'full', supervisor: 'full' }, who: 'operators, supervisors' },
   { method: 'GET', path: '/v1/notifications/status', roles: { operator: 'full' }, who: 'operators' },

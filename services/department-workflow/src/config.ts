@@ -30,6 +30,21 @@ export const privacyConfigEntries = {
   },
 } as const
 
+/** The audit log's settings (signed checkpoints over the event log), shared with standalone. */
+export const auditConfigEntries = {
+  auditSigningKey: {
+    env: 'CIVIC_AUDIT_SIGNING_KEY',
+    schema: z.string().min(1).optional(),
+    doc: 'Ed25519 private key (PKCS#8 PEM text, or the path of its file) that signs audit checkpoints; unset = a key made in the data folder (audit-signing.key), with a warning',
+    secret: true,
+  },
+  auditCheckpointIntervalMs: {
+    env: 'CIVIC_AUDIT_CHECKPOINT_INTERVAL_MS',
+    schema: z.coerce.number().int().min(100).max(60_000).default(60_000),
+    doc: 'How often a signed checkpoint is written while events arrive (ms, at most 60000)',
+  },
+} as const
+
 /** Everything the department-workflow service can be told, each with its environment variable and default. */
 export const workflowConfig = defineConfig({
   port: { env: 'PORT', schema: z.coerce.number().int().min(0).max(65535).default(3003), doc: 'HTTP port of the staff API' },
@@ -52,6 +67,7 @@ export const workflowConfig = defineConfig({
   },
   ...caseLimitConfigEntries,
   ...privacyConfigEntries,
+  ...auditConfigEntries,
   ...distributedConfigEntries,
   ...httpConfigEntries,
 })

@@ -27,7 +27,7 @@ export {
 export { slaPositionAt, type SlaPosition } from './sla-view.ts'
 export { DEFAULT_NOTES_PAGE, MAX_NOTES_PAGE, caseView, historyEntries, nextWorkflowSteps, notesPage, type NotesPage, type NotesWindow, type CaseView, type HistoryEntry, type SlaView, type Visibility, type WorkflowView } from './views.ts'
 export { defaultWorkflowFile, loadWorkflows } from './workflows.ts'
-export { caseLimitConfigEntries, privacyConfigEntries, workflowConfig, type WorkflowConfig } from './config.ts'
+export { auditConfigEntries, caseLimitConfigEntries, privacyConfigEntries, workflowConfig, type WorkflowConfig } from './config.ts'
 /** Assignments on `civic.assignments.v1` for the directorates' own systems: schema, headers, publisher. */
 export {
   ASSIGNMENT_FORMAT_VERSION,
@@ -49,3 +49,4 @@ export {
   type AssignmentType,
 } from './assignments.ts'
 export { ERASED_FIELDS_TR, PROCESSING_PURPOSES_TR, registerPrivacyRoutes, type PrivacyRouteDeps } from './privacy-routes.ts'
+export { registerAuditRoutes, type AuditRouteDeps } from './audit-routes.ts'

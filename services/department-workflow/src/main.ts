@@ -4,12 +4,14 @@
 // systems (Kafka with KAFKA_BROKERS, else the bus file on this host).
 import { join, resolve } from 'node:path'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
+import { configuredSigningKey, openAuditLog } from '@civic-desk/audit'
 import { caseIdOfStream, createCaseFeed } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { caseEventOpener, completePendingErasures, openConfiguredPrivacy, privacySettingsOf, sealingEventStore, startPeriodicDestruction } from '@civic-desk/privacy'
 import { openServiceBus } from '@civic-desk/messaging'
 import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
 import { buildWorkflowApp } from './app.ts'
+import { registerAuditRoutes } from './audit-routes.ts'
 import { registerPrivacyRoutes } from './privacy-routes.ts'
 import { startAssignmentPublisher } from './assignments.ts'
 import { workflowConfig } from './config.ts'
@@ -49,6 +51,15 @@ const { store: log, kind: storeKind, target: storeTarget } = await openConfigure
   exitAtStart('department-workflow', 'cannot open the event store', error),
 )
 const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
+// The audit log: a Merkle tree over the whole log, signed checkpoints at least every minute.
+const signingKey = (() => {
+  try {
+    return configuredSigningKey(config.auditSigningKey, dataDir, logger.child({ component: 'audit' }))
+  } catch (error) {
+    return exitAtStart(SERVICE, 'cannot load the audit signing key', error)
+  }
+})()
+const audit = await openAuditLog({ store: log, key: signingKey, checkpointIntervalMs: config.auditCheckpointIntervalMs, logger: logger.child({ component: 'audit' }) })
 const { bus, kind: busKind, target: busTarget } = openServiceBus({
   kafkaBrokers: config.kafkaBrokers,
   clientId: SERVICE,
@@ -80,6 +91,8 @@ const caseLimits = { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxC
 const app = buildWorkflowApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => log.headPosition() }, store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, timeouts: httpTimeouts(config), caseLimits })
 // The privacy officer's API (KVKK erasure, data-subject access, destruction log).
 registerPrivacyRoutes(app, { keys: privacy.keys, log: privacy.log, store, access, logger, now })
+// Auditors: signed checkpoints, inclusion and consistency proofs, case bundles (over the log as stored).
+registerAuditRoutes(app, { audit, store: log, access, logger })
 // Personal data whose retention period ran out goes at every period (KVKK; at most six months).
 const destruction = startPeriodicDestruction({ keys: privacy.keys, log: privacy.log, store, scanStore: log, catalogue, periodDays: config.destructionPeriodDays, logger: logger.child({ component: 'periodic-destruction' }), now })
 
@@ -94,6 +107,7 @@ const shutdown = installShutdown({
     { name: 'case projection', close: () => openCases.close() },
     { name: 'case feed', close: () => feed.close() },
     { name: 'bus', close: () => bus.close() },
+    { name: 'audit log', close: () => audit.close() },
     { name: 'event store', close: () => store.close() },
     { name: 'key store and destruction log', close: () => privacy.close() },
   ],

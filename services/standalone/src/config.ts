@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { defaultHolidayFile } from '@civic-desk/calendar'
-import { DEFAULT_MAX_REOPENINGS, caseLimitConfigEntries, defaultWorkflowFile, privacyConfigEntries } from '@civic-desk/department-workflow'
+import { DEFAULT_MAX_REOPENINGS, auditConfigEntries, caseLimitConfigEntries, defaultWorkflowFile, privacyConfigEntries } from '@civic-desk/department-workflow'
 import { readModelConfigEntries } from '@civic-desk/dashboard'
 import { providerConfigEntries } from '@civic-desk/notification'
 import { duplicateGroupsEntry } from '@civic-desk/routing'
@@ -46,6 +46,7 @@ export const standaloneConfig = defineConfig({
   ...httpConfigEntries,
   ...caseLimitConfigEntries,
   ...privacyConfigEntries,
+  ...auditConfigEntries,
   ...providerConfigEntries,
   ...readModelConfigEntries,
 })

@@ -7,14 +7,15 @@
 // environment and files.
 // With consumer-thread.worker.ts, the only modules that read process.env.
 import { join, resolve } from 'node:path'
+import { configuredSigningKey, openAuditLog } from '@civic-desk/audit'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { caseIdOfStream, createCaseFeed, groupCheckpointDir } from '@civic-desk/case-feed'
 import { openSqliteOutbox, registerNotificationRoutes } from '@civic-desk/notification'
-import { createOpenCases, loadWorkflows, registerPrivacyRoutes, registerWorkflowRoutes, startSlaScheduler } from '@civic-desk/department-workflow'
+import { createOpenCases, loadWorkflows, registerAuditRoutes, registerPrivacyRoutes, registerWorkflowRoutes, startSlaScheduler } from '@civic-desk/department-workflow'
 import { registerConsole } from '@civic-desk/console'
 import { headRate, loadOrCreateStoreIdentity, openReadModels, registerDashboardRoutes, startDashboardProjector } from '@civic-desk/dashboard'
 import { registerConsumerRoutes } from '@civic-desk/event-relay'
-import { openSqliteEventStore } from '@civic-desk/event-store'
+import { HASH_CHAIN_ENABLED, openSqliteEventStore } from '@civic-desk/event-store'
 import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes } from '@civic-desk/intake'
 import { openSqliteBus } from '@civic-desk/messaging'
 import { completePendingErasures, openConfiguredPrivacy, sealingEventStore, startPeriodicDestruction } from '@civic-desk/privacy'
@@ -48,6 +49,24 @@ const eventsFile = join(dataDir, 'events.sqlite')
 const log = openSqliteEventStore({ file: eventsFile, wakeChannel: eventStoreWakeChannel(eventsFile), logger: logger.child({ component: 'event-store' }) })
 // What the services read and write: personal fields sealed on append, opened on read.
 const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
+// The audit log: a Merkle tree over the log as stored, signed checkpoints at least every minute
+// (the key from CIVIC_AUDIT_SIGNING_KEY, else made in the data folder with a warning).
+const audit = HASH_CHAIN_ENABLED
+  ? await openAuditLog({
+      store: log,
+      key: (() => {
+        try {
+          return configuredSigningKey(config.auditSigningKey, dataDir, logger.child({ component: 'audit' }))
+        } catch (error) {
+          logger.fatal({ err: error }, 'the audit signing key cannot be loaded')
+          return process.exit(1)
+        }
+      })(),
+      checkpointIntervalMs: config.auditCheckpointIntervalMs,
+      logger: logger.child({ component: 'audit' }),
+    })
+  : undefined
+if (audit === undefined) logger.warn('CIVIC_EVENT_HASHING=off: events are stored without their hash chain and no checkpoint is signed (for measuring only; audit:verify fails on such a store)')
 {
   // A crash in the middle of an erasure is finished now; a key store restored from an older backup
   // loses again every key the destruction log names.
@@ -106,6 +125,7 @@ const app = createHttpApp({
 await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute })
 registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, caseLimits: { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes } })
 registerPrivacyRoutes(app, { keys: privacy.keys, log: privacy.log, store, access, logger, now })
+if (audit !== undefined) registerAuditRoutes(app, { audit, store: log, access, logger })
 // Personal data whose retention period ran out goes at every period (KVKK; at most six months).
 const destruction = startPeriodicDestruction({ keys: privacy.keys, log: privacy.log, store, scanStore: log, catalogue, periodDays: config.destructionPeriodDays, logger: logger.child({ component: 'periodic-destruction' }), now })
 registerRoutingRoutes(app, { routing, access, logger })
@@ -147,6 +167,7 @@ shutdown = installShutdown({
     { name: 'read models', close: () => readModels.close() },
     { name: 'head rate', close: async () => rate.stop() },
     { name: 'outbox', close: async () => outbox.close() },
+    { name: 'audit log', close: async () => audit?.close() },
     { name: 'event store', close: () => store.close() },
     { name: 'key store and destruction log', close: () => privacy.close() },
   ],
