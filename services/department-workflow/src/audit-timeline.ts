@@ -312,7 +312,7 @@ export function slaLineTr(state: CaseState, at: Date): string {
   const position = slaPositionAt(sla, at)
   const left = position.msLeft >= 0 ? `kalan ${durationTr(position.msLeft)}` : `${durationTr(position.msLeft)} gecikmede`
   const running = position.paused ? 'DURDURULDU (vatandaştan bilgi bekleniyor)' : 'işliyor'
-  const due = position.paused ? `son tarih ${istanbulTime(position.dueAt)} (şimdi sürse)` : `son tarih ${istanbulTime(position.dueAt)}`
+  const due = position.paused ? `son tarih ${istanbulTime(position.dueAt)} (bekleme o an bitse)` : `son tarih ${istanbulTime(position.dueAt)}`
   const level = position.level === 'breached' ? ', SÜRE AŞILDI' : position.level === 'warning' ? ', uyarı düzeyinde (%75 geçti)' : ''
   return `SLA: ${sla.terms.clock}. süre, ${due}, ${left}, ${running}${level}${flagsTr(sla)}.`
 }
@@ -415,7 +415,7 @@ function summaryTr(
   names: CatalogueNames,
   personalData: PersonalDataAccess,
 ): string {
-  const when = `${istanbulTime(at)} ${asOf ? 'itibarıyla' : 'itibarıyla (şimdi)'}`
+  const when = `${asOf ? '' : 'şimdi, '}${istanbulTime(at)} itibarıyla`
   const department = state.department === null ? 'henüz bir birime yönlendirilmedi' : `sorumlu birim ${departmentTr(state.department, names)}`
   const holder =
     state.assignee !== null ? `üzerinde çalışan ${state.assignee}` : isOpenStatus(state.status) ? 'henüz kimse üstlenmedi' : 'üstlenen kimse yok'
