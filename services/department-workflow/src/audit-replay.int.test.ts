@@ -13,7 +13,8 @@ import t from 'tap'
 import { trackingCodeFromBytes } from '@civic-desk/case-domain'
 import { caseIdOfStream, caseStreamId, decodeCaseEvent } from '@civic-desk/case-feed'
 import { categoryByCode } from '@civic-desk/contracts'
-import { openSqliteEventStore, type RecordedEvent } from '@civic-desk/event-store'
+import { openPostgresEventStore, openSqliteEventStore, type RecordedEvent } from '@civic-desk/event-store'
+import { dropSchema, postgresTestUrl, testSchema } from '@civic-desk/event-store/testing'
 import { newMasterKeyText, openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
 import { NO_KEY_TEXT, durationTr } from './audit-timeline.ts'
 import { act, ayse, calendar, catalogue, seedCase } from './test-support.ts'
@@ -227,3 +228,33 @@ t.test('audit:replay prints a worked case in Turkish, whole and as of three inst
     t.match(missingStore.stderr, `olay deposu bulunamadı: ${join(dir, 'yok.sqlite')} yok`)
   })
 })
+
+const postgresUrl = await postgresTestUrl(t)
+if (postgresUrl !== undefined) {
+  const connectionString = postgresUrl
+  void t.test('postgres: --store names the server and its schema; the keys are in <schema>_privacy', async (t) => {
+    const schema = testSchema(t, connectionString)
+    t.teardown(() => dropSchema(connectionString, `${schema}_privacy`))
+    const dir = mkdtempSync(join(tmpdir(), 'civic-audit-replay-pg-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    const masterKey = newMasterKeyText()
+    const privacy = await openConfiguredPrivacy({ masterKey, pgUrl: connectionString, pgSchema: schema }, { dataDir: dir })
+    const inner = await openPostgresEventStore({ connectionString, schema })
+    const store = sealingEventStore(inner, privacy.keys, { caseIdOf: caseIdOfStream })
+    const { caseId, trackingCode } = await seedCase(store, { category: 'yol-cukur', routedAt: new Date(), citizen: ayse })
+    await act(store, caseId, new Date(), (meta) => ({ type: 'AcceptCase', meta, data: { assignee: 'ayse.fen' } }))
+    await store.close()
+    await privacy.close()
+    const location = new URL(connectionString)
+    location.searchParams.set('schema', schema)
+
+    const run = await replay([trackingCode, '--store', location.toString()], { CIVIC_MASTER_KEY: masterKey })
+    t.equal(run.code, 0, run.stderr)
+    t.match(run.stdout, `(şema ${schema})`)
+    t.match(stepOf(run.stdout, 0), 'Başvuran: “Ayşe Yılmaz”')
+    t.match(summaryOf(run.stdout), 'durumu "Üzerinde çalışılıyor"; sorumlu birim Fen İşleri Müdürlüğü (fen-isleri); üzerinde çalışan ayse.fen.')
+    const keyless = await replay([trackingCode, '--store', location.toString()])
+    t.equal(keyless.code, 0, keyless.stderr)
+    t.match(stepOf(keyless.stdout, 0), `Başvuran: ${NO_KEY_TEXT}`)
+  })
+}
