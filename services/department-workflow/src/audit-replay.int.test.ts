@@ -156,7 +156,7 @@ t.test('audit:replay prints a worked case in Turkish, whole and as of three inst
     t.equal(stepOf(second.stdout, 7), '')
     const secondSummary = summaryOf(second.stdout)
     t.match(secondSummary, 'durumu "Vatandaştan bilgi bekleniyor"; sorumlu birim Park ve Bahçeler Müdürlüğü (park-bahce); üzerinde çalışan elif.park.')
-    t.match(secondSummary, 'Açık soru: “Hangi salıncak kırık?”.')
+    t.match(secondSummary, 'Açık soru: “Hangi salıncak kırık?” SLA: 2. süre')
     t.match(secondSummary, 'DURDURULDU (vatandaştan bilgi bekleniyor)')
     t.match(secondSummary, 'Revizyon 6 (akıştaki son olay #6, 7 olay)')
 

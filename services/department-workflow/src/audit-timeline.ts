@@ -196,8 +196,15 @@ function newClockTr(sla: { readonly clock: number; readonly deadline: DeadlineTe
   return `${sla.clock}. SLA süresi başladı: ${deadlineTr(sla.deadline)} (${BASIS_TR[sla.basis]}), son tarih ${istanbulTime(sla.dueAt)}`
 }
 
+/** A quotation that ends its own sentence takes no second full stop: `“Onarıldı.”`, not `“Onarıldı.”.`. */
+const tidy = (text: string): string => text.replace(/([.?!…])”\./g, '$1”')
+
 /** What happened, as one Turkish sentence per event type. */
 export function eventSentence(event: CaseEvent, context: SentenceContext): string {
+  return tidy(sentenceOf(event, context))
+}
+
+function sentenceOf(event: CaseEvent, context: SentenceContext): string {
   const { names } = context
   const q = (text: string): string => quoted(text, context)
   switch (event.type) {
@@ -422,7 +429,7 @@ function summaryTr(
   const question = state.openQuestion === null ? '' : ` Açık soru: ${quoted(state.openQuestion, { names, personalData })}.`
   const duplicate = state.duplicateOf === null ? '' : ` Önceki başvuru ${state.duplicateOf.trackingCode} ile ilişkili (mükerrer).`
   const erasure = state.personalDataErasedAt === null ? '' : ` Kişisel veriler ${istanbulTime(state.personalDataErasedAt)} tarihinde silindi (KVKK).`
-  return (
+  return tidy(
     `Özet (${when}): ${state.trackingCode} takip kodlu başvurunun durumu "${STATUS_TR[state.status]}"; ${department}; ${holder}.` +
     `${question}${duplicate} ${slaLineTr(state, at)}` +
     ` Revizyon ${changeRevision} (akıştaki son olay #${revision}, ${revision + 1} olay).${erasure}`

@@ -35,23 +35,23 @@ const routed = ev('CaseRouted', '2026-11-23T06:00:00.000Z', { department: 'fen-i
 
 /** One event of every type, each with what its sentence must say. */
 const EVERY_TYPE: ReadonlyArray<readonly [CaseEvent, string]> = [
-  [submitted, 'Başvuru alındı: talep, WhatsApp kanalından, takip kodu K7MA-4PXR-9TK, Yol çukuru ve yol hasarı (yol-cukur). Konu: “Çukur var.”. Yer: Kazımdirik, “Atatürk Cd. No:12”. Başvuran: “Ayşe Yılmaz”.'],
+  [submitted, 'Başvuru alındı: talep, WhatsApp kanalından, takip kodu K7MA-4PXR-9TK, Yol çukuru ve yol hasarı (yol-cukur). Konu: “Çukur var.” Yer: Kazımdirik, “Atatürk Cd. No:12”. Başvuran: “Ayşe Yılmaz”.'],
   [routed, 'Fen İşleri Müdürlüğüne (fen-isleri) yönlendirildi (anahtar kelimelere göre (çukur), Yol çukuru ve yol hasarı (yol-cukur)); 1. SLA süresi başladı: 48 saat (kategori süresi), son tarih 25.11.2026 09:00:00.'],
   [
     ev('CaseMarkedDuplicate', '2026-11-23T06:00:00.000Z', { department: 'fen-isleri', category: 'yol-cukur', routedBy: 'category', matchedKeywords: [], sla: sla(1, '2026-11-23T06:00:00.000Z', '2026-11-25T06:00:00.000Z'), legalDueAt: null, duplicateOf: caseId, duplicateOfTrackingCode: 'ABCD-EFGH-JKM', match: 'location', distanceMeters: 34.6, similarity: null }),
     'Mükerrer işaretlendi: önceki başvuru ABCD-EFGH-JKM',
   ],
   [ev('CaseAccepted', '2026-11-23T07:00:00.000Z', { department: 'fen-isleri', assignee: 'ayse.fen' }), 'Fen İşleri Müdürlüğü (fen-isleri) adına ayse.fen tarafından kabul edildi'],
-  [ev('CaseWorkStarted', '2026-11-23T08:00:00.000Z', { note: 'Ekip yolda.' }), 'Çalışmaya başlandı; not: “Ekip yolda.”.'],
-  [ev('CaseNoteAdded', '2026-11-23T08:00:00.000Z', { text: 'Asfalt ekibi çağrıldı.' }), 'İç not eklendi: “Asfalt ekibi çağrıldı.”.'],
+  [ev('CaseWorkStarted', '2026-11-23T08:00:00.000Z', { note: 'Ekip yolda.' }), 'Çalışmaya başlandı; not: “Ekip yolda.”'],
+  [ev('CaseNoteAdded', '2026-11-23T08:00:00.000Z', { text: 'Asfalt ekibi çağrıldı.' }), 'İç not eklendi: “Asfalt ekibi çağrıldı.”'],
   [ev('CitizenInfoRequested', '2026-11-23T08:00:00.000Z', { question: 'Tam adres?' }), 'Vatandaştan bilgi istendi: “Tam adres?”; yanıt gelene kadar SLA süresi durdu.'],
   [ev('CitizenReplied', '2026-11-23T09:00:00.000Z', { text: 'No:12', channel: null }), 'Vatandaş yanıt verdi: “No:12”; SLA süresi yeniden işliyor.'],
   [
     ev('CaseTransferred', '2026-11-23T09:00:00.000Z', { fromDepartment: 'fen-isleri', toDepartment: 'su-kanalizasyon', category: null, reason: 'Su borusu.', sla: sla(2, '2026-11-23T09:00:00.000Z', '2026-11-25T09:00:00.000Z') }),
     'Fen İşleri Müdürlüğü (fen-isleri) tarafından Su ve Kanalizasyon birimine (su-kanalizasyon) devredildi (kategorisiz); gerekçe “Su borusu.”; 2. SLA süresi başladı',
   ],
-  [ev('CaseResolved', '2026-11-23T10:00:00.000Z', { resolution: 'Onarıldı.' }), 'Çözüldü; vatandaşa verilen yanıt: “Onarıldı.”.'],
-  [ev('CaseRejected', '2026-11-23T10:00:00.000Z', { reasonCode: 'not-municipal', reason: 'Karayolları yolu.' }), 'Reddedildi (gerekçe: belediye hizmeti değil): “Karayolları yolu.”.'],
+  [ev('CaseResolved', '2026-11-23T10:00:00.000Z', { resolution: 'Onarıldı.' }), 'Çözüldü; vatandaşa verilen yanıt: “Onarıldı.”'],
+  [ev('CaseRejected', '2026-11-23T10:00:00.000Z', { reasonCode: 'not-municipal', reason: 'Karayolları yolu.' }), 'Reddedildi (gerekçe: belediye hizmeti değil): “Karayolları yolu.”'],
   [ev('CaseClosed', '2026-11-23T10:00:00.000Z', { reason: null }), 'Kapatıldı.'],
   [
     ev('CaseReopened', '2026-11-23T11:00:00.000Z', { reason: 'Yine çöktü.', sla: sla(3, '2026-11-23T11:00:00.000Z', '2026-11-25T11:00:00.000Z'), beyondLimit: { limit: 2, reason: 'Tehlikeli.' } }),
