@@ -15,7 +15,7 @@ import { caseIdOfStream, caseStreamId, decodeCaseEvent } from '@civic-desk/case-
 import { categoryByCode } from '@civic-desk/contracts'
 import { openPostgresEventStore, openSqliteEventStore, type RecordedEvent } from '@civic-desk/event-store'
 import { dropSchema, postgresTestUrl, testSchema } from '@civic-desk/event-store/testing'
-import { newMasterKeyText, openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
+import { erasePersonalData, newMasterKeyText, openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
 import { NO_KEY_TEXT, durationTr } from './audit-timeline.ts'
 import { act, ayse, calendar, catalogue, seedCase } from './test-support.ts'
 
@@ -96,6 +96,14 @@ t.test('audit:replay prints a worked case in Turkish, whole and as of three inst
     'the case as worked',
   )
   t.notOk(JSON.stringify(recorded).includes('Ayşe'), 'the personal data is sealed in the store')
+  // A second case, whose applicant had its personal data erased (KVKK): its data key is destroyed.
+  const gone = await seedCase(store, { category: 'yol-cukur', routedAt: new Date(), citizen: ayse, description: 'Evimin önündeki çukur.' })
+  await act(store, gone.caseId, new Date(), (meta) => ({ type: 'AddNote', meta, data: { text: 'Ayşe Hanım aradı.' } }))
+  await erasePersonalData(
+    { keys: privacy.keys, log: privacy.log, store },
+    { reason: 'erasure-request', legalBasis: 'KVKK m.7', requestReference: gone.trackingCode, actor: { id: 'kvkk.sorumlusu', role: 'privacy-officer' }, caseIds: [gone.caseId], fields: ['ad', 'açıklama'] },
+    { correlationId: 'test' },
+  )
   await store.close()
   await privacy.close()
   const storeFile = join(dir, 'events.sqlite')
@@ -181,6 +189,21 @@ t.test('audit:replay prints a worked case in Turkish, whole and as of three inst
     t.notOk(existsSync(join(dir, 'master.key')), 'no master key was made up')
   })
 
+  t.test('an erased case reads erased, with the key and without it', async (t) => {
+    for (const env of [withKey, {}]) {
+      const run = await replay([gone.trackingCode, '--store', storeFile], env)
+      t.equal(run.code, 0, run.stderr)
+      t.match(run.stdout, 'Kişisel veriler: silindi (KVKK)')
+      t.match(stepOf(run.stdout, 0), 'Konu: [kişisel veri silindi].')
+      t.match(stepOf(run.stdout, 0), 'Başvuran: [kişisel veri silindi].')
+      t.match(stepOf(run.stdout, 2), 'İç not eklendi: [kişisel veri silindi].')
+      t.match(stepOf(run.stdout, 3), `Kişisel veriler silindi (KVKK): ilgili kişinin silme talebi üzerine; yasal dayanak: KVKK m.7; talep: ${gone.trackingCode}; silinen veriler: ad, açıklama`)
+      t.match(summaryOf(run.stdout), / Kişisel veriler \d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d tarihinde silindi \(KVKK\)\.$/)
+      t.notOk(run.stdout.includes('Ayşe') || run.stdout.includes('Evimin'), 'nothing erased comes back')
+      t.notOk(run.stdout.includes(NO_KEY_TEXT), 'erased, not merely unread')
+    }
+  })
+
   t.test('the default store is the standalone one: events.sqlite in CIVIC_DATA_DIR', async (t) => {
     const run = await replay([trackingCode], { ...withKey, CIVIC_DATA_DIR: dir })
     t.equal(run.code, 0, run.stderr)
@@ -208,6 +231,10 @@ t.test('audit:replay prints a worked case in Turkish, whole and as of three inst
     t.equal(malformed.code, 2)
     t.match(malformed.stderr, '--as-of "2026-03-03 14:05" geçerli bir an değil')
     t.equal(malformed.stdout, '')
+
+    const future = await replay([caseId, '--store', storeFile, '--as-of', new Date(Date.now() + 3_600_000).toISOString()])
+    t.equal(future.code, 2)
+    t.match(future.stderr, 'gelecekte')
 
     const before = new Date(Date.parse(recorded[0]!.recordedAt) - 60_000).toISOString()
     const tooEarly = await replay([caseId, '--store', storeFile, '--as-of', before])
