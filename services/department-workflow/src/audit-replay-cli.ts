@@ -11,8 +11,8 @@
  * `./data`), or PostgreSQL with `CIVIC_EVENT_STORE=postgres` and `CIVIC_PG_URL`. Personal fields
  * are opened when the master key (`CIVIC_MASTER_KEY`, else `master.key` in the data folder) and
  * the key store (`keys.sqlite` beside the SQLite store, or `<schema>_privacy` in PostgreSQL) are
- * there; otherwise they read "[kişisel veri: anahtar olmadan okunamaz]". Nothing is ever created:
- * no missing store file, no master key, no key store.
+ * there; otherwise (or when they do not open) they read "[kişisel veri: anahtar olmadan okunamaz]".
+ * Nothing is ever created: no missing store file, no master key, no key store file.
  *
  * Exit codes: 0 printed; 1 no such case, or nothing of it recorded by `--as-of`, or a store error;
  * 2 a usage error (no or a malformed reference, a malformed instant, a store that is not there).
@@ -24,7 +24,7 @@ import { z } from 'zod'
 import { caseIdForTrackingCode, parseTrackingCode } from '@civic-desk/case-domain'
 import { caseIdOfStream, loadCase, type LoadedCase } from '@civic-desk/case-feed'
 import { openPostgresEventStore, openSqliteEventStore, redact, type EventStore } from '@civic-desk/event-store'
-import { masterKeyFile, openConfiguredPrivacy, sealingEventStore, type OpenedPrivacy } from '@civic-desk/privacy'
+import { configuredMasterKey, masterKeyFile, openConfiguredPrivacy, openSqliteKeyStore, sealingEventStore, type KeyStore } from '@civic-desk/privacy'
 import { defaultCatalogueFile, defineConfig, loadCatalogue } from '@civic-desk/service-kit'
 import { Instant } from './as-of.ts'
 import { auditTimeline, istanbulTime, type PersonalDataAccess } from './audit-timeline.ts'
@@ -142,20 +142,32 @@ async function openStore(location: StoreLocation): Promise<{ readonly store: Eve
   }
 }
 
+/** The key store the personal data is opened with. */
+interface OpenedKeys {
+  readonly keys: KeyStore
+  close(): Promise<void>
+}
+
 /**
  * The key store, when the keys are there to open personal data: the master key given or in the
- * data folder, and the key store beside the log. Never creates either (a missing key is not a new one).
+ * data folder, and the key store beside the log. Never creates either (a missing key is not a new
+ * one), nor a destruction log: only the key store is opened.
  */
-async function openKeys(location: StoreLocation, config: AuditReplayConfig): Promise<OpenedPrivacy | undefined> {
+async function openKeys(location: StoreLocation, config: AuditReplayConfig): Promise<OpenedKeys | undefined> {
   try {
     if (location.kind === 'postgres') {
       if (config.masterKey === undefined) return undefined
-      return await openConfiguredPrivacy({ masterKey: config.masterKey, pgUrl: location.url, pgSchema: location.schema }, { dataDir: resolve(config.dataDir) })
+      const privacy = await openConfiguredPrivacy({ masterKey: config.masterKey, pgUrl: location.url, pgSchema: location.schema }, { dataDir: resolve(config.dataDir) })
+      return { keys: privacy.keys, close: () => privacy.close() }
     }
     const dataDir = dirname(location.file)
-    if (!existsSync(join(dataDir, 'keys.sqlite'))) return undefined
+    const file = join(dataDir, 'keys.sqlite')
+    if (!existsSync(file)) return undefined
     if (config.masterKey === undefined && !existsSync(masterKeyFile(dataDir))) return undefined
-    return await openConfiguredPrivacy({ masterKey: config.masterKey }, { dataDir })
+    // The file exists (checked above), so this reads it and never makes a new one.
+    const masterKey = configuredMasterKey({ masterKey: config.masterKey }, dataDir)
+    const keys = openSqliteKeyStore({ file, masterKey })
+    return { keys, close: () => keys.close() }
   } catch (error) {
     note(`uyarı: anahtar deposu açılamadı, kişisel veriler gösterilmeyecek / cannot open the key store: ${error instanceof Error ? error.message : String(error)}`)
     return undefined
@@ -163,7 +175,7 @@ async function openKeys(location: StoreLocation, config: AuditReplayConfig): Pro
 }
 
 /** The case, with its personal fields opened when the keys allow; without them when opening fails. */
-async function loadAudited(store: EventStore, privacy: OpenedPrivacy | undefined, caseId: string): Promise<{ readonly loaded: LoadedCase; readonly access: PersonalDataAccess }> {
+async function loadAudited(store: EventStore, privacy: OpenedKeys | undefined, caseId: string): Promise<{ readonly loaded: LoadedCase; readonly access: PersonalDataAccess }> {
   if (privacy !== undefined) {
     try {
       const opening = sealingEventStore(store, privacy.keys, { caseIdOf: caseIdOfStream })

@@ -187,6 +187,11 @@ t.test('audit:replay prints a worked case in Turkish, whole and as of three inst
     t.notOk(run.stdout.includes('salıncak kırık'), 'no question without the key')
     t.match(summaryOf(run.stdout), 'durumu "Çözüldü"', 'the case itself still reads whole')
     t.notOk(existsSync(join(dir, 'master.key')), 'no master key was made up')
+
+    const wrongKey = await replay([caseId, '--store', storeFile], { CIVIC_MASTER_KEY: newMasterKeyText() })
+    t.equal(wrongKey.code, 0, 'another installation’s master key: shown without the personal data, no crash')
+    t.match(wrongKey.stderr, 'uyarı: anahtar deposu açılamadı, kişisel veriler gösterilmeyecek')
+    t.match(stepOf(wrongKey.stdout, 0), `Başvuran: ${NO_KEY_TEXT}`)
   })
 
   t.test('an erased case reads erased, with the key and without it', async (t) => {
