@@ -7,7 +7,8 @@
 // BENCH_EVENTS to regenerate). Options (env): BENCH_EVENTS (1000000), BENCH_SEED (153),
 // REDIS_URL (redis://127.0.0.1:6379; "off" skips Redis), BENCH_BATCH (events per read/commit; default as
 // `pnpm rebuild-read-models`: 5,000 into memory, 20,000 into Redis),
-// BENCH_ONLY (memory | redis: run one target only, e.g. to profile it).
+// BENCH_ONLY (memory | redis: run one target only, e.g. to profile it; generate: only make the store
+// and print its path, for bench:audit).
 // Targets on the 2-core reference machine: ≥ 200,000 ev/s memory, ≥ 50,000 ev/s Redis.
 import { randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
@@ -23,7 +24,8 @@ import { createMemoryReadModelStore, deleteRedisPrefix, openRedisReadModelStore,
 import { REBUILD_BATCH_SIZE, sqliteStoreBatches } from '../services/dashboard/src/source.ts'
 import { createWorkload, seededRandom } from './workload.ts'
 
-const VERSION = 'projections-v1'
+// v2: events carry the hash chain in their metadata (integrity.ts); bench:audit verifies this store.
+const VERSION = 'projections-v2'
 const total = Number(process.env.BENCH_EVENTS ?? 1_000_000)
 const seed = Number(process.env.BENCH_SEED ?? 153)
 const batchSize = (kind: 'memory' | 'redis'): number => (process.env.BENCH_BATCH === undefined ? REBUILD_BATCH_SIZE[kind] : Number(process.env.BENCH_BATCH))
@@ -177,6 +179,11 @@ async function rebuildInto(label: string, readModels: ReadModelStore): Promise<{
 
 if (!existsSync(cacheFile)) await generate()
 else say(`using the cached store ${cacheFile} (delete it to regenerate)`)
+// bench:audit asks only for the store.
+if (only === 'generate') {
+  process.stdout.write(`${cacheFile}\n`)
+  process.exit(0)
+}
 
 const results: Record<string, unknown> = {}
 if (only !== 'redis') {

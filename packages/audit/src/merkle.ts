@@ -25,6 +25,12 @@ export function leafHash(data: Uint8Array): Buffer {
   return sha256(leafScratch)
 }
 
+/** RFC 9162 leaf hash of an event hash given in hex (no intermediate buffer). */
+export function leafHashOfHex(hex: string): Buffer {
+  if (leafScratch.write(hex, 1, 'hex') !== HASH_BYTES) throw new Error(`a leaf is an event hash of ${HASH_BYTES} bytes, got ${hex.length / 2}`)
+  return sha256(leafScratch)
+}
+
 /** RFC 9162 interior node hash. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   nodeScratch.set(left, 1)
@@ -71,6 +77,11 @@ export class MerkleTree {
   /** Appends a leaf for 32 bytes of data (an event hash); returns its index. */
   append(data: Uint8Array): number {
     return this.appendLeafHash(leafHash(data))
+  }
+
+  /** Appends a leaf for an event hash in hex; returns its index. */
+  appendHex(hex: string): number {
+    return this.appendLeafHash(leafHashOfHex(hex))
   }
 
   /** Appends an already hashed leaf; returns its index. */

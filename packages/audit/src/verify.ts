@@ -4,9 +4,12 @@
  * and names it: which stream and revision (or global position), and what differs.
  */
 import type { KeyObject } from 'node:crypto'
+import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
 import { GENESIS_HASH, eventHash, unwrapMetadata, type BulkLog, type StoredRow } from '@civic-desk/event-store'
 import { AuditBundle, type BundleEvent } from './bundle.ts'
-import { CHECKPOINT_EVENT_TYPE, CHECKPOINT_STREAM, Checkpoint, checkpointSignatureProblem, keyIdOf, logIdOf, publicKeyFromPem } from './checkpoint.ts'
+import { revisionProblem, short, whereOf, type RangePage, type RangeProblem, type RangeSummary } from './range-check.ts'
+import { Checkpoint, checkpointSignatureProblem, keyIdOf, logIdOf, publicKeyFromPem } from './checkpoint.ts'
 import { MerkleTree, leafHash, verifyInclusion } from './merkle.ts'
 
 /** The first problem found; `where` names the event or checkpoint. */
@@ -45,9 +48,62 @@ export interface VerifyStoreOptions {
   readonly pinned?: readonly Checkpoint[]
   readonly onProgress?: (done: number, total: number) => void
   readonly pageSize?: number
+  /** Threads that read and hash ranges of the log side by side; default 2 (or the cores, if fewer). */
+  readonly threads?: number
 }
 
-const short = (hash: string): string => `${hash.slice(0, 16)}…`
+/** One range's thread: its messages in order, acknowledged page by page (the thread stays a few pages ahead). */
+interface RangeThread {
+  next(): Promise<RangeMessage>
+  ack(): void
+  stop(): Promise<void>
+}
+
+type RangeMessage =
+  | { readonly kind: 'page'; readonly page: RangePage }
+  | { readonly kind: 'problem'; readonly problem: RangeProblem; readonly summary: RangeSummary }
+  | { readonly kind: 'done'; readonly summary: RangeSummary }
+
+function startRange(log: BulkLog, after: number, until: number, pageSize: number): RangeThread {
+  const worker = new Worker(new URL('./verify-range.worker.mjs', import.meta.url), {
+    workerData: { location: log.opened.location, defaultSchema: log.opened.defaultSchema, after, until, pageSize },
+    // Every row makes a few short-lived strings of a kilobyte: a larger young generation collects
+    // them in fewer pauses (as bench:projections' --max-semi-space-size).
+    resourceLimits: { maxYoungGenerationSizeMb: 96 },
+  })
+  const queue: RangeMessage[] = []
+  let failure: Error | undefined
+  let waiting: (() => void) | undefined
+  let exited = false
+  worker.on('message', (message: RangeMessage) => {
+    queue.push(message)
+    waiting?.()
+  })
+  worker.on('error', (error) => {
+    failure = error
+    waiting?.()
+  })
+  worker.on('exit', (code) => {
+    exited = true
+    if (code !== 0) failure ??= new Error(`a verifier thread stopped with exit code ${code}`)
+    waiting?.()
+  })
+  return {
+    async next() {
+      for (;;) {
+        const message = queue.shift()
+        if (message !== undefined) return message
+        if (failure !== undefined) throw failure
+        if (exited) throw new Error('a verifier thread ended before its range was read')
+        await new Promise<void>((resolve) => (waiting = resolve))
+      }
+    },
+    ack: () => worker.postMessage('ack'),
+    async stop() {
+      if (!exited) await worker.terminate()
+    },
+  }
+}
 
 /** Checks a store's rows (the bytes as stored) from the first to the newest. */
 export async function verifyStore(log: BulkLog, options: VerifyStoreOptions = {}): Promise<StoreVerification> {
@@ -57,19 +113,15 @@ export async function verifyStore(log: BulkLog, options: VerifyStoreOptions = {}
   const pageSize = options.pageSize ?? 5000
   const tree = new MerkleTree()
   const positions: number[] = []
-  const streams = new Map<string, { revision: number; link: string }>()
   // The latest recorded time among the first n events, for each n (checked against checkpoint times).
   let recordedMax = new Float64Array(1024)
   // Events other than checkpoints among the first n + 1 (the uncovered tail is counted in them).
   let ordinaryCount = new Float64Array(1024)
   let ordinary = 0
-  let runningMax = 0
-  let chainStarted = false
   let unchained = 0
   let checkpoints = 0
   let lastCheckpoint: Checkpoint | undefined
   let logId: string | undefined
-  let lastPosition = 0
   const publicKey = options.publicKey
   const keyId = publicKey === undefined ? undefined : keyIdOf(publicKey)
 
@@ -106,66 +158,83 @@ export async function verifyStore(log: BulkLog, options: VerifyStoreOptions = {}
     lastCheckpoint = c
   }
 
-  const checkRow = (row: StoredRow): void => {
-    const where = `${row.streamId} akışı, sıra ${row.revision} (konum ${row.position})`
-    if (row.position <= lastPosition) throw new AuditProblem(where, `konumu bir öncekinden (${lastPosition}) büyük değil`)
-    lastPosition = row.position
-    const stream = streams.get(row.streamId)
-    const expectedRevision = stream === undefined ? 0 : stream.revision + 1
-    if (row.revision !== expectedRevision) {
-      throw new AuditProblem(
-        where,
-        row.revision > expectedRevision
-          ? `akışta ${expectedRevision}${row.revision - 1 > expectedRevision ? `–${row.revision - 1}` : ''} sıralı olay${row.revision - 1 > expectedRevision ? 'lar' : ''} yok: silinmiş ya da yeri değiştirilmiş`
-          : `beklenen sıra ${expectedRevision}: olaylar yer değiştirmiş ya da araya olay eklenmiş`,
-      )
+  /** The tree's side of one page: leaves in order, each checkpoint checked as soon as its own leaf is in. */
+  const addPage = (page: RangePage, recordedBefore: number): void => {
+    let next = 0
+    for (let i = 0; i < page.count; i++) {
+      const index = tree.appendLeafHash(page.leaves.subarray(i * 32, i * 32 + 32))
+      if (index === 0) logId = logIdOf(page.firstLink ?? '')
+      positions.push(page.positions[i]!)
+      if (index >= recordedMax.length) {
+        recordedMax = grown(recordedMax)
+        ordinaryCount = grown(ordinaryCount)
+      }
+      recordedMax[index] = Math.max(recordedBefore, page.recorded[i]!)
+      const checkpoint = page.checkpoints[next]
+      if (checkpoint !== undefined && checkpoint.at === i) {
+        next += 1
+        ordinaryCount[index] = ordinary
+        checkCheckpoint(checkpoint.row, index)
+      } else {
+        ordinary += 1
+        ordinaryCount[index] = ordinary
+      }
     }
-    const prev = stream?.link ?? GENESIS_HASH
-    const unwrapped = unwrapMetadata(row.metadata)
-    let link: string
-    if (unwrapped === undefined) {
-      if (row.metadata.startsWith('{"integrity"')) throw new AuditProblem(where, 'üst verisindeki bütünlük başlığı bozuk')
-      if (chainStarted) throw new AuditProblem(where, 'bütünlük başlığı yok, oysa zincir daha önce başlamış: başlık silinmiş ya da olay sonradan eklenmiş')
-      unchained += 1
-      link = eventHash(row.streamId, row.revision, row.eventId, row.type, GENESIS_HASH, row.data, row.metadata)
-    } else {
-      chainStarted = true
-      if (unwrapped.prev !== prev) throw new AuditProblem(where, `önceki olay özeti ${short(unwrapped.prev)} diyor, ama akışın önceki olayının özeti ${short(prev)}: önceki olay değiştirilmiş, silinmiş ya da bu olay başka yerden taşınmış`)
-      const computed = eventHash(row.streamId, row.revision, row.eventId, row.type, unwrapped.prev, row.data, unwrapped.meta)
-      if (computed !== unwrapped.hash) throw new AuditProblem(where, `içeriğin özeti ${short(computed)}, kayıtlı özet ${short(unwrapped.hash)}: verisi, üst verisi, kimliği, türü ya da sırası değiştirilmiş`)
-      link = unwrapped.hash
-    }
-    streams.set(row.streamId, { revision: row.revision, link })
-    const index = tree.append(Buffer.from(link, 'hex'))
-    if (index === 0) logId = logIdOf(link)
-    positions.push(row.position)
-    if (index >= recordedMax.length) {
-      recordedMax = grown(recordedMax)
-      ordinaryCount = grown(ordinaryCount)
-    }
-    runningMax = Math.max(runningMax, Date.parse(row.recordedAt) || 0)
-    recordedMax[index] = runningMax
-    const isCheckpoint = row.streamId === CHECKPOINT_STREAM && row.type === CHECKPOINT_EVENT_TYPE
-    if (!isCheckpoint) ordinary += 1
-    ordinaryCount[index] = ordinary
-    if (isCheckpoint) checkCheckpoint(row, index)
   }
 
-  let after = 0
+  // The log is cut into ranges of positions, one thread each: they read and hash (the costly part)
+  // side by side while this thread builds the tree; streams crossing a range boundary are joined here.
+  const threads = Math.max(1, Math.min(options.threads ?? Math.min(2, availableParallelism()), 8))
+  const bounds = Array.from({ length: threads + 1 }, (_, k) => (k === threads ? head : Math.floor((head * k) / threads)))
+  const workers = bounds.slice(0, -1).map((after, k) => startRange(log, after, bounds[k + 1]!, pageSize))
+  const joined = new Map<string, { revision: number; link: string }>()
   let done = 0
   let nextReport = 100_000
-  for (;;) {
-    const rows = await log.read(after, head, pageSize)
-    if (rows.length === 0) break
-    for (const row of rows) checkRow(row)
-    done += rows.length
-    after = rows.at(-1)!.position
-    if (done >= nextReport) {
-      options.onProgress?.(done, total)
-      nextReport += 100_000
+  let chainedBefore: number | null = null
+  try {
+    for (const range of workers) {
+      const recordedBefore = recordedMax[Math.max(0, tree.size - 1)] ?? 0
+      for (;;) {
+        const message = await range.next()
+        if (message.kind === 'page') {
+          addPage(message.page, tree.size === 0 ? 0 : recordedBefore)
+          range.ack()
+          done += message.page.count
+          if (done >= nextReport) {
+            options.onProgress?.(done, total)
+            nextReport += 100_000
+          }
+          continue
+        }
+        // The range's streams continue those of the ranges before: check each join, by position.
+        const summary = message.summary
+        const joins = [...summary.entries].sort((a, b) => a[3] - b[3])
+        const limit = message.kind === 'problem' ? message.problem.position : Number.POSITIVE_INFINITY
+        for (const [streamId, revision, prev, position] of joins) {
+          if (position > limit) break
+          const where = whereOf({ streamId, revision, position })
+          const before = joined.get(streamId)
+          const expected = before === undefined ? 0 : before.revision + 1
+          if (revision !== expected) throw new AuditProblem(where, revisionProblem(expected, revision))
+          if (prev !== null && before !== undefined && prev !== before.link) {
+            throw new AuditProblem(where, `önceki olay özeti ${short(prev)} diyor, ama akışın önceki olayının özeti ${short(before.link)}: önceki olay değiştirilmiş, silinmiş ya da bu olay başka yerden taşınmış`)
+          }
+        }
+        if (message.kind === 'problem') throw new AuditProblem(message.problem.where, message.problem.what)
+        if (summary.firstUnchained !== null && chainedBefore !== null) {
+          throw new AuditProblem(`konum ${summary.firstUnchained}`, 'bütünlük başlığı yok, oysa zincir daha önce başlamış: başlık silinmiş ya da olay sonradan eklenmiş')
+        }
+        chainedBefore ??= summary.firstChained
+        unchained += summary.unchained
+        for (const [streamId, revision, link] of summary.exits) joined.set(streamId, { revision, link })
+        break
+      }
     }
+  } finally {
+    await Promise.all(workers.map((range) => range.stop()))
   }
   options.onProgress?.(done, total)
+  const streamCount = joined.size
 
   for (const [i, pinned] of (options.pinned ?? []).entries()) {
     const where = `sabitlenmiş kontrol noktası ${i + 1} (${pinned.treeSize} olay, ${pinned.issuedAt})`
@@ -181,7 +250,7 @@ export async function verifyStore(log: BulkLog, options: VerifyStoreOptions = {}
 
   return {
     events: tree.size,
-    streams: streams.size,
+    streams: streamCount,
     checkpoints,
     unchained,
     uncovered: ordinary - (lastCheckpoint === undefined ? 0 : ordinaryCount[lastCheckpoint.treeSize - 1]!),

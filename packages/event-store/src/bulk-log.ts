@@ -26,13 +26,20 @@ export interface StoredRow {
   readonly recordedAt: string
 }
 
+/** A stored row as an array, in StoredRow's order. */
+export type StoredRowArray = readonly [position: number, streamId: string, revision: number, eventId: string, type: string, data: string, metadata: string, recordedAt: string]
+
 export interface BulkLog {
   /** Where it is, for messages (a URL without its password). */
   readonly description: string
+  /** How it was opened, so that another thread can open the same log (audit:verify's readers). */
+  readonly opened: { readonly location: string; readonly defaultSchema: string | undefined }
   /** Position of the newest event, 0 when empty. */
   head(): Promise<number>
   /** Events with a position in (after, until], in order, at most maxCount. */
   read(after: number, until: number, maxCount: number): Promise<StoredRow[]>
+  /** The same rows as arrays, as the driver hands them (no object per row: audit:verify's hot path). */
+  readRows(after: number, until: number, maxCount: number): Promise<StoredRowArray[]>
   /** Number of events with a position ≤ until. */
   count(until: number): Promise<number>
   /** Events per stream among positions ≤ until. */
@@ -60,18 +67,19 @@ const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\//i.test
  * (file, schema, tables) when missing.
  */
 export async function openBulkLog(location: string, options: { readonly role: 'source' | 'target'; readonly defaultSchema?: string }): Promise<BulkLog> {
-  if (isPostgresUrl(location)) return openPostgresBulkLog(location, options.role, options.defaultSchema ?? 'civic')
+  const opened = { location, defaultSchema: options.defaultSchema }
+  if (isPostgresUrl(location)) return { ...(await openPostgresBulkLog(location, options.role, options.defaultSchema ?? 'civic')), opened }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
     throw new BulkLogLocationError(`${redact(location)} is neither a postgres:// URL nor a file path: give a SQLite event store file or postgres://user@host:5432/database[?schema=name]`)
   }
-  return openSqliteBulkLog(location, options.role)
+  return { ...openSqliteBulkLog(location, options.role), opened }
 }
 
 // ---- SQLite -------------------------------------------------------------------------------------
 
 type SqliteRow = [position: number, streamId: string, revision: number, eventId: string, type: string, data: string, metadata: string, recordedAt: string]
 
-function openSqliteBulkLog(file: string, role: 'source' | 'target'): BulkLog {
+function openSqliteBulkLog(file: string, role: 'source' | 'target'): Omit<BulkLog, 'opened'> {
   let db: Database.Database
   if (role === 'source') {
     if (!existsSync(file)) throw new BulkLogLocationError(`no SQLite event store at ${file} (no such file): give the store's file (e.g. data/events.sqlite) or a postgres:// URL`)
@@ -114,6 +122,7 @@ function openSqliteBulkLog(file: string, role: 'source' | 'target'): BulkLog {
     // The full path: the CLI compares descriptions to refuse copying a store into itself.
     description: `SQLite file ${resolve(file)}`,
     head: async () => selectHead.get() ?? 0,
+    readRows: async (after, until, maxCount) => selectRows.all(after, until, maxCount),
     read: async (after, until, maxCount) =>
       selectRows.all(after, until, maxCount).map(([position, streamId, revision, eventId, type, data, metadata, recordedAt]) => ({
         position,
@@ -143,7 +152,7 @@ function openSqliteBulkLog(file: string, role: 'source' | 'target'): BulkLog {
 
 // ---- PostgreSQL ---------------------------------------------------------------------------------
 
-async function openPostgresBulkLog(location: string, role: 'source' | 'target', defaultSchema: string): Promise<BulkLog> {
+async function openPostgresBulkLog(location: string, role: 'source' | 'target', defaultSchema: string): Promise<Omit<BulkLog, 'opened'>> {
   let url: URL
   try {
     url = new URL(location)
@@ -178,20 +187,24 @@ async function openPostgresBulkLog(location: string, role: 'source' | 'target', 
     throw new BulkLogLocationError(`cannot open the event store at ${description}: ${error instanceof Error ? error.message : String(error)}. Check the URL and that the server is up.`, { cause: error })
   }
   const headOf = async (client: pg.Pool | pg.PoolClient): Promise<number> => Number((await client.query<{ head: string | null }>(`SELECT max(position) AS head FROM ${s}.events`)).rows[0]?.head ?? 0)
+  const readRows = async (after: number, until: number, maxCount: number): Promise<StoredRowArray[]> => {
+    // float8 arrives as a number, bigint as text (renamed so ORDER BY sorts by the indexed column,
+    // see postgres.ts). The recorded time as text keeps its microseconds.
+    const { rows } = await pool.query({
+      text: `SELECT position::float8 AS pos, stream_id, revision, event_id, type, data, metadata, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        FROM ${s}.events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3`,
+      values: [after, until, maxCount],
+      rowMode: 'array',
+    })
+    return rows as unknown as StoredRowArray[]
+  }
+
   return {
     description,
     head: () => headOf(pool),
-    async read(after, until, maxCount) {
-      // float8 arrives as a number, bigint as text (renamed so ORDER BY sorts by the indexed column,
-      // see postgres.ts). The recorded time as text keeps its microseconds.
-      const { rows } = await pool.query({
-        text: `SELECT position::float8 AS pos, stream_id, revision, event_id, type, data, metadata, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-          FROM ${s}.events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3`,
-        values: [after, until, maxCount],
-        rowMode: 'array',
-      })
-      return (rows as SqliteRow[]).map(([position, streamId, revision, eventId, type, data, metadata, recordedAt]) => ({ position, streamId, revision, eventId, type, data, metadata, recordedAt }))
-    },
+    readRows,
+    read: async (after, until, maxCount) =>
+      (await readRows(after, until, maxCount)).map(([position, streamId, revision, eventId, type, data, metadata, recordedAt]) => ({ position, streamId, revision, eventId, type, data, metadata, recordedAt })),
     async count(until) {
       return Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${s}.events WHERE position <= $1`, [until])).rows[0]?.n ?? 0)
     },
