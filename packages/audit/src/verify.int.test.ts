@@ -456,6 +456,26 @@ void t.test('6. a forged event inserted in the middle of a stream with the whole
   t.equal((await problemOf(file, {})).where, problem.where)
 })
 
+void t.test('6b. the log\'s very first event rewritten, its stream rechained: the checkpoint says the log\'s first event changed', async (t) => {
+  const first = rows[0]!
+  t.equal(first.position, 1)
+  t.equal(first.stream_id, A)
+  const file = tampered('first-event-rechained', (db) => {
+    setData(db, first.position, first.data.replace('çocuklar düşüyor', 'kimse düşmedi'))
+    rechain(db, A, 0)
+  })
+  // The log id is derived from the first event's hash, so it changes with it: the first checkpoint
+  // is named, and the message must not send the auditor looking for another installation only.
+  const problem = await problemOf(file)
+  t.equal(problem.where, checkpointWhere(0))
+  t.match(problem.what, /^başka bir günlüğe ait \(günlük kimliği [0-9a-f]{32}, bu deponun [0-9a-f]{32}\) ya da deponun ilk olayı değiştirilmiş ya da silinmiş/)
+  t.match(problem.what, new RegExp(`günlük kimliği ${checkpoints[0]!.logId}, bu deponun (?!${checkpoints[0]!.logId})`))
+
+  // Pinned checkpoints say the same, checked against the rewritten store.
+  const pinned = await problemOf(file, { publicKey: key.publicKey, pinned: [checkpoints[0]!] })
+  t.match(pinned.what, /ya da deponun ilk olayı değiştirilmiş ya da silinmiş/)
+})
+
 // ---- 7. truncation ----------------------------------------------------------------------------
 
 void t.test('7a. the last case events deleted, the checkpoint rows kept: "olaylar silinmiş"', async (t) => {
@@ -499,6 +519,30 @@ void t.test('7b. everything after a position deleted, the newest checkpoint with
   const p2 = await problemOf(regrown, { pinned: [checkpoints[2]!] })
   t.equal(p2.where, `sabitlenmiş kontrol noktası 1 (${checkpoints[2]!.treeSize} olay, ${checkpoints[2]!.issuedAt})`)
   t.match(p2.what, /^depodaki ilk \d+ olayın kökü [0-9a-f]{16}…, sabitlenen kök [0-9a-f]{16}…: o tarihten önceki olaylar değiştirilmiş$/)
+})
+
+void t.test('7c. a covered event rewritten and every checkpoint row deleted: the store alone passes (and says it has no checkpoint), a pinned checkpoint catches it', async (t) => {
+  const target = rowOf(C, 1)
+  const file = tampered('rewrite-and-drop-checkpoints', (db) => {
+    setData(db, target.position, target.data.replace('Park ve Bahçeler', 'Fen İşleri'))
+    rechain(db, C, 1)
+    db.prepare('DELETE FROM events WHERE stream_id = ?').run(CHECKPOINT_STREAM)
+  })
+  const alone = await verify(file)
+  t.equal(alone.checkpoints, 0)
+  t.equal(alone.lastCheckpoint, undefined)
+  t.equal(alone.uncovered, alone.events, 'every event reported as not under a signature')
+  const problem = await problemOf(file, { publicKey: key.publicKey, pinned: [checkpoints[0]!] })
+  t.equal(problem.where, `sabitlenmiş kontrol noktası 1 (${checkpoints[0]!.treeSize} olay, ${checkpoints[0]!.issuedAt})`)
+  t.match(problem.what, /o tarihten önceki olaylar değiştirilmiş$/)
+})
+
+void t.test('recorded times moved past the checkpoint that covers them (not hashed, bounded by the signature time)', async (t) => {
+  const target = rowOf(A, 1)
+  const file = tampered('recorded-later', (db) => db.prepare('UPDATE events SET recorded_at = ? WHERE position = ?').run('2030-01-01T00:00:00.000Z', target.position))
+  const problem = await problemOf(file)
+  t.equal(problem.where, checkpointWhere(0))
+  t.equal(problem.what, `kapsadığı bir olayın kayıt zamanı (2030-01-01T00:00:00.000Z) imza zamanından (${checkpoints[0]!.issuedAt}) sonra: kayıt zamanları değiştirilmiş`)
 })
 
 // ---- 8. checkpoints replaced ------------------------------------------------------------------
@@ -630,7 +674,7 @@ void t.test('10. a checkpoint of another log (validly signed with the same key) 
   const file = tampered('foreign-checkpoint', (db) => replaceCheckpoint(db, 1, foreign))
   const problem = await problemOf(file)
   t.equal(problem.where, checkpointWhere(1))
-  t.equal(problem.what, `başka bir günlüğe ait (günlük kimliği ${foreign.logId}, bu deponun ${logId})`)
+  t.equal(problem.what, `başka bir günlüğe ait (günlük kimliği ${foreign.logId}, bu deponun ${logId}) ya da deponun ilk olayı değiştirilmiş ya da silinmiş (günlük kimliği ilk olaydan türetilir)`)
 
   // Appended as a new, well-chained checkpoint after the newest.
   const appended = tampered('foreign-appended', (db) => {
@@ -645,7 +689,7 @@ void t.test('10. a checkpoint of another log (validly signed with the same key) 
   // Pinned.
   const p3 = await problemOf(base, { publicKey: key.publicKey, pinned: [foreign] })
   t.equal(p3.where, `sabitlenmiş kontrol noktası 1 (${foreign.treeSize} olay, ${foreign.issuedAt})`)
-  t.equal(p3.what, `başka bir günlüğe ait (günlük kimliği ${foreign.logId}, bu deponun ${logId})`)
+  t.equal(p3.what, `başka bir günlüğe ait (günlük kimliği ${foreign.logId}, bu deponun ${logId}) ya da deponun ilk olayı değiştirilmiş ya da silinmiş (günlük kimliği ilk olaydan türetilir)`)
 
   // A pinned checkpoint signed by another key.
   const p4 = await problemOf(base, { publicKey: key.publicKey, pinned: [signCheckpoint(bodyOf(checkpoints[0]!), otherKey)] })
