@@ -284,7 +284,6 @@ void t.test('2. one byte of one covered event\'s data changed: that stream and r
   // A Turkish letter (two bytes in UTF-8) replaced by its ASCII look-alike.
   const turkish = rowOf(C, 0)
   const file2 = tampered('one-letter', (db) => setData(db, turkish.position, turkish.data.replace('ağaç', 'agaç')))
-  t.not(readFileSync(file2).length, 0)
   t.equal((await problemOf(file2)).where, eventWhere(C, 0))
 
   // The metadata (the actor) changed instead of the data.
