@@ -105,6 +105,13 @@ function startRange(log: BulkLog, after: number, until: number, pageSize: number
   }
 }
 
+/**
+ * The store's log id is derived from its first event (logIdOf), so a store whose first event was
+ * rewritten (its stream rechained) or deleted with its stream shows every checkpoint as "another
+ * log's": the message says both.
+ */
+const FIRST_EVENT_NOTE = ' ya da deponun ilk olayı değiştirilmiş ya da silinmiş (günlük kimliği ilk olaydan türetilir)'
+
 /** Checks a store's rows (the bytes as stored) from the first to the newest. */
 export async function verifyStore(log: BulkLog, options: VerifyStoreOptions = {}): Promise<StoreVerification> {
   const started = performance.now()
@@ -135,7 +142,7 @@ export async function verifyStore(log: BulkLog, options: VerifyStoreOptions = {}
     }
     if (!parsed.success) throw new AuditProblem(where, `biçimi bozuk (${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? ''})`)
     const c = parsed.data
-    if (c.logId !== logId) throw new AuditProblem(where, `başka bir günlüğe ait (günlük kimliği ${c.logId}, bu deponun ${logId ?? '—'})`)
+    if (c.logId !== logId) throw new AuditProblem(where, `başka bir günlüğe ait (günlük kimliği ${c.logId}, bu deponun ${logId ?? '—'})${FIRST_EVENT_NOTE}`)
     if (publicKey !== undefined) {
       const problem = checkpointSignatureProblem(c, publicKey)
       if (problem !== undefined) throw new AuditProblem(where, `imzası geçersiz: ${translateSignatureProblem(problem, c.keyId, keyId)}`)
@@ -242,7 +249,7 @@ export async function verifyStore(log: BulkLog, options: VerifyStoreOptions = {}
       const problem = checkpointSignatureProblem(pinned, publicKey)
       if (problem !== undefined) throw new AuditProblem(where, `imzası geçersiz: ${translateSignatureProblem(problem, pinned.keyId, keyId)}`)
     }
-    if (logId !== undefined && pinned.logId !== logId) throw new AuditProblem(where, `başka bir günlüğe ait (günlük kimliği ${pinned.logId}, bu deponun ${logId})`)
+    if (logId !== undefined && pinned.logId !== logId) throw new AuditProblem(where, `başka bir günlüğe ait (günlük kimliği ${pinned.logId}, bu deponun ${logId})${FIRST_EVENT_NOTE}`)
     if (pinned.treeSize > tree.size) throw new AuditProblem(where, `${pinned.treeSize} olayı kapsıyordu, depoda şimdi ${tree.size} olay var: günlüğün sonu kesilmiş`)
     const root = tree.root(pinned.treeSize).toString('hex')
     if (root !== pinned.rootHash) throw new AuditProblem(where, `depodaki ilk ${pinned.treeSize} olayın kökü ${short(root)}, sabitlenen kök ${short(pinned.rootHash)}: o tarihten önceki olaylar değiştirilmiş`)
