@@ -35,6 +35,8 @@ export interface RangePage {
   readonly leaves: Uint8Array
   /** The latest recorded time (ms) up to each event, within this range. */
   readonly recorded: Float64Array
+  /** Streams whose first event in the range is not their revision 0, at their index in the page: joined by the caller. */
+  readonly entries: readonly { readonly at: number; readonly entry: StreamEntry }[]
   /** Events of this page that are checkpoints: their index in the page and the stored row. */
   readonly checkpoints: readonly { readonly at: number; readonly row: StoredRow }[]
   /** The event hash of the range's first event (the log id is made from the log's first). */
@@ -42,7 +44,6 @@ export interface RangePage {
 }
 
 export interface RangeSummary {
-  readonly entries: StreamEntry[]
   readonly exits: StreamExit[]
   readonly firstChained: number | null
   readonly firstUnchained: number | null
@@ -56,7 +57,9 @@ interface StreamState {
 
 export class RangeChecker {
   private readonly streams = new Map<string, StreamState>()
-  private readonly entries: StreamEntry[] = []
+  private pageEntries: { at: number; entry: StreamEntry }[] = []
+  /** Index in the page of the row being checked. */
+  private index = 0
   private firstChained: number | null = null
   private firstUnchained: number | null = null
   private unchained = 0
@@ -76,12 +79,15 @@ export class RangeChecker {
     const leaves = new Uint8Array(n * 32)
     const recorded = new Float64Array(n)
     const checkpoints: { at: number; row: StoredRow }[] = []
+    const entries: { at: number; entry: StreamEntry }[] = []
+    this.pageEntries = entries
     let firstLink: string | undefined
     for (let i = 0; i < n; i++) {
       const row = rows[i]!
+      this.index = i
       const link = this.check(row)
       if (typeof link !== 'string') {
-        return { page: { count: i, positions: positions.subarray(0, i), leaves: leaves.subarray(0, i * 32), recorded: recorded.subarray(0, i), checkpoints, ...(firstLink === undefined ? {} : { firstLink }) }, problem: link }
+        return { page: { count: i, positions: positions.subarray(0, i), leaves: leaves.subarray(0, i * 32), recorded: recorded.subarray(0, i), entries, checkpoints, ...(firstLink === undefined ? {} : { firstLink }) }, problem: link }
       }
       if (this.first) {
         firstLink = link
@@ -98,12 +104,11 @@ export class RangeChecker {
       recorded[i] = this.runningMs
       if (streamId === CHECKPOINT_STREAM && type === CHECKPOINT_EVENT_TYPE) checkpoints.push({ at: i, row: { position, streamId, revision, eventId, type, data, metadata, recordedAt } })
     }
-    return { page: { count: n, positions, leaves, recorded, checkpoints, ...(firstLink === undefined ? {} : { firstLink }) } }
+    return { page: { count: n, positions, leaves, recorded, entries, checkpoints, ...(firstLink === undefined ? {} : { firstLink }) } }
   }
 
   summary(): RangeSummary {
     return {
-      entries: this.entries,
       exits: [...this.streams].map(([streamId, state]) => [streamId, state.revision, state.link] as const),
       firstChained: this.firstChained,
       firstUnchained: this.firstUnchained,
@@ -128,7 +133,7 @@ export class RangeChecker {
     } else {
       // Its earlier events are in an earlier range: the caller joins them.
       prev = null
-      this.entries.push([streamId, revision, unwrapped?.prev ?? null, position])
+      this.pageEntries.push({ at: this.index, entry: [streamId, revision, unwrapped?.prev ?? null, position] })
     }
     let link: string
     if (unwrapped === undefined) {

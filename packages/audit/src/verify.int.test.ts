@@ -269,6 +269,26 @@ void t.test('1. an untouched store passes, with exact counts and the signatures 
   t.equal((await verify(tampered('untouched-copy', () => undefined))).events, rows.length)
 })
 
+void t.test('the verifier threads: one, two or five ranges of the log give the same result and catch the same problems', async (t) => {
+  const results = await Promise.all([1, 2, 5].map((threads) => verify(base, { publicKey: key.publicKey, threads, pageSize: 2 })))
+  for (const result of results) {
+    t.equal(result.events, rows.length)
+    t.equal(result.streams, 5)
+    t.equal(result.checkpoints, 3)
+    t.equal(result.uncovered, uncoveredEvents)
+  }
+  // Every event of a stream deleted but its first: with five ranges the gap is across a range boundary.
+  const last = rows.filter((r) => r.stream_id === A).at(-1)!
+  const middle = rows.filter((r) => r.stream_id === A)[1]!
+  const file = tampered('threads-gap', (db) => void db.prepare('DELETE FROM events WHERE position = ?').run(middle.position))
+  for (const threads of [1, 2, 5]) {
+    const problem = await problemOf(file, { publicKey: key.publicKey, threads, pageSize: 2 })
+    t.equal(problem.where, eventWhere(A, 2, rowOf(A, 2).position), `${threads} thread(s): the event after the gap`)
+    t.equal(problem.what, 'akışta 1 sıralı olay yok: silinmiş ya da yeri değiştirilmiş')
+  }
+  t.ok(last.position > middle.position)
+})
+
 // ---- 2. one byte ------------------------------------------------------------------------------
 
 void t.test('2. one byte of one covered event\'s data changed: that stream and revision, the content hash', async (t) => {

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { GENESIS_HASH, eventHash, unwrapMetadata, type BulkLog, type StoredRow } from '@civic-desk/event-store'
 import { AuditBundle, type BundleEvent } from './bundle.ts'
-import { revisionProblem, short, whereOf, type RangePage, type RangeProblem, type RangeSummary } from './range-check.ts'
+import { revisionProblem, short, whereOf, type RangePage, type RangeProblem, type RangeSummary, type StreamEntry } from './range-check.ts'
 import { Checkpoint, checkpointSignatureProblem, keyIdOf, logIdOf, publicKeyFromPem } from './checkpoint.ts'
 import { MerkleTree, leafHash, verifyInclusion } from './merkle.ts'
 
@@ -165,10 +165,16 @@ export async function verifyStore(log: BulkLog, options: VerifyStoreOptions = {}
     lastCheckpoint = c
   }
 
+  /** Each stream's last revision and link in the ranges read so far. */
+  const joined = new Map<string, { revision: number; link: string }>()
+
   /** The tree's side of one page: leaves in order, each checkpoint checked as soon as its own leaf is in. */
   const addPage = (page: RangePage, recordedBefore: number): void => {
     let next = 0
+    let nextEntry = 0
     for (let i = 0; i < page.count; i++) {
+      // A stream whose earlier events were in an earlier range (all read by now): joined here, in order.
+      for (let entry = page.entries[nextEntry]; entry !== undefined && entry.at === i; entry = page.entries[++nextEntry]) join(entry.entry)
       const index = tree.appendLeafHash(page.leaves.subarray(i * 32, i * 32 + 32))
       if (index === 0) logId = logIdOf(page.firstLink ?? '')
       positions.push(page.positions[i]!)
@@ -187,6 +193,19 @@ export async function verifyStore(log: BulkLog, options: VerifyStoreOptions = {}
         ordinaryCount[index] = ordinary
       }
     }
+    // The row a range stopped at: its join is checked first (a missing revision explains a hash that differs).
+    for (let entry = page.entries[nextEntry]; entry !== undefined; entry = page.entries[++nextEntry]) join(entry.entry)
+  }
+
+  /** The ranges before are complete: their last event of the stream must be the one this event follows. */
+  const join = ([streamId, revision, prev, position]: StreamEntry): void => {
+    const where = whereOf({ streamId, revision, position })
+    const before = joined.get(streamId)
+    const expected = before === undefined ? 0 : before.revision + 1
+    if (revision !== expected) throw new AuditProblem(where, revisionProblem(expected, revision))
+    if (prev !== null && before !== undefined && prev !== before.link) {
+      throw new AuditProblem(where, `önceki olay özeti ${short(prev)} diyor, ama akışın önceki olayının özeti ${short(before.link)}: önceki olay değiştirilmiş, silinmiş ya da bu olay başka yerden taşınmış`)
+    }
   }
 
   // The log is cut into ranges of positions, one thread each: they read and hash (the costly part)
@@ -194,7 +213,6 @@ export async function verifyStore(log: BulkLog, options: VerifyStoreOptions = {}
   const threads = Math.max(1, Math.min(options.threads ?? Math.min(2, availableParallelism()), 8))
   const bounds = Array.from({ length: threads + 1 }, (_, k) => (k === threads ? head : Math.floor((head * k) / threads)))
   const workers = bounds.slice(0, -1).map((after, k) => startRange(log, after, bounds[k + 1]!, pageSize))
-  const joined = new Map<string, { revision: number; link: string }>()
   let done = 0
   let nextReport = 100_000
   let chainedBefore: number | null = null
@@ -213,20 +231,7 @@ export async function verifyStore(log: BulkLog, options: VerifyStoreOptions = {}
           }
           continue
         }
-        // The range's streams continue those of the ranges before: check each join, by position.
         const summary = message.summary
-        const joins = [...summary.entries].sort((a, b) => a[3] - b[3])
-        const limit = message.kind === 'problem' ? message.problem.position : Number.POSITIVE_INFINITY
-        for (const [streamId, revision, prev, position] of joins) {
-          if (position > limit) break
-          const where = whereOf({ streamId, revision, position })
-          const before = joined.get(streamId)
-          const expected = before === undefined ? 0 : before.revision + 1
-          if (revision !== expected) throw new AuditProblem(where, revisionProblem(expected, revision))
-          if (prev !== null && before !== undefined && prev !== before.link) {
-            throw new AuditProblem(where, `önceki olay özeti ${short(prev)} diyor, ama akışın önceki olayının özeti ${short(before.link)}: önceki olay değiştirilmiş, silinmiş ya da bu olay başka yerden taşınmış`)
-          }
-        }
         if (message.kind === 'problem') throw new AuditProblem(message.problem.where, message.problem.what)
         if (summary.firstUnchained !== null && chainedBefore !== null) {
           throw new AuditProblem(`konum ${summary.firstUnchained}`, 'bütünlük başlığı yok, oysa zincir daha önce başlamış: başlık silinmiş ya da olay sonradan eklenmiş')
