@@ -11,17 +11,12 @@ import { resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import { appendLockKey, checkSchemaName, inTransaction, migrate, notifyChannel, POSTGRES_SCHEMA_VERSION, redact } from './postgres.ts'
+import type { StoredEventText } from './integrity.ts'
 import { openDatabase } from './sqlite.ts'
 
-/** One event exactly as stored: data and metadata as their JSON text. */
-export interface StoredRow {
+/** One event exactly as stored: data and metadata as their JSON text (what its hash covers), its place and time. */
+export interface StoredRow extends StoredEventText {
   readonly position: number
-  readonly streamId: string
-  readonly revision: number
-  readonly eventId: string
-  readonly type: string
-  readonly data: string
-  readonly metadata: string
   /** ISO-8601 UTC; PostgreSQL's keeps its microseconds. */
   readonly recordedAt: string
 }
