@@ -1,6 +1,6 @@
 import type { AppendResult, EventStore, RecordedEvent, SubscribeToAllOptions, Subscription } from './port.ts'
 import { NO_STREAM, assertExpectedRevision, checkCount, newEventsOnly, prepareAppend, type SerializedEvent } from './shared.ts'
-import { GENESIS_HASH, chainEvents, linkHashOf, readStoredMetadata } from './integrity.ts'
+import { GENESIS_HASH, HASH_CHAIN_ENABLED, chainEvents, linkHashOf, readStoredMetadata } from './integrity.ts'
 import { subscribeInto, type CatchUpSubscription } from './subscription.ts'
 
 /** A stored event; data stays JSON text so every read hands out fresh objects, as a database would. */
@@ -82,7 +82,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       const recordedAt = new Date().toISOString()
       const lastPosition = target.positions.at(-1)
       const last = lastPosition === undefined ? undefined : eventAt(lastPosition)
-      const prev = last === undefined ? GENESIS_HASH : linkHashOf({ ...last, eventId: last.id })
+      const prev = last === undefined || !HASH_CHAIN_ENABLED ? GENESIS_HASH : linkHashOf({ ...last, eventId: last.id })
       for (const event of chainEvents(streamId, target.positions.length, prev, fresh)) {
         const position = log.length + 1
         log.push({ ...event, streamId, revision: target.positions.length, position, recordedAt })

@@ -20,7 +20,7 @@ import pg from 'pg'
 import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedRevision, type RecordedEvent, type Subscription } from './port.ts'
 import { NO_STREAM, assertExpectedRevision, checkCount, newEventsOnly, prepareAppend, type SerializedEvent } from './shared.ts'
 import { subscribeInto, type CatchUpSubscription } from './subscription.ts'
-import { GENESIS_HASH, INTEGRITY_HEADER_LENGTH, chainEvents, hashInHeader, linkHashOf, readStoredMetadata } from './integrity.ts'
+import { GENESIS_HASH, HASH_CHAIN_ENABLED, INTEGRITY_HEADER_LENGTH, chainEvents, hashInHeader, linkHashOf, readStoredMetadata } from './integrity.ts'
 
 export interface PostgresEventStoreOptions {
   /** e.g. postgres://civic@db.internal:5432/civic */
@@ -242,7 +242,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       const revisionOf = new Map((state[0]?.revisions ?? []).map(([streamId, revision]) => [streamId, revision]))
       const linkOf = new Map((state[0]?.revisions ?? []).map(([streamId, , head]) => [streamId, hashInHeader(head)]))
       // Streams whose last event is from before the chain (an upgraded store): their link is computed.
-      const legacy = [...linkOf].filter(([, link]) => link === undefined).map(([streamId]) => streamId)
+      const legacy = HASH_CHAIN_ENABLED ? [...linkOf].filter(([, link]) => link === undefined).map(([streamId]) => streamId) : []
       if (legacy.length > 0) {
         const { rows: found } = await client.query<{ stream_id: string; revision: number; event_id: string; type: string; data: string; metadata: string }>(
           `SELECT stream_id, revision, event_id, type, data, metadata FROM ${s}.events WHERE (stream_id, revision) IN (SELECT * FROM unnest($1::text[], $2::integer[]))`,
@@ -280,7 +280,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
           positionOfRevision.set(`${streamId}\0${revision}`, position)
         }
         revisionOf.set(streamId, revision)
-        linkOf.set(streamId, linkHashOf({ streamId, revision, eventId: chained.at(-1)!.id, type: chained.at(-1)!.type, data: chained.at(-1)!.data, metadata: chained.at(-1)!.metadata }))
+        if (HASH_CHAIN_ENABLED) linkOf.set(streamId, linkHashOf({ streamId, revision, eventId: chained.at(-1)!.id, type: chained.at(-1)!.type, data: chained.at(-1)!.data, metadata: chained.at(-1)!.metadata }))
         return { nextRevision: revision, position }
       })
       // A repeat of events already stored before this batch: its position comes from the table.

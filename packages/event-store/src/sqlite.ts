@@ -4,7 +4,7 @@ import { BroadcastChannel } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedRevision, type RecordedEvent, type Subscription } from './port.ts'
 import { NO_STREAM, assertExpectedRevision, checkCount, newEventsOnly, prepareAppend, type SerializedEvent } from './shared.ts'
-import { GENESIS_HASH, INTEGRITY_HEADER_LENGTH, chainEvents, hashInHeader, linkHashOf, readStoredMetadata } from './integrity.ts'
+import { GENESIS_HASH, HASH_CHAIN_ENABLED, INTEGRITY_HEADER_LENGTH, chainEvents, hashInHeader, linkHashOf, readStoredMetadata } from './integrity.ts'
 import { subscribeInto, type CatchUpSubscription } from './subscription.ts'
 
 export interface SqliteEventStoreOptions {
@@ -240,7 +240,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     assertExpectedRevision(streamId, expectedRevision, actual)
     let revision = actual
     let position = 0
-    for (const event of chainEvents(streamId, actual + 1, last === undefined ? GENESIS_HASH : (hashInHeader(last[1]) ?? legacyLink(streamId, actual)), fresh)) {
+    for (const event of chainEvents(streamId, actual + 1, last === undefined || !HASH_CHAIN_ENABLED ? GENESIS_HASH : (hashInHeader(last[1]) ?? legacyLink(streamId, actual)), fresh)) {
       revision += 1
       position = Number(insertEvent.run(streamId, revision, event.id, event.type, event.data, event.metadata, recordedAt).lastInsertRowid)
       inserted.push(
