@@ -79,11 +79,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   let failure: unknown
   const waiters = new Set<() => void>()
 
-  const add = (record: RecordedEvent): void => {
-    const stored = storedFormOf(record)
-    const hash =
-      stored.integrity?.hash ??
-      linkHashOf({ streamId: stored.streamId, revision: stored.revision, eventId: stored.id, type: stored.type, data: JSON.stringify(stored.data), metadata: JSON.stringify(stored.metadata) })
+  const addLink = (position: number, streamId: string, revision: number, type: string, hash: string, data: unknown): void => {
     const index = tree.append(Buffer.from(hash, 'hex'))
     eventHashes.push(Buffer.from(hash, 'hex'))
     if (index >= positions.length) {
@@ -91,29 +87,62 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       bigger.set(positions)
       positions = bigger
     }
-    positions[index] = stored.position
+    positions[index] = position
     if (index === 0) logId = logIdOf(hash)
-    if (stored.streamId === CHECKPOINT_STREAM && stored.type === CHECKPOINT_EVENT_TYPE) {
-      const parsed = Checkpoint.safeParse(stored.data)
-      if (parsed.success) checkpoints.push({ checkpoint: parsed.data, revision: stored.revision, position: stored.position })
-      else logger.warn({ position: stored.position, revision: stored.revision }, 'audit: a malformed checkpoint event in the log (audit:verify will name it)')
+    if (streamId === CHECKPOINT_STREAM && type === CHECKPOINT_EVENT_TYPE) {
+      const parsed = Checkpoint.safeParse(data)
+      if (parsed.success) checkpoints.push({ checkpoint: parsed.data, revision, position })
+      else logger.warn({ position, revision }, 'audit: a malformed checkpoint event in the log (audit:verify will name it)')
     } else {
       lastOrdinaryIndex = index
     }
     for (const wake of waiters) wake()
   }
 
-  const subscription: Subscription = store.subscribeToAll(
-    {
-      after: 0,
-      onError: (error) => {
-        failure = error
-        logger.error({ err: error }, 'audit: the log subscription failed; proofs and checkpoints stop until the service restarts')
-        for (const wake of waiters) wake()
+  const add = (record: RecordedEvent): void => {
+    const stored = storedFormOf(record)
+    const hash =
+      stored.integrity?.hash ??
+      linkHashOf({ streamId: stored.streamId, revision: stored.revision, eventId: stored.id, type: stored.type, data: JSON.stringify(stored.data), metadata: JSON.stringify(stored.metadata) })
+    addLink(stored.position, stored.streamId, stored.revision, stored.type, hash, stored.data)
+  }
+
+  const started = performance.now()
+  // What is stored now: through the store's link reader when it has one (no event's data is read
+  // but the checkpoints'), in the background, a batch at a time; then the subscription from there.
+  let subscription: Subscription | undefined
+  let closed = false
+  const follow = async (): Promise<void> => {
+    let caughtUp = 0
+    if (store.readLinks !== undefined) {
+      for (;;) {
+        if (closed) return
+        const links = await store.readLinks(caughtUp, 20_000, { dataOfStream: CHECKPOINT_STREAM })
+        if (links.length === 0) break
+        for (const link of links) addLink(link.position, link.streamId, link.revision, link.type, link.hash, link.data)
+        caughtUp = links.at(-1)!.position
+        // Let the service answer meanwhile.
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    }
+    if (closed) return
+    subscription = store.subscribeToAll(
+      {
+        after: caughtUp,
+        onError: (error) => {
+          failure = error
+          logger.error({ err: error }, 'audit: the log subscription failed; proofs and checkpoints stop until the service restarts')
+          for (const wake of waiters) wake()
+        },
       },
-    },
-    add,
-  )
+      add,
+    )
+  }
+  const following = follow().catch((error: unknown) => {
+    failure = error
+    logger.error({ err: error }, 'audit: reading the log failed; proofs and checkpoints stop until the service restarts')
+    for (const wake of waiters) wake()
+  })
 
   /** Resolves once the tree holds every event up to `position`. */
   const reach = async (position: number): Promise<void> => {
@@ -129,8 +158,8 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     }
   }
 
-  const started = performance.now()
   const readyPromise = store.headPosition().then(async (head) => {
+    await following
     await reach(head)
     logger.info({ events: tree.size, ms: Math.round(performance.now() - started) }, 'audit: Merkle tree built over the log')
   })
@@ -230,8 +259,10 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     },
     async close() {
       if (timer !== undefined) clearInterval(timer)
+      closed = true
+      await following
       await writing
-      await subscription.close()
+      await subscription?.close()
     },
   }
 }

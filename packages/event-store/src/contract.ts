@@ -137,6 +137,27 @@ export function eventStoreContract(t: Test, makeStore: () => Promise<EventStoreF
     }
   })
 
+  withStore('readLinks (where the adapter has it): every event\'s link hash in global order, data only for the stream asked for', async (t, { store }) => {
+    if (store.readLinks === undefined) {
+      t.pass('this adapter has no link reader: the audit log follows the subscription instead')
+      return
+    }
+    const a = `case-${suffix()}`
+    const b = `audit-${suffix()}`
+    const head = await store.headPosition()
+    await store.append(a, [event('Opened', { n: 1 }), event('Noted', { n: 2 })], { expectedRevision: 'no_stream' })
+    await store.append(b, [event('Signed', { size: 3 })], { expectedRevision: 'no_stream' })
+    const links = (await store.readLinks(head, 100, { dataOfStream: b })).filter((l) => l.streamId === a || l.streamId === b)
+    const read = [...(await store.readStream(a)), ...(await store.readStream(b))]
+    t.same(
+      links.map((l) => [l.position, l.streamId, l.revision, l.type, l.hash]),
+      read.map((r) => [r.position, r.streamId, r.revision, r.type, r.integrity?.hash]),
+      'positions, streams, revisions, types and the stored hashes',
+    )
+    t.same(links.map((l) => l.data), [undefined, undefined, { size: 3 }], 'data only for the stream asked for')
+    t.equal((await store.readLinks(head, 1, { dataOfStream: b })).length, 1, 'at most maxCount')
+  })
+
   withStore('readStream can leave out types: revisions kept, maxCount counts what is returned', async (t, { store }) => {
     const streamId = `case-${suffix()}`
     const types = ['Opened', 'Noted', 'Noted', 'Moved', 'Noted', 'Closed']

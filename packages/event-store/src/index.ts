@@ -3,6 +3,7 @@ export type {
   AppendResult,
   EventStore,
   EventToAppend,
+  EventLink,
   ExpectedRevision,
   ReadAllOptions,
   ReadStreamOptions,

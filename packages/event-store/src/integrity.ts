@@ -145,3 +145,17 @@ export function chainProblemOf(event: StoredEventText, expectedPrev: string): st
   if (computed !== unwrapped.hash) return `its content hashes to ${computed.slice(0, 16)}…, but it records ${unwrapped.hash.slice(0, 16)}… (data, metadata, id, type or revision changed)`
   return undefined
 }
+
+/**
+ * SQL selecting what `linkOfRow` needs of the column set of the events table (SQLite and
+ * PostgreSQL alike): the metadata's header, and the whole event only when it has none.
+ */
+export function linkColumnsSql(): string {
+  const legacy = `substr(metadata, 1, ${HEAD.length}) <> '${HEAD}'`
+  return `substr(metadata, 1, ${META_AT}), CASE WHEN ${legacy} THEN event_id END, CASE WHEN ${legacy} THEN data END, CASE WHEN ${legacy} THEN metadata END`
+}
+
+/** The link hash from `linkColumnsSql`'s columns. */
+export function linkOfColumns(streamId: string, revision: number, type: string, head: string, eventId: string | null, data: string | null, metadata: string | null): string {
+  return hashInHeader(head) ?? linkHashOf({ streamId, revision, eventId: eventId ?? '', type, data: data ?? 'null', metadata: metadata ?? head })
+}

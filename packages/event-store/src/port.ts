@@ -32,6 +32,18 @@ export interface RecordedEvent {
   readonly integrity?: EventIntegrity | undefined
 }
 
+/** An event's place in the global log and its link hash, as `readLinks` hands it out. */
+export interface EventLink {
+  readonly position: number
+  readonly streamId: string
+  readonly revision: number
+  readonly type: string
+  /** The event's hash (stored, or computed for an event from before the chain). */
+  readonly hash: string
+  /** The event's data, for the events of the stream asked for; undefined otherwise. */
+  readonly data: unknown
+}
+
 /**
  * What the caller believes about the stream before appending:
  * - `'no_stream'`: the stream must not exist yet (creation; uniqueness constraints);
@@ -103,6 +115,12 @@ export interface EventStore {
   subscribeToAll(options: SubscribeToAllOptions, handler: (event: RecordedEvent) => Promise<void> | void): Subscription
   /** Global position of the newest event, 0 when the store is empty. */
   headPosition(): Promise<number>
+  /**
+   * Optional, for building the audit tree at start without reading every event's data: each event's
+   * link hash (integrity.ts) after `after`, in global order, at most `maxCount`; `data` only for the
+   * events of `dataOfStream`.
+   */
+  readLinks?(after: number, maxCount: number, options: { readonly dataOfStream: string }): Promise<EventLink[]>
   close(): Promise<void>
 }
 

@@ -4,7 +4,7 @@ import { BroadcastChannel } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedRevision, type RecordedEvent, type Subscription } from './port.ts'
 import { NO_STREAM, assertExpectedRevision, checkCount, newEventsOnly, prepareAppend, type SerializedEvent } from './shared.ts'
-import { GENESIS_HASH, HASH_CHAIN_ENABLED, INTEGRITY_HEADER_LENGTH, chainEvents, hashInHeader, linkHashOf, readStoredMetadata } from './integrity.ts'
+import { GENESIS_HASH, HASH_CHAIN_ENABLED, INTEGRITY_HEADER_LENGTH, chainEvents, linkColumnsSql, linkOfColumns, hashInHeader, linkHashOf, readStoredMetadata } from './integrity.ts'
 import { subscribeInto, type CatchUpSubscription } from './subscription.ts'
 
 export interface SqliteEventStoreOptions {
@@ -224,6 +224,11 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     `SELECT ${EVENT_COLUMNS} FROM events WHERE position > @after AND substr(stream_id, 1, length(@prefix)) = @prefix ORDER BY position LIMIT @limit`,
   )
   const selectHead = db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck()
+  const selectLinks = db
+    .prepare<[string, number, number], [number, string, number, string, string | null, string, string | null, string | null, string | null]>(
+      `SELECT position, stream_id, revision, type, CASE WHEN stream_id = ? THEN data END, ${linkColumnsSql()} FROM events WHERE position > ? ORDER BY position LIMIT ?`,
+    )
+    .raw()
 
   /**
    * One append inside the batch transaction. Every check happens before the first write, so a
@@ -423,6 +428,22 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
         },
         handler,
       )
+    },
+
+    async readLinks(after, maxCount, { dataOfStream }) {
+      assertOpen('readLinks')
+      try {
+        return selectLinks.all(dataOfStream, after, maxCount).map(([position, streamId, revision, type, data, head, eventId, legacyData, legacyMetadata]) => ({
+          position,
+          streamId,
+          revision,
+          type,
+          hash: linkOfColumns(streamId, revision, type, head, eventId, legacyData, legacyMetadata),
+          data: data === null ? undefined : (JSON.parse(data) as unknown),
+        }))
+      } catch (error) {
+        throw toStoreError(error, 'readLinks')
+      }
     },
 
     async headPosition() {
