@@ -15,7 +15,7 @@ import { registerConsole } from '@civic-desk/console'
 import { headRate, loadOrCreateStoreIdentity, openReadModels, registerDashboardRoutes, startDashboardProjector } from '@civic-desk/dashboard'
 import { registerConsumerRoutes } from '@civic-desk/event-relay'
 import { openSqliteEventStore } from '@civic-desk/event-store'
-import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes } from '@civic-desk/intake'
+import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes, startOpen311Index } from '@civic-desk/intake'
 import { openSqliteBus } from '@civic-desk/messaging'
 import { completePendingErasures, openConfiguredPrivacy, sealingEventStore, startPeriodicDestruction } from '@civic-desk/privacy'
 import { registerRoutingRoutes } from '@civic-desk/routing'
@@ -103,7 +103,9 @@ const app = createHttpApp({
     }
   },
 })
-await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute })
+// Open311's request index: a projection of this thread's feed (the log as stored, no personal data).
+const open311Index = startOpen311Index((options) => feed.project(options))
+await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute, open311: { index: open311Index, jurisdiction: config.open311Jurisdiction } })
 registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, caseLimits: { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes } })
 registerPrivacyRoutes(app, { keys: privacy.keys, log: privacy.log, store, access, logger, now })
 // Personal data whose retention period ran out goes at every period (KVKK; at most six months).
@@ -142,6 +144,7 @@ shutdown = installShutdown({
     { name: 'consumer thread (routing, notification)', close: () => consumers.stop() },
     { name: 'workflow projection', close: () => openCases.close() },
     { name: 'dashboard projector', close: () => dashboard.stop() },
+    { name: 'open311 index', close: () => open311Index.close() },
     { name: 'case feed', close: () => feed.close() },
     { name: 'bus', close: () => bus.close() },
     { name: 'read models', close: () => readModels.close() },
