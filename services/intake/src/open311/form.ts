@@ -110,7 +110,9 @@ export function submissionOf(params: URLSearchParams, category: Category, channe
   const addressString = attempt(() => single(params, 'address_string'))
   const addressId = attempt(() => single(params, 'address_id'))
   if ((lat === undefined) !== (lon === undefined) && !problems.some((p) => p.startsWith('lat') || p.startsWith('long'))) problems.push('lat ve long birlikte verilmeli.')
-  if (lat === undefined && lon === undefined && addressString === undefined && addressId === undefined) {
+  // A bad coordinate was given (and named above): no second error for a missing location.
+  const located = lat !== undefined || lon !== undefined || problems.some((p) => p.startsWith('lat') || p.startsWith('long'))
+  if (!located && addressString === undefined && addressId === undefined) {
     problems.push('Konum eksik: lat ve long, address_string ya da address_id parametrelerinden biri verilmeli.')
   }
   const answers = attempt(() => answersOf(params, category.questions ?? [])) ?? {}
