@@ -53,7 +53,14 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<FastifyInstance>
     ...(deps.eventStore === undefined ? {} : { eventStore: deps.eventStore }),
     accessRules: ACCESS_RULES,
     bodyLimit: deps.bodyLimit ?? 64 * 1024,
-    readiness: async () => ({ ready: true, details: { eventStoreHead: await deps.store.headPosition() } }),
+    readiness: async () => ({
+      ready: true,
+      details: {
+        eventStoreHead: await deps.store.headPosition(),
+        // How far Open311's request index has followed the log (it answers while it catches up).
+        ...(deps.open311 === undefined ? {} : { open311Index: { position: deps.open311.index.projection.position, requests: deps.open311.index.size } }),
+      },
+    }),
   })
   await registerIntakeRoutes(app, deps)
   return app

@@ -66,6 +66,18 @@ function writeRecord(out: string[], record: DocRecord): void {
   }
 }
 
+/** One element (`<request>…</request>`) as XML text: a fragment a list answer can reuse. */
+export function xmlElement(name: string, value: DocValue): string {
+  const out: string[] = []
+  writeValue(out, name, value)
+  return out.join('')
+}
+
+/** A list document from items already rendered in `format` (`xmlElement` / `JSON.stringify` fragments). */
+export function renderFragments(root: string, fragments: readonly string[], format: Format): string {
+  return format === 'xml' ? `<?xml version="1.0" encoding="UTF-8"?><${root}>${fragments.join('')}</${root}>` : `[${fragments.join(',')}]`
+}
+
 /** The document as UTF-8 XML with its declaration (the spec requires both). */
 export function toXml(doc: Document): string {
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>', `<${doc.root}>`]

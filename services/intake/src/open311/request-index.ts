@@ -61,6 +61,8 @@ export interface IndexedRequest {
   readonly steps: RequestStep[]
   /** Arrival order, to order requests of the same instant. */
   readonly seq: number
+  /** Bumped by every change: what a rendering of the request may be cached under. */
+  version: number
 }
 
 /** A status change or other public step, for the updates feed. */
@@ -197,6 +199,7 @@ export function createRequestTable() {
   }
   const setCategory = (r: IndexedRequest, category: string | null | undefined): void => {
     if (category == null || category === r.category) return
+    r.version++
     if (r.category !== null) removeSorted(serviceList(r.category), r)
     r.category = category
     insertSorted(serviceList(category), r)
@@ -229,6 +232,7 @@ export function createRequestTable() {
         pausedAtMs: null,
         steps: [{ atMs, step: 'submitted', status: 'submitted' }],
         seq: seq++,
+        version: 0,
       }
       byCase.set(r.caseId, r)
       byCode.set(r.trackingCode, r)
@@ -239,6 +243,7 @@ export function createRequestTable() {
     const r = byCase.get(fed.caseId)
     if (r === undefined || IGNORED.has(event.type)) return
     const atMs = ms(event.occurredAt)
+    r.version++
     const lifecycle = lifecycleAfter(r, event.type)
     r.status = lifecycle.status
     r.statusBeforeWait = lifecycle.statusBeforeWait

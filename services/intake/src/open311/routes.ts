@@ -10,6 +10,7 @@
  * neighbourhood and the public steps.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { LRUCache } from 'lru-cache'
 import { parseTrackingCode } from '@civic-desk/case-domain'
 import { OPEN_STATUSES, categoryByCode, departmentByCode, isInstantWithOffset, isOpenStatus, type Catalogue, type Category, type CaseStatus } from '@civic-desk/contracts'
 import { ProjectionNotReadyError } from '@civic-desk/case-feed'
@@ -18,7 +19,7 @@ import { submitRequest, type SubmitDeps } from '../submit.ts'
 import { channelActor, checkSubmission } from '../validation.ts'
 import { Open311Error, badRequest, notFound, open311ErrorHandler } from './errors.ts'
 import { single, submissionOf } from './form.ts'
-import { CONTENT_TYPES, istanbulDateTime, render, type DocRecord, type Document, type Format } from './format.ts'
+import { CONTENT_TYPES, istanbulDateTime, render, renderFragments, xmlElement, type DocRecord, type Document, type Format } from './format.ts'
 import { expectedMs, type IndexedRequest, type Open311Index } from './request-index.ts'
 import { catalogueNames, noteType, serviceNotice, stepText } from './texts.ts'
 
@@ -40,6 +41,9 @@ export const OPEN311_PREFIX = '/open311/v2'
 export const MAX_WINDOW_MS = 90 * 24 * 3600_000
 /** Most requests (and updates) one answer holds: the spec's default of 1,000. */
 export const MAX_PAGE_SIZE = 1000
+/** Requests whose rendered forms are kept: a client polling the newest 1,000 is answered from them. */
+const RENDERED_REQUESTS = 20_000
+
 /** The updates feed's default window: the last day. */
 const DEFAULT_UPDATES_WINDOW_MS = 24 * 3600_000
 
@@ -149,6 +153,25 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
     }
   }
 
+  // A request's four renderings (XML/JSON, with and without notes) depend on its state only, so they
+  // are kept under its version: a list answer is then mostly a join of strings made before.
+  type Renderings = { version: number; readonly text: Map<string, string> }
+  const rendered = new LRUCache<IndexedRequest, Renderings>({ max: RENDERED_REQUESTS })
+  const renderedRequest = (r: IndexedRequest, format: Format, extensions: boolean): string => {
+    let entry = rendered.get(r)
+    if (entry === undefined || entry.version !== r.version) rendered.set(r, (entry = { version: r.version, text: new Map() }))
+    const key = `${format}${extensions ? '+notes' : ''}`
+    let text = entry.text.get(key)
+    if (text === undefined) {
+      const record = requestRecord(r, extensions)
+      text = format === 'xml' ? xmlElement('request', record) : JSON.stringify(record)
+      entry.text.set(key, text)
+    }
+    return text
+  }
+  const sendRequests = (reply: { type(t: string): { send(body: string): unknown } }, requests: readonly IndexedRequest[], format: Format, extensions: boolean) =>
+    reply.type(CONTENT_TYPES[format]).send(renderFragments('service_requests', requests.map((r) => renderedRequest(r, format, extensions)), format))
+
   await app.register(
     async (scope) => {
       scope.setErrorHandler(open311ErrorHandler(log))
@@ -193,7 +216,7 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
                 const r = index.byTrackingCode(parsed.code)
                 if (r !== undefined && !found.includes(r)) found.push(r)
               }
-              return send(reply, { root: 'service_requests', item: 'request', items: found.map((r) => requestRecord(r, extensions)) }, format)
+              return sendRequests(reply, found, format, extensions)
             }
             const window = windowOf(params, deps.now().getTime(), MAX_WINDOW_MS)
             const codes = single(params, 'service_code')?.split(',').map((s) => s.trim()).filter((s) => s !== '')
@@ -217,7 +240,7 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
               offset: (page - 1) * pageSize,
               limit: pageSize,
             })
-            return send(reply, { root: 'service_requests', item: 'request', items: items.map((r) => requestRecord(r, extensions)) }, format)
+            return sendRequests(reply, items, format, extensions)
           }
           case 'servicerequestupdates': {
             const window = windowOf(params, deps.now().getTime(), DEFAULT_UPDATES_WINDOW_MS)
@@ -261,7 +284,7 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
         if (!parsed.ok) throw badRequest(`service_request_id geçersiz: '${name}' bir takip kodu değil (ör. K7MA-4PXR-9TK).`)
         const r = index.byTrackingCode(parsed.code)
         if (r === undefined) throw notFound(`service_request_id '${parsed.code}' bulunamadı.`)
-        return send(reply, { root: 'service_requests', item: 'request', items: [requestRecord(r, flag(params, 'extensions'))] }, format)
+        return sendRequests(reply, [r], format, flag(params, 'extensions'))
       })
 
       scope.post<{ Params: { resource: string } }>('/:resource', async (request, reply) => {
