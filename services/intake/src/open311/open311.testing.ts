@@ -8,7 +8,9 @@ import type { Test } from 'tap'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import type { CaseCommand } from '@civic-desk/case-domain'
 import { createLogTail, executeOnCase, startProjection } from '@civic-desk/case-feed'
+import { caseIdOfStream } from '@civic-desk/case-feed'
 import { openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
+import { newMasterKeyText, openSqliteKeyStore, parseMasterKey, sealingEventStore } from '@civic-desk/privacy'
 import { createAccessControl, createLogger, defaultCatalogueFile, devAccessConfig, loadCatalogue, type AccessConfigInput } from '@civic-desk/service-kit'
 import type { FastifyInstance } from 'fastify'
 import { buildIntakeApp } from '../app.ts'
@@ -30,7 +32,10 @@ export function testAccess(): AccessConfigInput {
 
 export interface Open311Env {
   readonly app: FastifyInstance
+  /** The store the services write through (sealing, when asked for). */
   readonly store: EventStore
+  /** The log as stored (the same as `store` unless sealed). */
+  readonly log: EventStore
   readonly index: Open311Index
   /** Moves the app's clock. */
   setNow(date: Date): void
@@ -42,11 +47,14 @@ export interface Open311Env {
 
 export const at = (minutes: number): string => new Date(T0.getTime() + minutes * 60_000).toISOString()
 
-export async function open311Env(t: Test, options: { readonly jurisdiction?: string; readonly lookupsPerMinute?: number } = {}): Promise<Open311Env> {
+export async function open311Env(t: Test, options: { readonly jurisdiction?: string; readonly lookupsPerMinute?: number; readonly sealed?: boolean } = {}): Promise<Open311Env> {
   const dir = mkdtempSync(join(tmpdir(), 'civic-open311-'))
-  const store = openSqliteEventStore({ file: join(dir, 'events.sqlite') })
+  const log = openSqliteEventStore({ file: join(dir, 'events.sqlite') })
+  const keys = options.sealed === true ? openSqliteKeyStore({ file: join(dir, 'keys.sqlite'), masterKey: parseMasterKey(newMasterKeyText()) }) : undefined
+  // As the composition roots wire it: services write and read through the sealing store, the index follows the log as stored.
+  const store = keys === undefined ? log : sealingEventStore(log, keys, { caseIdOf: caseIdOfStream })
   const logger = createLogger({ level: 'silent', name: 'open311-test' })
-  const tail = createLogTail({ store, logger })
+  const tail = createLogTail({ store: log, logger })
   const index = startOpen311Index((o) => startProjection({ ...o, tail, logger }))
   let now = T0
   const app = await buildIntakeApp({
@@ -64,18 +72,20 @@ export async function open311Env(t: Test, options: { readonly jurisdiction?: str
     await index.close()
     await tail.close()
     await store.close()
+    await keys?.close()
     rmSync(dir, { recursive: true, force: true })
   })
   return {
     app,
     store,
+    log,
     index,
     setNow: (date) => (now = date),
     async act(caseId, minutes, command) {
       await executeOnCase(store, caseId, () => command({ eventId: randomUUID(), occurredAt: at(minutes), actor: { kind: 'staff', id: 'ayse.fen' }, correlationId: 'test', causationId: null }))
     },
     async settle() {
-      await index.waitUntil(await store.headPosition())
+      await index.waitUntil(await log.headPosition())
     },
   }
 }

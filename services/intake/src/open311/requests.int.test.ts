@@ -348,3 +348,25 @@ t.test('POST /v1/requests asks and checks the same questions', async (t) => {
   const uncategorised = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: { authorization: 'Bearer dev-channel' }, payload: { ...body, category: undefined, answers: { x: '1' } } })
   t.equal(uncategorised.statusCode, 400)
 })
+
+t.test('with personal data sealed (as both modes run): text answers and the applicant are sealed in the log, the index shows the request from the log as stored', async (t) => {
+  const env = await open311Env(t, { sealed: true })
+  const noise = await file(env, [['api_key', 'dev-channel'], ['service_code', 'gurultu'], ['lat', '38.46'], ['long', '27.21'], ['attribute[kaynak][]', 'isyeri'], ['attribute[saatler]', 'Komşum Mehmet Bey her gece müzik açıyor'], ['first_name', 'Ayşe'], ['phone', '0532 111 22 33']], 'json')
+  t.equal(noise.statusCode, 201)
+  const code = noise.json<Array<{ service_request_id: string }>>()[0]!.service_request_id
+  const [raw] = await env.log.readStream(caseStreamId(caseIdForTrackingCode(code)))
+  const stored = raw!.data as { answers: Record<string, unknown>; citizen: Record<string, unknown> }
+  t.match(stored.answers['saatler'], /^pd1\./, 'a text answer is sealed')
+  t.same(stored.answers['kaynak'], ['isyeri'], 'list keys stay clear')
+  t.match(stored.citizen['name'], /^pd1\./)
+  t.notMatch(JSON.stringify(raw), 'Mehmet')
+  const opened = decodeCaseEvent((await env.store.readStream(caseStreamId(caseIdForTrackingCode(code))))[0]!)
+  t.match(opened.data, { answers: { saatler: 'Komşum Mehmet Bey her gece müzik açıyor', kaynak: ['isyeri'] } }, 'services read the answers as written')
+  const again = await file(env, [['api_key', 'dev-channel'], ['service_code', 'yarali-hayvan'], ['address_string', 'Park'], ['attribute[hayvan-turu]', 'kopek'], ['device_id', 'd1'], ['client_reference', 'r1']], 'json')
+  t.equal(again.statusCode, 201)
+  const retry = await file(env, [['api_key', 'dev-channel'], ['service_code', 'yarali-hayvan'], ['address_string', 'Park'], ['attribute[hayvan-turu]', 'kopek'], ['device_id', 'd1'], ['client_reference', 'r1']], 'json')
+  t.equal(retry.statusCode, 200, 'a retry is recognised through the sealed store too')
+  const list = await env.app.inject({ method: 'GET', url: '/open311/v2/requests.json?extensions=true' })
+  t.same(list.json<Array<{ service_request_id: string }>>().map((r) => r.service_request_id).sort(), [code, again.json<Array<{ service_request_id: string }>>()[0]!.service_request_id].sort())
+  t.notMatch(list.body, /Mehmet|Ayşe|532|Park|pd1\./)
+})
