@@ -161,6 +161,12 @@ t.test('every bad parameter of POST requests is a spec-shaped error and stores n
   const jsonBody = await env.app.inject({ method: 'POST', url: '/open311/v2/requests.json', payload: { api_key: 'dev-channel' } })
   t.equal(jsonBody.statusCode, 400)
   t.match(jsonBody.json(), [{ code: 400, description: /x-www-form-urlencoded/ }])
+  const multipart = await env.app.inject({ method: 'POST', url: '/open311/v2/requests.json', payload: '--x\r\n', headers: { 'content-type': 'multipart/form-data; boundary=x' } })
+  t.equal(multipart.statusCode, 415)
+  t.same(multipart.json(), [{ code: 415, description: 'İstek gövdesi application/x-www-form-urlencoded olmalı.' }])
+  const huge = await env.app.inject({ method: 'POST', url: '/open311/v2/requests.xml', ...form([...animalForm(), ['description', 'ç'.repeat(70_000)]]) })
+  t.equal(huge.statusCode, 413)
+  t.equal(textOf(childOf(parseXml(huge.body), 'error'), 'code'), '413')
   const wrongSuffix = await env.app.inject({ method: 'POST', url: '/open311/v2/requests.html', ...form(animalForm()) })
   t.equal(wrongSuffix.statusCode, 400)
   t.equal(parseXml(wrongSuffix.body).name, 'errors')
@@ -266,6 +272,7 @@ t.test('GET requests filters by ids, service, status and window, pages, and refu
   t.same(await ids(`?start_date=2026-11-20T12:16:00%2B03:00&end_date=2026-11-20T09:18:00Z`), [codes[3], codes[2], codes[1]])
   t.same(await ids(`?service_request_id=${codes[2]},${codes[5]!.toLowerCase()},K7MA-4PXR-9TK&status=closed`), [codes[2], codes[5]], 'ids override the other filters; an unknown one is left out')
   t.same(await ids('?start_date=2026-08-01T00:00:00Z'), [], 'a window of 90 days from start_date, before the requests')
+  t.same(await ids('?start_date=2026-11-20T12:16:00+03:00&end_date=2026-11-20T12:18:00+03:00'), [codes[3], codes[2], codes[1]], 'a + typed unencoded reads as the offset')
 
   const rejected = (await env.app.inject({ method: 'GET', url: `/open311/v2/requests/${codes[0]}.json` })).json<Array<Record<string, unknown>>>()[0]!
   t.equal(rejected['status_notes'], 'Başvurunuz reddedildi: konu belediyemizin sorumluluk alanı dışında.')

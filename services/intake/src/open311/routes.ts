@@ -61,8 +61,10 @@ function splitResource(file: string): { readonly name: string; readonly format: 
 const queryOf = (request: FastifyRequest): URLSearchParams => new URLSearchParams(request.url.split('?')[1] ?? '')
 
 function instant(params: URLSearchParams, name: string): number | undefined {
-  const text = single(params, name)
-  if (text === undefined) return undefined
+  const given = single(params, name)
+  if (given === undefined) return undefined
+  // A `+` typed unencoded in the offset arrives as a space (form decoding): read it as the offset.
+  const text = given.replace(/^(\S+T[\d:.]+) (\d\d:?\d\d)$/, '$1+$2')
   if (!isInstantWithOffset(text)) throw badRequest(`${name} geçersiz: saat dilimli W3C ISO 8601 tarih-saat olmalı, ör. 2026-11-20T09:00:00+03:00 (verilen: '${text}').`)
   return Date.parse(text)
 }
