@@ -149,6 +149,13 @@ export const CategorySchema = z
     personalDataRetention: RetentionSchema.optional(),
     /** What a request of this category is asked besides its description, in this order. */
     questions: z.array(QuestionSchema).readonly().optional(),
+    /**
+     * False for matters whose mere existence says something about a household (social aid, home
+     * care) or that the law treats apart (CİMER, information, KVKK requests): their requests never
+     * appear in public lists (Open311 `GET requests` by date, service or status, the updates feed)
+     * and are reached only by tracking code. Default true.
+     */
+    publicListing: z.boolean().optional(),
   })
   .readonly()
 

@@ -10,7 +10,7 @@
  * coordinates, staff texts) stay sealed and are never in it.
  */
 import type { CaseFeedEvent, CatchUpProjection, ProjectionOptions } from '@civic-desk/case-feed'
-import { CASE_EVENT_TYPES, SUBMITTED_LIFECYCLE, lifecycleAfter, type CaseEvent, type CaseEventType, type CaseStatus, type RejectionReason } from '@civic-desk/contracts'
+import { CASE_EVENT_TYPES, SUBMITTED_LIFECYCLE, lifecycleAfter, type CaseEvent, type CaseEventType, type CaseStatus, type RejectionReason, type RequestKind } from '@civic-desk/contracts'
 
 /** A public step of a request (the citizen's timeline, without any staff text). */
 export interface RequestStep {
@@ -45,6 +45,8 @@ export type Step =
 export interface IndexedRequest {
   readonly caseId: string
   readonly trackingCode: string
+  /** What the citizen did: a tip (ihbar) is never listed publicly, to protect the informant. */
+  readonly kind: RequestKind
   category: string | null
   department: string | null
   status: CaseStatus
@@ -85,6 +87,8 @@ export interface RequestQuery {
   readonly toMs: number
   readonly serviceCodes?: readonly string[]
   readonly statuses?: ReadonlySet<CaseStatus>
+  /** Which requests may be listed at all (see `listable` in routes). */
+  readonly listable?: (r: IndexedRequest) => boolean
   /** Requests to skip (newest first) and to return. */
   readonly offset: number
   readonly limit: number
@@ -96,8 +100,8 @@ export interface Open311Index {
   byTrackingCode(code: string): IndexedRequest | undefined
   /** Requests requested in [fromMs, toMs], newest first, filtered, one page. */
   query(q: RequestQuery): IndexedRequest[]
-  /** Public steps after the submission that happened in [fromMs, toMs], oldest first, at most `limit`. */
-  updates(fromMs: number, toMs: number, limit: number): RequestUpdate[]
+  /** Public steps after the submission that happened in [fromMs, toMs], oldest first, at most `limit` (of listable requests). */
+  updates(fromMs: number, toMs: number, limit: number, listable?: (r: IndexedRequest) => boolean): RequestUpdate[]
   waitUntil(position: number, options?: { readonly timeoutMs?: number }): Promise<void>
   close(): Promise<void>
 }
@@ -220,6 +224,7 @@ export function createRequestTable() {
       const r: IndexedRequest = {
         caseId: d.caseId,
         trackingCode: d.trackingCode,
+        kind: d.kind,
         category: null,
         department: null,
         ...SUBMITTED_LIFECYCLE,
@@ -303,6 +308,7 @@ export function createRequestTable() {
       const r = list[i]!
       if (only !== null && (r.category === null || !only.has(r.category))) continue
       if (q.statuses !== undefined && !q.statuses.has(r.status)) continue
+      if (q.listable !== undefined && !q.listable(r)) continue
       if (skip > 0) {
         skip--
         continue
@@ -312,11 +318,12 @@ export function createRequestTable() {
     return page
   }
 
-  function updatesBetween(fromMs: number, toMs: number, limit: number): RequestUpdate[] {
+  function updatesBetween(fromMs: number, toMs: number, limit: number, listable?: (r: IndexedRequest) => boolean): RequestUpdate[] {
     const out: RequestUpdate[] = []
     for (let i = firstUpdateAtOrAfter(updates, fromMs); i < updates.length && out.length < limit; i++) {
       const u = updates[i]!
       if (u.step.atMs > toMs) break
+      if (listable !== undefined && !listable(u.request)) continue
       out.push(u)
     }
     return out

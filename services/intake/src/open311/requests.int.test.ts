@@ -377,3 +377,30 @@ t.test('with personal data sealed (as both modes run): text answers and the appl
   t.same(list.json<Array<{ service_request_id: string }>>().map((r) => r.service_request_id).sort(), [code, again.json<Array<{ service_request_id: string }>>()[0]!.service_request_id].sort())
   t.notMatch(list.body, /Mehmet|Ayşe|532|Park|pd1\./)
 })
+
+t.test('tips and the categories kept out of public lists are reached only by tracking code', async (t) => {
+  const env = await open311Env(t)
+  const aid = await file(env, [['api_key', 'dev-channel'], ['service_code', 'sosyal-yardim'], ['address_string', 'Erzene Mah.']], 'json')
+  const aidCode = aid.json<Array<{ service_request_id: string }>>()[0]!.service_request_id
+  const tip = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: { authorization: 'Bearer dev-channel' }, payload: { channel: 'whatsapp', kind: 'tip', category: 'kacak-yapi', description: 'Yan parselde ruhsatsız kat çıkılıyor.' } })
+  const tipCode = tip.json<{ trackingCode: string }>().trackingCode
+  const pothole = await file(env, [['api_key', 'dev-channel'], ['service_code', 'yol-cukur'], ['address_string', 'Erzene Mah.']], 'json')
+  const potholeCode = pothole.json<Array<{ service_request_id: string }>>()[0]!.service_request_id
+  for (const code of [aidCode, tipCode]) {
+    await env.act(caseIdForTrackingCode(code), 1, (meta) => ({
+      type: 'RouteCase',
+      meta,
+      data: { department: code === aidCode ? 'sosyal-destek' : 'imar', category: code === aidCode ? 'sosyal-yardim' : 'kacak-yapi', routedBy: 'category', matchedKeywords: [], sla: { clock: 1, startedAt: at(1), deadline: { hours: 48 }, basis: 'category', dueAt: at(2881) }, legalDueAt: null },
+    }))
+  }
+  await env.settle()
+  env.setNow(new Date(T0.getTime() + 3600_000))
+  const listed = (await env.app.inject({ method: 'GET', url: '/open311/v2/requests.json' })).json<Array<{ service_request_id: string }>>()
+  t.same(listed.map((r) => r.service_request_id), [potholeCode], 'only the pothole is listed')
+  t.same((await env.app.inject({ method: 'GET', url: '/open311/v2/requests.json?service_code=sosyal-yardim' })).json(), [])
+  t.same((await env.app.inject({ method: 'GET', url: '/open311/v2/servicerequestupdates.json?start_date=2026-11-20T09:00:00Z' })).json(), [], 'their steps are not in the feed')
+  for (const code of [aidCode, tipCode]) {
+    t.equal((await env.app.inject({ method: 'GET', url: `/open311/v2/requests/${code}.json` })).statusCode, 200, 'by tracking code it answers, as the citizen look-up does')
+    t.equal((await env.app.inject({ method: 'GET', url: `/open311/v2/requests.json?service_request_id=${code}` })).json<unknown[]>().length, 1)
+  }
+})

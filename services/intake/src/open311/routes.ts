@@ -101,6 +101,9 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
   const names = catalogueNames(catalogue)
   const rateLimit = { rateLimit: deps.lookupLimit }
   const iso = istanbulDateTime
+  // Lists (by date, service, status; the updates feed) leave out tips, whose informant must stay
+  // hidden, and categories the catalogue keeps out of public lists; by tracking code, they answer.
+  const listable = (r: IndexedRequest): boolean => r.kind !== 'tip' && (r.category === null || categoryByCode(catalogue, r.category)?.publicListing !== false)
 
   const checkJurisdiction = (params: URLSearchParams): void => {
     const given = single(params, 'jurisdiction_id')
@@ -239,6 +242,7 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
               ...window,
               ...(codes === undefined || codes.length === 0 ? {} : { serviceCodes: codes }),
               ...(statuses === undefined ? {} : { statuses }),
+              listable,
               offset: (page - 1) * pageSize,
               limit: pageSize,
             })
@@ -246,7 +250,7 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
           }
           case 'servicerequestupdates': {
             const window = windowOf(params, deps.now().getTime(), DEFAULT_UPDATES_WINDOW_MS)
-            const updates = index.updates(window.fromMs, window.toMs, MAX_PAGE_SIZE)
+            const updates = index.updates(window.fromMs, window.toMs, MAX_PAGE_SIZE, listable)
             return send(
               reply,
               {
