@@ -9,7 +9,7 @@
  * description, street address, coordinates or staff text — only codes, statuses, instants, the
  * neighbourhood and the public steps.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import { parseTrackingCode } from '@civic-desk/case-domain'
 import { OPEN_STATUSES, categoryByCode, departmentByCode, isInstantWithOffset, isOpenStatus, type Catalogue, type Category, type CaseStatus } from '@civic-desk/contracts'
@@ -111,7 +111,7 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
       throw notFound(`jurisdiction_id '${given}' bulunamadı; bu uç nokta '${deps.jurisdiction}' içindir.`)
     }
   }
-  const send = (reply: { type(t: string): { send(body: string): unknown } }, doc: Document, format: Format) => reply.type(CONTENT_TYPES[format]).send(render(doc, format))
+  const send = (reply: FastifyReply, doc: Document, format: Format): FastifyReply => reply.type(CONTENT_TYPES[format]).send(render(doc, format))
 
   const serviceRecord = (c: Category): DocRecord => ({
     service_code: c.code,
@@ -174,7 +174,7 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
     }
     return text
   }
-  const sendRequests = (reply: { type(t: string): { send(body: string): unknown } }, requests: readonly IndexedRequest[], format: Format, extensions: boolean) =>
+  const sendRequests = (reply: FastifyReply, requests: readonly IndexedRequest[], format: Format, extensions: boolean): FastifyReply =>
     reply.type(CONTENT_TYPES[format]).send(renderFragments('service_requests', requests.map((r) => renderedRequest(r, format, extensions)), format))
 
   await app.register(
