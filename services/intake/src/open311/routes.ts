@@ -43,6 +43,8 @@ export const MAX_WINDOW_MS = 90 * 24 * 3600_000
 export const MAX_PAGE_SIZE = 1000
 /** Requests whose rendered forms are kept: a client polling the newest 1,000 is answered from them. */
 const RENDERED_REQUESTS = 20_000
+/** Whole list answers kept, encoded (at most ~1 MiB each for 1,000 requests). */
+const RENDERED_ANSWERS = 32
 
 /** The updates feed's default window: the last day. */
 const DEFAULT_UPDATES_WINDOW_MS = 24 * 3600_000
@@ -174,8 +176,18 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
     }
     return text
   }
-  const sendRequests = (reply: FastifyReply, requests: readonly IndexedRequest[], format: Format, extensions: boolean): FastifyReply =>
-    reply.type(CONTENT_TYPES[format]).send(renderFragments('service_requests', requests.map((r) => renderedRequest(r, format, extensions)), format))
+  // Whole answers, encoded, by what they hold (each request at its version): clients polling the
+  // same list get the bytes made for the previous poll as long as nothing in it changed.
+  const answers = new LRUCache<string, Buffer>({ max: RENDERED_ANSWERS })
+  const sendRequests = (reply: FastifyReply, requests: readonly IndexedRequest[], format: Format, extensions: boolean): FastifyReply => {
+    const key = `${format}${extensions ? '+notes' : ''}:${requests.map((r) => `${r.seq}.${r.version}`).join(',')}`
+    let body = answers.get(key)
+    if (body === undefined) {
+      body = Buffer.from(renderFragments('service_requests', requests.map((r) => renderedRequest(r, format, extensions)), format), 'utf8')
+      answers.set(key, body)
+    }
+    return reply.type(CONTENT_TYPES[format]).send(body)
+  }
 
   await app.register(
     async (scope) => {
