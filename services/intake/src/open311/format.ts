@@ -73,11 +73,6 @@ export function xmlElement(name: string, value: DocValue): string {
   return out.join('')
 }
 
-/** A list document from items already rendered in `format` (`xmlElement` / `JSON.stringify` fragments). */
-export function renderFragments(root: string, fragments: readonly string[], format: Format): string {
-  return format === 'xml' ? `<?xml version="1.0" encoding="UTF-8"?><${root}>${fragments.join('')}</${root}>` : `[${fragments.join(',')}]`
-}
-
 /** The document as UTF-8 XML with its declaration (the spec requires both). */
 export function toXml(doc: Document): string {
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>', `<${doc.root}>`]

@@ -19,7 +19,7 @@ import { submitRequest, type SubmitDeps } from '../submit.ts'
 import { channelActor, checkSubmission } from '../validation.ts'
 import { Open311Error, badRequest, notFound, open311ErrorHandler } from './errors.ts'
 import { single, submissionOf } from './form.ts'
-import { CONTENT_TYPES, istanbulDateTime, render, renderFragments, xmlElement, type DocRecord, type Document, type Format } from './format.ts'
+import { CONTENT_TYPES, istanbulDateTime, render, xmlElement, type DocRecord, type Document, type Format } from './format.ts'
 import { expectedMs, type IndexedRequest, type Open311Index } from './request-index.ts'
 import { catalogueNames, noteType, serviceNotice, stepText } from './texts.ts'
 
@@ -41,8 +41,8 @@ export const OPEN311_PREFIX = '/open311/v2'
 export const MAX_WINDOW_MS = 90 * 24 * 3600_000
 /** Most requests (and updates) one answer holds: the spec's default of 1,000. */
 export const MAX_PAGE_SIZE = 1000
-/** Requests whose rendered forms are kept: a client polling the newest 1,000 is answered from them. */
-const RENDERED_REQUESTS = 20_000
+/** Requests whose rendered forms are kept (≈ 1.2 KB each, both formats, off the JS heap). */
+const RENDERED_REQUESTS = 50_000
 /** Whole list answers kept, encoded (at most ~1 MiB each for 1,000 requests). */
 const RENDERED_ANSWERS = 32
 
@@ -139,53 +139,74 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
     })),
   })
 
+  // What every request of a category or directorate says alike, worked out once.
+  const serviceTexts = new Map(catalogue.categories.map((c) => [c.code, { name: c.nameTr, notice: serviceNotice(catalogue, c) }]))
+  const agencyNames = new Map(catalogue.departments.map((d) => [d.code, d.nameTr]))
+  // A step's text depends on its kind, directorate and clear detail only: a few hundred at most.
+  const stepTexts = new Map<string, string>()
+  const textOfStep = (step: IndexedRequest['steps'][number]): string => {
+    const key = `${step.step}|${step.department ?? ''}|${step.detail ?? ''}`
+    let text = stepTexts.get(key)
+    if (text === undefined) stepTexts.set(key, (text = stepText(step, names)))
+    return text
+  }
+
   const requestRecord = (r: IndexedRequest, extensions: boolean): DocRecord => {
-    const category = r.category === null ? undefined : categoryByCode(catalogue, r.category)
-    const last = r.steps[r.steps.length - 1]!
+    const service = r.category === null ? undefined : serviceTexts.get(r.category)
     const due = expectedMs(r)
     return {
       service_request_id: r.trackingCode,
       status: isOpenStatus(r.status) ? 'open' : 'closed',
-      status_notes: stepText(last, names),
-      service_name: category?.nameTr ?? null,
+      status_notes: textOfStep(r.steps[r.steps.length - 1]!),
+      service_name: service?.name ?? null,
       service_code: r.category,
-      agency_responsible: r.department === null ? null : (departmentByCode(catalogue, r.department)?.nameTr ?? r.department),
-      service_notice: category === undefined ? null : serviceNotice(catalogue, category),
+      agency_responsible: r.department === null ? null : (agencyNames.get(r.department) ?? r.department),
+      service_notice: service?.notice ?? null,
       requested_datetime: iso(r.requestedMs),
       updated_datetime: iso(r.updatedMs),
       expected_datetime: due === null ? null : iso(due),
       // The neighbourhood, never the street address or the coordinates (personal data, sealed in the log).
       address: r.neighbourhood,
-      ...(extensions ? { notes: r.steps.map((s) => ({ datetime: iso(s.atMs), description: stepText(s, names), type: noteType(s) })) } : {}),
+      ...(extensions ? { notes: r.steps.map((s) => ({ datetime: iso(s.atMs), description: textOfStep(s), type: noteType(s) })) } : {}),
     }
   }
 
-  // A request's four renderings (XML/JSON, with and without notes) depend on its state only, so they
-  // are kept under its version: a list answer is then mostly a join of strings made before.
-  type Renderings = { version: number; readonly text: Map<string, string> }
+  // A request's renderings (XML/JSON, with and without notes) depend on its state only, so they are
+  // kept under its version, UTF-8 encoded: off the JS heap (the collector never walks them) and
+  // half the size of Turkish text as JS strings. A list answer is then mostly a concatenation.
+  type Renderings = { version: number; readonly bytes: Map<string, Buffer> }
   const rendered = new LRUCache<IndexedRequest, Renderings>({ max: RENDERED_REQUESTS })
-  const renderedRequest = (r: IndexedRequest, format: Format, extensions: boolean): string => {
+  const renderedRequest = (r: IndexedRequest, format: Format, extensions: boolean): Buffer => {
     let entry = rendered.get(r)
-    if (entry === undefined || entry.version !== r.version) rendered.set(r, (entry = { version: r.version, text: new Map() }))
+    if (entry === undefined || entry.version !== r.version) rendered.set(r, (entry = { version: r.version, bytes: new Map() }))
     const key = `${format}${extensions ? '+notes' : ''}`
-    let text = entry.text.get(key)
-    if (text === undefined) {
+    let bytes = entry.bytes.get(key)
+    if (bytes === undefined) {
       const record = requestRecord(r, extensions)
-      text = format === 'xml' ? xmlElement('request', record) : JSON.stringify(record)
-      entry.text.set(key, text)
+      bytes = Buffer.from(format === 'xml' ? xmlElement('request', record) : JSON.stringify(record), 'utf8')
+      entry.bytes.set(key, bytes)
     }
-    return text
+    return bytes
   }
-  // Whole answers, encoded, by what they hold (each request at its version): clients polling the
-  // same list get the bytes made for the previous poll as long as nothing in it changed.
+  const XML_OPEN = Buffer.from('<?xml version="1.0" encoding="UTF-8"?><service_requests>')
+  const XML_CLOSE = Buffer.from('</service_requests>')
+  const COMMA = Buffer.from(',')
+  const listBody = (requests: readonly IndexedRequest[], format: Format, extensions: boolean): Buffer => {
+    const parts: Buffer[] = [format === 'xml' ? XML_OPEN : Buffer.from('[')]
+    requests.forEach((r, i) => {
+      if (format === 'json' && i > 0) parts.push(COMMA)
+      parts.push(renderedRequest(r, format, extensions))
+    })
+    parts.push(format === 'xml' ? XML_CLOSE : Buffer.from(']'))
+    return Buffer.concat(parts)
+  }
+  // Whole answers by what they hold (each request at its version): clients polling the same list
+  // get the bytes made for the previous poll as long as nothing in it changed.
   const answers = new LRUCache<string, Buffer>({ max: RENDERED_ANSWERS })
   const sendRequests = (reply: FastifyReply, requests: readonly IndexedRequest[], format: Format, extensions: boolean): FastifyReply => {
     const key = `${format}${extensions ? '+notes' : ''}:${requests.map((r) => `${r.seq}.${r.version}`).join(',')}`
     let body = answers.get(key)
-    if (body === undefined) {
-      body = Buffer.from(renderFragments('service_requests', requests.map((r) => renderedRequest(r, format, extensions)), format), 'utf8')
-      answers.set(key, body)
-    }
+    if (body === undefined) answers.set(key, (body = listBody(requests, format, extensions)))
     return reply.type(CONTENT_TYPES[format]).send(body)
   }
 
