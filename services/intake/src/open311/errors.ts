@@ -2,8 +2,8 @@ import { ProblemError, type Logger } from '@civic-desk/service-kit'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { CONTENT_TYPES, render, type Format } from './format.ts'
 
-/** The statuses GeoReport v2 errors are answered with (the spec's list, plus conflict and rate limit). */
-export type Open311Status = 400 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503
+/** The statuses an `Open311Error` carries: the spec's 400, 403 and 404, and 409 for a reused client reference. */
+export type Open311Status = 400 | 403 | 404 | 409
 
 /**
  * A GeoReport v2 error: an HTTP status and one Turkish description per problem, answered as the

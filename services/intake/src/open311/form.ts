@@ -6,26 +6,6 @@ import { createHash } from 'node:crypto'
 import { EmailAddress, PhoneNumber, SubmissionBody, checkAnswers, type AnswerValue, type Category, type Channel, type Question, type RequestKind } from '@civic-desk/contracts'
 import { Open311Error, badRequest } from './errors.ts'
 
-/** Fields of the form other than `attribute[…]`; anything else is ignored (clients add their own). */
-export const FORM_FIELDS = [
-  'api_key',
-  'jurisdiction_id',
-  'service_code',
-  'lat',
-  'long',
-  'address_string',
-  'address_id',
-  'email',
-  'device_id',
-  'account_id',
-  'first_name',
-  'last_name',
-  'phone',
-  'description',
-  'media_url',
-  'client_reference',
-] as const
-
 /** The kind of a request filed under a service: Open311 has no kind, the service implies one. */
 const KIND_OF_SERVICE: Readonly<Record<string, RequestKind>> = {
   tesekkur: 'appreciation',

@@ -142,7 +142,7 @@ function removeSorted(list: IndexedRequest[], r: IndexedRequest): void {
 
 const ms = (iso: string): number => Date.parse(iso)
 
-/** The projection's fold over one event, exposed for the unit of the steps; the index applies it. */
+/** The public step an event records (as the citizen's timeline has it), or null for events that are no step. */
 function stepOf(event: Exclude<CaseEvent, { type: 'CaseSubmitted' }>): Omit<RequestStep, 'atMs' | 'status'> | null {
   switch (event.type) {
     case 'CaseRouted':
