@@ -197,6 +197,7 @@ const lines = [
   `       curl -s ${url}/v1/requests/<trackingCode>`,
   `       curl -s ${url}/v1/departments/fen-isleri/queue -H 'authorization: Bearer dev-staff-fen-isleri'`,
   `       curl -s ${url}/v1/dashboards/overview -H 'authorization: Bearer dev-operator'`,
+  `       curl -s ${url}/open311/v2/services.xml   (Open311 GeoReport v2: docs/open311.md)`,
   '',
   `  operator console: ${url}/  (log in with an operator or supervisor token${devTokens ? ', e.g. dev-operator' : ''}); demo traffic: pnpm simulate`,
   '',
