@@ -9,6 +9,7 @@
  * description, street address, coordinates or staff text — only codes, statuses, instants, the
  * neighbourhood and the public steps.
  */
+import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import { parseTrackingCode } from '@civic-desk/case-domain'
@@ -43,8 +44,6 @@ export const MAX_WINDOW_MS = 90 * 24 * 3600_000
 export const MAX_PAGE_SIZE = 1000
 /** Requests whose rendered forms are kept (≈ 1.2 KB each, both formats, off the JS heap). */
 const RENDERED_REQUESTS = 50_000
-/** Whole list answers kept, encoded (at most ~1 MiB each for 1,000 requests). */
-const RENDERED_ANSWERS = 32
 
 /** The updates feed's default window: the last day. */
 const DEFAULT_UPDATES_WINDOW_MS = 24 * 3600_000
@@ -173,7 +172,7 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
 
   // A request's renderings (XML/JSON, with and without notes) depend on its state only, so they are
   // kept under its version, UTF-8 encoded: off the JS heap (the collector never walks them) and
-  // half the size of Turkish text as JS strings. A list answer is then mostly a concatenation.
+  // half the size of Turkish text as JS strings.
   type Renderings = { version: number; readonly bytes: Map<string, Buffer> }
   const rendered = new LRUCache<IndexedRequest, Renderings>({ max: RENDERED_REQUESTS })
   const renderedRequest = (r: IndexedRequest, format: Format, extensions: boolean): Buffer => {
@@ -191,23 +190,29 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
   const XML_OPEN = Buffer.from('<?xml version="1.0" encoding="UTF-8"?><service_requests>')
   const XML_CLOSE = Buffer.from('</service_requests>')
   const COMMA = Buffer.from(',')
-  const listBody = (requests: readonly IndexedRequest[], format: Format, extensions: boolean): Buffer => {
-    const parts: Buffer[] = [format === 'xml' ? XML_OPEN : Buffer.from('[')]
-    requests.forEach((r, i) => {
-      if (format === 'json' && i > 0) parts.push(COMMA)
-      parts.push(renderedRequest(r, format, extensions))
-    })
-    parts.push(format === 'xml' ? XML_CLOSE : Buffer.from(']'))
-    return Buffer.concat(parts)
-  }
-  // Whole answers by what they hold (each request at its version): clients polling the same list
-  // get the bytes made for the previous poll as long as nothing in it changed.
-  const answers = new LRUCache<string, Buffer>({ max: RENDERED_ANSWERS })
+  const JSON_OPEN = Buffer.from('[')
+  const JSON_CLOSE = Buffer.from(']')
+  /**
+   * A list answer as the cached renderings of its requests between the document's opening and
+   * closing bytes, written to the socket as they are: no buffer of the whole answer is made (half
+   * a megabyte per answer made the collector run for every few requests).
+   */
   const sendRequests = (reply: FastifyReply, requests: readonly IndexedRequest[], format: Format, extensions: boolean): FastifyReply => {
-    const key = `${format}${extensions ? '+notes' : ''}:${requests.map((r) => `${r.seq}.${r.version}`).join(',')}`
-    let body = answers.get(key)
-    if (body === undefined) answers.set(key, (body = listBody(requests, format, extensions)))
-    return reply.type(CONTENT_TYPES[format]).send(body)
+    const parts: Buffer[] = [format === 'xml' ? XML_OPEN : JSON_OPEN]
+    let length = parts[0]!.length
+    requests.forEach((r, i) => {
+      if (format === 'json' && i > 0) {
+        parts.push(COMMA)
+        length += 1
+      }
+      const bytes = renderedRequest(r, format, extensions)
+      parts.push(bytes)
+      length += bytes.length
+    })
+    const close = format === 'xml' ? XML_CLOSE : JSON_CLOSE
+    parts.push(close)
+    length += close.length
+    return reply.type(CONTENT_TYPES[format]).header('content-length', length).send(Readable.from(parts, { objectMode: false }))
   }
 
   await app.register(
