@@ -182,7 +182,11 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
     let bytes = entry.bytes.get(key)
     if (bytes === undefined) {
       const record = requestRecord(r, extensions)
-      bytes = Buffer.from(format === 'xml' ? xmlElement('request', record) : JSON.stringify(record), 'utf8')
+      const text = format === 'xml' ? xmlElement('request', record) : JSON.stringify(record)
+      // Its own memory, not a slice of Buffer's shared 8 KiB pool: a kept rendering must not keep
+      // alive the pool slab of renderings long evicted.
+      bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, 'utf8'))
+      bytes.write(text, 'utf8')
       entry.bytes.set(key, bytes)
     }
     return bytes
