@@ -198,6 +198,8 @@ export function createWorkload(options: WorkloadOptions): { next(): SubmissionBo
       externalId: `${options.runId}-${count}`,
       kind,
       ...(category === undefined ? {} : { category }),
+      // The one required question of the catalogue (infra/catalogue/catalogue.json).
+      ...(category === 'yarali-hayvan' ? { answers: { 'hayvan-turu': random() < 0.6 ? 'kedi' : 'kopek' } } : {}),
       description,
       location,
       ...(anonymous ? {} : { citizen: { name, phone, email, preferredChannel: preferred } }),

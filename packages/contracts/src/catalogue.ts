@@ -95,6 +95,39 @@ export const KeywordSchema = z
     error: 'must be lower-case by Turkish rules ("I" → "ı", "İ" → "i")',
   })
 
+/** What a category's question asks for: the six datatypes of an Open311 service attribute. */
+export const QuestionDatatypeSchema = z.enum(['string', 'number', 'datetime', 'text', 'singlevaluelist', 'multivaluelist'])
+
+/** One choice of a list question: a stable `key` (what channels send) and its Turkish name. */
+export const QuestionValueSchema = z.strictObject({ key: CatalogueCodeSchema, nameTr: NameSchema }).readonly()
+
+const LIST_DATATYPES: ReadonlySet<string> = new Set(['singlevaluelist', 'multivaluelist'])
+
+/**
+ * A question a category asks whoever files a request of it (for an injured animal: which animal,
+ * is it aggressive). Every intake path asks and checks the same questions (`POST /v1/requests`
+ * `answers`, Open311 `attribute[code]`). List questions list their `values`; the others have none.
+ * Answers are stored in the clear with the case: ask about the matter, never about a person.
+ */
+export const QuestionSchema = z
+  .strictObject({
+    code: CatalogueCodeSchema,
+    datatype: QuestionDatatypeSchema,
+    /** A request of the category is refused without an answer. Default false. */
+    required: z.boolean().default(false),
+    /** The question as a citizen reads it. */
+    questionTr: NameSchema,
+    /** How to answer, when the datatype alone does not say (units, a format). */
+    hintTr: NameSchema.optional(),
+    values: z.array(QuestionValueSchema).min(1, { error: 'list at least one value' }).readonly().optional(),
+  })
+  .check((ctx) => {
+    const list = LIST_DATATYPES.has(ctx.value.datatype)
+    if (list && ctx.value.values === undefined) ctx.issues.push({ code: 'custom', input: ctx.value, path: ['values'], message: `a ${ctx.value.datatype} question must list its values` })
+    if (!list && ctx.value.values !== undefined) ctx.issues.push({ code: 'custom', input: ctx.value, path: ['values'], message: `only list questions (singlevaluelist, multivaluelist) have values, not ${ctx.value.datatype}` })
+  })
+  .readonly()
+
 /** A request category, answered by exactly one directorate. */
 export const CategorySchema = z
   .strictObject({
@@ -114,6 +147,15 @@ export const CategorySchema = z
     legalDeadline: LegalDeadlineKindSchema.optional(),
     /** How long the personal data of this category's cases is kept after closing; else the catalogue's. */
     personalDataRetention: RetentionSchema.optional(),
+    /** What a request of this category is asked besides its description, in this order. */
+    questions: z.array(QuestionSchema).readonly().optional(),
+    /**
+     * False for matters whose mere existence says something about a household (social aid, home
+     * care) or that the law treats apart (CİMER, information, KVKK requests): their requests never
+     * appear in public lists (Open311 `GET requests` by date, service or status, the updates feed)
+     * and are reached only by tracking code. Default true.
+     */
+    publicListing: z.boolean().optional(),
   })
   .readonly()
 
@@ -160,6 +202,10 @@ export type Sla = z.infer<typeof SlaSchema>
 export type Retention = z.infer<typeof RetentionSchema>
 /** `'cimer' | 'information' | 'kvkk'`. */
 export type LegalDeadlineKind = z.infer<typeof LegalDeadlineKindSchema>
+/** The datatype of a category question. */
+export type QuestionDatatype = z.infer<typeof QuestionDatatypeSchema>
+/** A category question. */
+export type Question = z.infer<typeof QuestionSchema>
 /** A request category. */
 export type Category = z.infer<typeof CategorySchema>
 /** The legal deadlines section. */
@@ -279,6 +325,7 @@ function crossReferenceProblems(raw: unknown): CatalogueProblem[] {
       })
     }
     problems.push(...legalDeadlineProblems(c, `categories[${i}]`, raw['deadlines']))
+    problems.push(...questionProblems(c, `categories[${i}]`))
   })
 
   categories.forEach((c, i) => {
@@ -298,6 +345,26 @@ function crossReferenceProblems(raw: unknown): CatalogueProblem[] {
       problems.push({ path: 'deadlines.information.extendedWorkingDays', message: `must not be shorter than workingDays (${workingDays})` })
     }
   }
+  return problems
+}
+
+/** Question codes are unique within their category, and value keys within their question. */
+function questionProblems(category: Record<string, unknown>, path: string): CatalogueProblem[] {
+  const problems: CatalogueProblem[] = []
+  if (!Array.isArray(category['questions'])) return problems
+  const codes = new Set<unknown>()
+  ;(category['questions'] as unknown[]).forEach((q, i) => {
+    if (!isRecord(q)) return
+    if (codes.has(q['code'])) problems.push({ path: `${path}.questions[${i}].code`, message: `repeated question code "${String(q['code'])}"` })
+    codes.add(q['code'])
+    if (!Array.isArray(q['values'])) return
+    const keys = new Set<unknown>()
+    ;(q['values'] as unknown[]).forEach((v, j) => {
+      const key = isRecord(v) ? v['key'] : undefined
+      if (keys.has(key)) problems.push({ path: `${path}.questions[${i}].values[${j}].key`, message: `repeated value "${String(key)}"` })
+      keys.add(key)
+    })
+  })
   return problems
 }
 

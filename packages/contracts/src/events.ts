@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { CatalogueCodeSchema, SlaSchema } from './catalogue.ts'
 import { eventSchema } from './envelope.ts'
+import { Answers } from './questions.ts'
 import { Channel, RecordedCitizen, RecordedLocation, RequestKind } from './request.ts'
 
 const Instant = z.iso.datetime({ offset: true })
@@ -29,6 +30,8 @@ export const CaseSubmittedV1 = eventSchema(
     submittedAt: z.iso.datetime({ offset: true }).optional(),
     /** When intake accepted the request. */
     receivedAt: z.iso.datetime({ offset: true }),
+    /** Answers to the category's questions; absent when none were asked or given (and in events before questions existed). */
+    answers: Answers.optional(),
   }),
 )
 export type CaseSubmittedV1 = z.infer<typeof CaseSubmittedV1>

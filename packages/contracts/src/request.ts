@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { EmailAddress, PhoneNumber, VisibleText } from './fields.ts'
+import { Answers } from './questions.ts'
 
 /** Channels through which a citizen request reaches the municipality. */
 export const Channel = z.enum([
@@ -92,5 +93,7 @@ export const SubmissionBody = z.strictObject({
   citizen: Citizen.optional(),
   /** When the citizen applied, if earlier than it reached us (e.g. a petition scanned later). */
   submittedAt: z.iso.datetime({ offset: true }).optional(),
+  /** Answers to the category's questions, by question code (checked against the catalogue). */
+  answers: Answers.optional(),
 })
 export type SubmissionBody = z.infer<typeof SubmissionBody>

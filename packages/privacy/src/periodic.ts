@@ -29,6 +29,7 @@ export const RETENTION_FIELDS: readonly string[] = [
   'personelin ve başvuru sahibinin serbest metinleri (notlar, sorular, yanıtlar, gerekçeler)',
   'bildirim adresleri',
   'iş akışı adımlarının kişisel alanları',
+  'kategori sorularına verilen metin yanıtları',
 ]
 
 /** The longest period the regulation allows between two periodic destructions: six months. */

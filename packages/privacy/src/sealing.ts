@@ -30,7 +30,9 @@ export const SEALED_SCHEMA_VERSION = 2
  * of a workflow step's fields. `location.point` (the coordinates) is handled on its own.
  */
 export const PERSONAL_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  CaseSubmitted: ['description', 'externalId', 'citizen.name', 'citizen.phone', 'citizen.email', 'location.address'],
+  // `answers.*`: every text answer to the category's questions (a free-text answer can name anyone);
+  // numbers and the keys of a multivaluelist stay clear.
+  CaseSubmitted: ['description', 'externalId', 'citizen.name', 'citizen.phone', 'citizen.email', 'location.address', 'answers.*'],
   CaseDuplicateUnlinked: ['reason'],
   CaseWorkStarted: ['note'],
   CaseNoteAdded: ['text'],

@@ -59,6 +59,12 @@ export const ACCESS_RULES: readonly AccessRule[] = [
   // intake
   { method: 'POST', path: '/v1/requests', roles: { channel: 'full' }, who: 'role `channel`' },
   { method: 'GET', path: '/v1/requests/:trackingCode', anonymous: 'full', roles: {}, who: 'anyone (rate-limited per address)' },
+  // Open311 GeoReport v2: the reads are public and never show personal data; filing authenticates by
+  // the form's `api_key` (a channel token of the access file), whatever bearer token comes with it.
+  { method: 'GET', path: '/open311/v2/:resource', anonymous: 'full', roles: {}, who: 'anyone (rate-limited per address; no personal data)' },
+  { method: 'GET', path: '/open311/v2/services/:file', anonymous: 'full', roles: {}, who: 'anyone (rate-limited per address; no personal data)' },
+  { method: 'GET', path: '/open311/v2/requests/:file', anonymous: 'full', roles: {}, who: 'anyone (rate-limited per address; no personal data)' },
+  { method: 'POST', path: '/open311/v2/:resource', anonymous: 'full', roles: {}, who: 'whoever sends a channel token as the form field `api_key` (no bearer token)' },
 
   // department-workflow
   { method: 'GET', path: '/v1/departments/:code/queue', roles: { staff: 'own-department', supervisor: 'full' }, foreignStatus: 403, who: 'staff of that department, supervisors' },

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { DepartmentCodeSchema } from '@civic-desk/contracts'
+import { Channel, DepartmentCodeSchema } from '@civic-desk/contracts'
 import { ForbiddenError, UnauthorizedError } from './errors.ts'
 
 /** Every role, from the channel adapters that hand in requests to the operators who run the system. */
@@ -25,6 +25,8 @@ export interface Principal {
   readonly id: string
   readonly roles: readonly Role[]
   readonly departments: readonly string[]
+  /** The channel a channel adapter's key stands for (Open311 `api_key`s), when configured. */
+  readonly channel?: Channel
 }
 
 declare module 'fastify' {
@@ -40,6 +42,8 @@ const TokenFields = z.strictObject({
   id: z.string().min(1),
   roles: z.array(RoleSchema).min(1, { error: 'give at least one role' }),
   departments: z.array(DepartmentCodeSchema).default([]),
+  /** For role `channel`: which channel the key hands requests in for (e.g. `mobile-app`); Open311 needs it. */
+  channel: Channel.optional(),
   token: z.string().min(8, { error: 'plain tokens must have at least 8 characters' }).optional(),
   tokenSha256: z
     .string()
@@ -52,9 +56,12 @@ const TokenFields = z.strictObject({
  * or `tokenSha256` (hex sha256 of the token; prefer it in production).
  */
 export const AccessTokenSchema = TokenFields.check((ctx) => {
-  const { token, tokenSha256, roles, departments } = ctx.value
+  const { token, tokenSha256, roles, departments, channel } = ctx.value
   if ((token === undefined) === (tokenSha256 === undefined)) {
     ctx.issues.push({ code: 'custom', input: ctx.value, message: 'give exactly one of "token" or "tokenSha256"' })
+  }
+  if (channel !== undefined && !roles.includes('channel')) {
+    ctx.issues.push({ code: 'custom', input: ctx.value, path: ['channel'], message: 'only a token with role "channel" stands for a channel' })
   }
   if (roles.includes('staff') && departments.length === 0) {
     ctx.issues.push({ code: 'custom', input: ctx.value, path: ['departments'], message: 'staff need at least one department' })
@@ -107,7 +114,10 @@ export function createAccessControl(config: AccessConfigInput): AccessControl {
     if (other !== undefined) {
       throw new AccessConfigError(`Invalid access configuration: tokens[${i}] (${entry.id}) uses the same token as ${other.id}`)
     }
-    byHash.set(hash, Object.freeze({ id: entry.id, roles: Object.freeze([...entry.roles]), departments: Object.freeze([...entry.departments]) }))
+    byHash.set(
+      hash,
+      Object.freeze({ id: entry.id, roles: Object.freeze([...entry.roles]), departments: Object.freeze([...entry.departments]), ...(entry.channel === undefined ? {} : { channel: entry.channel }) }),
+    )
   })
 
   function authenticate(authorization: string | undefined): Principal {
@@ -147,16 +157,17 @@ export function createAccessControl(config: AccessConfigInput): AccessControl {
  * `dev-operator`, `dev-privacy` (the KVKK privacy officer) and `dev-staff-<department>` for every department (the supervisor sees all).
  */
 export function devAccessConfig(departmentCodes: readonly string[]): AccessConfig {
-  const dev = (id: string, roles: Role[], departments: readonly string[] = []): AccessConfigInput['tokens'][number] => ({
+  const dev = (id: string, roles: Role[], departments: readonly string[] = [], channel?: Channel): AccessConfigInput['tokens'][number] => ({
     id,
     roles,
     departments: [...departments],
+    ...(channel === undefined ? {} : { channel }),
     token: id,
   })
   return parseAccessConfig(
     {
       tokens: [
-        dev('dev-channel', ['channel']),
+        dev('dev-channel', ['channel'], [], 'web'),
         dev('dev-supervisor', ['supervisor'], departmentCodes),
         dev('dev-auditor', ['auditor']),
         dev('dev-operator', ['operator']),

@@ -73,7 +73,7 @@ t.test('two entries with the same token are refused', async (t) => {
 t.test('devAccessConfig builds the development tokens', async (t) => {
   const config = devAccessConfig(['fen-isleri', 'temizlik'])
   t.same(config.tokens, [
-    { id: 'dev-channel', roles: ['channel'], departments: [], token: 'dev-channel' },
+    { id: 'dev-channel', roles: ['channel'], departments: [], channel: 'web', token: 'dev-channel' },
     { id: 'dev-supervisor', roles: ['supervisor'], departments: ['fen-isleri', 'temizlik'], token: 'dev-supervisor' },
     { id: 'dev-auditor', roles: ['auditor'], departments: [], token: 'dev-auditor' },
     { id: 'dev-operator', roles: ['operator'], departments: [], token: 'dev-operator' },
@@ -99,4 +99,10 @@ t.test('loadAccessConfig reads a file or a JSON string and validates it', async 
   t.throws(() => loadAccessConfig({ file: join(dir, 'nope.json') }), { message: `Cannot read access file ${join(dir, 'nope.json')}: ENOENT` })
   writeFileSync(file, JSON.stringify({ tokens: [{ id: 'x', roles: [], token: 'a-long-token', extra: 1 }] }))
   t.throws(() => loadAccessConfig({ file }), { message: new RegExp(`^Invalid access file ${file}:\\n.*tokens\\[0\\]: .*\\(extra\\)`, 's') })
+})
+
+t.test('a channel token may name its channel; another role may not', async (t) => {
+  const access = createAccessControl({ tokens: [{ id: 'app', roles: ['channel'], channel: 'mobile-app', token: 'app-token-1' }] })
+  t.equal(access.authenticate('Bearer app-token-1').channel, 'mobile-app')
+  t.throws(() => createAccessControl({ tokens: [{ id: 'x', roles: ['operator'], channel: 'web', token: 'operator-token' }] }), /only a token with role "channel"/)
 })

@@ -33,6 +33,7 @@ export const PRODUCT_VARIABLES: ReadonlySet<string> = new Set([
   // Read by `pnpm privacy:rotate-master-key` only: the master key to rotate to (else a new one).
   'CIVIC_NEW_MASTER_KEY',
   'CIVIC_NOTIFY_ATTEMPTS',
+  'CIVIC_OPEN311_JURISDICTION',
   'CIVIC_NOTIFY_QUIET_MINUTES',
   'CIVIC_NOTIFY_BACKOFF_MS',
   'CIVIC_NOTIFY_TIMEOUT_MS',

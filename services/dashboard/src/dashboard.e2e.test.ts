@@ -97,7 +97,7 @@ if (url !== undefined) {
     const lags = Object.fromEntries(settled.streams.body.consumers.map((c: { name: string; lag: number }) => [c.name, c.lag]))
     t.same(
       Object.keys(lags).sort(),
-      ['dashboard', 'department-workflow-projection', 'notification', 'routing', 'routing-duplicate-index'].sort(),
+      ['dashboard', 'department-workflow-projection', 'intake-open311-index', 'notification', 'routing', 'routing-duplicate-index'].sort(),
       'every reader of the case events in standalone: the store-fed groups and the projections read straight from the store',
     )
     t.equal(lags.dashboard, 0)

@@ -37,7 +37,7 @@ t.test('before an erasure the history shows what was written; after it, nothing 
     citizen: { name: ERASED_PERSONAL_TEXT, preferredChannel: 'sms' },
     receivedAt: exampleSubmission.receivedAt,
   })
-  t.same(entries[0]?.erased, ['description', 'externalId', 'citizen.name', 'citizen.phone', 'citizen.email', 'location.address'])
+  t.same(entries[0]?.erased, ['description', 'externalId', 'citizen.name', 'citizen.phone', 'citizen.email', 'location.address', 'answers.*'])
   t.same(entries[1]?.data, { text: ERASED_PERSONAL_TEXT })
   t.equal(entries[2]?.erased, undefined, 'the erasure event itself holds nothing personal')
 

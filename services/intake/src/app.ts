@@ -7,6 +7,8 @@ import { caseStreamId, decodeCaseEvent } from '@civic-desk/case-feed'
 import { ACCESS_RULES, NotFoundError, TooManyRequestsError, ValidationError, createHttpApp, type AccessControl, type EventStoreDescription, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 import { submitRequest, type SubmitDeps } from './submit.ts'
 import { channelActor, checkSubmission, submissionConflict } from './validation.ts'
+import { registerOpen311Routes } from './open311/routes.ts'
+import type { Open311Index } from './open311/request-index.ts'
 
 export interface IntakeDeps extends SubmitDeps {
   readonly catalogue: Catalogue
@@ -20,6 +22,11 @@ export interface IntakeDeps extends SubmitDeps {
   readonly timeouts?: HttpTimeouts
   /** The event store in use, named with its head by `/readyz` (operators). */
   readonly eventStore?: EventStoreDescription
+  /**
+   * Open311 GeoReport v2 under `/open311/v2`, served when given: the request index its reads come
+   * from, and the jurisdiction (`CIVIC_OPEN311_JURISDICTION`; unset = `jurisdiction_id` ignored).
+   */
+  readonly open311?: { readonly index: Open311Index; readonly jurisdiction?: string | undefined }
 }
 
 // Any text: what makes a tracking code valid is checked in the handler, which says what is wrong with it.
@@ -46,7 +53,14 @@ export async function buildIntakeApp(deps: IntakeDeps): Promise<FastifyInstance>
     ...(deps.eventStore === undefined ? {} : { eventStore: deps.eventStore }),
     accessRules: ACCESS_RULES,
     bodyLimit: deps.bodyLimit ?? 64 * 1024,
-    readiness: async () => ({ ready: true, details: { eventStoreHead: await deps.store.headPosition() } }),
+    readiness: async () => ({
+      ready: true,
+      details: {
+        eventStoreHead: await deps.store.headPosition(),
+        // How far Open311's request index has followed the log (it answers while it catches up).
+        ...(deps.open311 === undefined ? {} : { open311Index: { position: deps.open311.index.projection.position, requests: deps.open311.index.size } }),
+      },
+    }),
   })
   await registerIntakeRoutes(app, deps)
   return app
@@ -110,4 +124,8 @@ export async function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDep
     if (state.status === 'none') throw new NotFoundError(`No application with tracking code ${parsed.code}.`)
     return toPublicView(state, names)
   })
+
+  if (deps.open311 !== undefined) {
+    await registerOpen311Routes(app, { ...deps, index: deps.open311.index, jurisdiction: deps.open311.jurisdiction, lookupLimit })
+  }
 }

@@ -11,6 +11,7 @@ export const intakeConfig = defineConfig({
   accessFile: { env: 'CIVIC_ACCESS_FILE', schema: z.string().min(1).optional(), doc: 'JSON file of API tokens and roles; unset = development tokens (dev-channel, …)' },
   trackingKey: { env: 'CIVIC_TRACKING_KEY', schema: z.string().min(1).optional(), doc: 'Secret (hex, ≥ 32 bytes) for tracking codes of requests with an externalId; unset = created in CIVIC_DATA_DIR/tracking.key', secret: true },
   lookupsPerMinute: { env: 'CIVIC_LOOKUPS_PER_MINUTE', schema: z.coerce.number().int().min(1).default(120), doc: 'Public status look-ups allowed per client address and minute (429 beyond)' },
+  open311Jurisdiction: { env: 'CIVIC_OPEN311_JURISDICTION', schema: z.string().trim().min(1).max(200).optional(), doc: 'Open311 jurisdiction_id this endpoint answers for (another one gets 404); unset = jurisdiction_id is ignored' },
   bodyLimit: { env: 'CIVIC_BODY_LIMIT_BYTES', schema: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024), doc: 'Largest accepted request body' },
   ...distributedConfigEntries,
   ...httpConfigEntries,

@@ -20,3 +20,5 @@ export {
   type IntakeConsumerStatus,
 } from './intake-consumer.ts'
 export { intakeConfig, type IntakeConfig } from './config.ts'
+/** Open311 GeoReport v2: the request index its reads come from (the routes come with `registerIntakeRoutes`). */
+export { OPEN311_INDEX_NAME, startOpen311Index, type Open311Index } from './open311/request-index.ts'

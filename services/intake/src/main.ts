@@ -2,7 +2,7 @@
 // that reads process.env. Takes requests over HTTP (POST /v1/requests) and from channel adapters
 // on civic.intake.v1, and stores each as a new case in the shared event store.
 import { join, resolve } from 'node:path'
-import { caseIdOfStream } from '@civic-desk/case-feed'
+import { caseIdOfStream, createLogTail, startProjection } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { openConfiguredPrivacy, privacySettingsOf, sealingEventStore } from '@civic-desk/privacy'
 import { openServiceBus } from '@civic-desk/messaging'
@@ -10,6 +10,7 @@ import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, ins
 import { buildIntakeApp } from './app.ts'
 import { intakeConfig } from './config.ts'
 import { startIntakeConsumer } from './intake-consumer.ts'
+import { startOpen311Index } from './open311/request-index.ts'
 import { decodeTrackingKey, loadOrCreateTrackingKey } from './tracking-key.ts'
 
 const SERVICE = 'intake'
@@ -41,7 +42,22 @@ const { bus, kind: busKind, target: busTarget } = openServiceBus({
   onFatalError: (error) => shutdown.fail(error),
 })
 const consumer = await startIntakeConsumer({ bus, store, catalogue, now, trackingKey, logger })
-const app = await buildIntakeApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => log.headPosition() }, store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute, bodyLimit: config.bodyLimit, timeouts: httpTimeouts(config) })
+// Open311's request index follows the log as stored: it needs no personal data, so nothing is opened for it.
+const tail = createLogTail({ store: log, logger })
+const open311Index = startOpen311Index((options) => startProjection({ ...options, tail, logger }))
+const app = await buildIntakeApp({
+  eventStore: { kind: storeKind, target: storeTarget, head: () => log.headPosition() },
+  store,
+  catalogue,
+  access,
+  logger,
+  trackingKey,
+  now,
+  lookupsPerMinute: config.lookupsPerMinute,
+  bodyLimit: config.bodyLimit,
+  timeouts: httpTimeouts(config),
+  open311: { index: open311Index, jurisdiction: config.open311Jurisdiction },
+})
 
 const shutdown = installShutdown({
   logger,
@@ -49,6 +65,8 @@ const shutdown = installShutdown({
     { name: 'http', close: () => app.close() },
     // Before the bus and the store: the message in hand is stored and committed, or left for redelivery.
     { name: 'intake consumer', close: () => consumer.stop() },
+    { name: 'open311 index', close: () => open311Index.close() },
+    { name: 'log tail', close: () => tail.close() },
     { name: 'bus', close: () => bus.close() },
     { name: 'event store', close: () => store.close() },
     { name: 'key store and destruction log', close: () => privacy.close() },

@@ -4,7 +4,7 @@
  * requests with the same words.
  */
 import type { z } from 'zod'
-import { categoryByCode, type Actor, type Catalogue, type SubmissionBody, type SubmissionReceipt } from '@civic-desk/contracts'
+import { categoryByCode, checkAnswers, type Actor, type Catalogue, type SubmissionBody, type SubmissionReceipt } from '@civic-desk/contracts'
 import { ConflictError, ValidationError, parseWith } from '@civic-desk/service-kit'
 
 /** What the checks beyond the schema need: the catalogue (categories) and the clock (submittedAt). */
@@ -35,6 +35,15 @@ export function checkSubmission<B extends SubmissionBody>(rules: SubmissionRules
     throw new ValidationError(`Unknown category '${body.category}'.`, [
       { field: 'category', message: `not in the catalogue; known categories: ${rules.catalogue.categories.map((c) => c.code).join(', ')}` },
     ])
+  }
+  // The category's questions: asked and checked the same way whichever path a request came by.
+  const questions = body.category === undefined ? [] : (categoryByCode(rules.catalogue, body.category)?.questions ?? [])
+  const answerProblems = checkAnswers(questions, body.answers)
+  if (answerProblems.length > 0) {
+    throw new ValidationError(
+      body.category === undefined ? 'answers need a category: only a category asks questions.' : `The answers do not fit the questions of category '${body.category}'.`,
+      answerProblems.map((p) => ({ field: `answers.${p.code}`, message: p.message })),
+    )
   }
   // A channel's clock may run a little fast; a time further ahead is a mistake, not an application.
   if (body.submittedAt !== undefined && Date.parse(body.submittedAt) > rules.now().getTime() + CLOCK_SKEW_MS) {

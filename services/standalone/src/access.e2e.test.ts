@@ -55,6 +55,8 @@ interface Target {
   readonly method: 'GET' | 'POST'
   readonly url: string
   readonly body?: unknown
+  /** A form body (`application/x-www-form-urlencoded`), for Open311. */
+  readonly form?: ReadonlyArray<readonly [string, string]>
   /** The directorate the route's case or queue belongs to (staff "own" vs "other"). */
   readonly department: string
   readonly ok: number
@@ -116,7 +118,8 @@ t.test('every route × every caller answers as ACCESS_RULES says', async (t) => 
   const call = async (target: Target, token: string | undefined): Promise<{ status: number; text: string; type: string }> => {
     const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` }
     if (target.body !== undefined) headers['content-type'] = 'application/json'
-    const payload = target.body === undefined ? undefined : JSON.stringify(target.body)
+    if (target.form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded'
+    const payload = target.form !== undefined ? new URLSearchParams(target.form.map(([k, v]): [string, string] => [k, v])).toString() : target.body === undefined ? undefined : JSON.stringify(target.body)
     if (target.where === 'relay') {
       const res = await relayApp.inject({ method: target.method, url: target.url, headers, ...(payload === undefined ? {} : { payload }) })
       return { status: res.statusCode, text: res.body, type: String(res.headers['content-type'] ?? '') }
@@ -204,6 +207,18 @@ t.test('every route × every caller answers as ACCESS_RULES says', async (t) => 
     'GET /*': async () => ({ method: 'GET', url: '/', department: fen, ok: 200 }),
     'POST /v1/requests': async () => ({ method: 'POST', url: '/v1/requests', department: fen, ok: 201, body: { channel: 'web', kind: 'suggestion', description: 'Parka bank konulsun.' } }),
     'GET /v1/requests/:trackingCode': async () => ({ method: 'GET', url: `/v1/requests/${fixture.trackingCode}`, department: fen, ok: 200, sees: (_g, text) => withoutPersonalData('without-personal-data', text) }),
+    // Open311: public reads that never show personal data, whoever asks; filing by the form's api_key,
+    // whatever bearer token (or none) comes with it.
+    'GET /open311/v2/:resource': async () => ({ method: 'GET', url: '/open311/v2/requests.json?extensions=true', department: fen, ok: 200, sees: (_g, text) => withoutPersonalData('without-personal-data', text) }),
+    'GET /open311/v2/services/:file': async () => ({ method: 'GET', url: '/open311/v2/services/yol-cukur.xml', department: fen, ok: 200 }),
+    'GET /open311/v2/requests/:file': async () => ({ method: 'GET', url: `/open311/v2/requests/${fixture.trackingCode}.xml?extensions=true`, department: fen, ok: 200, sees: (_g, text) => withoutPersonalData('without-personal-data', text) }),
+    'POST /open311/v2/:resource': async () => ({
+      method: 'POST',
+      url: '/open311/v2/requests.json',
+      department: fen,
+      ok: 201,
+      form: [['api_key', 'dev-channel'], ['service_code', 'yol-cukur'], ['address_string', 'Kazımdirik'], ['device_id', 'access-test'], ['client_reference', `${Date.now()}-${Math.random()}`]],
+    }),
     'GET /v1/departments/:code/queue': async () => ({ method: 'GET', url: `/v1/departments/${fen}/queue`, department: fen, ok: 200 }),
     'GET /v1/cases/:caseId': async () => ({ method: 'GET', url: `/v1/cases/${fixture.caseId}`, department: fen, ok: 200, sees: withoutPersonalData }),
     'GET /v1/cases/:caseId/history': async () => ({ method: 'GET', url: `/v1/cases/${fixture.caseId}/history`, department: fen, ok: 200, sees: withoutPersonalData }),

@@ -28,6 +28,7 @@ export const standaloneConfig = defineConfig({
   },
   trackingKey: { env: 'CIVIC_TRACKING_KEY', schema: z.string().min(1).optional(), doc: 'Secret (hex, ≥ 32 bytes) for tracking codes of requests with an externalId; unset = created in CIVIC_DATA_DIR/tracking.key', secret: true },
   lookupsPerMinute: { env: 'CIVIC_LOOKUPS_PER_MINUTE', schema: z.coerce.number().int().min(1).default(120), doc: 'Public status look-ups allowed per client address and minute (429 beyond)' },
+  open311Jurisdiction: { env: 'CIVIC_OPEN311_JURISDICTION', schema: z.string().trim().min(1).max(200).optional(), doc: 'Open311 jurisdiction_id this endpoint answers for (another one gets 404); unset = jurisdiction_id is ignored' },
   bodyLimit: { env: 'CIVIC_BODY_LIMIT_BYTES', schema: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024), doc: 'Largest accepted request body' },
   slaTickMs: { env: 'CIVIC_SLA_TICK_MS', schema: z.coerce.number().int().min(50).max(600_000).default(1000), doc: 'How often the SLA scheduler looks for warnings and breaches' },
   duplicateWindowHours: { env: 'CIVIC_DUPLICATE_WINDOW_HOURS', schema: z.coerce.number().positive().default(72), doc: 'Two reports of one category this many hours apart can be duplicates' },

@@ -16,7 +16,7 @@ import { registerConsole } from '@civic-desk/console'
 import { headRate, loadOrCreateStoreIdentity, openReadModels, registerDashboardRoutes, startDashboardProjector } from '@civic-desk/dashboard'
 import { registerConsumerRoutes } from '@civic-desk/event-relay'
 import { HASH_CHAIN_ENABLED, openSqliteEventStore } from '@civic-desk/event-store'
-import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes } from '@civic-desk/intake'
+import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes, startOpen311Index } from '@civic-desk/intake'
 import { openSqliteBus } from '@civic-desk/messaging'
 import { completePendingErasures, openConfiguredPrivacy, sealingEventStore, startPeriodicDestruction } from '@civic-desk/privacy'
 import { registerRoutingRoutes } from '@civic-desk/routing'
@@ -122,7 +122,9 @@ const app = createHttpApp({
     }
   },
 })
-await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute })
+// Open311's request index: a projection of this thread's feed (the log as stored, no personal data).
+const open311Index = startOpen311Index((options) => feed.project(options))
+await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute, open311: { index: open311Index, jurisdiction: config.open311Jurisdiction } })
 registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, caseLimits: { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes } })
 registerPrivacyRoutes(app, { keys: privacy.keys, log: privacy.log, store, access, logger, now })
 if (audit !== undefined) registerAuditRoutes(app, { audit, store: log, access, logger })
@@ -162,6 +164,7 @@ shutdown = installShutdown({
     { name: 'consumer thread (routing, notification)', close: () => consumers.stop() },
     { name: 'workflow projection', close: () => openCases.close() },
     { name: 'dashboard projector', close: () => dashboard.stop() },
+    { name: 'open311 index', close: () => open311Index.close() },
     { name: 'case feed', close: () => feed.close() },
     { name: 'bus', close: () => bus.close() },
     { name: 'read models', close: () => readModels.close() },
@@ -215,6 +218,7 @@ const lines = [
   `       curl -s ${url}/v1/requests/<trackingCode>`,
   `       curl -s ${url}/v1/departments/fen-isleri/queue -H 'authorization: Bearer dev-staff-fen-isleri'`,
   `       curl -s ${url}/v1/dashboards/overview -H 'authorization: Bearer dev-operator'`,
+  `       curl -s ${url}/open311/v2/services.xml   (Open311 GeoReport v2: docs/open311.md)`,
   '',
   `  operator console: ${url}/  (log in with an operator or supervisor token${devTokens ? ', e.g. dev-operator' : ''}); demo traffic: pnpm simulate`,
   '',
