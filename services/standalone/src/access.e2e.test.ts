@@ -192,6 +192,14 @@ t.test('every route × every caller answers as ACCESS_RULES says', async (t) => 
     return c
   }
 
+  /** The newest signed checkpoint, as kept elsewhere (one is signed for the fixture's bundle first). */
+  const newestCheckpoint = async (): Promise<unknown> => {
+    await call({ method: 'GET', url: `/v1/cases/${fixture.caseId}/audit-bundle`, department: '', ok: 200 }, 'dev-auditor')
+    const list = JSON.parse((await call({ method: 'GET', url: '/v1/audit/checkpoints?limit=1', department: '', ok: 200 }, 'dev-auditor')).text) as { checkpoints: { stream: unknown }[] }
+    const { stream: _stream, ...checkpoint } = list.checkpoints[0]!
+    return checkpoint
+  }
+
   const today = new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/Istanbul' })
   const fen = fixture.department
   /** How to call each route of the table; `allowed` asks for a fresh case where the call changes it. */
@@ -246,6 +254,19 @@ t.test('every route × every caller answers as ACCESS_RULES says', async (t) => 
     },
     'GET /v1/privacy/subjects': async () => ({ method: 'GET', url: `/v1/privacy/subjects?phone=${encodeURIComponent(CITIZEN.phone)}`, department: fen, ok: 200, sees: withoutPersonalData }),
     'GET /v1/privacy/destructions': async () => ({ method: 'GET', url: '/v1/privacy/destructions', department: fen, ok: 200 }),
+    // The audit routes: a checkpoint is made first (asking for a bundle signs one), so proofs exist.
+    'GET /v1/audit/public-key': async () => ({ method: 'GET', url: '/v1/audit/public-key', department: fen, ok: 200 }),
+    'GET /v1/audit/checkpoints': async () => ({ method: 'GET', url: '/v1/audit/checkpoints', department: fen, ok: 200 }),
+    'POST /v1/audit/checkpoints/verify': async () => ({ method: 'POST', url: '/v1/audit/checkpoints/verify', department: fen, ok: 200, body: await newestCheckpoint() }),
+    'GET /v1/audit/proofs/inclusion': async () => {
+      await newestCheckpoint()
+      return { method: 'GET', url: '/v1/audit/proofs/inclusion?event=1', department: fen, ok: 200 }
+    },
+    'GET /v1/audit/proofs/consistency': async () => {
+      await newestCheckpoint()
+      return { method: 'GET', url: '/v1/audit/proofs/consistency?from=1', department: fen, ok: 200 }
+    },
+    'GET /v1/cases/:caseId/audit-bundle': async () => ({ method: 'GET', url: `/v1/cases/${fixture.caseId}/audit-bundle`, department: fen, ok: 200 }),
     'GET /v1/ops/streams': async () => ({ method: 'GET', url: '/v1/ops/streams', department: fen, ok: 200 }),
     'GET /v1/ops/read-models': async () => ({ method: 'GET', url: '/v1/ops/read-models', department: fen, ok: 200 }),
     'POST /v1/ops/read-models/rebuild': async () => ({ method: 'POST', url: '/v1/ops/read-models/rebuild', department: fen, ok: 202 }),
