@@ -24,8 +24,8 @@ import { createMemoryReadModelStore, deleteRedisPrefix, openRedisReadModelStore,
 import { REBUILD_BATCH_SIZE, sqliteStoreBatches } from '../services/dashboard/src/source.ts'
 import { createWorkload, seededRandom } from './workload.ts'
 
-// v2: events carry the hash chain in their metadata (integrity.ts); bench:audit verifies this store.
-const VERSION = 'projections-v2'
+// v3: events carry the hash chain in their metadata (integrity.ts); bench:audit verifies this store.
+const VERSION = 'projections-v3'
 const total = Number(process.env.BENCH_EVENTS ?? 1_000_000)
 const seed = Number(process.env.BENCH_SEED ?? 153)
 const batchSize = (kind: 'memory' | 'redis'): number => (process.env.BENCH_BATCH === undefined ? REBUILD_BATCH_SIZE[kind] : Number(process.env.BENCH_BATCH))

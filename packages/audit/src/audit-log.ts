@@ -80,8 +80,10 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   const waiters = new Set<() => void>()
 
   const addLink = (position: number, streamId: string, revision: number, type: string, hash: string, data: unknown): void => {
-    const index = tree.append(Buffer.from(hash, 'hex'))
-    eventHashes.push(Buffer.from(hash, 'hex'))
+    const bytes = Buffer.from(hash, 'hex')
+    // The event hash is the event's leaf hash (integrity.ts): the tree takes it as it is.
+    const index = tree.appendLeafHash(bytes)
+    eventHashes.push(bytes)
     if (index >= positions.length) {
       const bigger = new Float64Array(positions.length * 2)
       bigger.set(positions)

@@ -1,8 +1,10 @@
 /**
  * A Merkle tree over the global log, hashed as Certificate Transparency's (RFC 9162 §2.1): a leaf
  * is SHA-256(0x00 ‖ data), a node SHA-256(0x01 ‖ left ‖ right), the tree of n leaves splits at the
- * largest power of two below n. A leaf's data is the event's hash (32 bytes, integrity.ts), so the
- * tree commits to every event's content, stream, revision and chain link, in global order.
+ * largest power of two below n. A leaf's data is the event's canonical bytes, so its leaf hash is
+ * the event hash itself (integrity.ts: SHA-256 of 0x00 and those bytes): the tree commits to every
+ * event's content, stream, revision and chain link, in global order, and takes the event hashes
+ * as its leaves as they are (`appendLeafHash`).
  *
  * The tree keeps every complete, aligned subtree (64 bytes per leaf in all), so the root of any
  * earlier size and any inclusion or consistency proof take O(log n) hash operations.
@@ -14,21 +16,12 @@ const HASH_BYTES = 32
 const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash
 const sha256: (data: Buffer) => Buffer = oneShot === undefined ? (data) => crypto.createHash('sha256').update(data).digest() : (data) => oneShot('sha256', data, 'buffer')
 
-const leafScratch = Buffer.alloc(1 + HASH_BYTES)
 const nodeScratch = Buffer.alloc(1 + 2 * HASH_BYTES)
 nodeScratch[0] = 1
 
-/** RFC 9162 leaf hash of 32 bytes of leaf data (an event hash). */
+/** RFC 9162 leaf hash of some leaf data (the tree of events takes event hashes, already leaf hashes). */
 export function leafHash(data: Uint8Array): Buffer {
-  if (data.length !== HASH_BYTES) throw new Error(`a leaf is an event hash of ${HASH_BYTES} bytes, got ${data.length}`)
-  leafScratch.set(data, 1)
-  return sha256(leafScratch)
-}
-
-/** RFC 9162 leaf hash of an event hash given in hex (no intermediate buffer). */
-export function leafHashOfHex(hex: string): Buffer {
-  if (leafScratch.write(hex, 1, 'hex') !== HASH_BYTES) throw new Error(`a leaf is an event hash of ${HASH_BYTES} bytes, got ${hex.length / 2}`)
-  return sha256(leafScratch)
+  return sha256(Buffer.concat([Buffer.alloc(1), data]))
 }
 
 /** RFC 9162 interior node hash. */
@@ -74,18 +67,14 @@ export class MerkleTree {
     return this.levels[0]!.count
   }
 
-  /** Appends a leaf for 32 bytes of data (an event hash); returns its index. */
+  /** Appends a leaf for some leaf data (hashed here); returns its index. */
   append(data: Uint8Array): number {
     return this.appendLeafHash(leafHash(data))
   }
 
-  /** Appends a leaf for an event hash in hex; returns its index. */
-  appendHex(hex: string): number {
-    return this.appendLeafHash(leafHashOfHex(hex))
-  }
-
-  /** Appends an already hashed leaf; returns its index. */
+  /** Appends an already hashed leaf (an event hash); returns its index. */
   appendLeafHash(leaf: Uint8Array): number {
+    if (leaf.length !== HASH_BYTES) throw new Error(`a leaf hash has ${HASH_BYTES} bytes, got ${leaf.length}`)
     const index = this.size
     this.levels[0]!.push(leaf)
     // Every completed pair makes a node one level up, as far as pairs complete.

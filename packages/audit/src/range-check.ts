@@ -9,7 +9,6 @@
 import type { StoredRow, StoredRowArray } from '@civic-desk/event-store/bulk-log'
 import { GENESIS_HASH, eventHash, unwrapMetadata } from '@civic-desk/event-store/integrity'
 import { CHECKPOINT_EVENT_TYPE, CHECKPOINT_STREAM } from './checkpoint.ts'
-import { leafHashOfHex } from './merkle.ts'
 
 export const short = (hash: string): string => `${hash.slice(0, 16)}…`
 
@@ -76,7 +75,8 @@ export class RangeChecker {
   page(rows: readonly StoredRowArray[]): { readonly page: RangePage; readonly problem?: undefined } | { readonly page: RangePage; readonly problem: RangeProblem } {
     const n = rows.length
     const positions = new Float64Array(n)
-    const leaves = new Uint8Array(n * 32)
+    // Its own memory (not the shared pool): the page's buffers are handed to the tree's thread.
+    const leaves = Buffer.allocUnsafeSlow(n * 32)
     const recorded = new Float64Array(n)
     const checkpoints: { at: number; row: StoredRow }[] = []
     const entries: { at: number; entry: StreamEntry }[] = []
@@ -95,7 +95,8 @@ export class RangeChecker {
       }
       const [position, streamId, revision, eventId, type, data, metadata, recordedAt] = row
       positions[i] = position
-      leaves.set(leafHashOfHex(link), i * 32)
+      // The event hash is its leaf hash in the audit tree (integrity.ts).
+      leaves.write(link, i * 32, 'hex')
       // ISO-8601 UTC texts of one store compare as their instants do; parsed only when they grow.
       if (recordedAt > this.runningText) {
         this.runningText = recordedAt

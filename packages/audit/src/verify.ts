@@ -8,9 +8,9 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { GENESIS_HASH, eventHash, unwrapMetadata, type BulkLog, type StoredRow } from '@civic-desk/event-store'
 import { AuditBundle, type BundleEvent } from './bundle.ts'
-import { revisionProblem, short, whereOf, type RangePage, type RangeProblem, type RangeSummary, type StreamEntry } from './range-check.ts'
+import { RangeChecker, revisionProblem, short, whereOf, type RangePage, type RangeProblem, type RangeSummary, type StreamEntry } from './range-check.ts'
 import { Checkpoint, checkpointSignatureProblem, keyIdOf, logIdOf, publicKeyFromPem } from './checkpoint.ts'
-import { MerkleTree, leafHash, verifyInclusion } from './merkle.ts'
+import { MerkleTree, verifyInclusion } from './merkle.ts'
 
 /** The first problem found; `where` names the event or checkpoint. */
 export class AuditProblem extends Error {
@@ -63,6 +63,33 @@ type RangeMessage =
   | { readonly kind: 'page'; readonly page: RangePage }
   | { readonly kind: 'problem'; readonly problem: RangeProblem; readonly summary: RangeSummary }
   | { readonly kind: 'done'; readonly summary: RangeSummary }
+
+/** The first range's share of the log against another range's 1: this thread also builds the tree. */
+const FIRST_RANGE_WEIGHT = 0.6
+
+/** A range read in this thread, a page at a time as the tree asks for it. */
+function readRangeHere(log: BulkLog, after: number, until: number, pageSize: number): RangeThread {
+  const checker = new RangeChecker(after)
+  let from = after
+  /** What comes after the page that held a problem: the problem itself. */
+  let last: RangeMessage | undefined
+  return {
+    async next() {
+      if (last !== undefined) return last
+      const rows = await log.readRows(from, until, pageSize)
+      if (rows.length === 0) {
+        last = { kind: 'done', summary: checker.summary() }
+        return last
+      }
+      const { page, problem } = checker.page(rows)
+      if (problem !== undefined) last = { kind: 'problem', problem, summary: checker.summary() }
+      from = rows.at(-1)![0]
+      return { kind: 'page', page }
+    },
+    ack: () => undefined,
+    stop: async () => undefined,
+  }
+}
 
 function startRange(log: BulkLog, after: number, until: number, pageSize: number): RangeThread {
   const worker = new Worker(new URL('./verify-range.worker.mjs', import.meta.url), {
@@ -210,9 +237,16 @@ export async function verifyStore(log: BulkLog, options: VerifyStoreOptions = {}
 
   // The log is cut into ranges of positions, one thread each: they read and hash (the costly part)
   // side by side while this thread builds the tree; streams crossing a range boundary are joined here.
+  // The first range is read here, in this thread, which also builds the tree: it gets a smaller share.
   const threads = Math.max(1, Math.min(options.threads ?? Math.min(2, availableParallelism()), 8))
-  const bounds = Array.from({ length: threads + 1 }, (_, k) => (k === threads ? head : Math.floor((head * k) / threads)))
-  const workers = bounds.slice(0, -1).map((after, k) => startRange(log, after, bounds[k + 1]!, pageSize))
+  const weights = Array.from({ length: threads }, (_, k) => (k === 0 ? FIRST_RANGE_WEIGHT : 1))
+  const totalWeight = weights.reduce((a, b) => a + b, 0)
+  const bounds = [0]
+  for (let k = 0, sum = 0; k < threads; k++) {
+    sum += weights[k]!
+    bounds.push(k === threads - 1 ? head : Math.floor((head * sum) / totalWeight))
+  }
+  const workers = bounds.slice(0, -1).map((after, k) => (k === 0 ? readRangeHere(log, after, bounds[k + 1]!, pageSize) : startRange(log, after, bounds[k + 1]!, pageSize)))
   let done = 0
   let nextReport = 100_000
   let chainedBefore: number | null = null
@@ -327,7 +361,7 @@ export function verifyBundle(input: unknown, options: { readonly publicKey?: Key
     }
     if (link !== event.hash) throw new AuditProblem(where, `paketin yazdığı özet ${short(event.hash)}, içeriğin özeti ${short(link)}`)
     if (event.leafIndex >= c.treeSize || event.position > c.lastPosition) throw new AuditProblem(where, `kontrol noktasının kapsamı dışında (${c.treeSize} olay, son konum ${c.lastPosition})`)
-    if (!verifyInclusion(event.leafIndex, c.treeSize, leafHash(Buffer.from(link, 'hex')), event.inclusionProof.map((node: string) => Buffer.from(node, 'hex')), root)) {
+    if (!verifyInclusion(event.leafIndex, c.treeSize, Buffer.from(link, 'hex'), event.inclusionProof.map((node: string) => Buffer.from(node, 'hex')), root)) {
       throw new AuditProblem(where, `imzalı kontrol noktasının ağacına dahil olduğu kanıtlanamıyor (kanıt ya da olay değiştirilmiş)`)
     }
     prev = link

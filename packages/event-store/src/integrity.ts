@@ -6,10 +6,14 @@
  *
  *     {"integrity":{"prev":"<64 hex>","hash":"<64 hex>"},"meta":<the caller's metadata JSON>}
  *
- * and the hash is SHA-256 over the UTF-8 bytes of one JSON array, the event's **bytes as stored**:
+ * and the hash is SHA-256 over a zero byte followed by the UTF-8 bytes of one JSON array, the
+ * event's **bytes as stored**:
  *
- *     ["civic-desk/event/v1",<stream id>,<revision>,<event id>,<type>,"<prev hash>",<data>,<meta>]
+ *     0x00 ‖ ["civic-desk/event/v1",<stream id>,<revision>,<event id>,<type>,"<prev hash>",<data>,<meta>]
  *
+ * The zero byte makes the event hash the RFC 9162 leaf hash of those bytes: it is at once the
+ * stream's chain link and the event's leaf in the audit log's Merkle tree (packages/audit), so
+ * each event is hashed once.
  * where stream id, event id and type are JSON strings (JSON.stringify), revision a decimal integer,
  * and `<data>` and `<meta>` the stored JSON texts verbatim. This stands in for RFC 8785
  * canonicalisation: the store keeps the exact text that was hashed (SQLite and PostgreSQL `text`
@@ -56,7 +60,7 @@ export const sha256Hex: (text: string) => string =
 
 /** The hash of one event from its stored fields (see the file comment for the exact bytes). */
 export function eventHash(streamId: string, revision: number, eventId: string, type: string, prev: string, data: string, meta: string): string {
-  return sha256Hex(`["${EVENT_HASH_DOMAIN}",${JSON.stringify(streamId)},${revision},${JSON.stringify(eventId)},${JSON.stringify(type)},"${prev}",${data},${meta}]`)
+  return sha256Hex(`\u0000["${EVENT_HASH_DOMAIN}",${JSON.stringify(streamId)},${revision},${JSON.stringify(eventId)},${JSON.stringify(type)},"${prev}",${data},${meta}]`)
 }
 
 /** The stored metadata text: the caller's metadata under the chain's fixed-width header. */
@@ -67,7 +71,7 @@ export function wrapMetadata(meta: string, integrity: EventIntegrity): string {
 /** A stored metadata text taken apart; undefined when it has no chain header (an event from before the chain). */
 export function unwrapMetadata(stored: string): (EventIntegrity & { readonly meta: string }) | undefined {
   if (!stored.startsWith(HEAD) || stored.length <= META_AT || stored.charCodeAt(stored.length - 1) !== 0x7d) return undefined
-  if (stored.slice(HASH_AT - MID.length, HASH_AT) !== MID || stored.slice(META_AT - TAIL.length, META_AT) !== TAIL) return undefined
+  if (!stored.startsWith(MID, HASH_AT - MID.length) || !stored.startsWith(TAIL, META_AT - TAIL.length)) return undefined
   return { prev: stored.slice(HEAD.length, HEAD.length + 64), hash: stored.slice(HASH_AT, HASH_AT + 64), meta: stored.slice(META_AT, -1) }
 }
 
@@ -77,7 +81,7 @@ export function unwrapMetadata(stored: string): (EventIntegrity & { readonly met
  */
 export function hashInHeader(head: string): string | undefined {
   if (!head.startsWith(HEAD) || head.length < META_AT) return undefined
-  if (head.slice(HASH_AT - MID.length, HASH_AT) !== MID || head.slice(META_AT - TAIL.length, META_AT) !== TAIL) return undefined
+  if (!head.startsWith(MID, HASH_AT - MID.length) || !head.startsWith(TAIL, META_AT - TAIL.length)) return undefined
   return head.slice(HASH_AT, HASH_AT + 64)
 }
 
