@@ -187,9 +187,12 @@ if (wanted !== undefined) {
 
     broker.pause()
     gates[0]?.open()
+    // Each commit into the hung broker takes kafkajs' whole retry schedule: six requests of 3 s and
+    // back-offs of 0.3 + 0.6 + 1.2 + 2.4 + 4.8 s, about 27 s, and twice that before the line is
+    // logged: 60 s was too tight on a busy machine (CI failed there once); 180 s is not.
     await waitFor(
       () => log.lines.some((line) => line.msg === 'kafka bus: commit after a failure did not go through; messages will be redelivered' && line.obj.partition === 0),
-      60_000,
+      180_000,
       'the commit of partition 0 to time out (twice)',
     )
     // The commits still unread in the hung broker's socket die with it.
