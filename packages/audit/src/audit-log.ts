@@ -12,7 +12,7 @@
 import { deriveEventId } from '@civic-desk/case-domain'
 import { ConcurrencyError, linkHashOf, storedFormOf, type EventStore, type RecordedEvent, type Subscription } from '@civic-desk/event-store'
 import { CHECKPOINT_EVENT_TYPE, CHECKPOINT_STREAM, Checkpoint, logIdOf, signCheckpoint, type SigningKey } from './checkpoint.ts'
-import { HashList, MerkleTree } from './merkle.ts'
+import { MerkleTree } from './merkle.ts'
 
 export interface AuditLogOptions {
   /** The store as written (a wrapper that rewrites records is looked through: links are over stored bytes). */
@@ -47,8 +47,6 @@ export interface AuditLog {
   leafIndexOf(position: number): number | undefined
   positionAt(index: number): number
   eventHashAt(index: number): string
-  /** Leaf hash of an index, hex. */
-  leafHashAt(index: number): string
   root(size: number): string
   inclusionProof(index: number, treeSize: number): string[]
   consistencyProof(from: number, to: number): string[]
@@ -70,7 +68,6 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   }
   const now = options.now ?? ((): Date => new Date())
   const tree = new MerkleTree()
-  const eventHashes = new HashList()
   let positions = new Float64Array(1024)
   const checkpoints: StoredCheckpoint[] = []
   let logId: string | undefined
@@ -80,10 +77,8 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   const waiters = new Set<() => void>()
 
   const addLink = (position: number, streamId: string, revision: number, type: string, hash: string, data: unknown): void => {
-    const bytes = Buffer.from(hash, 'hex')
-    // The event hash is the event's leaf hash (integrity.ts): the tree takes it as it is.
-    const index = tree.appendLeafHash(bytes)
-    eventHashes.push(bytes)
+    // The event hash is the event's leaf hash (integrity.ts): the tree takes it as it is and keeps it.
+    const index = tree.appendLeafHash(Buffer.from(hash, 'hex'))
     if (index >= positions.length) {
       const bigger = new Float64Array(positions.length * 2)
       bigger.set(positions)
@@ -240,9 +235,6 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     },
     eventHashAt(index) {
       checkIndex(index)
-      return eventHashes.at(index).toString('hex')
-    },
-    leafHashAt(index) {
       return tree.leaf(index).toString('hex')
     },
     root: (size) => tree.root(size).toString('hex'),

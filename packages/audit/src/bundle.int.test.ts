@@ -2,20 +2,18 @@
  * One case's audit bundle (buildAuditBundle from a live audit log over a real SQLite store) and
  * verifyBundle against the ways a bundle could be doctored, plus `pnpm audit:verify --bundle`.
  */
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { eventHash, openSqliteEventStore, unwrapMetadata } from '@civic-desk/event-store'
 import { openAuditLog, type AuditLog } from './audit-log.ts'
 import { buildAuditBundle, type AuditBundle } from './bundle.ts'
 import { newSigningKeyPem, signCheckpoint, signingKeyFromPem } from './checkpoint.ts'
 import { AuditProblem, verifyBundle } from './verify.ts'
+import { runVerifyCli } from './testing.ts'
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 const silent = { info() {}, warn() {}, error() {} }
 
 const dir = mkdtempSync(join(tmpdir(), 'civic-desk-audit-bundle-'))
@@ -222,7 +220,7 @@ void t.test('CLI: pnpm audit:verify --bundle, as a child process', async (t) => 
   writeFileSync(good, JSON.stringify(bundle, null, 2))
   const keyFile = join(dir, 'published-key.pem')
   writeFileSync(keyFile, key.publicKeyPem)
-  const ok = await runCli(['--bundle', good, '--public-key', keyFile])
+  const ok = await runVerifyCli(['--bundle', good, '--public-key', keyFile])
   t.equal(ok.code, 0, ok.stderr)
   t.match(ok.stdout, `DOĞRULANDI: ${good}`)
   t.match(ok.stdout, `başvuru ${caseId}: 4 olay`)
@@ -230,28 +228,17 @@ void t.test('CLI: pnpm audit:verify --bundle, as a child process', async (t) => 
 
   const bad = join(dir, 'bundle-doctored.json')
   writeFileSync(bad, JSON.stringify(doctored((b) => (b.events[1]!.data = b.events[1]!.data.replace('Elektrik', 'Elektrık')))))
-  const no = await runCli(['--bundle', bad])
+  const no = await runVerifyCli(['--bundle', bad])
   t.equal(no.code, 1)
   t.match(no.stderr, `yer:   ${eventWhere(1)}`)
 
   const notJson = join(dir, 'not.json')
   writeFileSync(notJson, 'PK\u0003\u0004')
-  const usage = await runCli(['--bundle', notJson])
+  const usage = await runVerifyCli(['--bundle', notJson])
   t.equal(usage.code, 2)
   t.match(usage.stderr, /JSON değil/)
 })
 
-function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/audit/src/verify-cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 function bodyOf(b: AuditBundle): { logId: string; treeSize: number; rootHash: string; lastPosition: number; issuedAt: string } {
   const c = b.checkpoint

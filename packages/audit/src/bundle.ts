@@ -4,7 +4,7 @@
  * key — enough for `pnpm audit:verify --bundle` to check it with nothing else.
  */
 import { randomUUID } from 'node:crypto'
-import { metadataTextOf, storedFormOf, wrapMetadata, type EventStore } from '@civic-desk/event-store'
+import { storedFormOf, wrapMetadata, type EventStore } from '@civic-desk/event-store'
 import { z } from 'zod'
 import type { AuditLog } from './audit-log.ts'
 import { Checkpoint } from './checkpoint.ts'
@@ -61,8 +61,8 @@ export async function buildAuditBundle(options: { readonly log: AuditLog; readon
     const leafIndex = log.leafIndexOf(record.position)
     if (leafIndex === undefined) throw new Error(`event ${record.revision} of ${streamId} (position ${record.position}) is not in the audit log`)
     const hash = log.eventHashAt(leafIndex)
-    // JSON.stringify of what the store parsed gives back the text it stores (integrity.ts).
-    const metadata = JSON.stringify(record.metadata)
+    // JSON.stringify of what the store parsed gives back the text it stores (integrity.ts); the
+    // port hands out the writer's metadata, so the chain's header is put back around it.
     return {
       position: record.position,
       leafIndex,
@@ -71,7 +71,7 @@ export async function buildAuditBundle(options: { readonly log: AuditLog; readon
       type: record.type,
       recordedAt: record.recordedAt,
       data: JSON.stringify(record.data),
-      metadata: record.integrity === undefined ? metadata : wrapMetadata(metadataTextOf(metadata), record.integrity),
+      metadata: record.integrity === undefined ? JSON.stringify(record.metadata) : wrapMetadata(JSON.stringify(record.metadata), record.integrity),
       hash,
       inclusionProof: log.inclusionProof(leafIndex, treeSize),
     }

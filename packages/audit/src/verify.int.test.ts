@@ -3,20 +3,18 @@
  * access could (issue 14, item 5): each corruption on its own copy of one store, written through
  * the port with an audit log checkpointing between batches, tampered with better-sqlite3 directly.
  */
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { GENESIS_HASH, chainProblemOf, eventHash, openBulkLog, openSqliteEventStore, unwrapMetadata, wrapMetadata, type EventStore } from '@civic-desk/event-store'
 import { openAuditLog } from './audit-log.ts'
 import { CHECKPOINT_EVENT_TYPE, CHECKPOINT_STREAM, newSigningKeyPem, signCheckpoint, signingKeyFromPem, type Checkpoint, type SigningKey } from './checkpoint.ts'
 import { AuditProblem, verifyStore, type StoreVerification, type VerifyStoreOptions } from './verify.ts'
+import { runVerifyCli } from './testing.ts'
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 const silent = { info() {}, warn() {}, error() {} }
 
 interface Row {
@@ -717,17 +715,6 @@ void t.test('10. a checkpoint of another log (validly signed with the same key) 
 
 // ---- the CLI ----------------------------------------------------------------------------------
 
-function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/audit/src/verify-cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 void t.test('CLI: pnpm audit:verify --store, as a child process', async (t) => {
   const keyFile = join(dir, 'published-key.pem')
@@ -735,7 +722,7 @@ void t.test('CLI: pnpm audit:verify --store, as a child process', async (t) => {
   const pinnedFile = join(dir, 'pinned.json')
   writeFileSync(pinnedFile, JSON.stringify(checkpoints[2]))
 
-  const good = await runCli(['--store', base, '--public-key', keyFile, '--checkpoint', pinnedFile])
+  const good = await runVerifyCli(['--store', base, '--public-key', keyFile, '--checkpoint', pinnedFile])
   t.equal(good.code, 0, good.stderr)
   t.match(good.stdout, /^DOĞRULANDI: SQLite file /)
   t.match(good.stdout, new RegExp(`${rows.length} olay, 5 akış`))
@@ -761,7 +748,7 @@ void t.test('CLI: pnpm audit:verify --store, as a child process', async (t) => {
     live = data === target.data.replace('BM-2026-001002', 'BM-2026-001007')
   }
   t.ok(live, 'one byte of the file changed the stored row')
-  const bad = await runCli(['--store', flipped, '--public-key', keyFile])
+  const bad = await runVerifyCli(['--store', flipped, '--public-key', keyFile])
   t.equal(bad.code, 1, bad.stderr)
   t.notMatch(bad.stdout, /DOĞRULANDI/)
   t.match(bad.stderr, 'SORUN BULUNDU')
@@ -770,17 +757,17 @@ void t.test('CLI: pnpm audit:verify --store, as a child process', async (t) => {
 
   // The truncated tail with the newest checkpoint pinned.
   const truncated = tampered('cli-truncated', (db) => db.prepare('DELETE FROM events WHERE position > ?').run(rowOf(CHECKPOINT_STREAM, 1).position))
-  const plain = await runCli(['--store', truncated, '--public-key', keyFile])
+  const plain = await runVerifyCli(['--store', truncated, '--public-key', keyFile])
   t.equal(plain.code, 0, 'the truncated store alone passes')
-  const pinned = await runCli(['--store', truncated, '--public-key', keyFile, '--checkpoint', pinnedFile])
+  const pinned = await runVerifyCli(['--store', truncated, '--public-key', keyFile, '--checkpoint', pinnedFile])
   t.equal(pinned.code, 1)
   t.match(pinned.stderr, /günlüğün sonu kesilmiş/)
 
-  const missing = await runCli(['--store', join(dir, 'no-such-store.sqlite')])
+  const missing = await runVerifyCli(['--store', join(dir, 'no-such-store.sqlite')])
   t.equal(missing.code, 2)
   t.match(missing.stderr, /no such file/)
 
-  const usage = await runCli([])
+  const usage = await runVerifyCli([])
   t.equal(usage.code, 2)
   t.match(usage.stderr, /--store ya da --bundle/)
 })

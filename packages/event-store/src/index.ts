@@ -32,7 +32,6 @@ export {
   chainProblemOf,
   eventHash,
   linkHashOf,
-  metadataTextOf,
   unwrapMetadata,
   wrapMetadata,
   type EventIntegrity,

@@ -26,6 +26,7 @@
  * still links to them.
  */
 import * as crypto from 'node:crypto'
+import type { EventLink } from './port.ts'
 import type { SerializedEvent } from './shared.ts'
 
 /** A stored event's place in its stream's chain. */
@@ -93,11 +94,6 @@ export function metadataTextSql(column: string, lengthFunction: 'length' | 'char
   return `CASE WHEN substr(${column}, 1, ${HEAD.length}) = '${HEAD}' THEN substr(${column}, ${META_AT + 1}, ${lengthFunction}(${column}) - ${META_AT + 1}) ELSE ${column} END`
 }
 
-/** The caller's metadata text of a stored metadata text (itself when it has no header). */
-export function metadataTextOf(stored: string): string {
-  return stored.startsWith(HEAD) ? (unwrapMetadata(stored)?.meta ?? stored) : stored
-}
-
 /** The caller's metadata and the chain link of a stored metadata text, parsed. */
 export function readStoredMetadata(stored: string): { readonly metadata: unknown; readonly integrity: EventIntegrity | undefined } {
   const unwrapped = unwrapMetadata(stored)
@@ -159,7 +155,17 @@ export function linkColumnsSql(): string {
   return `substr(metadata, 1, ${META_AT}), CASE WHEN ${legacy} THEN event_id END, CASE WHEN ${legacy} THEN data END, CASE WHEN ${legacy} THEN metadata END`
 }
 
-/** The link hash from `linkColumnsSql`'s columns. */
-export function linkOfColumns(streamId: string, revision: number, type: string, head: string, eventId: string | null, data: string | null, metadata: string | null): string {
-  return hashInHeader(head) ?? linkHashOf({ streamId, revision, eventId: eventId ?? '', type, data: data ?? 'null', metadata: metadata ?? head })
+/** A row of `SELECT position, stream_id, revision, type, <data of the stream asked for>, ${linkColumnsSql()}`. */
+export type LinkRow = [position: number, streamId: string, revision: number, type: string, data: string | null, head: string, eventId: string | null, legacyData: string | null, legacyMetadata: string | null]
+
+/** The `readLinks` answer for one such row (SQLite and PostgreSQL alike). */
+export function eventLinkOfRow([position, streamId, revision, type, data, head, eventId, legacyData, legacyMetadata]: LinkRow): EventLink {
+  return {
+    position,
+    streamId,
+    revision,
+    type,
+    hash: hashInHeader(head) ?? linkHashOf({ streamId, revision, eventId: eventId ?? '', type, data: legacyData ?? 'null', metadata: legacyMetadata ?? head }),
+    data: data === null ? undefined : (JSON.parse(data) as unknown),
+  }
 }

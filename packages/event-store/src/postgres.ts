@@ -20,7 +20,7 @@ import pg from 'pg'
 import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedRevision, type RecordedEvent, type Subscription } from './port.ts'
 import { NO_STREAM, assertExpectedRevision, checkCount, newEventsOnly, prepareAppend, type SerializedEvent } from './shared.ts'
 import { subscribeInto, type CatchUpSubscription } from './subscription.ts'
-import { GENESIS_HASH, HASH_CHAIN_ENABLED, INTEGRITY_HEADER_LENGTH, chainEvents, linkColumnsSql, linkOfColumns, hashInHeader, linkHashOf, readStoredMetadata } from './integrity.ts'
+import { GENESIS_HASH, HASH_CHAIN_ENABLED, INTEGRITY_HEADER_LENGTH, chainEvents, eventLinkOfRow, linkColumnsSql, type LinkRow, hashInHeader, linkHashOf, readStoredMetadata } from './integrity.ts'
 
 export interface PostgresEventStoreOptions {
   /** e.g. postgres://civic@db.internal:5432/civic */
@@ -423,16 +423,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
           values: [dataOfStream, after, maxCount],
           rowMode: 'array',
         })
-        return (rows as [number, string, number, string, string | null, string, string | null, string | null, string | null][]).map(
-          ([position, streamId, revision, type, data, head, eventId, legacyData, legacyMetadata]) => ({
-            position,
-            streamId,
-            revision,
-            type,
-            hash: linkOfColumns(streamId, revision, type, head, eventId, legacyData, legacyMetadata),
-            data: data === null ? undefined : (JSON.parse(data) as unknown),
-          }),
-        )
+        return (rows as LinkRow[]).map(eventLinkOfRow)
       } catch (error) {
         throw toStoreError(error, 'readLinks')
       }

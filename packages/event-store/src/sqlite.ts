@@ -4,7 +4,7 @@ import { BroadcastChannel } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedRevision, type RecordedEvent, type Subscription } from './port.ts'
 import { NO_STREAM, assertExpectedRevision, checkCount, newEventsOnly, prepareAppend, type SerializedEvent } from './shared.ts'
-import { GENESIS_HASH, HASH_CHAIN_ENABLED, INTEGRITY_HEADER_LENGTH, chainEvents, linkColumnsSql, linkOfColumns, hashInHeader, linkHashOf, readStoredMetadata } from './integrity.ts'
+import { GENESIS_HASH, HASH_CHAIN_ENABLED, INTEGRITY_HEADER_LENGTH, chainEvents, eventLinkOfRow, linkColumnsSql, type LinkRow, hashInHeader, linkHashOf, readStoredMetadata } from './integrity.ts'
 import { subscribeInto, type CatchUpSubscription } from './subscription.ts'
 
 export interface SqliteEventStoreOptions {
@@ -225,7 +225,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
   )
   const selectHead = db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck()
   const selectLinks = db
-    .prepare<[string, number, number], [number, string, number, string, string | null, string, string | null, string | null, string | null]>(
+    .prepare<[string, number, number], LinkRow>(
       `SELECT position, stream_id, revision, type, CASE WHEN stream_id = ? THEN data END, ${linkColumnsSql()} FROM events WHERE position > ? ORDER BY position LIMIT ?`,
     )
     .raw()
@@ -433,14 +433,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     async readLinks(after, maxCount, { dataOfStream }) {
       assertOpen('readLinks')
       try {
-        return selectLinks.all(dataOfStream, after, maxCount).map(([position, streamId, revision, type, data, head, eventId, legacyData, legacyMetadata]) => ({
-          position,
-          streamId,
-          revision,
-          type,
-          hash: linkOfColumns(streamId, revision, type, head, eventId, legacyData, legacyMetadata),
-          data: data === null ? undefined : (JSON.parse(data) as unknown),
-        }))
+        return selectLinks.all(dataOfStream, after, maxCount).map(eventLinkOfRow)
       } catch (error) {
         throw toStoreError(error, 'readLinks')
       }

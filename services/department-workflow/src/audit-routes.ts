@@ -138,7 +138,8 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps):
       leafIndex: index,
       treeSize: checkpoint.treeSize,
       eventHash: audit.eventHashAt(index),
-      leafHash: audit.leafHashAt(index),
+      // The event hash is the RFC 9162 leaf hash of the event's bytes (integrity.ts).
+      leafHash: audit.eventHashAt(index),
       proof: audit.inclusionProof(index, checkpoint.treeSize),
       checkpoint,
     }

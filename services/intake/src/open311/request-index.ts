@@ -9,6 +9,7 @@
  * and the public steps — and reads the log as stored: the personal fields (description, address,
  * coordinates, staff texts) stay sealed and are never in it.
  */
+import type { PublicStep } from '@civic-desk/case-domain'
 import type { CaseFeedEvent, CatchUpProjection, ProjectionOptions } from '@civic-desk/case-feed'
 import { CASE_EVENT_TYPES, SUBMITTED_LIFECYCLE, lifecycleAfter, type CaseEvent, type CaseEventType, type CaseStatus, type RejectionReason, type RequestKind } from '@civic-desk/contracts'
 
@@ -24,22 +25,8 @@ export interface RequestStep {
   readonly status: CaseStatus
 }
 
-export type Step =
-  | 'submitted'
-  | 'routed'
-  | 'duplicate-linked'
-  | 'accepted'
-  | 'work-started'
-  | 'info-requested'
-  | 'citizen-replied'
-  | 'transferred'
-  | 'workflow-step'
-  | 'resolved'
-  | 'rejected'
-  | 'closed'
-  | 'reopened'
-  | 'duplicate-unlinked'
-  | 'escalated'
+/** The steps are the public timeline's (case-domain). */
+export type Step = PublicStep
 
 /** One request as the index holds it. Mutated only by the fold. */
 export interface IndexedRequest {
