@@ -60,7 +60,7 @@ import type { Logger } from './logging.ts'
 import { PROBLEM_CONTENT_TYPE, problemType } from './problem.ts'
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, answerProtocolErrors, checkTimeouts, checkingIntervalMs, type HttpTimeouts } from './protocol-errors.ts'
 
-export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, problemType } from './problem.ts'
+export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, ProblemSchema, problemResponses, problemType } from './problem.ts'
 
 /** An RFC 9457 problem body as this project sends it. */
 export interface ProblemDetails {

@@ -51,6 +51,8 @@ export {
   DEFAULT_BODY_LIMIT,
   PROBLEM_CONTENT_TYPE,
   PROBLEM_TYPE_BASE,
+  ProblemSchema,
+  problemResponses,
   createHttpApp,
   problemType,
   requestIdFrom,
