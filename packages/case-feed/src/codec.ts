@@ -17,7 +17,8 @@ import { LRUCache } from 'lru-cache'
 import { z } from 'zod'
 import { CASE_EVENT_HEADERS, CASE_EVENT_TYPES, CaseEvent, UNAVAILABLE_PERSONAL_TEXT, type CaseEventMessage, type CaseEventReading, type CaseEventType } from '@civic-desk/contracts'
 import { recordVariantOf, storedFormOf, type EventToAppend, type RecordedEvent } from '@civic-desk/event-store'
-import type { OutgoingMessage } from '@civic-desk/messaging'
+import { TOPICS, type OutgoingMessage } from '@civic-desk/messaging'
+import { currentTraceparent, headersOf, parentFrom, startSpan } from '@civic-desk/tracing'
 import { caseIdOfStream } from './stream.ts'
 
 /** A record as the store holds it: the id, the type, the event's data and everything else as metadata. */
@@ -54,10 +55,15 @@ export class CaseEventDecodeError extends Error {
   }
 }
 
-/** Splits a case event into the store's data (the event's own data) and metadata (the rest of the envelope). */
+/**
+ * Splits a case event into the store's data (the event's own data) and metadata (the rest of the
+ * envelope). An event without a `traceparent` gets the running code's (the request or message being
+ * handled): deciders know nothing of traces, the append is where the trace is recorded.
+ */
 export function encodeCaseEvent(event: CaseEvent): EventToAppend {
   const { eventId, type, data, ...metadata } = event
-  return { id: eventId, type, data, metadata }
+  const traceparent = metadata.traceparent ?? currentTraceparent()
+  return { id: eventId, type, data, metadata: traceparent === undefined ? metadata : { ...metadata, traceparent } }
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -177,6 +183,11 @@ export function caseEventMessage(read: RecordedEvent): OutgoingMessage {
   const recorded = storedFormOf(read)
   const envelope = envelopeOf(recorded)
   const correlationId = envelope['correlationId']
+  const traceparent = envelope['traceparent']
+  // The publish is a span of the event's trace (a producer span, exported when export is on): the
+  // consumers' spans hang under it, and the trace stays one tree from the request to the last consumer.
+  const span = typeof traceparent === 'string' ? startSpan(`publish ${TOPICS_CASE_EVENTS}`, { kind: 'producer', parent: parentFrom(traceparent), attributes: PUBLISH_ATTRIBUTES }) : null
+  span?.end()
   return {
     key: caseIdOfStream(recorded.streamId) ?? recorded.streamId,
     value: { streamId: recorded.streamId, revision: recorded.revision, position: recorded.position, recordedAt: recorded.recordedAt, event: envelope },
@@ -184,9 +195,13 @@ export function caseEventMessage(read: RecordedEvent): OutgoingMessage {
       [CASE_EVENT_HEADERS.eventType]: recorded.type,
       [CASE_EVENT_HEADERS.eventId]: recorded.id,
       ...(typeof correlationId === 'string' ? { [CASE_EVENT_HEADERS.correlationId]: correlationId } : {}),
+      ...headersOf(span?.context),
     },
   }
 }
+
+const TOPICS_CASE_EVENTS = TOPICS.caseEvents
+const PUBLISH_ATTRIBUTES = { 'messaging.system': 'kafka', 'messaging.destination.name': TOPICS_CASE_EVENTS, 'messaging.operation.type': 'send' } as const
 
 // ---------------------------------------------------------------------------------------------
 // The shape path

@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs'
 import type { EventStore } from '@civic-desk/event-store'
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF_MS, NonRetriableError, TOPICS, deadLetterRecord, errorMessage, partitionFor, type Bus } from '@civic-desk/messaging'
 import type { Logger } from '@civic-desk/service-kit'
+import { inSpan, parentFrom } from '@civic-desk/tracing'
 import { createFileCheckpointStore, groupCheckpointFile } from './checkpoint.ts'
 import { caseEventMessage, type CaseFeedEvent } from './codec.ts'
 import { ConsumerCore, type Consumer, type Outcome } from './consumer.ts'
@@ -154,7 +155,8 @@ export async function startStoreGroup(options: StoreGroupOptions): Promise<Consu
     const attempt = async (): Promise<Outcome> => {
       attempts++
       try {
-        return await options.handle(event)
+        // In the event's trace: what the handler appends, publishes and logs continues it.
+        return await inSpan(`process ${options.groupId}`, { kind: 'consumer', parent: parentFrom(event.event.traceparent), attributes: { 'civic.consumer.group': options.groupId, 'civic.event.type': event.event.type } }, () => options.handle(event))
       } catch (error) {
         throw core.failure(error, `position ${item.position}`, fields)
       }

@@ -21,6 +21,12 @@ export const EventMeta = z.strictObject({
    * (and in events stored before it existed).
    */
   clientRequestId: z.string().min(1).max(200).optional(),
+  /**
+   * W3C `traceparent` (version 00) of the span that appended the event: the trace of the request
+   * or message being handled, so one request's events, logs and spans share a trace id. Absent
+   * with `CIVIC_TRACING=off` and in events stored before it existed.
+   */
+  traceparent: z.string().regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/).optional(),
   /** The event or request that caused this one; null for a request from outside. */
   causationId: z.string().min(1).max(200).nullable(),
 })

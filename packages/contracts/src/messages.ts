@@ -12,6 +12,8 @@ export const CASE_EVENT_HEADERS = {
   eventId: 'event-id',
   /** The event's `correlationId`, to follow one request across services. */
   correlationId: 'correlation-id',
+  /** W3C `traceparent` of the relay's publish span, a child of the event's own `traceparent`. */
+  traceparent: 'traceparent',
 } as const
 
 /**
@@ -32,7 +34,8 @@ export type CaseEventEnvelope = z.infer<typeof CaseEventEnvelope>
  * event-relay for each event of a `case-<caseId>` stream, in the store's global order.
  *
  * - **key** = caseId (the stream id without `case-`), so one case's events stay in order;
- * - **headers**: `event-type`, `event-id`, `correlation-id` (see `CASE_EVENT_HEADERS`);
+ * - **headers**: `event-type`, `event-id`, `correlation-id`, and `traceparent` when the event has one
+ *   (see `CASE_EVENT_HEADERS`);
  * - **value** = `{ streamId, revision, position, recordedAt, event }`, where `event` is the
  *   case event with its envelope (`eventId, type, schemaVersion, occurredAt, actor,
  *   correlationId, causationId, data`), exactly the object `decodeCaseEvent` rebuilds.

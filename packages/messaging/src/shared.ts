@@ -5,6 +5,7 @@
  */
 import pRetry from 'p-retry'
 import type { z } from 'zod'
+import { TRACE_HEADERS, currentTrace, headersOf, inSpan, parentFrom } from '@civic-desk/tracing'
 import {
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_RETRY_BACKOFF_MS,
@@ -47,6 +48,8 @@ export function serializeBatch(topic: string, messages: readonly OutgoingMessage
       if (typeof headerValue !== 'string') throw new TypeError(`${where}: header ${name} must be a string`)
       headers[name] = headerValue
     }
+    // A message published while handling something continues its trace (unless it names its own).
+    if (headers[TRACE_HEADERS.traceparent] === undefined) Object.assign(headers, headersOf(currentTrace()))
     return { key: message.key, value, headers }
   })
 }
@@ -264,7 +267,8 @@ export async function settleInGroup<M extends LocalMember>(message: {
           const decoded = await decodeValue(message.value, member.options.schema)
           if (decoded.ok) {
             const value = decoded.value
-            await failsAsAttempt(() => member.options.handler({ ...source, value, headers: message.headers(), timestamp: message.timestamp }))
+            const headers = message.headers()
+            await failsAsAttempt(() => consumeInSpan(source.topic, source.groupId, headers, () => member.options.handler({ ...source, value, headers, timestamp: message.timestamp })))
           } else {
             const payload = 'rawValue' in decoded ? { rawValue: decoded.rawValue } : { value: decoded.value }
             message.deadLetter(deadLetterRecord({ kind: 'invalid', message: decoded.message, source, attempts: attempt - 1, failedAt: new Date(), payload }))
@@ -316,4 +320,16 @@ export function partitionFor(key: string, partitions: number): number {
     hash = Math.imul(hash, 0x01000193) >>> 0
   }
   return hash % partitions
+}
+
+/**
+ * Runs a handler in a consumer span: a child of the message's `traceparent`, else (a producer
+ * that sends none, such as a channel adapter on the intake topic) the first span of a new trace.
+ */
+export function consumeInSpan<T>(topic: string, groupId: string, headers: Readonly<Record<string, string>>, handle: () => Promise<T>): Promise<T> {
+  return inSpan(`process ${topic}`, {
+    kind: 'consumer',
+    parent: parentFrom(headers[TRACE_HEADERS.traceparent], headers[TRACE_HEADERS.tracestate]),
+    attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.consumer.group.name': groupId, 'messaging.operation.type': 'process' },
+  }, handle)
 }

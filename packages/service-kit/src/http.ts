@@ -52,11 +52,12 @@ import {
 } from 'fastify'
 import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { TRACE_ID_RESPONSE_HEADER, enterTrace, parentFrom, startSpan, type Span } from '@civic-desk/tracing'
 import { accessRuleFor, type AccessRule } from './access-rules.ts'
 import type { AccessControl } from './auth.ts'
 import { ProblemError, ServiceUnavailableError, ValidationError, validationErrorFromZod, type FieldError, type IssueLike, type RequestPart } from './errors.ts'
 import { useStrictJsonParser } from './json-body.ts'
-import type { Logger } from './logging.ts'
+import { TRACE_BOUND, type Logger } from './logging.ts'
 import { PROBLEM_CONTENT_TYPE, problemType } from './problem.ts'
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, answerProtocolErrors, checkTimeouts, checkingIntervalMs, type HttpTimeouts } from './protocol-errors.ts'
 
@@ -166,6 +167,9 @@ const INTERNAL: ProblemInit = {
   detail: 'Something went wrong on our side. Please try again later; quote the request id if you report it.',
 }
 
+/** The span of each request in flight, by its Node request (the one object every hook can reach). */
+const requestSpans = new WeakMap<object, Span>()
+
 /** Builds the app (not listening). */
 export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   // Typed as fastify's base logger so the app is a plain FastifyInstance, the type services use.
@@ -190,6 +194,22 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
     clientErrorHandler: protocol.clientErrorHandler,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
+    // Called once per request before fastify's first line about it: the request's span starts here
+    // (a child of the caller's `traceparent`, else a new trace; a malformed one is ignored) and
+    // becomes the current span of everything the request runs.
+    childLoggerFactory: (logger, bindings, loggerOptions, rawReq) => {
+      const span = startSpan(`${rawReq.method ?? 'HTTP'}`, {
+        kind: 'server',
+        parent: parentFrom(rawReq.headers.traceparent, rawReq.headers.tracestate),
+        attributes: { 'http.request.method': rawReq.method ?? '', 'url.path': pathOf(rawReq.url) },
+      })
+      if (span === null) return logger.child(bindings, loggerOptions)
+      enterTrace(span.context)
+      requestSpans.set(rawReq, span)
+      const child = logger.child({ ...bindings, traceId: span.context.traceId, spanId: span.context.spanId }, loggerOptions)
+      Object.defineProperty(child, TRACE_BOUND, { value: true })
+      return child
+    },
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     // Shutdown is answered by our own hook below, so even that is a problem document.
     return503OnClosing: false,
@@ -252,6 +272,8 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
     request.clientRequestId = saneClientRequestId(request.headers['x-request-id'])
     reply.header('x-request-id', request.id)
     reply.header('x-correlation-id', request.correlationId)
+    const span = requestSpans.get(request.raw)
+    if (span !== undefined) reply.header(TRACE_ID_RESPONSE_HEADER, span.context.traceId)
     if (closing) {
       reply.header('connection', 'close')
       throw new ServiceUnavailableError('This instance is shutting down; retry the request.', { headers: { 'retry-after': '1' } })
@@ -262,6 +284,17 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
     // An unknown route is answered before its body is read: nothing could use it, however large or slow.
     if (request.is404) return sendProblem(request, reply, notFound(request))
     return undefined
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    const span = requestSpans.get(request.raw)
+    if (span === undefined) return
+    requestSpans.delete(request.raw)
+    const route = request.routeOptions.url
+    span.end(reply.statusCode >= 500 ? new Error(`HTTP ${reply.statusCode}`) : undefined, {
+      ...(route === undefined ? {} : { name: `${request.method} ${route}` }),
+      attributes: { 'http.response.status_code': reply.statusCode, ...(route === undefined ? {} : { 'http.route': route }) },
+    })
   })
 
   app.setErrorHandler((error, request, reply) => {

@@ -25,6 +25,8 @@ export { PRODUCT_VARIABLES } from './product-env.ts'
 export { distributedConfigEntries } from './distributed.ts'
 /** Config entries of every process with an HTTP API: CIVIC_HEADERS_TIMEOUT_MS, CIVIC_REQUEST_TIMEOUT_MS. */
 export { httpConfigEntries, httpTimeouts } from './http-config.ts'
+/** CIVIC_TRACING and the OTEL_* variables: `startServiceTracing(config, process.env, name)` in main.ts. */
+export { startServiceTracing, tracingConfigEntries } from './tracing-config.ts'
 export { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, type HttpTimeouts } from './protocol-errors.ts'
 export { LOG_LEVELS, REDACTED_PATHS, createLogger, logLevelSchema, type CreateLoggerOptions, type LogLevel, type Logger } from './logging.ts'
 export {

@@ -4,6 +4,7 @@
  */
 import { pino } from 'pino'
 import { z } from 'zod'
+import { currentTrace } from '@civic-desk/tracing'
 
 /** The structured logger every component receives (pino's). */
 export type Logger = pino.Logger
@@ -78,9 +79,25 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: [...REDACTED_PATHS, ...PERSONAL_REDACTED_PATHS], censor: '[redacted]' },
     serializers: { req: requestForLog },
+    mixin: traceFields,
   }
   // Stdout is written synchronously. pino's default stdout stream writes asynchronously and, on
   // process.exit, flushes what is queued but drops the write still in flight: a shutdown's
   // first line ("shutting down") went missing that way. A service's last lines matter most.
   return pino(settings, options.destination ?? pino.destination({ dest: 1, sync: true }))
+}
+
+/**
+ * Marks a logger (and, through pino's prototype chain, its children) that already binds the trace
+ * ids, so the mixin adds nothing: fastify's request logger binds them once per request, because
+ * its last line ("request completed") is written outside the request's async context.
+ */
+export const TRACE_BOUND: unique symbol = Symbol('civic-desk.traceBound')
+const NO_FIELDS: Readonly<Record<string, never>> = Object.freeze({})
+
+/** `traceId` and `spanId` of the span the line is written in, on every line written while handling something. */
+function traceFields(_object: object, _level: number, logger: pino.Logger): object {
+  if ((logger as { [TRACE_BOUND]?: true })[TRACE_BOUND] === true) return NO_FIELDS
+  const trace = currentTrace()
+  return trace === undefined ? NO_FIELDS : { traceId: trace.traceId, spanId: trace.spanId }
 }

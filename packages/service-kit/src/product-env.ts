@@ -76,6 +76,8 @@ export const PRODUCT_VARIABLES: ReadonlySet<string> = new Set([
   'CIVIC_STORE_POLL_MS',
   'CIVIC_SUPERVISOR_DIGEST_AT',
   'CIVIC_SUPERVISOR_WEBHOOK_TOKEN',
+  // W3C trace context on/off (tracing-config.ts); the OTEL_* variables are OpenTelemetry's, not listed.
+  'CIVIC_TRACING',
   'CIVIC_TRACKING_KEY',
   'CIVIC_WEBHOOK_TOKEN',
   'CIVIC_WHATSAPP_WEBHOOK_URL',

@@ -7,7 +7,7 @@ import { registerConsole } from '@civic-desk/console'
 import { TOPICS, createKafkaLagReader, openServiceBus } from '@civic-desk/messaging'
 import { createCaseFeed } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
-import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
+import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
 import { dashboardConfig } from './config.ts'
 import { loadOrCreateStoreIdentity } from './identity.ts'
 import { openReadModels } from './open.ts'
@@ -18,6 +18,8 @@ import { headRate, registerDashboardRoutes, type ConsumerStatus } from './routes
 const config = parseConfigOrExit(dashboardConfig, process.env, 'dashboard')
 
 const logger = createLogger({ level: config.logLevel, name: 'dashboard' })
+// Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
+const tracing = await startServiceTracing(config, process.env, 'dashboard')
 const dataDir = resolve(config.dataDir)
 const catalogue = loadCatalogue(config.catalogueFile)
 const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, catalogue.departments.map((d) => d.code))
@@ -87,6 +89,8 @@ const shutdown = installShutdown({
     { name: 'head rate', close: async () => rate.stop() },
     { name: 'read models', close: () => readModels.close() },
     { name: 'event store', close: () => store.close() },
+    // Last: what the other tasks' spans recorded leaves (bounded wait).
+    { name: 'tracing', close: () => tracing.shutdown() },
   ],
 })
 

@@ -9,7 +9,7 @@ import { caseIdOfStream, createCaseFeed } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { caseEventOpener, completePendingErasures, openConfiguredPrivacy, privacySettingsOf, sealingEventStore, startPeriodicDestruction } from '@civic-desk/privacy'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
 import { buildWorkflowApp } from './app.ts'
 import { registerAuditRoutes } from './audit-routes.ts'
 import { registerPrivacyRoutes } from './privacy-routes.ts'
@@ -22,6 +22,8 @@ import { loadWorkflows } from './workflows.ts'
 const SERVICE = 'department-workflow'
 const config = parseConfigOrExit(workflowConfig, process.env, SERVICE)
 const logger = createLogger({ level: config.logLevel, name: SERVICE })
+// Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
+const tracing = await startServiceTracing(config, process.env, SERVICE)
 
 /** Data files are checked before anything opens: a mistake stops the start with every problem listed. */
 function loadOrExit<T>(what: string, load: () => T): T {
@@ -110,6 +112,8 @@ const shutdown = installShutdown({
     { name: 'audit log', close: () => audit.close() },
     { name: 'event store', close: () => store.close() },
     { name: 'key store and destruction log', close: () => privacy.close() },
+    // Last: what the other tasks' spans recorded leaves (bounded wait).
+    { name: 'tracing', close: () => tracing.shutdown() },
   ],
 })
 

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import { createFileCheckpointStore, relayCheckpointFile } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, exitAtStart, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
 import { buildRelayApp } from './app.ts'
 import { relayConfig } from './config.ts'
 import { startRelay } from './relay.ts'
@@ -13,6 +13,8 @@ import { startRelay } from './relay.ts'
 const config = parseConfigOrExit(relayConfig, process.env, 'event-relay')
 
 const logger = createLogger({ level: config.logLevel, name: 'event-relay' })
+// Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
+const tracing = await startServiceTracing(config, process.env, 'event-relay')
 const dataDir = resolve(config.dataDir)
 // The relay only serves operators; no department tokens needed.
 const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, [])
@@ -41,6 +43,8 @@ const shutdown = installShutdown({
     { name: 'relay', close: () => relay.stop() },
     { name: 'bus', close: () => bus.close() },
     { name: 'event store', close: () => store.close() },
+    // Last: what the other tasks' spans recorded leaves (bounded wait).
+    { name: 'tracing', close: () => tracing.shutdown() },
   ],
 })
 

@@ -4,11 +4,12 @@
  * advances after the bus accepted a batch, so a crash in between re-publishes that batch on the
  * next start (at-least-once; consumers de-duplicate by eventId) but never skips an event.
  */
-import { CaseEventMessage } from '@civic-desk/contracts'
+import { CASE_EVENT_HEADERS, CaseEventMessage } from '@civic-desk/contracts'
 import { caseEventMessage, createLogTail, retrying, type CheckpointStore, type LogTail, type TailItem, type TailMembership } from '@civic-desk/case-feed'
 import type { EventStore } from '@civic-desk/event-store'
 import { TOPICS, type Bus, type OutgoingMessage } from '@civic-desk/messaging'
 import type { Logger } from '@civic-desk/service-kit'
+import { parentFrom, runInTrace } from '@civic-desk/tracing'
 
 /** Default of `RelayOptions.batchSize`. */
 export const DEFAULT_BATCH_SIZE = 100
@@ -154,6 +155,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       published += batch.length
       publishedUpTo = last.position
       log.debug(fields, 'batch published')
+      // One line per event, in the event's trace: following one request through the logs finds the relay too.
+      for (const p of batch) {
+        const trace = parentFrom(p.message.headers?.[CASE_EVENT_HEADERS.traceparent])
+        if (trace !== null) runInTrace(trace, () => log.info({ position: p.position, eventId: p.message.headers?.[CASE_EVENT_HEADERS.eventId], type: p.message.headers?.[CASE_EVENT_HEADERS.eventType] }, 'event relayed'))
+      }
       // Only after the bus accepted the batch: a checkpoint ahead of the bus would skip events.
       // Saved at most every checkpointIntervalMs while events keep coming (each save is an fsync);
       // a checkpoint that lags only means publishing a few more events again after a crash.

@@ -24,6 +24,7 @@ import { ExternalId, SubmissionBody } from '@civic-desk/contracts'
 import { startTopicConsumer, type Consumer } from '@civic-desk/case-feed'
 import { TOPICS, type Bus, type BusMessage } from '@civic-desk/messaging'
 import { ConflictError, PayloadTooLargeError, ValidationError, type Logger } from '@civic-desk/service-kit'
+import { TRACE_HEADERS } from '@civic-desk/tracing'
 import { submitRequest, type SubmitDeps } from './submit.ts'
 import { channelActor, submissionConflict, validateSubmission, type SubmissionRules } from './validation.ts'
 
@@ -40,7 +41,17 @@ export const INTAKE_HEADERS = {
    * Absent or not 1–128 of `A-Za-z0-9._:;=+/@-`: `civic.intake.v1`.
    */
   adapterId: 'adapter-id',
+  /**
+   * W3C `traceparent` (and `tracestate`) of the adapter's span: the case's events and intake's
+   * logs continue that trace. Absent or malformed: a new trace starts (never a rejection).
+   */
+  traceparent: TRACE_HEADERS.traceparent,
 } as const
+
+function withoutTraceHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const { [TRACE_HEADERS.traceparent]: _parent, [TRACE_HEADERS.tracestate]: _state, ...rest } = headers
+  return rest
+}
 
 /** Header intake adds to a rejection, besides the original headers and `correlation-id`. */
 export const REJECTION_CODE_HEADER = 'rejection-code'
@@ -201,7 +212,8 @@ export async function startIntakeConsumer(options: IntakeConsumerOptions): Promi
       {
         key: rejectionKey(message),
         value: rejection,
-        headers: { ...message.headers, [INTAKE_HEADERS.correlationId]: correlationId, [REJECTION_CODE_HEADER]: reason.code },
+        // The adapter's trace headers are replaced by intake's own span (the bus adds them): the rejection continues the trace.
+        headers: { ...withoutTraceHeaders(message.headers), [INTAKE_HEADERS.correlationId]: correlationId, [REJECTION_CODE_HEADER]: reason.code },
       },
     ])
     // The value holds personal data: the log names the fields, never their contents.

@@ -6,7 +6,7 @@ import { caseIdOfStream, createLogTail, startProjection } from '@civic-desk/case
 import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { openConfiguredPrivacy, privacySettingsOf, sealingEventStore } from '@civic-desk/privacy'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
 import { buildIntakeApp } from './app.ts'
 import { intakeConfig } from './config.ts'
 import { startIntakeConsumer } from './intake-consumer.ts'
@@ -16,6 +16,8 @@ import { decodeTrackingKey, loadOrCreateTrackingKey } from './tracking-key.ts'
 const SERVICE = 'intake'
 const config = parseConfigOrExit(intakeConfig, process.env, SERVICE)
 const logger = createLogger({ level: config.logLevel, name: SERVICE })
+// Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
+const tracing = await startServiceTracing(config, process.env, SERVICE)
 const dataDir = resolve(config.dataDir)
 const now = (): Date => new Date()
 const catalogue = loadCatalogue(config.catalogueFile)
@@ -70,6 +72,8 @@ const shutdown = installShutdown({
     { name: 'bus', close: () => bus.close() },
     { name: 'event store', close: () => store.close() },
     { name: 'key store and destruction log', close: () => privacy.close() },
+    // Last: what the other tasks' spans recorded leaves (bounded wait).
+    { name: 'tracing', close: () => tracing.shutdown() },
   ],
 })
 

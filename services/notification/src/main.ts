@@ -6,7 +6,7 @@ import { caseIdOfStream, createCaseFeed } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { caseEventOpener, openConfiguredPrivacy, privacySettingsOf, sealingEventStore } from '@civic-desk/privacy'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
 import { buildNotificationApp } from './app.ts'
 import { buildProviderRouter, notificationConfig, notifierSettings } from './config.ts'
 import { startNotifier } from './notifier.ts'
@@ -15,6 +15,8 @@ import { startSupervisorService } from './supervisor-service.ts'
 
 const config = parseConfigOrExit(notificationConfig, process.env, 'notification')
 const logger = createLogger({ level: config.logLevel, name: 'notification' })
+// Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
+const tracing = await startServiceTracing(config, process.env, 'notification')
 const dataDir = resolve(config.dataDir)
 const catalogue = loadCatalogue(config.catalogueFile)
 const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, catalogue.departments.map((d) => d.code))
@@ -67,6 +69,8 @@ const shutdown = installShutdown({
     { name: 'outbox', close: async () => outbox.close() },
     { name: 'event store', close: () => store.close() },
     { name: 'key store and destruction log', close: () => privacy.close() },
+    // Last: what the other tasks' spans recorded leaves (bounded wait).
+    { name: 'tracing', close: () => tracing.shutdown() },
   ],
 })
 

@@ -7,7 +7,7 @@ import { caseIdOfStream, createCaseFeed } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { caseEventOpener, openConfiguredPrivacy, privacySettingsOf, sealingEventStore } from '@civic-desk/privacy'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit } from '@civic-desk/service-kit'
+import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
 import { buildRoutingApp } from './app.ts'
 import { routingConfig } from './config.ts'
 import { startRouting } from './routing.ts'
@@ -15,6 +15,8 @@ import { startRouting } from './routing.ts'
 const config = parseConfigOrExit(routingConfig, process.env, 'routing')
 
 const logger = createLogger({ level: config.logLevel, name: 'routing' })
+// Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
+const tracing = await startServiceTracing(config, process.env, 'routing')
 const dataDir = resolve(config.dataDir)
 const catalogue = loadCatalogue(config.catalogueFile)
 const calendar = createBusinessCalendar(loadHolidayData(config.holidayFile))
@@ -69,6 +71,8 @@ const shutdown = installShutdown({
     { name: 'bus', close: () => bus.close() },
     { name: 'event store', close: () => store.close() },
     { name: 'key store and destruction log', close: () => privacy.close() },
+    // Last: what the other tasks' spans recorded leaves (bounded wait).
+    { name: 'tracing', close: () => tracing.shutdown() },
   ],
 })
 

@@ -12,7 +12,7 @@ import { openSqliteBus } from '@civic-desk/messaging'
 import { openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
 import { buildProviderRouter, notifierSettings, openSqliteOutbox, startNotifier, startSupervisorService } from '@civic-desk/notification'
 import { startRouting } from '@civic-desk/routing'
-import { createLogger, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { createLogger, loadCatalogue, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
 import { standaloneConfig } from './config.ts'
 import { eventStoreWakeChannel, type FromConsumerThread, type ToConsumerThread } from './consumer-thread.ts'
 
@@ -23,6 +23,8 @@ const send = (message: FromConsumerThread): void => port.postMessage(message)
 // The same environment and files as the HTTP thread, which has checked them already.
 const config = parseConfigOrExit(standaloneConfig, process.env, 'civic-desk')
 const logger = createLogger({ level: config.logLevel, name: 'civic-desk' }).child({ thread: 'consumers' })
+// Tracing is per thread (its current span lives in this thread's async context); this thread exports its own spans.
+const tracing = await startServiceTracing(config, process.env, 'civic-desk')
 const dataDir = resolve(config.dataDir)
 const now = (): Date => new Date()
 const catalogue = loadCatalogue(config.catalogueFile)
@@ -63,6 +65,7 @@ async function stop(): Promise<void> {
     ['outbox', () => outbox.close()],
     ['event store', () => store.close()],
     ['key store', () => privacy.close()],
+    ['tracing', () => tracing.shutdown()],
   ]
   let failed = false
   for (const [name, close] of steps) {

@@ -20,13 +20,15 @@ import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes, start
 import { openSqliteBus } from '@civic-desk/messaging'
 import { completePendingErasures, openConfiguredPrivacy, sealingEventStore, startPeriodicDestruction } from '@civic-desk/privacy'
 import { registerRoutingRoutes } from '@civic-desk/routing'
-import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
 import { standaloneConfig } from './config.ts'
 import { eventStoreWakeChannel, startConsumerThread } from './consumer-thread.ts'
 
 const config = parseConfigOrExit(standaloneConfig, process.env, 'civic-desk')
 
 const logger = createLogger({ level: config.logLevel, name: 'civic-desk' })
+// Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
+const tracing = await startServiceTracing(config, process.env, 'civic-desk')
 const dataDir = resolve(config.dataDir)
 const now = (): Date => new Date()
 // Every file is read and checked before anything starts: a mistake stops the start with its reasons.
@@ -173,6 +175,8 @@ shutdown = installShutdown({
     { name: 'audit log', close: async () => audit?.close() },
     { name: 'event store', close: () => store.close() },
     { name: 'key store and destruction log', close: () => privacy.close() },
+    // Last: what the other tasks' spans recorded leaves (bounded wait).
+    { name: 'tracing', close: () => tracing.shutdown() },
   ],
 })
 

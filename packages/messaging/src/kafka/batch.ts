@@ -5,7 +5,7 @@
 import { isUtf8 } from 'node:buffer'
 import type { EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs'
 import { TOPICS, type BusMessage, type DeadLetterRecord } from '../port.ts'
-import { deadLetterRecord, decodeValue, errorMessage, failsAsAttempt, handlerRetries, retryRun, type RetryRunOptions, type RetryRunOutcome } from '../shared.ts'
+import { consumeInSpan, deadLetterRecord, decodeValue, errorMessage, failsAsAttempt, handlerRetries, retryRun, type RetryRunOptions, type RetryRunOutcome } from '../shared.ts'
 import { brokersUnreachable, errorType } from './client.ts'
 import type { Member, MemberContext } from './member-state.ts'
 
@@ -95,7 +95,7 @@ async function settle(context: MemberContext, member: Member, partition: number,
           return deadLettered(deadLetterRecord({ kind: 'invalid', message: decoded.message, source, attempts: attempt - 1, failedAt: new Date(), payload }))
         }
         const busMessage: BusMessage = { ...source, value: decoded.value, headers: { ...headers }, timestamp }
-        await failsAsAttempt(() => subscribeOptions.handler(busMessage))
+        await failsAsAttempt(() => consumeInSpan(topic, groupId, headers, () => subscribeOptions.handler(busMessage)))
         return 'done'
       },
       signal,
