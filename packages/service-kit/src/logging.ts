@@ -93,11 +93,10 @@ export function createLogger(options: CreateLoggerOptions): Logger {
  * its last line ("request completed") is written outside the request's async context.
  */
 export const TRACE_BOUND: unique symbol = Symbol('civic-desk.traceBound')
-const NO_FIELDS: Readonly<Record<string, never>> = Object.freeze({})
-
 /** `traceId` and `spanId` of the span the line is written in, on every line written while handling something. */
 function traceFields(_object: object, _level: number, logger: pino.Logger): object {
-  if ((logger as { [TRACE_BOUND]?: true })[TRACE_BOUND] === true) return NO_FIELDS
+  // A new object each time: pino merges the line's fields into what the mixin returns.
+  if ((logger as { [TRACE_BOUND]?: true })[TRACE_BOUND] === true) return {}
   const trace = currentTrace()
-  return trace === undefined ? NO_FIELDS : { traceId: trace.traceId, spanId: trace.spanId }
+  return trace === undefined ? {} : { traceId: trace.traceId, spanId: trace.spanId }
 }
