@@ -1,0 +1,90 @@
+// One submission's W3C trace across the distributed stack: intake, event-relay, routing,
+// department-workflow and notification as separate processes over a real Kafka broker. The trace
+// id the caller sent must appear in the log lines each service wrote while handling it, and in
+// every event of its case. Runs when KAFKA_BROKERS is set or CIVIC_REQUIRE_KAFKA=1, like the
+// other stack tests; it starts its own broker.
+import t from 'tap'
+import { join } from 'node:path'
+import { caseIdOfStream } from '@civic-desk/case-feed'
+import { openSqliteEventStore } from '@civic-desk/event-store'
+import { kafkaTestBrokers } from '@civic-desk/messaging/testing'
+import { openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
+import { exclusiveHeavyTest } from '@civic-desk/service-kit/testing'
+import { SERVICES, createTestStack, eventually, postJson, startTestBroker, type TestBroker, type TestStack } from './stack.ts'
+
+t.setTimeout(10 * 60_000)
+const wanted = await kafkaTestBrokers(t)
+if (wanted !== undefined) {
+  let broker: TestBroker | undefined
+  let stack: TestStack | undefined
+  t.teardown(async () => {
+    await stack?.cleanup()
+    broker?.destroy()
+  })
+  // One stack of processes with its broker at a time on this machine (see exclusiveHeavyTest).
+  await exclusiveHeavyTest(t, 'tracing.e2e')
+  broker = await startTestBroker()
+  stack = await createTestStack({ brokers: broker.brokers, services: SERVICES })
+  const s = stack
+  await s.startAll()
+  t.afterEach(async (t) => {
+    if (!t.passing()) t.comment(s.logs().slice(-20_000))
+  })
+
+  t.test("one submission's trace id is in the logs of five services and in its events' metadata", async (t) => {
+    const traceId = '0af7651916cd43dd8448eb211c80319c'
+    const submitted = await postJson(
+      s.url('intake', '/v1/requests'),
+      'dev-channel',
+      {
+        channel: 'call-center',
+        externalId: `trace-${traceId}`,
+        kind: 'complaint',
+        category: 'yol-cukur',
+        description: 'İzlenen bir istek: asfaltta derin bir çukur var.',
+        location: { neighbourhood: 'İz Mahallesi', lat: 38.41, lon: 27.13 },
+        citizen: { name: 'Deniz Yıldız', phone: '+90 532 111 22 33', preferredChannel: 'sms' },
+      },
+      { traceparent: `00-${traceId}-b7ad6b7169203331-01` },
+    )
+    t.equal(submitted.status, 201)
+    const caseId = String(submitted.body['caseId'])
+
+    const privacy = await openConfiguredPrivacy({}, { dataDir: s.dataDir })
+    const store = sealingEventStore(openSqliteEventStore({ file: join(s.dataDir, 'events.sqlite'), pollIntervalMs: 50 }), privacy.keys, { caseIdOf: caseIdOfStream })
+    t.teardown(async () => {
+      await store.close()
+      await privacy.close()
+    })
+    const events = await eventually(
+      () => store.readStream(`case-${caseId}`),
+      (all) => ['CaseSubmitted', 'CaseRouted', 'CitizenNotified'].every((type) => all.some((e) => e.type === type)),
+      'the case is submitted, routed and the citizen notified',
+      120_000,
+    )
+    for (const event of events) {
+      t.match((event.metadata as { traceparent?: string }).traceparent, new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`), `${event.type} records the trace`)
+    }
+
+    const linesOf = (name: (typeof SERVICES)[number]) =>
+      (s.running.get(name)?.output() ?? '')
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line['traceId'] === traceId)
+    // What each service writes about it (department-workflow publishes the assignment to the department).
+    const expected: Record<(typeof SERVICES)[number], string> = {
+      intake: 'case submitted',
+      'event-relay': 'event relayed',
+      routing: 'case routed',
+      'department-workflow': 'assignment published',
+      notification: 'citizen notified',
+    }
+    for (const name of SERVICES) {
+      const lines = await eventually(async () => linesOf(name), (found) => found.length > 0, `${name} logs the trace id`, 30_000)
+      t.ok(lines.length > 0, `${name}: ${lines.length} lines carry the trace id`)
+      for (const line of lines) t.match(line['spanId'], /^[0-9a-f]{16}$/, `${name}: "${String(line['msg'])}" carries a span id`)
+      if (expected[name] !== '') t.ok(lines.some((l) => String(l['msg']).includes(expected[name])), `${name}: "${expected[name]}" is among them (${lines.map((l) => l['msg']).join(' | ')})`)
+    }
+  })
+}
