@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Test } from 'tap'
 import { z } from 'zod'
+import { currentTrace, runInTrace, type TraceContext } from '@civic-desk/tracing'
 import { DeadLetterRecord, NonRetriableError, TOPICS, type Bus, type BusMessage, type BusSubscription } from './port.ts'
 
 export interface BusFixture {
@@ -382,6 +383,39 @@ export function busContract(t: Test, makeBus: () => Promise<BusFixture>): void {
     await bus.subscribe({ topic, groupId, handler: async ({ value }) => void again.push(value) })
     await waitFor(() => again.length === 1, 10_000, 'redelivery')
     t.same(again, ['m0'])
+  })
+
+  withBus('trace context: published inside a trace, a message carries its traceparent; the handler runs in a child span of it, a dead letter keeps it', async (t, { bus, publishRaw }, { topic, group }) => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
+    const seen: Array<{ readonly header: string | undefined; readonly current: TraceContext | undefined }> = []
+    await bus.subscribe({
+      topic,
+      groupId: group('g'),
+      fromBeginning: true,
+      maxAttempts: 1,
+      handler: async (message) => {
+        seen.push({ header: message.headers['traceparent'], current: currentTrace() })
+        if (message.value === 'poison') throw new NonRetriableError('refused')
+      },
+    })
+    const deadLetters = await collectDeadLetters(bus, topic, group('dead'))
+    const deadHeaders: Array<Readonly<Record<string, string>>> = []
+    await bus.subscribe({ topic: TOPICS.deadLetter, groupId: group('dead-headers'), handler: async (m) => void ((m.value as { source?: { topic?: string } }).source?.topic === topic && deadHeaders.push(m.headers)) })
+    await runInTrace({ traceId, spanId: '00f067aa0ba902b7', sampled: true, tracestate: 'v=1' }, () => bus.publish(topic, [{ key: 'k', value: 'traced' }, { key: 'k', value: 'poison' }]))
+    await bus.publish(topic, [{ key: 'k', value: 'untraced' }])
+    await publishRaw(topic, [{ key: 'k', value: '"own"' }])
+    await waitFor(() => seen.length === 4 && deadLetters.length === 1 && deadHeaders.length === 1, 20_000, 'four messages and a dead letter')
+    const [traced, poison, untraced, own] = seen
+    t.match(traced?.header, new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`), 'the header names the trace')
+    t.equal(traced?.current?.traceId, traceId, 'the handler runs in the trace')
+    t.not(traced?.current?.spanId, traced?.header?.slice(36, 52), 'in a span of its own, a child of the message')
+    t.equal(traced?.current?.tracestate, 'v=1', 'tracestate travels along')
+    t.equal(poison?.header, traced?.header)
+    t.equal(deadHeaders[0]?.['traceparent'], traced?.header, 'the dead letter keeps the trace')
+    t.equal(untraced?.header, undefined, 'published outside a trace: no header')
+    t.match(untraced?.current?.traceId, /^[0-9a-f]{32}$/, 'its handler starts a new trace')
+    t.not(untraced?.current?.traceId, traceId)
+    t.not(own?.current?.traceId, untraced?.current?.traceId, 'each untraced message its own trace')
   })
 
   withBus('bus.close() closes subscriptions; publish and subscribe reject afterwards', async (t, { bus }, { topic, group }) => {

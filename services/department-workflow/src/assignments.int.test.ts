@@ -157,7 +157,8 @@ t.test('a routed case: one CaseAssigned keyed by its directorate, without person
     sourceEventId: routed?.id,
     position: routed?.position,
   })
-  t.same(message?.headers, { 'correlation-id': `seed-${trackingCode}`, 'case-id': caseId, 'event-type': 'CaseAssigned', 'assignment-id': message?.value.assignmentId })
+  t.same(message?.headers, { 'correlation-id': `seed-${trackingCode}`, 'case-id': caseId, 'event-type': 'CaseAssigned', 'assignment-id': message?.value.assignmentId, traceparent: message?.headers['traceparent'] })
+  t.match(message?.headers['traceparent'], /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/, 'the trace of its handling (a new one: the seeded events carry none)')
   t.ok(submitted, 'the submission it was built from')
   assertNoPersonalData(t, message)
   await env.caughtUp()
@@ -447,7 +448,12 @@ t.test('a case that ends tells its directorate: CaseResolved, CaseRejected, Case
     sourceEventId: resolvedEvent?.eventId,
     position: (await env.store.readStream(caseStreamId(resolvedCase.caseId)))[3]?.position,
   })
-  t.same(resolvedMessage?.headers, { 'correlation-id': 'test', 'case-id': resolvedCase.caseId, 'event-type': 'CaseResolved', 'assignment-id': resolvedMessage?.value.assignmentId }, 'the same headers as every assignment')
+  t.same(
+    resolvedMessage?.headers,
+    { 'correlation-id': 'test', 'case-id': resolvedCase.caseId, 'event-type': 'CaseResolved', 'assignment-id': resolvedMessage?.value.assignmentId, traceparent: resolvedMessage?.headers['traceparent'] },
+    'the same headers as every assignment',
+  )
+  t.match(resolvedMessage?.headers['traceparent'], /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
   t.match(closedMessage?.value, { type: 'CaseClosed', status: 'closed', reasonCode: null, sourceEventId: closed.events[0]?.eventId })
   t.ok((closedMessage?.value.position ?? 0) > (resolvedMessage?.value.position ?? 0), 'positions order them')
   const [, rejectedMessage] = of(rejectedCase.caseId)

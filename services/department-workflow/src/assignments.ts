@@ -65,6 +65,8 @@ export const ASSIGNMENT_HEADERS = {
   eventType: 'event-type',
   /** The message's `assignmentId`, to de-duplicate without parsing the value. */
   assignmentId: 'assignment-id',
+  /** W3C `traceparent` of the publish: the trace of the request whose event led to the message (added by the bus). */
+  traceparent: 'traceparent',
 } as const
 
 const Instant = z.iso.datetime({ offset: true })
