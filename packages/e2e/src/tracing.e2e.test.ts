@@ -7,6 +7,7 @@ import t from 'tap'
 import { join } from 'node:path'
 import { caseIdOfStream } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
+import { TOPICS, createKafkaBus } from '@civic-desk/messaging'
 import { kafkaTestBrokers } from '@civic-desk/messaging/testing'
 import { openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
 import { exclusiveHeavyTest } from '@civic-desk/service-kit/testing'
@@ -26,6 +27,7 @@ if (wanted !== undefined) {
   broker = await startTestBroker()
   stack = await createTestStack({ brokers: broker.brokers, services: SERVICES })
   const s = stack
+  const b = broker
   await s.startAll()
   t.afterEach(async (t) => {
     if (!t.passing()) t.comment(s.logs().slice(-20_000))
@@ -86,5 +88,39 @@ if (wanted !== undefined) {
       for (const line of lines) t.match(line['spanId'], /^[0-9a-f]{16}$/, `${name}: "${String(line['msg'])}" carries a span id`)
       if (expected[name] !== '') t.ok(lines.some((l) => String(l['msg']).includes(expected[name])), `${name}: "${expected[name]}" is among them (${lines.map((l) => l['msg']).join(' | ')})`)
     }
+  })
+
+  t.test('a channel adapter\'s traceparent on civic.intake.v1 is continued into the case and its logs', async (t) => {
+    const traceId = 'a3ce929d0e0e47364bf92f3577b34da6'
+    const adapter = createKafkaBus({ brokers: b.brokers, clientId: 'e2e-traced-adapter' })
+    t.teardown(() => adapter.close())
+    const externalId = `wa-trace-${traceId}`
+    await adapter.publish(TOPICS.intake, [
+      {
+        key: `whatsapp:${externalId}`,
+        value: { channel: 'whatsapp', externalId, kind: 'tip', description: 'İzlenen bir mesaj: sokakta yaralı bir köpek var.', location: { neighbourhood: 'Erzene' }, citizen: { phone: '+90 533 222 33 44', preferredChannel: 'whatsapp' } },
+        headers: { traceparent: `00-${traceId}-53995c3f42cd8ad8-01`, 'adapter-id': 'whatsapp-adapter' },
+      },
+    ])
+    const line = await eventually(
+      async () =>
+        (s.running.get('intake')?.output() ?? '')
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((l) => l['traceId'] === traceId && l['msg'] === 'case submitted'),
+      (found) => found !== undefined,
+      'intake logs the submission in the trace',
+      60_000,
+    )
+    const caseId = String(line?.['caseId'])
+    const privacy = await openConfiguredPrivacy({}, { dataDir: s.dataDir })
+    const store = sealingEventStore(openSqliteEventStore({ file: join(s.dataDir, 'events.sqlite'), pollIntervalMs: 50 }), privacy.keys, { caseIdOf: caseIdOfStream })
+    t.teardown(async () => {
+      await store.close()
+      await privacy.close()
+    })
+    const events = await eventually(() => store.readStream(`case-${caseId}`), (all) => all.some((e) => e.type === 'CaseRouted'), 'the case routed', 120_000)
+    for (const event of events) t.match((event.metadata as { traceparent?: string }).traceparent, new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`), `${event.type} records the adapter's trace`)
   })
 }
