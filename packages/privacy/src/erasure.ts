@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { deriveEventId } from '@civic-desk/case-domain'
-import { caseStreamId } from '@civic-desk/case-feed'
+import { caseStreamId, encodeCaseEvent } from '@civic-desk/case-feed'
 import type { Actor, PersonalDataErasedV1 } from '@civic-desk/contracts'
 import { ConcurrencyError, type EventStore } from '@civic-desk/event-store'
 import { DESTRUCTION_METHOD, type DestructionEntry, type DestructionLog, type DestructionRequest } from './destruction-log.ts'
@@ -57,9 +57,9 @@ export async function recordErasureEvents(
   const recorded: string[] = []
   const withoutStream: string[] = []
   for (const [i, caseId] of entry.caseIds.entries()) {
-    const { eventId, type, data, ...metadata } = personalDataErasedEvent(entry, caseId, correlationId)
     try {
-      await store.append(caseStreamId(caseId), [{ id: eventId, type, data, metadata }], { expectedRevision: 'stream_exists' })
+      // Through the codec, as every case event: it records the trace of the request or job appending it.
+      await store.append(caseStreamId(caseId), [encodeCaseEvent(personalDataErasedEvent(entry, caseId, correlationId))], { expectedRevision: 'stream_exists' })
       recorded.push(caseId)
     } catch (error) {
       if (!(error instanceof ConcurrencyError)) throw error

@@ -32,6 +32,11 @@
  * HTTP, 408, 431) are answered in the same form by protocol-errors.ts, which also lists what Node
  * still closes unanswered.
  *
+ * Tracing. Every request runs in a W3C trace span (@civic-desk/tracing): a child of the caller's
+ * `traceparent` (with its `tracestate`), or the first span of a new trace when there is none or it
+ * is malformed (ignored, never an error). The answer names the trace in `x-trace-id`; the request's
+ * log lines carry `traceId` and `spanId` beside `requestId`; events it appends record the span.
+ *
  * Request schemas. Routes declare zod schemas (`schema: { params, querystring, body, headers }`)
  * and type their handlers with `app.withTypeProvider<ZodTypeProvider>()`; the zod type provider
  * validates them and its issues become `validation_failed` with the same fields and messages as
@@ -52,12 +57,12 @@ import {
 } from 'fastify'
 import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { TRACE_ID_RESPONSE_HEADER, enterTrace, parentFrom, startSpan, type Span } from '@civic-desk/tracing'
+import { TRACE_ID_RESPONSE_HEADER, enterTrace, parentFrom, startSpan, tracingEnabled, type Span } from '@civic-desk/tracing'
 import { accessRuleFor, type AccessRule } from './access-rules.ts'
 import type { AccessControl } from './auth.ts'
 import { ProblemError, ServiceUnavailableError, ValidationError, validationErrorFromZod, type FieldError, type IssueLike, type RequestPart } from './errors.ts'
 import { useStrictJsonParser } from './json-body.ts'
-import { TRACE_BOUND, type Logger } from './logging.ts'
+import type { Logger } from './logging.ts'
 import { PROBLEM_CONTENT_TYPE, problemType } from './problem.ts'
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, answerProtocolErrors, checkTimeouts, checkingIntervalMs, type HttpTimeouts } from './protocol-errors.ts'
 
@@ -206,9 +211,8 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
       if (span === null) return logger.child(bindings, loggerOptions)
       enterTrace(span.context)
       requestSpans.set(rawReq, span)
-      const child = logger.child({ ...bindings, traceId: span.context.traceId, spanId: span.context.spanId }, loggerOptions)
-      Object.defineProperty(child, TRACE_BOUND, { value: true })
-      return child
+      // Bound, not added per line: fastify's "request completed" is written outside the request's async context.
+      return logger.child({ ...bindings, traceId: span.context.traceId, spanId: span.context.spanId }, loggerOptions)
     },
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     // Shutdown is answered by our own hook below, so even that is a problem document.
@@ -286,15 +290,19 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
     return undefined
   })
 
-  app.addHook('onResponse', async (request, reply) => {
+  // The request's span ends with its answer (a callback hook: no promise per request for this);
+  // with CIVIC_TRACING=off there are no spans and no hook.
+  if (tracingEnabled()) app.addHook('onResponse', (request, reply, done) => {
     const span = requestSpans.get(request.raw)
-    if (span === undefined) return
-    requestSpans.delete(request.raw)
-    const route = request.routeOptions.url
-    span.end(reply.statusCode >= 500 ? new Error(`HTTP ${reply.statusCode}`) : undefined, {
-      ...(route === undefined ? {} : { name: `${request.method} ${route}` }),
-      attributes: { 'http.response.status_code': reply.statusCode, ...(route === undefined ? {} : { 'http.route': route }) },
-    })
+    if (span !== undefined) {
+      requestSpans.delete(request.raw)
+      const route = request.routeOptions.url
+      span.end(reply.statusCode >= 500 ? new Error(`HTTP ${reply.statusCode}`) : undefined, {
+        ...(route === undefined ? {} : { name: `${request.method} ${route}` }),
+        attributes: { 'http.response.status_code': reply.statusCode, ...(route === undefined ? {} : { 'http.route': route }) },
+      })
+    }
+    done()
   })
 
   app.setErrorHandler((error, request, reply) => {

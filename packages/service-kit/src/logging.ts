@@ -79,7 +79,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: [...REDACTED_PATHS, ...PERSONAL_REDACTED_PATHS], censor: '[redacted]' },
     serializers: { req: requestForLog },
-    mixin: traceFields,
+    hooks: { streamWrite: withTraceIds },
   }
   // Stdout is written synchronously. pino's default stdout stream writes asynchronously and, on
   // process.exit, flushes what is queued but drops the write still in flight: a shutdown's
@@ -88,15 +88,16 @@ export function createLogger(options: CreateLoggerOptions): Logger {
 }
 
 /**
- * Marks a logger (and, through pino's prototype chain, its children) that already binds the trace
- * ids, so the mixin adds nothing: fastify's request logger binds them once per request, because
- * its last line ("request completed") is written outside the request's async context.
+ * Adds `traceId` and `spanId` of the running code's span to a line written inside one (a request,
+ * a message, an event being handled), unless the line has them already (fastify's request logger
+ * binds them, because its last line is written outside the request's async context). Spliced into
+ * the finished JSON rather than returned from a pino `mixin`: every top-level field of a line goes
+ * through the personal-data redaction's wildcards, which made two more fields cost about 3.7 µs a
+ * line (measured); the splice costs a few hundred nanoseconds, and ids are never personal data.
  */
-export const TRACE_BOUND: unique symbol = Symbol('civic-desk.traceBound')
-/** `traceId` and `spanId` of the span the line is written in, on every line written while handling something. */
-function traceFields(_object: object, _level: number, logger: pino.Logger): object {
-  // A new object each time: pino merges the line's fields into what the mixin returns.
-  if ((logger as { [TRACE_BOUND]?: true })[TRACE_BOUND] === true) return {}
+function withTraceIds(line: string): string {
   const trace = currentTrace()
-  return trace === undefined ? {} : { traceId: trace.traceId, spanId: trace.spanId }
+  if (trace === undefined || line.includes('"traceId":"')) return line
+  const end = line.lastIndexOf('}')
+  return `${line.slice(0, end)},"traceId":"${trace.traceId}","spanId":"${trace.spanId}"${line.slice(end)}`
 }
