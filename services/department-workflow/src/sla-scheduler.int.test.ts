@@ -52,6 +52,10 @@ t.test('thresholds that passed while no scheduler ran are recorded at the first 
   t.match(events[1], { data: { clock: 1, dueAt: iso(48) } })
   t.match(events[2], { data: { clock: 1, to: 'supervisors' } })
   t.equal(events[0]?.eventId, deriveEventId(caseId, 'sla:1:warning'), 'deterministic id')
+  // One check recorded all three: they share its trace, a root of its own (no request caused it).
+  const traces = new Set(events.map((e) => e.traceparent?.slice(3, 35)))
+  t.equal(traces.size, 1, 'one trace for the one check')
+  t.match([...traces][0], /^[0-9a-f]{32}$/)
   t.equal(first.scheduler.recorded, 3)
   t.equal(second.scheduler.recorded, 0, 'the second replica found nothing left to record')
   t.same(await slaEvents(store, untouched.caseId), [], 'a case short of 75 % gets nothing')

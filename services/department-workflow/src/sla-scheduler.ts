@@ -14,6 +14,7 @@
  */
 import { deriveEventId, nextSlaThreshold, type CaseCommand, type PendingThreshold } from '@civic-desk/case-domain'
 import { executeOnCase, retryDelayMs } from '@civic-desk/case-feed'
+import { inSpan } from '@civic-desk/tracing'
 import type { Actor } from '@civic-desk/contracts'
 import type { EventStore } from '@civic-desk/event-store'
 import type { Logger } from '@civic-desk/service-kit'
@@ -97,23 +98,27 @@ export function startSlaScheduler(options: SlaSchedulerOptions): SlaScheduler {
   const fire = async (caseId: string, at: Date): Promise<void> => {
     const nowIso = at.toISOString()
     try {
-      const result = await executeOnCase(store, caseId, (loaded): CaseCommand | null => {
-        if (loaded.state.status === 'none') return null
-        // Decided on the stream as stored, not on the projection, which may lag behind.
-        const next = nextSlaThreshold(loaded.state)
-        if (next === null || next.at.getTime() > at.getTime()) return null
-        const eventId = deriveEventId(caseId, `sla:${next.clock}:${next.threshold}`)
-        return {
-          type: 'CheckSla',
-          meta: { eventId, occurredAt: nowIso, actor: SLA_SCHEDULER_ACTOR, correlationId: eventId, causationId: null },
-          data: { now: nowIso },
+      // Each check is the root of a trace of its own: the thresholds it records, and the notices
+      // and escalations they lead to in other services, can be followed like a citizen's request.
+      await inSpan('sla check', { kind: 'internal', parent: null, attributes: { 'civic.component': 'sla-scheduler' } }, async () => {
+        const result = await executeOnCase(store, caseId, (loaded): CaseCommand | null => {
+          if (loaded.state.status === 'none') return null
+          // Decided on the stream as stored, not on the projection, which may lag behind.
+          const next = nextSlaThreshold(loaded.state)
+          if (next === null || next.at.getTime() > at.getTime()) return null
+          const eventId = deriveEventId(caseId, `sla:${next.clock}:${next.threshold}`)
+          return {
+            type: 'CheckSla',
+            meta: { eventId, occurredAt: nowIso, actor: SLA_SCHEDULER_ACTOR, correlationId: eventId, causationId: null },
+            data: { now: nowIso },
+          }
+        })
+        failures.delete(caseId)
+        if (result.events.length > 0) {
+          recorded += result.events.length
+          log.info({ caseId, events: result.events.map((e) => e.type), eventIds: result.events.map((e) => e.eventId), revision: result.revision }, 'SLA thresholds recorded')
         }
       })
-      failures.delete(caseId)
-      if (result.events.length > 0) {
-        recorded += result.events.length
-        log.info({ caseId, events: result.events.map((e) => e.type), eventIds: result.events.map((e) => e.eventId), revision: result.revision }, 'SLA thresholds recorded')
-      }
       // The projection reschedules the case when it sees the new events; a no-op leaves it
       // unscheduled until its next event, which is right: nothing is due for it.
     } catch (error) {
