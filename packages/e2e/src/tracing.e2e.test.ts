@@ -1,8 +1,10 @@
 // One submission's W3C trace across the distributed stack: intake, event-relay, routing,
 // department-workflow and notification as separate processes over a real Kafka broker. The trace
 // id the caller sent must appear in the log lines each service wrote while handling it, and in
-// every event of its case. Runs when KAFKA_BROKERS is set or CIVIC_REQUIRE_KAFKA=1, like the
+// every event of its case; the spans every service exports to an OTLP/HTTP receiver this test runs
+// form one tree across the processes. Runs when KAFKA_BROKERS is set or CIVIC_REQUIRE_KAFKA=1, like the
 // other stack tests; it starts its own broker.
+import { createServer } from 'node:http'
 import t from 'tap'
 import { join } from 'node:path'
 import { caseIdOfStream } from '@civic-desk/case-feed'
@@ -12,6 +14,40 @@ import { kafkaTestBrokers } from '@civic-desk/messaging/testing'
 import { openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
 import { exclusiveHeavyTest } from '@civic-desk/service-kit/testing'
 import { SERVICES, createTestStack, eventually, postJson, startTestBroker, type TestBroker, type TestStack } from './stack.ts'
+
+interface ReceivedSpan {
+  readonly service: string
+  readonly name: string
+  readonly kind: number
+  readonly traceId: string
+  readonly spanId: string
+  readonly parentSpanId: string
+}
+
+/** A plain OTLP/HTTP JSON receiver: keeps every span it is sent, with its service's name. */
+async function startOtlpReceiver(): Promise<{ readonly url: string; readonly spans: ReceivedSpan[]; close(): void }> {
+  const spans: ReceivedSpan[] = []
+  const server = createServer((req, res) => {
+    let text = ''
+    req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')))
+    req.on('end', () => {
+      const doc = JSON.parse(text) as { resourceSpans: Array<{ resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> }; scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }> }
+      for (const resourceSpans of doc.resourceSpans) {
+        const service = resourceSpans.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? ''
+        for (const scope of resourceSpans.scopeSpans) {
+          for (const span of scope.spans) {
+            spans.push({ service, name: String(span['name']), kind: Number(span['kind']), traceId: String(span['traceId']), spanId: String(span['spanId']), parentSpanId: String(span['parentSpanId'] ?? '') })
+          }
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('the receiver has no port')
+  return { url: `http://127.0.0.1:${address.port}`, spans, close: () => server.close() }
+}
 
 t.setTimeout(10 * 60_000)
 const wanted = await kafkaTestBrokers(t)
@@ -25,7 +61,10 @@ if (wanted !== undefined) {
   // One stack of processes with its broker at a time on this machine (see exclusiveHeavyTest).
   await exclusiveHeavyTest(t, 'tracing.e2e')
   broker = await startTestBroker()
-  stack = await createTestStack({ brokers: broker.brokers, services: SERVICES })
+  // Every service exports its spans to this receiver (batches every 200 ms instead of 5 s).
+  const receiver = await startOtlpReceiver()
+  t.teardown(() => receiver.close())
+  stack = await createTestStack({ brokers: broker.brokers, services: SERVICES, env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '200' } })
   const s = stack
   const b = broker
   await s.startAll()
@@ -88,6 +127,30 @@ if (wanted !== undefined) {
       for (const line of lines) t.match(line['spanId'], /^[0-9a-f]{16}$/, `${name}: "${String(line['msg'])}" carries a span id`)
       if (expected[name] !== '') t.ok(lines.some((l) => String(l['msg']).includes(expected[name])), `${name}: "${expected[name]}" is among them (${lines.map((l) => l['msg']).join(' | ')})`)
     }
+
+    // The exported spans: one tree across the five processes, rooted at the caller's span.
+    const callerSpan = 'b7ad6b7169203331'
+    const isTree = (spans: readonly ReceivedSpan[]): boolean => {
+      const ids = new Set(spans.map((span) => span.spanId))
+      return spans.every((span) => span.parentSpanId === callerSpan || ids.has(span.parentSpanId))
+    }
+    const spans = await eventually(
+      async () => receiver.spans.filter((span) => span.traceId === traceId),
+      (found) => SERVICES.every((name) => found.some((span) => span.service === name)) && isTree(found),
+      'spans of all five services, each parent among them',
+      60_000,
+    )
+    t.ok(isTree(spans), `${spans.length} spans, every parent exported too`)
+    const roots = spans.filter((span) => span.parentSpanId === callerSpan)
+    t.same(roots.map((span) => [span.service, span.name, span.kind]), [['intake', 'POST /v1/requests', 2]], "one root: intake's server span, a child of the caller's")
+    const byId = new Map(spans.map((span) => [span.spanId, span]))
+    const routingConsumer = spans.find((span) => span.service === 'routing' && span.kind === 5 && byId.get(span.parentSpanId)?.service === 'event-relay')
+    t.ok(routingConsumer, "routing's consumer span hangs under the relay's producer span")
+    t.equal(byId.get(routingConsumer?.parentSpanId ?? '')?.kind, 4, 'a producer span')
+    t.ok(
+      spans.some((span) => span.service === 'department-workflow' && span.kind === 4 && span.name === `publish ${TOPICS.assignments}`),
+      "department-workflow's send of the assignment is a producer span of the trace",
+    )
   })
 
   t.test('a channel adapter\'s traceparent on civic.intake.v1 is continued into the case and its logs', async (t) => {
