@@ -172,6 +172,8 @@ export function feedEventFromMessage(value: CaseEventMessage, opened?: { readonl
   return { caseId, streamId: value.streamId, revision: value.revision, position: value.position, recordedAt: value.recordedAt, event }
 }
 
+const PUBLISH_ATTRIBUTES = { 'messaging.system': 'kafka', 'messaging.destination.name': TOPICS.caseEvents, 'messaging.operation.type': 'send' } as const
+
 /**
  * The `civic.case-events.v1` message of a stored case event (see `CaseEventMessage` in contracts):
  * key = caseId, the event in its envelope form, headers for type, id and correlation. Not checked
@@ -186,7 +188,7 @@ export function caseEventMessage(read: RecordedEvent): OutgoingMessage {
   const traceparent = envelope['traceparent']
   // The publish is a span of the event's trace (a producer span, exported when export is on): the
   // consumers' spans hang under it, and the trace stays one tree from the request to the last consumer.
-  const span = typeof traceparent === 'string' ? startSpan(`publish ${TOPICS_CASE_EVENTS}`, { kind: 'producer', parent: parentFrom(traceparent), attributes: PUBLISH_ATTRIBUTES }) : null
+  const span = typeof traceparent === 'string' ? startSpan(`publish ${TOPICS.caseEvents}`, { kind: 'producer', parent: parentFrom(traceparent), attributes: PUBLISH_ATTRIBUTES }) : null
   span?.end()
   return {
     key: caseIdOfStream(recorded.streamId) ?? recorded.streamId,
@@ -199,9 +201,6 @@ export function caseEventMessage(read: RecordedEvent): OutgoingMessage {
     },
   }
 }
-
-const TOPICS_CASE_EVENTS = TOPICS.caseEvents
-const PUBLISH_ATTRIBUTES = { 'messaging.system': 'kafka', 'messaging.destination.name': TOPICS_CASE_EVENTS, 'messaging.operation.type': 'send' } as const
 
 // ---------------------------------------------------------------------------------------------
 // The shape path

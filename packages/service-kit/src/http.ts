@@ -203,7 +203,7 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
     // (a child of the caller's `traceparent`, else a new trace; a malformed one is ignored) and
     // becomes the current span of everything the request runs.
     childLoggerFactory: (logger, bindings, loggerOptions, rawReq) => {
-      const span = startSpan(`${rawReq.method ?? 'HTTP'}`, {
+      const span = startSpan(rawReq.method ?? 'HTTP', {
         kind: 'server',
         parent: parentFrom(rawReq.headers.traceparent, rawReq.headers.tracestate),
         attributes: { 'http.request.method': rawReq.method ?? '', 'url.path': pathOf(rawReq.url) },
@@ -292,18 +292,20 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
 
   // The request's span ends with its answer (a callback hook: no promise per request for this);
   // with CIVIC_TRACING=off there are no spans and no hook.
-  if (tracingEnabled()) app.addHook('onResponse', (request, reply, done) => {
-    const span = requestSpans.get(request.raw)
-    if (span !== undefined) {
-      requestSpans.delete(request.raw)
-      const route = request.routeOptions.url
-      span.end(reply.statusCode >= 500 ? new Error(`HTTP ${reply.statusCode}`) : undefined, {
-        ...(route === undefined ? {} : { name: `${request.method} ${route}` }),
-        attributes: { 'http.response.status_code': reply.statusCode, ...(route === undefined ? {} : { 'http.route': route }) },
-      })
-    }
-    done()
-  })
+  if (tracingEnabled()) {
+    app.addHook('onResponse', (request, reply, done) => {
+      const span = requestSpans.get(request.raw)
+      if (span !== undefined) {
+        requestSpans.delete(request.raw)
+        const route = request.routeOptions.url
+        span.end(reply.statusCode >= 500 ? new Error(`HTTP ${reply.statusCode}`) : undefined, {
+          ...(route === undefined ? {} : { name: `${request.method} ${route}` }),
+          attributes: { 'http.response.status_code': reply.statusCode, ...(route === undefined ? {} : { 'http.route': route }) },
+        })
+      }
+      done()
+    })
+  }
 
   app.setErrorHandler((error, request, reply) => {
     if (protocol.settled(request.raw.socket)) {
