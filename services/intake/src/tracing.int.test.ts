@@ -8,6 +8,7 @@ import t, { type Test } from 'tap'
 import { caseStreamId } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { createAccessControl, createLogger, defaultCatalogueFile, devAccessConfig, loadCatalogue } from '@civic-desk/service-kit'
+import { startTracing } from '@civic-desk/tracing'
 import { buildIntakeApp } from './app.ts'
 
 const catalogue = loadCatalogue(defaultCatalogueFile)
@@ -101,4 +102,18 @@ t.test('without a traceparent a new trace starts, and a problem response names i
   t.match(res.headers['x-trace-id'], /^[0-9a-f]{32}$/)
   const rejected = env.lines.find((l) => l['msg'] === 'request rejected')
   t.equal(rejected?.['traceId'], res.headers['x-trace-id'])
+})
+
+t.test('CIVIC_TRACING=off: no trace id answered, logged or recorded, whatever the caller sends', async (t) => {
+  await startTracing({ enabled: false, serviceName: 'intake' })
+  t.teardown(() => startTracing({ enabled: true, serviceName: 'intake' }))
+  const env = await setup(t)
+  const res = await env.app.inject({ method: 'POST', url: '/v1/requests', headers: { authorization: 'Bearer dev-channel', traceparent: `00-${TRACE}-${PARENT}-01` }, payload: body('off-1') })
+  t.equal(res.statusCode, 201)
+  t.equal(res.headers['x-trace-id'], undefined)
+  const { caseId } = res.json() as { caseId: string }
+  const [stored] = await env.store.readStream(caseStreamId(caseId))
+  t.equal((stored?.metadata as { traceparent?: string }).traceparent, undefined)
+  t.ok(env.lines.length >= 3)
+  t.notOk(env.lines.some((l) => 'traceId' in l || 'spanId' in l), 'no line carries trace ids')
 })
