@@ -144,6 +144,8 @@ export interface TracingSettings {
   readonly otlpEndpoint?: string | undefined
   /** `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`: the full URL, used as is (wins over `otlpEndpoint`). */
   readonly otlpTracesEndpoint?: string | undefined
+  /** Where export problems (an unreachable collector) are reported, at most once a minute; never thrown. */
+  readonly onExportProblem?: (message: string, suppressed: number) => void
 }
 
 /** What `startTracing` set up. */
@@ -168,7 +170,7 @@ export async function startTracing(settings: TracingSettings): Promise<TracingHa
     return { exporting: false, exportUrl: null, shutdown: async () => {} }
   }
   const { createOtlpRecorder } = await import('./otel.ts')
-  const exporting = createOtlpRecorder({ serviceName: settings.serviceName, url })
+  const exporting = createOtlpRecorder({ serviceName: settings.serviceName, url, ...(settings.onExportProblem === undefined ? {} : { onProblem: settings.onExportProblem }) })
   recorder = exporting
   return {
     exporting: true,

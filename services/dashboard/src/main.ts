@@ -19,7 +19,7 @@ const config = parseConfigOrExit(dashboardConfig, process.env, 'dashboard')
 
 const logger = createLogger({ level: config.logLevel, name: 'dashboard' })
 // Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
-const tracing = await startServiceTracing(config, process.env, 'dashboard')
+const tracing = await startServiceTracing(config, process.env, 'dashboard', logger)
 const dataDir = resolve(config.dataDir)
 const catalogue = loadCatalogue(config.catalogueFile)
 const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, catalogue.departments.map((d) => d.code))

@@ -23,7 +23,7 @@ const SERVICE = 'department-workflow'
 const config = parseConfigOrExit(workflowConfig, process.env, SERVICE)
 const logger = createLogger({ level: config.logLevel, name: SERVICE })
 // Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
-const tracing = await startServiceTracing(config, process.env, SERVICE)
+const tracing = await startServiceTracing(config, process.env, SERVICE, logger)
 
 /** Data files are checked before anything opens: a mistake stops the start with every problem listed. */
 function loadOrExit<T>(what: string, load: () => T): T {

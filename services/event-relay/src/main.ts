@@ -14,7 +14,7 @@ const config = parseConfigOrExit(relayConfig, process.env, 'event-relay')
 
 const logger = createLogger({ level: config.logLevel, name: 'event-relay' })
 // Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
-const tracing = await startServiceTracing(config, process.env, 'event-relay')
+const tracing = await startServiceTracing(config, process.env, 'event-relay', logger)
 const dataDir = resolve(config.dataDir)
 // The relay only serves operators; no department tokens needed.
 const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, [])

@@ -17,7 +17,7 @@ const SERVICE = 'intake'
 const config = parseConfigOrExit(intakeConfig, process.env, SERVICE)
 const logger = createLogger({ level: config.logLevel, name: SERVICE })
 // Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
-const tracing = await startServiceTracing(config, process.env, SERVICE)
+const tracing = await startServiceTracing(config, process.env, SERVICE, logger)
 const dataDir = resolve(config.dataDir)
 const now = (): Date => new Date()
 const catalogue = loadCatalogue(config.catalogueFile)

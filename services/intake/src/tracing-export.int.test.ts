@@ -9,6 +9,7 @@ import { caseStreamId } from '@civic-desk/case-feed'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { createAccessControl, createLogger, defaultCatalogueFile, devAccessConfig, loadCatalogue } from '@civic-desk/service-kit'
 import { freePort } from '@civic-desk/service-kit/testing'
+import { waitFor } from '@civic-desk/messaging/testing'
 import { startTracing } from '@civic-desk/tracing'
 import { buildIntakeApp } from './app.ts'
 
@@ -125,8 +126,13 @@ t.test('an unreachable or hanging OTLP endpoint never blocks or fails a request'
     hanging.close()
   })
   const endpoints = { 'a port nothing listens on': `http://127.0.0.1:${await freePort()}`, 'a receiver that never answers': `http://127.0.0.1:${await listen(hanging)}` }
+  // The SDK's own variable (read when the exporter is made): an export gives up after 1 s instead of 10 s.
+  process.env['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'] = '1000'
+  t.teardown(() => void delete process.env['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'])
+  const problems: Record<string, string[]> = {}
   for (const [what, endpoint] of Object.entries(endpoints)) {
-    const tracing = await startTracing({ enabled: true, serviceName: 'intake', otlpEndpoint: endpoint })
+    const reported: string[] = (problems[what] = [])
+    const tracing = await startTracing({ enabled: true, serviceName: 'intake', otlpEndpoint: endpoint, onExportProblem: (message) => void reported.push(message) })
     const env = await intake(t)
     const started = performance.now()
     // Well over one batch (512 spans) so exports are attempted while requests keep coming.
@@ -136,9 +142,14 @@ t.test('an unreachable or hanging OTLP endpoint never blocks or fails a request'
     }
     const elapsed = performance.now() - started
     t.ok(elapsed < 30_000, `${what}: 600 requests in ${Math.round(elapsed)} ms`)
+    // A full batch went out (and failed) meanwhile: reported once, however many batches fail.
+    await waitFor(() => reported.length >= 1, 20_000, `${what}: the failed export reported`)
     const stopping = performance.now()
     await tracing.shutdown()
     t.ok(performance.now() - stopping < 5000, `${what}: the stop waits a bounded time (${Math.round(performance.now() - stopping)} ms)`)
   }
   t.ok(hung.length > 0, 'the exporter did try the hanging receiver')
+  for (const [what, reported] of Object.entries(problems)) t.equal(reported.length, 1, `${what}: reported once (rate-limited): ${reported.join(' / ')}`)
+  t.match(problems['a port nothing listens on'], [/ECONNREFUSED/])
+  t.match(problems['a receiver that never answers'], [/timed out/])
 })

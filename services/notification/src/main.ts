@@ -16,7 +16,7 @@ import { startSupervisorService } from './supervisor-service.ts'
 const config = parseConfigOrExit(notificationConfig, process.env, 'notification')
 const logger = createLogger({ level: config.logLevel, name: 'notification' })
 // Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
-const tracing = await startServiceTracing(config, process.env, 'notification')
+const tracing = await startServiceTracing(config, process.env, 'notification', logger)
 const dataDir = resolve(config.dataDir)
 const catalogue = loadCatalogue(config.catalogueFile)
 const { config: accessConfig, devTokens } = accessConfigOrDev(config.accessFile, catalogue.departments.map((d) => d.code))

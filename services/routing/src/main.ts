@@ -16,7 +16,7 @@ const config = parseConfigOrExit(routingConfig, process.env, 'routing')
 
 const logger = createLogger({ level: config.logLevel, name: 'routing' })
 // Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
-const tracing = await startServiceTracing(config, process.env, 'routing')
+const tracing = await startServiceTracing(config, process.env, 'routing', logger)
 const dataDir = resolve(config.dataDir)
 const catalogue = loadCatalogue(config.catalogueFile)
 const calendar = createBusinessCalendar(loadHolidayData(config.holidayFile))

@@ -24,7 +24,7 @@ const send = (message: FromConsumerThread): void => port.postMessage(message)
 const config = parseConfigOrExit(standaloneConfig, process.env, 'civic-desk')
 const logger = createLogger({ level: config.logLevel, name: 'civic-desk' }).child({ thread: 'consumers' })
 // Tracing is per thread (its current span lives in this thread's async context); this thread exports its own spans.
-const tracing = await startServiceTracing(config, process.env, 'civic-desk')
+const tracing = await startServiceTracing(config, process.env, 'civic-desk', logger)
 const dataDir = resolve(config.dataDir)
 const now = (): Date => new Date()
 const catalogue = loadCatalogue(config.catalogueFile)

@@ -28,7 +28,7 @@ const config = parseConfigOrExit(standaloneConfig, process.env, 'civic-desk')
 
 const logger = createLogger({ level: config.logLevel, name: 'civic-desk' })
 // Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
-const tracing = await startServiceTracing(config, process.env, 'civic-desk')
+const tracing = await startServiceTracing(config, process.env, 'civic-desk', logger)
 const dataDir = resolve(config.dataDir)
 const now = (): Date => new Date()
 // Every file is read and checked before anything starts: a mistake stops the start with its reasons.
