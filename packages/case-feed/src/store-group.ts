@@ -153,10 +153,13 @@ export async function startStoreGroup(options: StoreGroupOptions): Promise<Consu
     let attempts = 0
     const attempt = async (): Promise<Outcome> => {
       attempts++
+      const startedAt = performance.now()
       try {
         return await options.handle(event)
       } catch (error) {
         throw core.failure(error, `position ${item.position}`, fields)
+      } finally {
+        core.handled(startedAt)
       }
     }
     try {

@@ -54,6 +54,8 @@ const caseCommand = (path: string): AccessRule => ({
 export const ACCESS_RULES: readonly AccessRule[] = [
   { method: 'GET', path: '/healthz', anonymous: 'full', roles: {}, who: 'anyone' },
   { method: 'GET', path: '/readyz', anonymous: 'status-only', roles: { operator: 'full' }, who: 'anyone (the details: operators)' },
+  // Prometheus scrapes with CIVIC_METRICS_TOKEN (a bearer secret for /metrics only), which is no role: see metrics.ts.
+  { method: 'GET', path: '/metrics', roles: { operator: 'full' }, who: 'operators, or Prometheus with `CIVIC_METRICS_TOKEN`' },
   { method: 'GET', path: '/*', anonymous: 'full', roles: {}, who: 'anyone (the console itself holds no data; it asks for a token)' },
 
   // intake

@@ -4,6 +4,7 @@
  * to `createHttpApp` with `httpTimeouts(config)`.
  */
 import { z } from 'zod'
+import { metricsConfigEntries } from './metrics.ts'
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, type HttpTimeouts } from './protocol-errors.ts'
 
 export const httpConfigEntries = {
@@ -17,6 +18,8 @@ export const httpConfigEntries = {
     schema: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
     doc: 'Time (ms) a client has to send the whole request, body included; a body that dribbles in is cut off with 408 after it',
   },
+  // Prometheus metrics (metrics.ts): every process with an API serves GET /metrics.
+  ...metricsConfigEntries,
 } as const
 
 /** The timeouts of a parsed config, as `createHttpApp` takes them. */

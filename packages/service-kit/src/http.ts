@@ -57,6 +57,7 @@ import type { AccessControl } from './auth.ts'
 import { ProblemError, ServiceUnavailableError, ValidationError, validationErrorFromZod, type FieldError, type IssueLike, type RequestPart } from './errors.ts'
 import { useStrictJsonParser } from './json-body.ts'
 import type { Logger } from './logging.ts'
+import { installMetrics } from './metrics.ts'
 import { PROBLEM_CONTENT_TYPE, problemType } from './problem.ts'
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, answerProtocolErrors, checkTimeouts, checkingIntervalMs, type HttpTimeouts } from './protocol-errors.ts'
 
@@ -129,6 +130,10 @@ declare module 'fastify' {
     correlationId: string
     /** The caller's `x-request-id` when it was sane, else null: untrusted, recorded apart as `clientRequestId`. */
     clientRequestId: string | null
+  }
+  interface FastifyReply {
+    /** The problem code of an error answer (`validation_failed`, …), null otherwise: what metrics count refusals by. */
+    problemCode: string | null
   }
   interface FastifyInstance {
     /** `access.requireRole` of the app's access control; throws at route definition when the app has none. */
@@ -234,6 +239,7 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   app.decorateRequest('principal', null)
   app.decorateRequest('correlationId', '')
   app.decorateRequest('clientRequestId', null)
+  app.decorateReply('problemCode', null)
   const access = options.access
   app.decorate(
     'requireRole',
@@ -245,6 +251,8 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   )
 
   protocol.install(app)
+  // Prometheus: request counts and durations by route pattern, and GET /metrics (metrics.ts).
+  installMetrics(app, access, options.eventStore?.head)
 
   app.addHook('onRequest', async (request, reply) => {
     // The request id may be the caller's (it joins their logs to ours); the audit trail's id is ours.
@@ -346,6 +354,7 @@ function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Prob
     ...(problem.errors === undefined ? {} : { errors: problem.errors }),
   }
   reply.code(problem.status)
+  reply.problemCode = problem.code
   reply.header('x-request-id', request.id)
   for (const [name, value] of Object.entries(problem.headers ?? {})) reply.header(name, value)
   reply.header('content-type', PROBLEM_CONTENT_TYPE)

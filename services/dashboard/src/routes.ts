@@ -6,7 +6,7 @@ import type { Catalogue } from '@civic-desk/contracts'
 import { caseIdForTrackingCode, parseTrackingCode } from '@civic-desk/case-domain'
 import type { EventStore } from '@civic-desk/event-store'
 import type { ReadModelStore, VersionReader } from '@civic-desk/read-models'
-import { ForbiddenError, NotFoundError, ServiceUnavailableError, parseWith, type AccessControl, type Logger, type Principal } from '@civic-desk/service-kit'
+import { ForbiddenError, NotFoundError, ServiceUnavailableError, parseWith, processMetrics, upProbe, type AccessControl, type Logger, type Principal } from '@civic-desk/service-kit'
 import type { DashboardProjector } from './projector.ts'
 import { caseView, departmentCsv, departmentView, istanbulRange, neighbourhoodsView, overview } from './views.ts'
 
@@ -130,6 +130,21 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
     }
   })
 
+  // Prometheus: the lag of every reader exactly as the stream view above shows it (one source for
+  // both), and whether the read models' Redis answers; computed when scraped.
+  const metrics = processMetrics()
+  if (metrics !== undefined) {
+    const removals = [
+      metrics.addScrapeSource('consumerLag', async () =>
+        (await deps.consumers()).flatMap((c) => (c.lag === null ? [] : [[{ group: groupLabel(c.name), kind: c.kind }, c.lag] as const])),
+      ),
+      ...(readModels.kind === 'redis' ? [metrics.addScrapeSource('redisUp', upProbe(() => readModels.active()))] : []),
+    ]
+    app.addHook('onClose', async () => {
+      for (const remove of removals) remove()
+    })
+  }
+
   app.get('/v1/ops/read-models', { onRequest: opsRoles }, async () => {
     const active = await readModels.active()
     return { activeVersion: active?.version ?? null, position: active?.position ?? 0, store: readModels.kind, rebuilding: deps.projector.rebuilding }
@@ -139,6 +154,12 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
     const { version } = await deps.projector.rebuild()
     return reply.code(202).send({ version })
   })
+}
+
+/** A consumer's name as a label: the group without what changes over time (`dashboard (read models v3)` → `dashboard`). */
+function groupLabel(name: string): string {
+  const cut = name.indexOf(' (')
+  return cut === -1 ? name : name.slice(0, cut)
 }
 
 /**

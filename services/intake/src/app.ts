@@ -8,6 +8,7 @@ import { ACCESS_RULES, NotFoundError, TooManyRequestsError, ValidationError, cre
 import { submitRequest, type SubmitDeps } from './submit.ts'
 import { channelActor, checkSubmission, submissionConflict } from './validation.ts'
 import { registerOpen311Routes } from './open311/routes.ts'
+import { countSubmissions } from './submission-metrics.ts'
 import type { Open311Index } from './open311/request-index.ts'
 
 export interface IntakeDeps extends SubmitDeps {
@@ -75,7 +76,7 @@ export async function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDep
   const log = deps.logger.child({ component: 'intake' })
   const api = app.withTypeProvider<ZodTypeProvider>()
 
-  api.post('/v1/requests', { onRequest: deps.access.requireRole('channel'), schema: { body: SubmissionBody } }, async (request, reply) => {
+  api.post('/v1/requests', { onRequest: deps.access.requireRole('channel'), onResponse: countSubmissions('http'), schema: { body: SubmissionBody } }, async (request, reply) => {
     const body = checkSubmission(deps, request.body)
     const principal = request.principal
     const result = await submitRequest(deps, body, {

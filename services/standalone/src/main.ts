@@ -20,11 +20,13 @@ import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes, start
 import { openSqliteBus } from '@civic-desk/messaging'
 import { completePendingErasures, openConfiguredPrivacy, sealingEventStore, startPeriodicDestruction } from '@civic-desk/privacy'
 import { registerRoutingRoutes } from '@civic-desk/routing'
-import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit } from '@civic-desk/service-kit'
+import { ACCESS_RULES, accessConfigOrDev, configureMetrics, countingAppends, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, listenForMetrics, loadCatalogue, parseConfigOrExit, processMetrics } from '@civic-desk/service-kit'
 import { standaloneConfig } from './config.ts'
 import { eventStoreWakeChannel, startConsumerThread } from './consumer-thread.ts'
 
 const config = parseConfigOrExit(standaloneConfig, process.env, 'civic-desk')
+// Before anything records: CIVIC_METRICS=off leaves every figure unrecorded.
+configureMetrics(config)
 
 const logger = createLogger({ level: config.logLevel, name: 'civic-desk' })
 const dataDir = resolve(config.dataDir)
@@ -46,7 +48,8 @@ const privacy = await openConfiguredPrivacy({ masterKey: config.masterKey }, { d
 })
 const eventsFile = join(dataDir, 'events.sqlite')
 // The log as stored: personal fields sealed. The dashboards read it as it is (they need none).
-const log = openSqliteEventStore({ file: eventsFile, wakeChannel: eventStoreWakeChannel(eventsFile), logger: logger.child({ component: 'event-store' }) })
+// Every event this thread appends is counted by type (the consumer thread counts its own).
+const log = countingAppends(openSqliteEventStore({ file: eventsFile, wakeChannel: eventStoreWakeChannel(eventsFile), logger: logger.child({ component: 'event-store' }) }))
 // What the services read and write: personal fields sealed on append, opened on read.
 const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
 // The audit log: a Merkle tree over the log as stored, signed checkpoints at least every minute
@@ -88,6 +91,8 @@ const outbox = openSqliteOutbox(join(dataDir, 'outbox.sqlite'))
 // that a supervisor restarts it; every consumer resumes from its checkpoint.
 let shutdown: { fail(error: Error): void } | undefined
 const consumers = await startConsumerThread({ logger, onDeath: (error) => (shutdown === undefined ? process.exit(1) : shutdown.fail(error)) })
+// /metrics shows both threads' figures: the consumer thread's are asked for at every scrape and summed in.
+processMetrics()?.addThread(() => consumers.metrics())
 const routing = { status: async () => (await consumers.snapshot()).routing }
 const notifier = { status: async () => (await consumers.snapshot()).notifier }
 // Every reader of the log in this process, in both threads.
@@ -153,9 +158,12 @@ registerDashboardRoutes(app, {
 // The operator console (static pages over the dashboard API of the same origin) at /.
 await registerConsole(app)
 
+// CIVIC_METRICS_LISTEN: GET /metrics without a token on a private address.
+const metricsListener = await listenForMetrics(config, logger)
 shutdown = installShutdown({
   logger,
   tasks: [
+    { name: 'metrics listener', close: async () => metricsListener?.close() },
     { name: 'http', close: () => app.close() },
     // The consumers finish or leave unfinished the message in hand and save their checkpoints,
     // all before the bus and the store close.

@@ -17,6 +17,7 @@ import { OPEN_STATUSES, categoryByCode, departmentByCode, isInstantWithOffset, i
 import { ProjectionNotReadyError } from '@civic-desk/case-feed'
 import { UnauthorizedError, type AccessControl, type Logger, type Principal } from '@civic-desk/service-kit'
 import { submitRequest, type SubmitDeps } from '../submit.ts'
+import { countSubmissions } from '../submission-metrics.ts'
 import { channelActor, checkSubmission } from '../validation.ts'
 import { Open311Error, badRequest, notFound, open311ErrorHandler } from './errors.ts'
 import { single, submissionOf } from './form.ts'
@@ -335,13 +336,15 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
         return sendRequests(reply, [r], format, flag(params, 'extensions'))
       })
 
-      scope.post<{ Params: { resource: string } }>('/:resource', async (request, reply) => {
+      scope.post<{ Params: { resource: string } }>('/:resource', { onResponse: countSubmissions('open311') }, async (request, reply) => {
         const { name, format } = splitResource(request.params.resource)
         if (name !== 'requests') throw notFound(`'${name}' kaynağına POST yapılamaz; başvurular requests.${format} adresine gönderilir.`)
         if (!(request.body instanceof URLSearchParams)) throw badRequest('İstek gövdesi application/x-www-form-urlencoded biçiminde olmalı.')
         const params = request.body
         checkJurisdiction(params)
         const principal = channelOf(deps.access, single(params, 'api_key'))
+        // The caller, as requireRole would set it (the metrics count the submission under its channel).
+        request.principal = principal
         const code = single(params, 'service_code')
         if (code === undefined) throw badRequest('service_code eksik: hangi hizmet için başvurulduğunu belirtin (GET services).')
         const category = categoryByCode(catalogue, code)
