@@ -205,6 +205,7 @@ t.test('every route × every caller answers as ACCESS_RULES says', async (t) => 
   /** How to call each route of the table; `allowed` asks for a fresh case where the call changes it. */
   const TARGETS: Record<string, (allowed: boolean) => Promise<Target>> = {
     'GET /healthz': async () => ({ method: 'GET', url: '/healthz', department: fen, ok: 200 }),
+    'GET /metrics': async () => ({ method: 'GET', url: '/metrics', department: fen, ok: 200 }),
     'GET /readyz': async () => ({
       method: 'GET',
       url: '/readyz',
