@@ -34,8 +34,10 @@ export function countSubmission(via: SubmissionPath, channel: string, reason: st
 export function countSubmissions(via: 'http' | 'open311'): (request: FastifyRequest, reply: FastifyReply, done: () => void) => void {
   return (request, reply, done) => {
     if (processMetrics() !== undefined) {
+      // The channel the request names (POST /v1/requests); Open311's form names none: its key's channel is it.
       const body = request.body as { readonly channel?: unknown } | undefined
-      const channel = channelLabel(request.principal?.channel ?? (typeof body === 'object' && body !== null ? body.channel : undefined))
+      const named = typeof body === 'object' && body !== null && !(body instanceof URLSearchParams) ? body.channel : undefined
+      const channel = channelLabel(named ?? request.principal?.channel)
       countSubmission(via, channel, reply.statusCode < 300 ? undefined : (reply.problemCode ?? statusCode(reply.statusCode)))
     }
     done()
