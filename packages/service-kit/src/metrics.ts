@@ -98,7 +98,7 @@ function once<T>(make: () => T): () => T {
 export class CivicMetrics {
   readonly registry = new Registry()
   private readonly sources = {
-    consumerLag: new Set() as Sources<'group' | 'kind'>,
+    consumerLag: new Set() as Sources<'group' | 'kind' | 'topic'>,
     openCases: new Set() as Sources<'directorate' | 'sla_level'>,
     redisUp: new Set() as Sources<never>,
     eventStoreUp: new Set() as Sources<never>,
@@ -142,7 +142,7 @@ export class CivicMetrics {
     buckets: HANDLER_BUCKETS,
     registers: [this.registry],
   })
-  readonly consumerLag = scrapedGauge(this.registry, 'civic_consumer_lag_events', 'Events (or messages) a reader of the log is behind the head, as GET /v1/ops/streams shows it', ['group', 'kind'], this.sources.consumerLag)
+  readonly consumerLag = scrapedGauge(this.registry, 'civic_consumer_lag_events', 'Events (or messages) a reader of the log is behind the head, as GET /v1/ops/streams shows it, by group (or projection), kind (`store`, `kafka`) and topic', ['group', 'kind', 'topic'], this.sources.consumerLag)
   readonly deadLetters = new Counter({
     name: 'civic_dead_letters_total',
     help: 'Messages dead-lettered, by the topic they came from and why (`invalid`: does not decode; `failed`: the handler gave up)',

@@ -136,7 +136,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
   if (metrics !== undefined) {
     const removals = [
       metrics.addScrapeSource('consumerLag', async () =>
-        (await deps.consumers()).flatMap((c) => (c.lag === null ? [] : [[{ group: groupLabel(c.name), kind: c.kind }, c.lag] as const])),
+        (await deps.consumers()).flatMap((c) => (c.lag === null ? [] : [[{ group: groupLabel(c.name), kind: c.kind, topic: c.topic ?? '' }, c.lag] as const])),
       ),
       ...(readModels.kind === 'redis' ? [metrics.addScrapeSource('redisUp', upProbe(() => readModels.active()))] : []),
     ]
