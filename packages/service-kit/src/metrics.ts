@@ -20,6 +20,7 @@ import { z } from 'zod'
 import type { AccessControl } from './auth.ts'
 import { ForbiddenError, UnauthorizedError } from './errors.ts'
 import type { Logger } from './logging.ts'
+import { problemResponses } from './problem.ts'
 
 /** What `metrics.getMetricsAsJSON()` gives: the form in which threads hand each other their figures. */
 export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[]
@@ -313,7 +314,9 @@ export function installMetrics(app: FastifyInstance, access: AccessControl | und
       throw new ForbiddenError('The metrics are for operators (role `operator`) and for the CIVIC_METRICS_TOKEN.', { extensions: { requiredRoles: ['operator'] } })
     }
   }
-  app.get('/metrics', { logLevel: 'warn', onRequest: guard }, async (_request, reply: FastifyReply) => {
+  // Described for the API document like every route: the text exposition, or a problem.
+  const schema = { response: { 200: z.string().describe('Prometheus text exposition format 0.0.4 (text/plain)'), ...problemResponses(401, 403) } }
+  app.get('/metrics', { logLevel: 'warn', onRequest: guard, schema }, async (_request, reply: FastifyReply) => {
     const text = await metrics.exposition()
     return reply.header('content-type', metrics.contentType).header('cache-control', 'no-store').send(text)
   })
