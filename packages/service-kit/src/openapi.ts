@@ -111,9 +111,11 @@ export function registerApiDescription(app: FastifyInstance, options: ApiDescrip
       },
     },
     transform: (input) => {
+      const method = [input.route.method].flat()[0] ?? 'GET'
+      if (isHiddenRoute(method, input.route.url, rules)) return { schema: { hide: true }, url: input.url }
       const out = jsonSchemaTransform(input)
-      const schema = out.schema as JsonObject | undefined
-      if (schema === undefined || schema['hide'] === true) return out
+      const schema = (out.schema ?? {}) as JsonObject
+      if (schema['hide'] === true) return out
       return { ...out, schema: withCommonParts(schema, input.route, rules, problem) }
     },
   }, (error) => {
