@@ -72,6 +72,37 @@ function productVersion(): string {
   return typeof version === 'string' ? version : '0.0.0'
 }
 
+/** A route as registered: method and URL (`:param`s included). */
+export interface RegisteredRoute {
+  readonly method: string
+  readonly url: string
+}
+
+const registered = new WeakMap<FastifyInstance, RegisteredRoute[]>()
+
+/** Every route registered on an app made by `createHttpApp`, HEAD routes included, in order. */
+export function registeredRoutes(app: FastifyInstance): readonly RegisteredRoute[] {
+  return registered.get(app) ?? []
+}
+
+/**
+ * zod leaves out the `examples` of a schema that transforms (trimming, normalising a phone number)
+ * when it writes the input side, the examples being typed as its output; a request part's own
+ * examples are what a client sends, so they are put back.
+ */
+function withRequestExamples(schema: JsonObject, source: unknown): JsonObject {
+  if (!isObject(source)) return schema
+  const result = { ...schema }
+  for (const part of ['body', 'querystring', 'params', 'headers']) {
+    const zodSchema = source[part]
+    const json = result[part]
+    if (!(zodSchema instanceof z.core.$ZodType) || !isObject(json) || json['examples'] !== undefined) continue
+    const examples = z.globalRegistry.get(zodSchema)?.examples
+    if (Array.isArray(examples)) result[part] = { ...json, examples }
+  }
+  return result
+}
+
 /** Options of `registerApiDescription`. */
 export interface ApiDescriptionOptions {
   /** Named in the document's description: which service's routes it lists. */
@@ -87,6 +118,12 @@ export interface ApiDescriptionOptions {
 export function registerApiDescription(app: FastifyInstance, options: ApiDescriptionOptions): void {
   const problem = problemJsonSchema()
   const rules = options.accessRules
+  // Every route of the app, from the first: what the route-walk test holds the document to.
+  const seen: RegisteredRoute[] = []
+  registered.set(app, seen)
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) seen.push({ method, url: route.url })
+  })
   // Set up now rather than through `register` (which runs at the next plugin-loading tick):
   // createHttpApp is synchronous and services add routes right after it, and swagger sees only
   // the routes added after its onRoute hook. Not encapsulated, as `register` of this plugin is not.
@@ -116,7 +153,7 @@ export function registerApiDescription(app: FastifyInstance, options: ApiDescrip
       const out = jsonSchemaTransform(input)
       const schema = (out.schema ?? {}) as JsonObject
       if (schema['hide'] === true) return out
-      return { ...out, schema: withCommonParts(schema, input.route, rules, problem) }
+      return { ...out, schema: withCommonParts(withRequestExamples(schema, input.schema), input.route, rules, problem) }
     },
   }, (error) => {
     if (error !== undefined && error !== null) throw error

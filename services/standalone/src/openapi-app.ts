@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { FastifyInstance, RouteOptions } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { configuredSigningKey, openAuditLog } from '@civic-desk/audit'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { caseIdOfStream, createCaseFeed, groupCheckpointDir } from '@civic-desk/case-feed'
@@ -18,13 +18,13 @@ import { startOpen311Index } from '@civic-desk/intake'
 import { createMemoryBus } from '@civic-desk/messaging'
 import { openSqliteOutbox } from '@civic-desk/notification'
 import { openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
-import { ACCESS_RULES, createAccessControl, createHttpApp, createLogger, defaultCatalogueFile, devAccessConfig, loadCatalogue } from '@civic-desk/service-kit'
+import { ACCESS_RULES, createAccessControl, createHttpApp, createLogger, defaultCatalogueFile, devAccessConfig, loadCatalogue, registeredRoutes, type RegisteredRoute } from '@civic-desk/service-kit'
 import { registerStandaloneRoutes } from './routes.ts'
 
-/** The app, every route registered on it (method and URL, as the onRoute hook saw them), and how to close it all. */
+/** The app, every route registered on it (as its onRoute hook saw them), and how to close it all. */
 export interface DescribedApp {
   readonly app: FastifyInstance
-  readonly routes: ReadonlyArray<{ readonly method: string; readonly url: string; readonly hidden: boolean }>
+  readonly routes: readonly RegisteredRoute[]
   close(): Promise<void>
 }
 
@@ -50,11 +50,6 @@ export async function buildStandaloneDescribedApp(): Promise<DescribedApp> {
   const open311Index = startOpen311Index((options) => feed.project(options))
 
   const app = createHttpApp({ serviceName: 'civic-desk', logger, access, accessRules: ACCESS_RULES, eventStore: { kind: 'sqlite', target: 'events.sqlite', head: () => log.headPosition() } })
-  const routes: Array<{ method: string; url: string; hidden: boolean }> = []
-  app.addHook('onRoute', (route: RouteOptions) => {
-    const hide = (route.schema as { hide?: unknown } | undefined)?.hide === true
-    for (const method of [route.method].flat()) routes.push({ method, url: route.url, hidden: hide })
-  })
   await registerStandaloneRoutes(app, {
     intake: { store, catalogue, access, logger, trackingKey: Buffer.alloc(32, 1), now, open311: { index: open311Index } },
     workflow: { store, openCases, catalogue, calendar, workflows, access, logger, now },
@@ -68,7 +63,7 @@ export async function buildStandaloneDescribedApp(): Promise<DescribedApp> {
   await app.ready()
   return {
     app,
-    routes,
+    routes: registeredRoutes(app),
     async close() {
       await app.close()
       await dashboard.stop()
