@@ -43,7 +43,7 @@ const Code = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'a department code (
 const DepartmentParams = z.strictObject({ code: Code })
 const DepartmentQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(5000).default(500) })
 const CaseParams = z.strictObject({ ref: z.string().min(1).max(100).describe('A case id or a tracking code') })
-const Day = z.iso.date().describe('An Istanbul day, YYYY-MM-DD')
+const Day = z.iso.date().describe('An Istanbul day, YYYY-MM-DD').meta({ examples: ['2026-11-20'] })
 const CsvQuery = z
   .strictObject({ from: Day, to: Day })
   .refine((q) => q.from <= q.to, { message: '`from` must not be after `to`', path: ['to'] })
