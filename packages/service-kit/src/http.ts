@@ -36,6 +36,11 @@
  * and type their handlers with `app.withTypeProvider<ZodTypeProvider>()`; the zod type provider
  * validates them and its issues become `validation_failed` with the same fields and messages as
  * `parseWith`. A route that declares JSON schemas instead keeps fastify's own (ajv) validation.
+ *
+ * Response schemas (zod, `response: { 200: X, ...problemResponses(409) }`) describe the route in
+ * the API description (`/openapi.json`, `/docs`: openapi.ts) and are never used to serialize:
+ * answers go out as plain JSON, so a schema that lags behind its handler cannot turn an answer
+ * into a 500; the API description's tests hold the handlers to their schemas instead.
  */
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
