@@ -55,6 +55,8 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   503: 'Shutting down or not ready (`service_unavailable`, `not_ready`)',
 }
 
+const SUCCESS_TEXT: Readonly<Record<number, string>> = { 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No content' }
+
 type JsonObject = Record<string, unknown>
 
 const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -208,10 +210,11 @@ function withCommonParts(schema: JsonObject, route: RouteOptions, rules: readonl
 
   const response: JsonObject = { ...(isObject(schema['response']) ? schema['response'] : {}) }
   for (const [status, value] of Object.entries(response)) {
+    if (!isObject(value) || value['content'] !== undefined) continue
     // A route's own problem statuses (`problemResponses`) get the problem media type too.
-    if (Number(status) >= 400 && isObject(value) && value['content'] === undefined) {
-      response[status] = { description: STATUS_TEXT[Number(status)] ?? 'Problem', content: { [PROBLEM_MEDIA_TYPE]: { schema: value } } }
-    }
+    if (Number(status) >= 400) response[status] = { description: STATUS_TEXT[Number(status)] ?? 'Problem', content: { [PROBLEM_MEDIA_TYPE]: { schema: value } } }
+    // A success without a `.describe()` of its own is named by its status rather than "Default Response".
+    else if (typeof value['description'] !== 'string') response[status] = { description: SUCCESS_TEXT[Number(status)] ?? 'Success', content: { 'application/json': { schema: value } } }
   }
   for (const status of common.sort((a, b) => a - b)) {
     if (response[String(status)] === undefined) {
