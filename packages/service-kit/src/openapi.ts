@@ -7,8 +7,9 @@
  * What the routes do not say themselves is added here, the same way for every operation: the
  * security requirement from the access table (`ACCESS_RULES`), and the problem responses every
  * route can answer (400 with request schemas, 401/403 unless public, 404, 413/415 with a body, 429
- * when rate-limited, 500, 503), all as `application/problem+json`. Schemas are inlined: no `$ref`
- * components (a schema given a zod `id` would need `createJsonSchemaTransformObject` as well).
+ * when rate-limited, 500, 503), all as `application/problem+json` naming the one shared component
+ * `Problem`. The routes' own schemas are inlined: no other `$ref` components (a schema given a zod
+ * `id` would need `createJsonSchemaTransformObject` as well).
  */
 import { readFileSync } from 'node:fs'
 import { fastifySwagger } from '@fastify/swagger'
@@ -119,6 +120,7 @@ export interface ApiDescriptionOptions {
  */
 export function registerApiDescription(app: FastifyInstance, options: ApiDescriptionOptions): void {
   const problem = problemJsonSchema()
+  const problemText = JSON.stringify(problem)
   const rules = options.accessRules
   // Every route of the app, from the first: what the route-walk test holds the document to.
   const seen: RegisteredRoute[] = []
@@ -144,6 +146,8 @@ export function registerApiDescription(app: FastifyInstance, options: ApiDescrip
       },
       tags: API_TAGS.map((t) => ({ ...t })),
       components: {
+        // The one shared schema: every problem response names it rather than repeating it.
+        schemas: { Problem: problem },
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'An opaque token of the access file (`Authorization: Bearer <token>`).' },
         },
@@ -155,7 +159,7 @@ export function registerApiDescription(app: FastifyInstance, options: ApiDescrip
       const out = jsonSchemaTransform(input)
       const schema = (out.schema ?? {}) as JsonObject
       if (schema['hide'] === true) return out
-      return { ...out, schema: withCommonParts(withRequestExamples(schema, input.schema), input.route, rules, problem) }
+      return { ...out, schema: withCommonParts(withRequestExamples(schema, input.schema), input.route, rules, problemText) }
     },
   }, (error) => {
     if (error !== undefined && error !== null) throw error
@@ -194,7 +198,9 @@ export function isHiddenRoute(method: string, url: string, rules: readonly Acces
   return rule !== undefined && rule.path === CONSOLE_FILES && url !== CONSOLE_FILES
 }
 
-function withCommonParts(schema: JsonObject, route: RouteOptions, rules: readonly AccessRule[] | undefined, problem: JsonObject): JsonObject {
+const PROBLEM_REF = { $ref: '#/components/schemas/Problem' }
+
+function withCommonParts(schema: JsonObject, route: RouteOptions, rules: readonly AccessRule[] | undefined, problemText: string): JsonObject {
   const method = [route.method].flat()[0] ?? 'GET'
   const rule = rules === undefined ? undefined : accessRuleFor(rules, method, route.url)
   const isPublic = rule !== undefined && rule.anonymous !== undefined
@@ -212,13 +218,15 @@ function withCommonParts(schema: JsonObject, route: RouteOptions, rules: readonl
   for (const [status, value] of Object.entries(response)) {
     if (!isObject(value) || value['content'] !== undefined) continue
     // A route's own problem statuses (`problemResponses`) get the problem media type too.
-    if (Number(status) >= 400) response[status] = { description: STATUS_TEXT[Number(status)] ?? 'Problem', content: { [PROBLEM_MEDIA_TYPE]: { schema: value } } }
+    if (Number(status) >= 400) {
+      response[status] = { description: STATUS_TEXT[Number(status)] ?? 'Problem', content: { [PROBLEM_MEDIA_TYPE]: { schema: JSON.stringify(value) === problemText ? PROBLEM_REF : value } } }
+    }
     // A success without a `.describe()` of its own is named by its status rather than "Default Response".
     else if (typeof value['description'] !== 'string') response[status] = { description: SUCCESS_TEXT[Number(status)] ?? 'Success', content: { 'application/json': { schema: value } } }
   }
   for (const status of common.sort((a, b) => a - b)) {
     if (response[String(status)] === undefined) {
-      response[String(status)] = { description: STATUS_TEXT[status] ?? 'Problem', content: { [PROBLEM_MEDIA_TYPE]: { schema: problem } } }
+      response[String(status)] = { description: STATUS_TEXT[status] ?? 'Problem', content: { [PROBLEM_MEDIA_TYPE]: { schema: PROBLEM_REF } } }
     }
   }
 
