@@ -32,7 +32,7 @@ import type { RecordedChange } from './as-of.ts'
 import type { QueueEntry } from './open-cases.ts'
 import type { CaseView, HistoryEntry, NotesPage, SlaView } from './views.ts'
 
-const Instant = z.string().describe('ISO-8601 instant (UTC)')
+const Instant = z.iso.datetime({ offset: true })
 const Revision = z.number().int().min(0)
 /** The views hand out readonly arrays; the schemas say so (which also lets the routes' return types be checked against them). */
 const list = <T extends z.ZodType>(item: T) => z.array(item).readonly()
