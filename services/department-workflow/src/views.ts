@@ -88,7 +88,7 @@ export interface WorkflowView {
   readonly nextSteps: readonly WorkflowStep[]
 }
 
-/** `GET /v1/cases/:caseId` and every command's answer. */
+/** `GET /v1/cases/:caseId` and every command's answer; described for the API by `CaseViewSchema` (api-schemas.ts). */
 export interface CaseView {
   readonly caseId: string
   readonly trackingCode: string
@@ -268,7 +268,7 @@ interface HistoryMeta {
   readonly erased?: readonly string[]
 }
 
-/** One event of `GET /v1/cases/:caseId/history`: its type and the data of that type (`HistoryEntrySchema`). */
+/** One event of `GET /v1/cases/:caseId/history`: its type and the data of that type (`HistoryEntrySchema` in api-schemas.ts). */
 export type HistoryEntry = { readonly [T in CaseEventType]: HistoryMeta & { readonly type: T; readonly schemaVersion: CaseEventOf<T>['schemaVersion']; readonly data: CaseEventOf<T>['data'] } }[CaseEventType]
 
 /** The stored events of a case in order, for auditors and supervisors. */
