@@ -62,6 +62,8 @@ export {
   type ProblemDetails,
   type Readiness,
 } from './http.ts'
+/** The API description every app serves (`/openapi.json`, Swagger UI at `/docs`). */
+export { API_TAGS, DOCS_PREFIX, OPENAPI_PATH, isHiddenRoute, registeredRoutes, type RegisteredRoute } from './openapi.ts'
 /** The type provider routes declare their zod schemas through: `app.withTypeProvider<ZodTypeProvider>()`. */
 export type { ZodTypeProvider } from 'fastify-type-provider-zod'
 export {

@@ -315,7 +315,16 @@ export function installMetrics(app: FastifyInstance, access: AccessControl | und
     }
   }
   // Described for the API document like every route: the text exposition, or a problem.
-  const schema = { response: { 200: z.string().describe('Prometheus text exposition format 0.0.4 (text/plain)'), ...problemResponses(401, 403) } }
+  const schema = {
+    tags: ['operations'],
+    summary: 'Prometheus metrics of this process',
+    description: 'For an operator token or the `CIVIC_METRICS_TOKEN`; see README.md, "Metrics". Standalone: both threads summed.',
+    produces: ['text/plain'],
+    response: {
+      200: { description: 'The Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: z.string().describe('One sample a line, with # HELP and # TYPE lines') } } },
+      ...problemResponses(401, 403),
+    },
+  }
   app.get('/metrics', { logLevel: 'warn', onRequest: guard, schema }, async (_request, reply: FastifyReply) => {
     const text = await metrics.exposition()
     return reply.header('content-type', metrics.contentType).header('cache-control', 'no-store').send(text)

@@ -24,6 +24,7 @@ import { single, submissionOf } from './form.ts'
 import { CONTENT_TYPES, istanbulDateTime, render, xmlElement, type DocRecord, type Document, type Format } from './format.ts'
 import { expectedMs, type IndexedRequest, type Open311Index } from './request-index.ts'
 import { catalogueNames, noteType, serviceNotice, stepText } from './texts.ts'
+import { documentOnly, fileRequestSchema, requestSchema, resourceSchema, serviceDefinitionSchema } from './schemas.ts'
 
 export interface Open311Deps extends SubmitDeps {
   readonly catalogue: Catalogue
@@ -227,7 +228,7 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
       // (repeated `attribute[code][]` fields kept, `+` as space).
       scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, new URLSearchParams(body as string)))
 
-      scope.get<{ Params: { resource: string } }>('/:resource', { config: rateLimit }, async (request, reply) => {
+      scope.get<{ Params: { resource: string } }>('/:resource', { config: rateLimit, schema: resourceSchema, validatorCompiler: documentOnly }, async (request, reply) => {
         const { name, format } = splitResource(request.params.resource)
         const params = queryOf(request)
         checkJurisdiction(params)
@@ -317,7 +318,7 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
         }
       })
 
-      scope.get<{ Params: { file: string } }>('/services/:file', { config: rateLimit }, async (request, reply) => {
+      scope.get<{ Params: { file: string } }>('/services/:file', { config: rateLimit, schema: serviceDefinitionSchema, validatorCompiler: documentOnly }, async (request, reply) => {
         const { name, format } = splitResource(request.params.file)
         checkJurisdiction(queryOf(request))
         const category = categoryByCode(catalogue, name)
@@ -325,7 +326,7 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
         return send(reply, { root: 'service_definition', record: definitionRecord(category) }, format)
       })
 
-      scope.get<{ Params: { file: string } }>('/requests/:file', { config: rateLimit }, async (request, reply) => {
+      scope.get<{ Params: { file: string } }>('/requests/:file', { config: rateLimit, schema: requestSchema, validatorCompiler: documentOnly }, async (request, reply) => {
         const { name, format } = splitResource(request.params.file)
         const params = queryOf(request)
         checkJurisdiction(params)
@@ -336,7 +337,7 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
         return sendRequests(reply, [r], format, flag(params, 'extensions'))
       })
 
-      scope.post<{ Params: { resource: string } }>('/:resource', { onResponse: countSubmissions('open311') }, async (request, reply) => {
+      scope.post<{ Params: { resource: string } }>('/:resource', { onResponse: countSubmissions('open311'), schema: fileRequestSchema, validatorCompiler: documentOnly }, async (request, reply) => {
         const { name, format } = splitResource(request.params.resource)
         if (name !== 'requests') throw notFound(`'${name}' kaynağına POST yapılamaz; başvurular requests.${format} adresine gönderilir.`)
         if (!(request.body instanceof URLSearchParams)) throw badRequest('İstek gövdesi application/x-www-form-urlencoded biçiminde olmalı.')
