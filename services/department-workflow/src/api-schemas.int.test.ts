@@ -395,8 +395,9 @@ t.test('every route of the staff, privacy and audit APIs answers what its schema
   })
 
   t.test('every route was answered successfully and checked', async (t) => {
-    const routes = [...api.routes.keys()].filter((route) => !route.endsWith(' /healthz') && !route.endsWith(' /readyz'))
+    // The app's own routes (health, the API description, its page) are the service kit's, tested there.
     const ours = /^\/v1\/(cases|departments|workflows|privacy|audit)\b/
+    const routes = [...api.routes.keys()].filter((route) => ours.test(route.slice(route.indexOf(' ') + 1)))
     const listed = ACCESS_RULES.filter((rule) => ours.test(rule.path)).map((rule) => `${rule.method} ${rule.path}`)
     t.same(routes.toSorted(), listed.toSorted(), 'the routes are the access table\'s case, queue, workflow, privacy and audit rows')
     for (const route of routes) {

@@ -30,7 +30,7 @@ const Size = z.coerce.number().int().positive()
 
 const InclusionQuery = z
   .strictObject({
-    event: Size.optional().describe('global position of the event'),
+    event: Size.optional().describe('global position of the event').meta({ examples: [1] }),
     stream: z.string().min(1).max(300).optional(),
     revision: z.coerce.number().int().nonnegative().optional(),
     checkpoint: Size.optional().describe('tree size of a signed checkpoint; default the newest'),
@@ -38,7 +38,10 @@ const InclusionQuery = z
   .refine((q) => (q.event === undefined) !== (q.stream === undefined), { message: 'give either event (a global position) or stream and revision' })
   .refine((q) => (q.stream === undefined) === (q.revision === undefined), { message: 'stream and revision go together' })
 
-const ConsistencyQuery = z.strictObject({ from: Size, to: Size.optional() })
+const ConsistencyQuery = z.strictObject({
+  from: Size.describe('tree size of the older checkpoint').meta({ examples: [1] }),
+  to: Size.optional().describe('tree size of the newer checkpoint; default the newest'),
+})
 const CheckpointsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) })
 const CaseParams = z.strictObject({ caseId: z.string().min(1).max(100) })
 

@@ -72,7 +72,7 @@ const ErasureBody = z.intersection(
 ).meta({ examples: [{ phone: '+905321112233', requestReference: 'KVKK-2026-0042', legalBasis: 'KVKK m.7, m.11/1-e' }] })
 
 const SubjectQuery = z
-  .strictObject({ phone: z.string().trim().min(3).max(40).optional(), email: z.string().trim().min(3).max(254).optional() })
+  .strictObject({ phone: z.string().trim().min(3).max(40).optional().meta({ examples: ['+905321112233'] }), email: z.string().trim().min(3).max(254).optional() })
   .refine((q) => (q.phone === undefined) !== (q.email === undefined), { message: 'give exactly one of phone or email' })
 
 const DestructionQuery = z.strictObject({
