@@ -20,6 +20,9 @@
 // Options (env): BENCH_RATE (500 submissions/s), BENCH_SECONDS (20), BENCH_ARRIVALS (even | burst),
 // BENCH_RAMP (rates of the ramp, "300,500,700,900,1200"; "off" skips it), BENCH_RAMP_SECONDS (15),
 // BENCH_SEED (153), BENCH_WARMUP_SECONDS (kafka 40, standalone 5); kafka mode: BENCH_PROFILE (services to CPU-profile, e.g. "routing"), BENCH_PROFILE_DIR.
+// Standalone mode: BENCH_VARIANTS (e.g. "off,metrics,tracing,export") runs the steady phase on the product
+// with its metrics and tracing switched off and on, in the same run, and reports each one's cost against
+// off (bench/variants.ts; no ramp then), BENCH_VARIANT_ROUNDS (2).
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -32,6 +35,7 @@ import { openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
 import pg_ from 'pg'
 import { createKafkaLagReader, type KafkaLagReader } from '@civic-desk/messaging'
 import { freePort, load, paced, percentile, readLag, startTs, stop, waitForOk, type PacedResult } from './lib.ts'
+import { against, cpuMsOf, meanBy, startOtlpSink, variantEnv, variantSchedule, variantsFromEnv, type OtlpSink, type VariantName } from './variants.ts'
 import { createWorkload } from './workload.ts'
 
 const mode = process.env.BENCH_MODE ?? 'standalone'
@@ -126,13 +130,15 @@ interface FlowTarget {
   readonly storeKind: 'sqlite' | 'postgres'
   /** Events or messages not yet handled, per consumer (relay, each group), and their sum. */
   lag(): Promise<{ total: number; byConsumer: Record<string, number> }>
+  /** CPU ms the product's processes used so far (standalone: its one process); NaN where unknown. */
+  cpuMs(): number
   close(): Promise<void>
 }
 
-async function startStandalone(): Promise<FlowTarget> {
+async function startStandalone(env: Record<string, string> = {}): Promise<FlowTarget> {
   const dataDir = mkdtempSync(join(tmpdir(), 'civic-flow-'))
   const port = await freePort()
-  const server = startTs(join(root, 'services/standalone/src/main.ts'), { PORT: String(port), CIVIC_DATA_DIR: dataDir, LOG_LEVEL: 'warn' })
+  const server = startTs(join(root, 'services/standalone/src/main.ts'), { PORT: String(port), CIVIC_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env })
   await waitForOk(`http://127.0.0.1:${port}/readyz`)
   return {
     submitUrl: `http://127.0.0.1:${port}/v1/requests`,
@@ -143,6 +149,7 @@ async function startStandalone(): Promise<FlowTarget> {
       const { total, byReader } = await readLag(`http://127.0.0.1:${port}`, 0)
       return { total, byConsumer: { ...byReader } }
     },
+    cpuMs: () => cpuMsOf(server.pid),
     async close() {
       await stop(server)
       rmSync(dataDir, { recursive: true, force: true })
@@ -222,6 +229,7 @@ async function startKafkaStack(): Promise<FlowTarget> {
       for (const g of groups) byConsumer[`${g.groupId} ← ${g.topic}`] = g.lag
       return { total: Object.values(byConsumer).reduce((sum, n) => sum + n, 0), byConsumer }
     },
+    cpuMs: () => Number.NaN,
     async close() {
       await reader.close()
       // SIGTERM first: a graceful exit is when node writes --cpu-prof profiles.
@@ -233,8 +241,8 @@ async function startKafkaStack(): Promise<FlowTarget> {
   }
 }
 
-async function main() {
-  const target = mode === 'kafka' ? await startKafkaStack() : await startStandalone()
+async function main(env: Record<string, string> = {}, withRamp = true) {
+  const target = mode === 'kafka' ? await startKafkaStack() : await startStandalone(env)
   let store: EventStore | undefined
   let log: { readonly store: EventStore; close(): Promise<void> } | undefined
   try {
@@ -288,6 +296,7 @@ async function main() {
         }
       })()
       const headBefore = await store!.headPosition()
+      const cpuBefore = target.cpuMs()
       const result = await submit(phaseRate, phaseSeconds, `${phaseRate}/s`)
       // Events the store took per second during the phase: turns a lag in events into seconds.
       const eventsPerSecond = ((await store!.headPosition()) - headBefore) / Math.max(1, result.durationSeconds)
@@ -295,7 +304,9 @@ async function main() {
       await sampler
       const to = workload.count
       const phase = await drain(from, to)
-      return { result, phase, lagSamples, eventsPerSecond }
+      // The product's CPU for the phase's cases, until they were all routed and acknowledged.
+      const cpuMsPerCase = (target.cpuMs() - cpuBefore) / Math.max(1, to - from)
+      return { result, phase, lagSamples, eventsPerSecond, cpuMsPerCase }
     }
 
     // Measured warm: a fresh JVM (the broker) and fresh node processes compile their hot paths in
@@ -337,7 +348,7 @@ async function main() {
     // no consumer was more than two seconds of events behind, and none was still falling behind
     // (its last sample the phase's highest and above one second's worth). Offsets are committed
     // after handling, so a busy consumer always shows some lag.
-    if (rampRates.length > 0) {
+    if (withRamp && rampRates.length > 0) {
       const ramp: Array<Record<string, unknown>> = []
       let highestSustained = 0
       for (const stepRate of rampRates) {
@@ -381,10 +392,48 @@ async function main() {
       console.log(JSON.stringify({ mode, ramp, highestSustainedRate: highestSustained }, null, 2))
       console.log(`\n${mode}: highest sustained submission rate with bounded consumer lag: ${highestSustained}/s (ramp ${rampRates.join(', ')}, ${rampSeconds} s each)`)
     }
+    return { report, cpuMsPerCase: steady.cpuMsPerCase }
   } finally {
     await log?.close()
     await target.close()
   }
 }
 
-await main()
+/** BENCH_VARIANTS: the steady phase on the product with its metrics and tracing off and on, alternating. */
+async function compareVariants(names: readonly VariantName[]): Promise<void> {
+  if (mode !== 'standalone') throw new Error('BENCH_VARIANTS is for the standalone mode (one process whose CPU is read)')
+  const sink: OtlpSink | undefined = names.includes('export') ? await startOtlpSink() : undefined
+  const runs: Array<{ variant: VariantName; value: Awaited<ReturnType<typeof main>> }> = []
+  try {
+    for (const variant of variantSchedule(names)) {
+      say(`\nvariant ${variant}…`)
+      runs.push({ variant, value: await main(variantEnv(variant, sink?.url), false) })
+    }
+  } finally {
+    await sink?.close()
+  }
+  const cpu = meanBy(runs, (r) => r.cpuMsPerCase)
+  const routed = meanBy(runs, (r) => r.report.submitToRoutedMs.p99)
+  const ack = meanBy(runs, (r) => r.report.submitToAcknowledgementMs.p99)
+  const http = meanBy(runs, (r) => r.report.submitHttp.p99)
+  const ms = (n: number) => n.toFixed(0).padStart(5)
+  console.log(
+    [
+      '',
+      `bench:flow variants — ${rate} submissions/s (${arrivals}) for ${seconds} s, ${runs.length / names.length} rounds each (means)`,
+      '  variant    CPU ms/case   vs off    routed p99   ack p99   submit p99 (ms)',
+      ...names.map(
+        (name) =>
+          `  ${name.padEnd(9)} ${cpu.get(name)!.toFixed(3).padStart(11)}   ${against(cpu.get('off'), cpu.get(name)!).padStart(7)}   ${ms(routed.get(name)!)}        ${ms(ack.get(name)!)}     ${ms(http.get(name)!)}`,
+      ),
+      `  per run: ${runs.map((r) => `${r.variant} ${r.value.cpuMsPerCase.toFixed(3)} ms, ack p99 ${r.value.report.submitToAcknowledgementMs.p99} ms`).join('; ')}`,
+      ...(sink === undefined ? [] : [`  OTLP receiver got ${sink.received().requests} export requests, ${Math.round(sink.received().bytes / 1024)} KiB`]),
+      '  target: metrics ≤ 5 %, export ≤ 10 % CPU per case against off',
+      '',
+    ].join('\n'),
+  )
+}
+
+const variants = variantsFromEnv()
+if (variants === undefined) await main()
+else await compareVariants(variants)

@@ -4,7 +4,9 @@
 // Every second it reads every reader's lag (/v1/ops/streams): a run in which a reader keeps falling
 // behind is reported as not sustained, and after the load the time they need to catch up is shown.
 // Options (env): BENCH_CONNECTIONS (50), BENCH_SECONDS (15), BENCH_WARMUP_SECONDS (3), BENCH_SEED (153),
-// BENCH_ROOT (a checkout whose standalone to measure; default this one), BENCH_HELLO=off (no hello-world run).
+// BENCH_ROOT (a checkout whose standalone to measure; default this one), BENCH_HELLO=off (no hello-world run),
+// BENCH_VARIANTS (e.g. "off,metrics,tracing,export": the product with its metrics and tracing switched
+// off and on, in the same run, with the cost of each against off; see bench/variants.ts), BENCH_VARIANT_ROUNDS (2).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import type autocannon from 'autocannon'
 import { freePort, keptUp, load, readLag, startTs, stop, waitForOk, type LagSample, type LoadResult } from './lib.ts'
+import { against, cpuMsOf, meanBy, startOtlpSink, variantEnv, variantSchedule, variantsFromEnv, type OtlpSink, type VariantName } from './variants.ts'
 import { createWorkload } from './workload.ts'
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
@@ -40,10 +43,10 @@ function summary(r: LoadResult, okStatus: number) {
   return { ok, perSecond: ok / r.duration, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx + r.timeouts }
 }
 
-async function benchIntake() {
+async function benchIntake(env: Record<string, string> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'civic-bench-'))
   const port = await freePort()
-  const server = startTs(join(root, 'services/standalone/src/main.ts'), { PORT: String(port), CIVIC_DATA_DIR: dataDir, LOG_LEVEL: 'warn' })
+  const server = startTs(join(root, 'services/standalone/src/main.ts'), { PORT: String(port), CIVIC_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env })
   try {
     await waitForOk(`http://127.0.0.1:${port}/readyz`)
     const base = { url: `http://127.0.0.1:${port}/v1/requests`, connections, method: 'POST' as const, headers: { authorization: 'Bearer dev-channel', 'content-type': 'application/json' } }
@@ -61,7 +64,10 @@ async function benchIntake() {
       )
     }, 1000)
     const headBefore = (await readLag(origin, started)).head
+    const cpuBefore = cpuMsOf(server.pid)
     const result = await load({ ...base, duration: seconds, requests: [{ setupRequest }] })
+    // The server's CPU for the measured load (its consumers still working off their lag come after).
+    const cpuMs = cpuMsOf(server.pid) - cpuBefore
     clearInterval(sampler)
     const atEnd = await readLag(origin, started)
     const eventsPerSecond = (atEnd.head - headBefore) / seconds
@@ -84,7 +90,8 @@ async function benchIntake() {
       after = page[page.length - 1]!.position
     }
     await store.close()
-    return { ...summary(result, 201), acknowledged: warm['2xx'] + result['2xx'], stored, eventsPerSecond, atEnd, verdict, drainMs }
+    const measured = summary(result, 201)
+    return { ...measured, acknowledged: warm['2xx'] + result['2xx'], stored, eventsPerSecond, atEnd, verdict, drainMs, cpuMsPerSubmission: cpuMs / Math.max(1, measured.ok) }
   } finally {
     await stop(server)
     rmSync(dataDir, { recursive: true, force: true })
@@ -102,6 +109,12 @@ async function benchHello() {
   } finally {
     await stop(server)
   }
+}
+
+const variants = variantsFromEnv()
+if (variants !== undefined) {
+  await compareVariants(variants)
+  process.exit(0)
 }
 
 const intake = await benchIntake()
@@ -128,3 +141,40 @@ process.stdout.write(
     '',
   ].join('\n'),
 )
+
+/** BENCH_VARIANTS: the same load on the product with its metrics and tracing off and on, alternating. */
+async function compareVariants(names: readonly VariantName[]): Promise<void> {
+  const sink: OtlpSink | undefined = names.includes('export') ? await startOtlpSink() : undefined
+  const runs: Array<{ variant: VariantName; value: Awaited<ReturnType<typeof benchIntake>> }> = []
+  try {
+    for (const variant of variantSchedule(names)) {
+      process.stderr.write(`\nvariant ${variant}…\n`)
+      const value = await benchIntake(variantEnv(variant, sink?.url))
+      runs.push({ variant, value })
+      process.stderr.write(`variant ${variant}: ${Math.round(value.perSecond)} subs/s, p99 ${value.p99} ms, ${value.cpuMsPerSubmission.toFixed(3)} CPU ms per submission\n`)
+    }
+  } finally {
+    await sink?.close()
+  }
+  const rate = meanBy(runs, (r) => r.perSecond)
+  const cpu = meanBy(runs, (r) => r.cpuMsPerSubmission)
+  const p99 = meanBy(runs, (r) => r.p99)
+  const lost = runs.filter((r) => r.value.stored < r.value.acknowledged).length
+  const f = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 })
+  const lines = [
+    '',
+    `bench:intake variants — ${connections} connections, ${seconds}s measured after ${warmupSeconds}s warm-up, ${runs.length / names.length} rounds each (means)`,
+    '  variant    subs/s   vs off    CPU ms/sub   vs off    p99 ms',
+    ...names.map((name) => {
+      const r = rate.get(name)!
+      const c = cpu.get(name)!
+      return `  ${name.padEnd(9)} ${f(r).padStart(7)}   ${against(rate.get('off'), r, false).padStart(7)}   ${c.toFixed(3).padStart(10)}   ${against(cpu.get('off'), c).padStart(7)}   ${f(p99.get(name)!).padStart(6)}`
+    }),
+    `  per run: ${runs.map((r) => `${r.variant} ${f(r.value.perSecond)}/s ${r.value.cpuMsPerSubmission.toFixed(3)} ms`).join('; ')}`,
+    ...(sink === undefined ? [] : [`  OTLP receiver got ${f(sink.received().requests)} export requests, ${f(sink.received().bytes / 1024)} KiB`]),
+    `  acknowledged → on disk: ${lost === 0 ? 'none lost in any run' : `!! ${lost} runs lost acknowledged requests`}`,
+    '  target: metrics ≤ 5 %, export ≤ 10 % (throughput and CPU per submission against off)',
+    '',
+  ]
+  process.stdout.write(lines.join('\n'))
+}

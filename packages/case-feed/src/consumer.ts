@@ -11,7 +11,7 @@
  */
 import { CaseRuleViolation } from '@civic-desk/case-domain'
 import { NonRetriableError, type Bus, type BusMessage, type BusSubscription } from '@civic-desk/messaging'
-import type { Logger } from '@civic-desk/service-kit'
+import { processMetrics, type Logger } from '@civic-desk/service-kit'
 import type { z } from 'zod'
 import { CaseEventDecodeError } from './codec.ts'
 import type { ReaderStatus } from './projection.ts'
@@ -49,11 +49,20 @@ export class ConsumerCore {
   rejected = 0
   lastError: string | undefined
   running = true
+  // The group's series of civic_consumer_handler_duration_seconds, made once (undefined with metrics off).
+  private readonly duration
 
   constructor(
     readonly groupId: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.duration = processMetrics()?.handlerDuration.labels({ group: groupId })
+  }
+
+  /** Records one handler call that began at `startedAt` (performance.now()). */
+  handled(startedAt: number): void {
+    this.duration?.observe((performance.now() - startedAt) / 1000)
+  }
 
   count(outcome: Outcome): void {
     const name = outcome === undefined || outcome === '' ? 'handled' : outcome
@@ -129,10 +138,13 @@ export async function startTopicConsumer<V>(options: TopicConsumerOptions<V>): P
     ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
     ...(options.retryBackoffMs === undefined ? {} : { retryBackoffMs: options.retryBackoffMs }),
     handler: async (message) => {
+      const startedAt = performance.now()
       try {
         core.count(await options.handle(message))
       } catch (error) {
         throw core.failure(error, `${message.topic}:${message.partition}:${message.offset}`, { partition: message.partition, offset: message.offset, key: message.key })
+      } finally {
+        core.handled(startedAt)
       }
     },
   })

@@ -154,11 +154,14 @@ export async function startStoreGroup(options: StoreGroupOptions): Promise<Consu
     let attempts = 0
     const attempt = async (): Promise<Outcome> => {
       attempts++
+      const startedAt = performance.now()
       try {
         // In the event's trace: what the handler appends, publishes and logs continues it.
         return await inSpan(`process ${options.groupId}`, { kind: 'consumer', parent: parentFrom(event.event.traceparent), attributes: { 'civic.consumer.group': options.groupId, 'civic.event.type': event.event.type } }, () => options.handle(event))
       } catch (error) {
         throw core.failure(error, `position ${item.position}`, fields)
+      } finally {
+        core.handled(startedAt)
       }
     }
     try {

@@ -71,3 +71,17 @@ t.test('the topics job creates the topics of infra/kafka/topics.json', async (t)
   const topics = JSON.parse(readFileSync(join(repoRoot, 'infra/kafka/topics.json'), 'utf8')) as { topics: { name: string }[] }
   t.same(topics.topics.map((x) => x.name).sort(), ['civic.assignments.v1', 'civic.case-events.v1', 'civic.dead-letter.v1', 'civic.intake.rejected.v1', 'civic.intake.v1'])
 })
+
+t.test('Prometheus scrapes every service of the stack on its port, and compose mounts the metrics files', async (t) => {
+  const prometheus = parse(readFileSync(join(repoRoot, 'infra/prometheus/prometheus.yml'), 'utf8')) as {
+    scrape_configs: { job_name: string; authorization?: { credentials_file?: string }; static_configs: { targets: string[] }[] }[]
+  }
+  const targets = new Set(prometheus.scrape_configs.flatMap((job) => job.static_configs.flatMap((c) => c.targets)))
+  for (const name of SERVICES) t.ok(targets.has(`${name}:${String(compose.services[name]?.environment?.PORT)}`), `${name} is scraped`)
+  t.ok(targets.has('civic-desk:3000'), 'standalone is scraped')
+  for (const job of prometheus.scrape_configs) t.equal(job.authorization?.credentials_file, '/run/secrets/civic-metrics-token', `${job.job_name}: bearer token from a file`)
+  const mounts = (name: string) => ((compose.services[name] as { volumes?: string[] } | undefined)?.volumes ?? []).map((v) => v.split(':')[0]!).filter((v) => v.startsWith('./'))
+  t.same(mounts('prometheus'), ['./infra/prometheus/prometheus.yml'])
+  t.same(mounts('grafana'), ['./infra/grafana/provisioning', './infra/grafana/dashboards'])
+  for (const name of SERVICES) t.ok(String(compose.services[name]?.environment?.CIVIC_METRICS_TOKEN).includes('CIVIC_METRICS_TOKEN'), `${name} gets the metrics token`)
+})

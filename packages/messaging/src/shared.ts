@@ -3,6 +3,7 @@
  * validating delivered values, handler retries with back-off and dead-letter records. Internal
  * to the package, so the memory, sqlite and Kafka adapters cannot drift apart on these rules.
  */
+import { processMetrics } from '@civic-desk/service-kit'
 import pRetry from 'p-retry'
 import type { z } from 'zod'
 import { TRACE_HEADERS, currentTrace, headersOf, inSpan, parentFrom } from '@civic-desk/tracing'
@@ -102,6 +103,8 @@ export function deadLetterRecord(input: {
   readonly failedAt: Date
   readonly payload: { readonly rawValue: string } | { readonly value: unknown }
 }): DeadLetterRecord {
+  // Every reader that gives up on a message builds its record here: the one place to count them.
+  processMetrics()?.deadLetters.inc({ topic: input.source.topic, kind: input.kind })
   const base = {
     error: { kind: input.kind, message: input.message },
     source: input.source,

@@ -4,6 +4,7 @@
  * to `createHttpApp` with `httpTimeouts(config)`.
  */
 import { z } from 'zod'
+import { metricsConfigEntries } from './metrics.ts'
 import { tracingConfigEntries } from './tracing-config.ts'
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, type HttpTimeouts } from './protocol-errors.ts'
 
@@ -18,6 +19,9 @@ export const httpConfigEntries = {
     schema: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
     doc: 'Time (ms) a client has to send the whole request, body included; a body that dribbles in is cut off with 408 after it',
   },
+  // Prometheus metrics (metrics.ts): every process with an API serves GET /metrics.
+  ...metricsConfigEntries,
+  // W3C trace context and OTLP export (tracing-config.ts).
   ...tracingConfigEntries,
 } as const
 

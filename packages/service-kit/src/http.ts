@@ -41,6 +41,11 @@
  * and type their handlers with `app.withTypeProvider<ZodTypeProvider>()`; the zod type provider
  * validates them and its issues become `validation_failed` with the same fields and messages as
  * `parseWith`. A route that declares JSON schemas instead keeps fastify's own (ajv) validation.
+ *
+ * Response schemas (zod, `response: { 200: X, ...problemResponses(409) }`) describe the route in
+ * the API description (`/openapi.json`, `/docs`: openapi.ts) and are never used to serialize:
+ * answers go out as plain JSON, so a schema that lags behind its handler cannot turn an answer
+ * into a 500; the API description's tests hold the handlers to their schemas instead.
  */
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
@@ -55,15 +60,17 @@ import {
   type FastifySchemaCompiler,
   type FastifySerializerCompiler,
 } from 'fastify'
-import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import { hasZodFastifySchemaValidationErrors, validatorCompiler } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { TRACE_ID_RESPONSE_HEADER, enterTrace, parentFrom, startSpan, tracingEnabled, type Span } from '@civic-desk/tracing'
 import { accessRuleFor, type AccessRule } from './access-rules.ts'
 import type { AccessControl } from './auth.ts'
 import { ProblemError, ServiceUnavailableError, ValidationError, validationErrorFromZod, type FieldError, type IssueLike, type RequestPart } from './errors.ts'
 import { useStrictJsonParser } from './json-body.ts'
+import { registerApiDescription } from './openapi.ts'
 import type { Logger } from './logging.ts'
-import { PROBLEM_CONTENT_TYPE, problemType } from './problem.ts'
+import { installMetrics } from './metrics.ts'
+import { PROBLEM_CONTENT_TYPE, problemResponses, problemType } from './problem.ts'
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, answerProtocolErrors, checkTimeouts, checkingIntervalMs, type HttpTimeouts } from './protocol-errors.ts'
 
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, ProblemSchema, problemResponses, problemType } from './problem.ts'
@@ -135,6 +142,10 @@ declare module 'fastify' {
     correlationId: string
     /** The caller's `x-request-id` when it was sane, else null: untrusted, recorded apart as `clientRequestId`. */
     clientRequestId: string | null
+  }
+  interface FastifyReply {
+    /** The problem code of an error answer (`validation_failed`, …), null otherwise: what metrics count refusals by. */
+    problemCode: string | null
   }
   interface FastifyInstance {
     /** `access.requireRole` of the app's access control; throws at route definition when the app has none. */
@@ -245,8 +256,10 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
     if (route.validatorCompiler === undefined && [schema.params, schema.querystring, schema.body, schema.headers].some(isZodSchema)) {
       route.validatorCompiler = zodValidatorCompiler
     }
-    if (route.serializerCompiler === undefined && typeof schema.response === 'object' && schema.response !== null && Object.values(schema.response).some(isZodSchema)) {
-      route.serializerCompiler = zodSerializerCompiler
+    // Zod response schemas document (the OpenAPI description) and tests hold routes to them; they
+    // never serialize: a drift between a schema and a handler must not turn an answer into a 500.
+    if (route.serializerCompiler === undefined && typeof schema.response === 'object' && schema.response !== null && Object.values(schema.response).some(describesWithZod)) {
+      route.serializerCompiler = plainJsonSerializerCompiler
     }
   })
 
@@ -258,6 +271,7 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   app.decorateRequest('principal', null)
   app.decorateRequest('correlationId', '')
   app.decorateRequest('clientRequestId', null)
+  app.decorateReply('problemCode', null)
   const access = options.access
   app.decorate(
     'requireRole',
@@ -269,6 +283,11 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   )
 
   protocol.install(app)
+  // Before any route: the document lists the routes registered after it.
+  registerApiDescription(app, { serviceName: options.serviceName, ...(accessRules === undefined ? {} : { accessRules }) })
+  // Prometheus: request counts and durations by route pattern, and GET /metrics (metrics.ts), after the
+  // API description so that /metrics is in the document.
+  installMetrics(app, access, options.eventStore?.head)
 
   app.addHook('onRequest', async (request, reply) => {
     // The request id may be the caller's (it joins their logs to ours); the audit trail's id is ours.
@@ -323,7 +342,7 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) => sendProblem(request, reply, notFound(request)))
 
   const service = options.serviceName
-  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok', service }))
+  app.get('/healthz', { logLevel: 'warn', schema: { tags: ['health'], summary: 'Liveness: the process answers', response: { 200: HealthSchema } } }, async () => ({ status: 'ok', service }))
 
   // Load balancers probe without a token and need only the status; the positions are for operators.
   const mayReadDetails = (request: FastifyRequest): boolean => {
@@ -335,7 +354,13 @@ export function createHttpApp(options: CreateHttpAppOptions): FastifyInstance {
     }
   }
 
-  app.get('/readyz', { logLevel: 'warn' }, async (request, reply) => {
+  const readyzSchema = {
+    tags: ['health'],
+    summary: 'Readiness: the dependencies answer',
+    description: 'Without a token, the status only; with an operator token, `details` name internal positions (the event store and its head, the readers).',
+    response: { 200: ReadySchema, ...problemResponses(503) },
+  }
+  app.get('/readyz', { logLevel: 'warn', schema: readyzSchema }, async (request, reply) => {
     // A service without a check of its own (notification) is still not ready while its store does not answer.
     if (options.readiness === undefined && options.eventStore === undefined) return { status: 'ready', service }
     let report: Readiness
@@ -389,6 +414,7 @@ function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Prob
     ...(problem.errors === undefined ? {} : { errors: problem.errors }),
   }
   reply.code(problem.status)
+  reply.problemCode = problem.code
   reply.header('x-request-id', request.id)
   for (const [name, value] of Object.entries(problem.headers ?? {})) reply.header(name, value)
   reply.header('content-type', PROBLEM_CONTENT_TYPE)
@@ -406,9 +432,23 @@ function isZodSchema(schema: unknown): boolean {
   return schema instanceof z.core.$ZodType
 }
 
+/** A zod response schema, or one per media type (`{ content: { 'text/csv': { schema } } }`). */
+function describesWithZod(schema: unknown): boolean {
+  if (isZodSchema(schema)) return true
+  const content = typeof schema === 'object' && schema !== null ? (schema as { content?: unknown }).content : undefined
+  return typeof content === 'object' && content !== null && Object.values(content).some((c: unknown) => typeof c === 'object' && c !== null && isZodSchema((c as { schema?: unknown }).schema))
+}
+
+const HealthSchema = z.object({ status: z.literal('ok'), service: z.string().meta({ examples: ['civic-desk'] }) })
+const ReadySchema = z.object({
+  status: z.literal('ready'),
+  service: z.string(),
+  details: z.record(z.string(), z.unknown()).optional().describe('Internal positions: operators only'),
+})
+
 // The provider's compilers, typed for fastify's route options; the onRoute hook hands them zod schemas only.
 const zodValidatorCompiler: FastifySchemaCompiler<FastifySchema> = (route) => validatorCompiler({ ...route, schema: route.schema as z.core.$ZodType })
-const zodSerializerCompiler: FastifySerializerCompiler<FastifySchema> = (route) => serializerCompiler({ ...route, schema: route.schema as z.core.$ZodType })
+const plainJsonSerializerCompiler: FastifySerializerCompiler<FastifySchema> = () => (data) => JSON.stringify(data)
 
 function validationProblem(error: ValidationError): ProblemInit {
   return { status: error.status, code: error.code, title: error.title, detail: error.detail, errors: error.errors, extensions: error.extensions, headers: error.headers }

@@ -64,6 +64,8 @@ export {
   type ProblemDetails,
   type Readiness,
 } from './http.ts'
+/** The API description every app serves (`/openapi.json`, Swagger UI at `/docs`). */
+export { API_TAGS, DOCS_PREFIX, OPENAPI_PATH, isHiddenRoute, registeredRoutes, type RegisteredRoute } from './openapi.ts'
 /** The type provider routes declare their zod schemas through: `app.withTypeProvider<ZodTypeProvider>()`. */
 export type { ZodTypeProvider } from 'fastify-type-provider-zod'
 export {
@@ -87,5 +89,19 @@ export {
 } from './auth.ts'
 /** Every route of the product with who may call it and what each caller sees. */
 export { ACCESS_RULES, CONSOLE_FILES, accessRuleFor, type AccessRule, type Grant } from './access-rules.ts'
+/** Prometheus metrics: the process's figures, GET /metrics, the CIVIC_METRICS_LISTEN listener, the append counter. */
+export {
+  CivicMetrics,
+  configureMetrics,
+  countingAppends,
+  listenForMetrics,
+  metricsConfigEntries,
+  processMetrics,
+  upProbe,
+  type MetricsListener,
+  type MetricsSettings,
+  type MetricsSnapshot,
+  type ScrapeSource,
+} from './metrics.ts'
 export { installShutdown, type InstallShutdownOptions, type Shutdown, type ShutdownTask } from './shutdown.ts'
 export { defaultCatalogueFile, loadCatalogue } from './catalogue.ts'

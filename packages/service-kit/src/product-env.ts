@@ -29,6 +29,9 @@ export const PRODUCT_VARIABLES: ReadonlySet<string> = new Set([
   'CIVIC_AUDIT_CHECKPOINT_INTERVAL_MS',
   'CIVIC_MASTER_KEY',
   'CIVIC_MAX_REOPENINGS',
+  'CIVIC_METRICS',
+  'CIVIC_METRICS_LISTEN',
+  'CIVIC_METRICS_TOKEN',
   'CIVIC_MUNICIPALITY_NAME',
   // Read by `pnpm privacy:rotate-master-key` only: the master key to rotate to (else a new one).
   'CIVIC_NEW_MASTER_KEY',

@@ -100,3 +100,43 @@ export async function exclusiveHeavyTest(t: { teardown(fn: () => void | Promise<
   }
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 }
+
+/** One sample of a Prometheus text exposition. */
+export interface MetricSample {
+  readonly name: string
+  readonly labels: Readonly<Record<string, string>>
+  readonly value: number
+}
+
+/** A parsed Prometheus text exposition: the samples, and the metric families its `# TYPE` lines name. */
+export interface ParsedMetrics {
+  readonly samples: readonly MetricSample[]
+  readonly families: ReadonlySet<string>
+  /** Sum of the samples named `name` whose labels include `labels`. */
+  value(name: string, labels?: Readonly<Record<string, string>>): number
+}
+
+/** Parses the text format prom-client writes (one sample a line, `# HELP` / `# TYPE` comments). */
+export function parseMetrics(text: string): ParsedMetrics {
+  const samples: MetricSample[] = []
+  const families = new Set<string>()
+  for (const line of text.split('\n')) {
+    if (line.startsWith('# TYPE ')) {
+      families.add(line.split(' ')[2] ?? '')
+      continue
+    }
+    if (line === '' || line.startsWith('#')) continue
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
+    if (match === null) throw new Error(`not a sample line: ${line}`)
+    const labels: Record<string, string> = {}
+    for (const l of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c))
+    samples.push({ name: match[1]!, labels, value: Number(match[3]) })
+  }
+  return {
+    samples,
+    families,
+    value(name, labels = {}) {
+      return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0)
+    },
+  }
+}

@@ -7,7 +7,7 @@ import { registerConsole } from '@civic-desk/console'
 import { TOPICS, createKafkaLagReader, openServiceBus } from '@civic-desk/messaging'
 import { createCaseFeed } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
-import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
+import { ACCESS_RULES, accessConfigOrDev, configureMetrics, createAccessControl, createHttpApp, createLogger, exitAtStart, httpTimeouts, installShutdown, listenForMetrics, loadCatalogue, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
 import { dashboardConfig } from './config.ts'
 import { loadOrCreateStoreIdentity } from './identity.ts'
 import { openReadModels } from './open.ts'
@@ -16,6 +16,8 @@ import { createRelayStatusClient } from './relay-status.ts'
 import { headRate, registerDashboardRoutes, type ConsumerStatus } from './routes.ts'
 
 const config = parseConfigOrExit(dashboardConfig, process.env, 'dashboard')
+// Before anything records: CIVIC_METRICS=off leaves every figure unrecorded.
+configureMetrics(config)
 
 const logger = createLogger({ level: config.logLevel, name: 'dashboard' })
 // Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
@@ -78,9 +80,12 @@ registerDashboardRoutes(app, { readModels, projector, store, catalogue, access, 
 // The operator console (static pages over the API above) at /.
 await registerConsole(app)
 
+// CIVIC_METRICS_LISTEN: GET /metrics without a token on a private address.
+const metricsListener = await listenForMetrics(config, logger)
 const shutdown = installShutdown({
   logger,
   tasks: [
+    { name: 'metrics listener', close: async () => metricsListener?.close() },
     { name: 'http', close: () => app.close() },
     { name: 'projector', close: () => projector.stop() },
     { name: 'case feed', close: () => feed.close() },

@@ -6,9 +6,10 @@ import type { Catalogue } from '@civic-desk/contracts'
 import { caseIdForTrackingCode, parseTrackingCode } from '@civic-desk/case-domain'
 import type { EventStore } from '@civic-desk/event-store'
 import type { ReadModelStore, VersionReader } from '@civic-desk/read-models'
-import { ForbiddenError, NotFoundError, ServiceUnavailableError, parseWith, type AccessControl, type Logger, type Principal } from '@civic-desk/service-kit'
+import { ForbiddenError, NotFoundError, ServiceUnavailableError, parseWith, problemResponses, processMetrics, upProbe, type AccessControl, type Logger, type Principal } from '@civic-desk/service-kit'
 import type { DashboardProjector } from './projector.ts'
 import { caseView, departmentCsv, departmentView, istanbulRange, neighbourhoodsView, overview } from './views.ts'
+import { CsvResponse, DashboardCaseSchema, DepartmentSchema, NeighbourhoodsSchema, OverviewSchema, ReadModelsSchema, RebuildSchema, StreamsSchema } from './schemas.ts'
 
 /** One consumer of the case events (or the relay) as the operators' stream view lists it. */
 export interface ConsumerStatus {
@@ -38,11 +39,11 @@ export interface DashboardRouteDeps {
   readonly eventStore?: { readonly kind: string; readonly target: string }
 }
 
-const Code = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'a department code (kebab-case)').max(100)
+const Code = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'a department code (kebab-case)').max(100).meta({ examples: ['fen-isleri'] })
 const DepartmentParams = z.strictObject({ code: Code })
 const DepartmentQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(5000).default(500) })
-const CaseParams = z.strictObject({ ref: z.string().min(1).max(100) })
-const Day = z.iso.date()
+const CaseParams = z.strictObject({ ref: z.string().min(1).max(100).describe('A case id or a tracking code') })
+const Day = z.iso.date().describe('An Istanbul day, YYYY-MM-DD').meta({ examples: ['2026-11-20'] })
 const CsvQuery = z
   .strictObject({ from: Day, to: Day })
   .refine((q) => q.from <= q.to, { message: '`from` must not be after `to`', path: ['to'] })
@@ -74,11 +75,22 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
     return r
   }
 
-  app.get('/v1/dashboards/overview', { onRequest: overviewRoles }, async () => overview(await reader(), catalogue, now()))
+  // The request schemas document; the handlers parse with the same ones (parseWith) as before.
+  const readModelsMissing = problemResponses(503)
+  const overviewSchema = { tags: ['dashboards'], summary: 'Totals, today, SLA health per directorate, submissions per minute', response: { 200: OverviewSchema, ...readModelsMissing } }
+  app.get('/v1/dashboards/overview', { onRequest: overviewRoles, schema: overviewSchema }, async () => overview(await reader(), catalogue, now()))
 
-  app.get('/v1/dashboards/neighbourhoods', { onRequest: overviewRoles }, async () => neighbourhoodsView(await reader(), catalogue, now()))
+  const neighbourhoodsSchema = { tags: ['dashboards'], summary: 'Cases per neighbourhood (spellings merged), open and per category', response: { 200: NeighbourhoodsSchema, ...readModelsMissing } }
+  app.get('/v1/dashboards/neighbourhoods', { onRequest: overviewRoles, schema: neighbourhoodsSchema }, async () => neighbourhoodsView(await reader(), catalogue, now()))
 
-  app.get('/v1/dashboards/departments/:code', { onRequest: departmentRoles }, async (request) => {
+  const departmentSchema = {
+    tags: ['dashboards'],
+    summary: "A directorate's SLA health, counts, queue and response times",
+    params: DepartmentParams,
+    querystring: DepartmentQuery,
+    response: { 200: DepartmentSchema, ...readModelsMissing },
+  }
+  app.get('/v1/dashboards/departments/:code', { onRequest: departmentRoles, schema: departmentSchema }, async (request) => {
     const { code } = parseWith(DepartmentParams, request.params, 'params')
     const { limit } = parseWith(DepartmentQuery, request.query, 'query')
     if (!mayReadDepartment(principalOf(request), code)) throw new ForbiddenError(`Only staff of ${code}, operators and supervisors see this department.`)
@@ -87,7 +99,15 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
     return view
   })
 
-  app.get('/v1/dashboards/departments/:code/cases.csv', { onRequest: departmentRoles }, async (request, reply) => {
+  const csvSchema = {
+    tags: ['dashboards'],
+    summary: "A directorate's cases submitted in a date range, as CSV",
+    params: DepartmentParams,
+    querystring: CsvQuery,
+    produces: ['text/csv'],
+    response: { 200: CsvResponse, ...readModelsMissing },
+  }
+  app.get('/v1/dashboards/departments/:code/cases.csv', { onRequest: departmentRoles, schema: csvSchema }, async (request, reply) => {
     const { code } = parseWith(DepartmentParams, request.params, 'params')
     const { from, to } = parseWith(CsvQuery, request.query, 'query')
     if (!mayReadDepartment(principalOf(request), code)) throw new ForbiddenError(`Only staff of ${code}, operators and supervisors export this department.`)
@@ -100,7 +120,14 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
       .send(csv)
   })
 
-  app.get('/v1/dashboards/cases/:ref', { onRequest: departmentRoles }, async (request) => {
+  const caseSchema = {
+    tags: ['dashboards'],
+    summary: 'One case summary and timeline by case id or tracking code (no personal data)',
+    description: "Another directorate's case answers `404`, as an unknown one does.",
+    params: CaseParams,
+    response: { 200: DashboardCaseSchema, ...readModelsMissing },
+  }
+  app.get('/v1/dashboards/cases/:ref', { onRequest: departmentRoles, schema: caseSchema }, async (request) => {
     const { ref } = parseWith(CaseParams, request.params, 'params')
     const r = await reader()
     let caseId: string | null = null
@@ -118,7 +145,8 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
     return { position: r.position, case: caseView(doc) }
   })
 
-  app.get('/v1/ops/streams', { onRequest: opsRoles }, async () => {
+  const streamsSchema = { tags: ['operations'], summary: "The store's head, each consumer's position and lag, events per second, dead letters", response: { 200: StreamsSchema } }
+  app.get('/v1/ops/streams', { onRequest: opsRoles, schema: streamsSchema }, async () => {
     const [head, consumers, deadLetters] = await Promise.all([deps.store.headPosition(), deps.consumers(), readModels.deadLetters(20)])
     return {
       generatedAt: now().toISOString(),
@@ -130,15 +158,43 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
     }
   })
 
-  app.get('/v1/ops/read-models', { onRequest: opsRoles }, async () => {
+  // Prometheus: the lag of every reader exactly as the stream view above shows it (one source for
+  // both), and whether the read models' Redis answers; computed when scraped.
+  const metrics = processMetrics()
+  if (metrics !== undefined) {
+    const removals = [
+      metrics.addScrapeSource('consumerLag', async () =>
+        (await deps.consumers()).flatMap((c) => (c.lag === null ? [] : [[{ group: groupLabel(c.name), kind: c.kind, topic: c.topic ?? '' }, c.lag] as const])),
+      ),
+      ...(readModels.kind === 'redis' ? [metrics.addScrapeSource('redisUp', upProbe(() => readModels.active()))] : []),
+    ]
+    app.addHook('onClose', async () => {
+      for (const remove of removals) remove()
+    })
+  }
+
+  const readModelsSchema = { tags: ['operations'], summary: 'The active read-model version and the rebuild in progress', response: { 200: ReadModelsSchema } }
+  app.get('/v1/ops/read-models', { onRequest: opsRoles, schema: readModelsSchema }, async () => {
     const active = await readModels.active()
     return { activeVersion: active?.version ?? null, position: active?.position ?? 0, store: readModels.kind, rebuilding: deps.projector.rebuilding }
   })
 
-  app.post('/v1/ops/read-models/rebuild', { onRequest: opsRoles }, async (_request, reply) => {
+  const rebuildSchema = {
+    tags: ['operations'],
+    summary: 'Start a rebuild of the read models into a new version',
+    description: 'One at a time: `409` with the running one\'s progress.',
+    response: { 202: RebuildSchema, ...problemResponses(409) },
+  }
+  app.post('/v1/ops/read-models/rebuild', { onRequest: opsRoles, schema: rebuildSchema }, async (_request, reply) => {
     const { version } = await deps.projector.rebuild()
     return reply.code(202).send({ version })
   })
+}
+
+/** A consumer's name as a label: the group without what changes over time (`dashboard (read models v3)` → `dashboard`). */
+function groupLabel(name: string): string {
+  const cut = name.indexOf(' (')
+  return cut === -1 ? name : name.slice(0, cut)
 }
 
 /**

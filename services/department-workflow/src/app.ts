@@ -38,8 +38,10 @@ import {
   type EventStoreDescription, type HttpTimeouts,
   type Logger,
   type Principal,
+  problemResponses,
   type ZodTypeProvider,
 } from '@civic-desk/service-kit'
+import { CaseHistorySchema, CaseReadSchema, CaseViewSchema, DepartmentQueueSchema, WorkflowsSchema } from './api-schemas.ts'
 import { Instant, caseAsOf, type RecordedChange } from './as-of.ts'
 import type { OpenCases } from './open-cases.ts'
 import { DEFAULT_NOTES_PAGE, MAX_NOTES_PAGE, caseView, historyEntries, nextWorkflowSteps, workflowOfCase, type CaseView, type Visibility } from './views.ts'
@@ -87,28 +89,68 @@ const CaseQuery = z.strictObject({
 })
 /** `until`: only the events recorded up to this instant. */
 const HistoryQuery = z.strictObject({ until: Instant.optional() })
-const DepartmentParams = z.strictObject({ code: CatalogueCodeSchema })
-const StepParams = z.strictObject({ caseId: CaseId, step: CatalogueCodeSchema })
+const DepartmentParams = z.strictObject({ code: CatalogueCodeSchema.meta({ examples: ['fen-isleri'] }) })
+const StepParams = z.strictObject({ caseId: CaseId, step: CatalogueCodeSchema.meta({ examples: ['ev-ziyareti-planlandi'] }) })
 
 /** Request bodies of the commands, one strict schema each: unknown fields are refused. */
 export const CommandBodies = {
-  accept: z.strictObject({}),
-  start: z.strictObject({ note: Text(4000).optional() }),
-  note: z.strictObject({ text: Text(4000) }),
-  'request-info': z.strictObject({ question: Text(2000) }),
-  'citizen-reply': z.strictObject({ text: Text(4000), channel: Channel.optional() }),
-  transfer: z.strictObject({ department: CatalogueCodeSchema, category: CatalogueCodeSchema.optional(), reason: Text(2000) }),
-  resolve: z.strictObject({ resolution: Text(4000) }),
-  reject: z.strictObject({ reasonCode: RejectionReason, reason: Text(2000) }),
+  accept: z.strictObject({}).meta({ examples: [{}] }),
+  start: z.strictObject({ note: Text(4000).optional() }).meta({ examples: [{ note: 'Ekip yarın sabah 09.00’da Şehit Öğretmen Sokak’ta çalışmaya başlayacak.' }] }),
+  note: z.strictObject({ text: Text(4000) }).meta({ examples: [{ text: 'Vatandaş telefonla arandı; çukurun derinliği yaklaşık 20 cm, okul servisleri etkileniyor.' }] }),
+  'request-info': z.strictObject({ question: Text(2000) }).meta({ examples: [{ question: 'Çukur hangi kapı numarasının önünde? Fotoğraf gönderebilir misiniz?' }] }),
+  'citizen-reply': z
+    .strictObject({ text: Text(4000), channel: Channel.optional() })
+    .meta({ examples: [{ text: '12 numaralı apartmanın önünde, eczanenin karşısında.', channel: 'call-center' }] }),
+  transfer: z
+    .strictObject({ department: CatalogueCodeSchema, category: CatalogueCodeSchema.optional(), reason: Text(2000) })
+    .meta({ examples: [{ department: 'temizlik', category: 'cop-toplama', reason: 'Konu yol değil, çöp toplama; Temizlik İşleri Müdürlüğü’ne aktarıldı.' }] }),
+  resolve: z.strictObject({ resolution: Text(4000) }).meta({ examples: [{ resolution: 'Çukur asfaltla kapatıldı, yol trafiğe açıldı.' }] }),
+  reject: z
+    .strictObject({ reasonCode: RejectionReason, reason: Text(2000) })
+    .meta({ examples: [{ reasonCode: 'out-of-jurisdiction', reason: 'Bu yol Karayolları Genel Müdürlüğü’nün sorumluluğundadır; başvurunuz oraya yönlendirilmelidir.' }] }),
   /** `overrideReason`: a supervisor's reason to reopen a case that reached the reopening limit. */
-  reopen: z.strictObject({ reason: Text(2000), overrideReason: Text(2000).optional() }),
-  'unlink-duplicate': z.strictObject({ reason: Text(2000) }),
-  close: z.strictObject({ reason: Text(2000).optional() }),
-  step: z.strictObject({ fields: z.record(z.string().max(100), z.union([StepFieldValue, z.null()])).default({}) }),
+  reopen: z
+    .strictObject({ reason: Text(2000), overrideReason: Text(2000).optional() })
+    .meta({ examples: [{ reason: 'Vatandaş çukurun yağmurdan sonra yeniden açıldığını bildirdi.' }] }),
+  'unlink-duplicate': z
+    .strictObject({ reason: Text(2000) })
+    .meta({ examples: [{ reason: 'Aynı mahallede ama farklı sokaklarda iki ayrı çukur; başvurular ayrı ele alınmalı.' }] }),
+  close: z.strictObject({ reason: Text(2000).optional() }).meta({ examples: [{ reason: 'Vatandaş sonuçtan memnun; dosya kapatıldı.' }] }),
+  step: z
+    .strictObject({ fields: z.record(z.string().max(100), z.union([StepFieldValue, z.null()])).default({}) })
+    .meta({ examples: [{ fields: { visitDate: '2026-11-26', socialWorker: 'Sosyal çalışmacı Fatma Demir' } }] }),
 } as const
 
-/** A command's body may be left out (or be JSON `null`): it then reads as `{}`. */
-const bodyOrEmpty = <S extends z.ZodType>(schema: S) => z.preprocess((value) => value ?? {}, schema)
+/**
+ * A command's body may be left out (or be JSON `null`): it then reads as `{}`. A hook rather than a
+ * preprocessing step in the schema, so that the body schema stays one the API description can show.
+ */
+const bodyOrEmpty = async (request: FastifyRequest): Promise<void> => {
+  if (request.body === undefined || request.body === null) request.body = {}
+}
+
+/** What a command's `response` schema holds: the case view, and the refusals particular to commands. */
+const COMMAND_RESPONSES = {
+  200: CaseViewSchema,
+  // 404 unknown case; 409 illegal_step, same_department, note_limit_reached, reopen_limit_reached,
+  // not_a_duplicate, no_workflow, concurrent_update; 412 If-Match; 413 case_too_large.
+  ...problemResponses(404, 409, 412, 413),
+}
+
+/** One line per command for the API description. */
+const COMMAND_SUMMARIES: Readonly<Record<string, string>> = {
+  accept: 'Accept a routed case: the caller becomes its assignee (the first response)',
+  start: 'Record that work on the case has started',
+  note: 'Add an internal note (never shown to the citizen)',
+  'request-info': 'Ask the citizen for information; the SLA clock pauses until the reply',
+  'citizen-reply': "Record the citizen's reply; the SLA clock runs again",
+  transfer: 'Transfer the case to another directorate, with a new SLA clock',
+  resolve: 'Resolve the case; the resolution is shown to the citizen',
+  reject: 'Reject the case with a reason shown to the citizen',
+  reopen: 'Reopen an answered case, with a new SLA clock (beyond the limit only a supervisor, with overrideReason)',
+  close: 'Close an answered case',
+  'unlink-duplicate': "Undo routing's duplicate link: the case stands on its own with its own SLA clock",
+}
 
 /** A parsed `If-Match`: the revisions that are acceptable, or any (`*`). */
 export type IfMatch = { readonly kind: 'any' } | { readonly kind: 'revisions'; readonly revisions: readonly number[] }
@@ -359,7 +401,10 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     check?: (body: z.output<S>, principal: Principal) => void,
     problemExtensions?: (state: OpenCase) => Readonly<Record<string, unknown>>,
   ) => {
-    api.post(`/v1/cases/:caseId/${action}`, { onRequest: staffOrSupervisor, schema: { params: CaseParams, body: bodyOrEmpty(schema) } }, async (request, reply) => {
+    const summary = COMMAND_SUMMARIES[action]
+    if (summary === undefined) throw new Error(`no summary for the command ${action}`)
+    const route = { onRequest: staffOrSupervisor, preValidation: bodyOrEmpty, schema: { tags: ['cases'], summary, params: CaseParams, body: schema, response: COMMAND_RESPONSES } }
+    api.post(`/v1/cases/:caseId/${action}`, route, async (request, reply) => {
       const { caseId } = request.params
       // Validated by the schema above; fastify's typing cannot resolve the output of a generic S.
       const body = request.body as z.output<S>
@@ -435,7 +480,19 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
   }))
   command('close', CommandBodies.close, (body, { meta }) => ({ type: 'CloseCase', meta, data: { reason: body.reason ?? null } }))
 
-  api.post('/v1/cases/:caseId/steps/:step', { onRequest: staffOrSupervisor, schema: { params: StepParams, body: bodyOrEmpty(CommandBodies.step) } }, async (request, reply) => {
+  const stepRoute = {
+    onRequest: staffOrSupervisor,
+    preValidation: bodyOrEmpty,
+    schema: {
+      tags: ['cases'],
+      summary: "Record a step of the case's workflow (e.g. social services' home visit) with its fields",
+      description: 'Which steps may follow is in the case view (`workflow.nextSteps`); a refused step answers 409 `illegal_step` with `nextSteps`, invalid fields 400.',
+      params: StepParams,
+      body: CommandBodies.step,
+      response: COMMAND_RESPONSES,
+    },
+  }
+  api.post('/v1/cases/:caseId/steps/:step', stepRoute, async (request, reply) => {
     const { caseId, step } = request.params
     const { fields } = request.body
     return run(
@@ -459,7 +516,20 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     )
   })
 
-  api.get('/v1/cases/:caseId', { onRequest: access.requireRole('staff', 'supervisor', 'auditor'), schema: { params: CaseParams, querystring: CaseQuery } }, async (request, reply) => {
+  const caseRead = {
+    onRequest: access.requireRole('staff', 'supervisor', 'auditor'),
+    schema: {
+      tags: ['cases'],
+      summary: 'The case file: status, submission, SLA clock, notes (one page), workflow, timeline',
+      description:
+        'Auditors get it without personal data (no applicant, no street address or coordinates: `personalDataRedacted`). With `asOf`, the case as it stood at that instant (`asOf`, `streamRevision`, `changes` added; no ETag).',
+      params: CaseParams,
+      querystring: CaseQuery,
+      // 404: no such case, or none yet at `asOf` (reason not_yet_recorded).
+      response: { 200: CaseReadSchema, ...problemResponses(404) },
+    },
+  }
+  api.get('/v1/cases/:caseId', caseRead, async (request, reply) => {
     const { caseId } = request.params
     const { notesLimit, notesBefore, asOf } = request.query
     const loaded = await loadCase(store, caseId)
@@ -481,7 +551,17 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     return view
   })
 
-  api.get('/v1/cases/:caseId/history', { onRequest: access.requireRole('auditor', 'supervisor'), schema: { params: CaseParams, querystring: HistoryQuery } }, async (request, reply) => {
+  const historyRead = {
+    onRequest: access.requireRole('auditor', 'supervisor'),
+    schema: {
+      tags: ['cases'],
+      summary: 'Every stored event of the case, in order (auditors without personal data)',
+      params: CaseParams,
+      querystring: HistoryQuery,
+      response: { 200: CaseHistorySchema, ...problemResponses(404) },
+    },
+  }
+  api.get('/v1/cases/:caseId/history', historyRead, async (request, reply) => {
     const { caseId } = request.params
     const { until } = request.query
     const loaded = await loadCase(store, caseId)
@@ -500,7 +580,17 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     return { caseId, until: then.at, revision: then.revision, events: historyEntries(then.records, visibility, { erased }) }
   })
 
-  api.get('/v1/departments/:code/queue', { onRequest: staffOrSupervisor, schema: { params: DepartmentParams } }, async (request) => {
+  const queueRead = {
+    onRequest: staffOrSupervisor,
+    schema: {
+      tags: ['cases'],
+      summary: "A directorate's open cases, most urgent first, with their SLA position",
+      params: DepartmentParams,
+      // 404: no such department.
+      response: { 200: DepartmentQueueSchema, ...problemResponses(404) },
+    },
+  }
+  api.get('/v1/departments/:code/queue', queueRead, async (request) => {
     const { code } = request.params
     const department = departmentByCode(catalogue, code)
     if (department === undefined) throw new NotFoundError(`There is no department '${code}'.`)
@@ -525,5 +615,9 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowAppDe
     }
   })
 
-  app.get('/v1/workflows', { onRequest: access.requireRole('staff', 'supervisor', 'auditor') }, async () => workflows)
+  const workflowsRead = {
+    onRequest: access.requireRole('staff', 'supervisor', 'auditor'),
+    schema: { tags: ['cases'], summary: "The directorates' workflow definitions (steps, fields, conditions)", response: { 200: WorkflowsSchema } },
+  }
+  api.get('/v1/workflows', workflowsRead, async () => workflows)
 }

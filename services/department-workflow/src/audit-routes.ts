@@ -15,7 +15,8 @@ import { Checkpoint, buildAuditBundle, checkpointSignatureProblem, type AuditLog
 import { caseIdForTrackingCode, parseTrackingCode } from '@civic-desk/case-domain'
 import { caseStreamId } from '@civic-desk/case-feed'
 import type { EventStore } from '@civic-desk/event-store'
-import { ConflictError, NotFoundError, ValidationError, type AccessControl, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
+import { ConflictError, NotFoundError, ValidationError, problemResponses, type AccessControl, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
+import { AuditBundleSchema, AuditCheckpointsSchema, AuditPublicKeySchema, CheckpointVerificationSchema, ConsistencyProofSchema, InclusionProofSchema } from './api-schemas.ts'
 
 export interface AuditRouteDeps {
   readonly audit: AuditLog
@@ -29,7 +30,7 @@ const Size = z.coerce.number().int().positive()
 
 const InclusionQuery = z
   .strictObject({
-    event: Size.optional().describe('global position of the event'),
+    event: Size.optional().describe('global position of the event').meta({ examples: [1] }),
     stream: z.string().min(1).max(300).optional(),
     revision: z.coerce.number().int().nonnegative().optional(),
     checkpoint: Size.optional().describe('tree size of a signed checkpoint; default the newest'),
@@ -37,7 +38,10 @@ const InclusionQuery = z
   .refine((q) => (q.event === undefined) !== (q.stream === undefined), { message: 'give either event (a global position) or stream and revision' })
   .refine((q) => (q.stream === undefined) === (q.revision === undefined), { message: 'stream and revision go together' })
 
-const ConsistencyQuery = z.strictObject({ from: Size, to: Size.optional() })
+const ConsistencyQuery = z.strictObject({
+  from: Size.describe('tree size of the older checkpoint').meta({ examples: [1] }),
+  to: Size.optional().describe('tree size of the newer checkpoint; default the newest'),
+})
 const CheckpointsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) })
 const CaseParams = z.strictObject({ caseId: z.string().min(1).max(100) })
 
@@ -55,13 +59,18 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps):
     })
   }
 
-  app.get('/v1/audit/public-key', async (_request, reply) => {
+  const publicKey = { schema: { tags: ['audit'], summary: 'The Ed25519 key that signs the checkpoints (public)', response: { 200: AuditPublicKeySchema } } }
+  api.get('/v1/audit/public-key', publicKey, async (_request, reply) => {
     await audit.ready()
     reply.header('cache-control', 'public, max-age=300')
-    return { algorithm: 'Ed25519', keyId: audit.key.keyId, logId: audit.logId ?? null, publicKey: audit.key.publicKeyPem }
+    return { algorithm: 'Ed25519' as const, keyId: audit.key.keyId, logId: audit.logId ?? null, publicKey: audit.key.publicKeyPem }
   })
 
-  api.get('/v1/audit/checkpoints', { onRequest: readers, schema: { querystring: CheckpointsQuery } }, async (request) => {
+  const checkpoints = {
+    onRequest: readers,
+    schema: { tags: ['audit'], summary: 'The signed checkpoints of the audit log, newest first', querystring: CheckpointsQuery, response: { 200: AuditCheckpointsSchema } },
+  }
+  api.get('/v1/audit/checkpoints', checkpoints, async (request) => {
     await audit.ready()
     const all = audit.checkpoints
     return {
@@ -76,7 +85,29 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps):
     }
   })
 
-  api.post('/v1/audit/checkpoints/verify', { onRequest: readers, schema: { body: Checkpoint } }, async (request) => {
+  const verify = {
+    onRequest: readers,
+    schema: {
+      tags: ['audit'],
+      summary: "Check a checkpoint kept elsewhere: this log's, signed by its key, still extended by the log",
+      body: Checkpoint.meta({
+        examples: [
+          {
+            logId: '5f0c3a9e2b7d41c6a8e9f0b1c2d3e4f5',
+            treeSize: 1204,
+            rootHash: '9b1f0e4c2a7d3e5f6a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f',
+            lastPosition: 1204,
+            issuedAt: '2026-11-23T09:00:00.000Z',
+            keyId: '3c4d5e6f7a8b9c0d',
+            signature: 'kT9v0Qm3b1ZxY8wP2sR5uN7eH4jL6aC0dF2gI9kM1oQ3sU5wY7zB9cE1fG3hJ5lN7pR9tV1xZ3bD5fH7jL9nPA==',
+          },
+        ],
+      }),
+      // 409: another log, another key, a bad signature, a truncated or rewritten log (`reason`).
+      response: { 200: CheckpointVerificationSchema, ...problemResponses(409) },
+    },
+  }
+  api.post('/v1/audit/checkpoints/verify', verify, async (request) => {
     await audit.ready()
     const c = request.body
     if (c.logId !== audit.logId) {
@@ -109,14 +140,24 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps):
     const to = audit.checkpoints.at(-1)?.checkpoint
     const target = to !== undefined && to.treeSize >= c.treeSize ? to : undefined
     return {
-      valid: true,
+      valid: true as const,
       detail: 'Kontrol noktası bu günlüğe ait, imzası geçerli ve günlük onu değiştirmeden sürdürüyor. The checkpoint is this log\'s, validly signed, and the log extends it.',
       checkpoint: c,
       ...(target === undefined ? {} : { latest: target, consistencyProof: audit.consistencyProof(c.treeSize, target.treeSize) }),
     }
   })
 
-  api.get('/v1/audit/proofs/inclusion', { onRequest: readers, schema: { querystring: InclusionQuery } }, async (request) => {
+  const inclusion = {
+    onRequest: readers,
+    schema: {
+      tags: ['audit'],
+      summary: "RFC 9162 inclusion proof of an event in a signed checkpoint's tree",
+      querystring: InclusionQuery,
+      // 404: no such event or checkpoint; 409: the event is not covered by that checkpoint yet.
+      response: { 200: InclusionProofSchema, ...problemResponses(404, 409) },
+    },
+  }
+  api.get('/v1/audit/proofs/inclusion', inclusion, async (request) => {
     await audit.ready()
     const q = request.query
     let position = q.event
@@ -145,7 +186,17 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps):
     }
   })
 
-  api.get('/v1/audit/proofs/consistency', { onRequest: readers, schema: { querystring: ConsistencyQuery } }, async (request) => {
+  const consistency = {
+    onRequest: readers,
+    schema: {
+      tags: ['audit'],
+      summary: 'RFC 9162 consistency proof between two tree sizes of the audit log',
+      querystring: ConsistencyQuery,
+      // 404: `to` is larger than the log.
+      response: { 200: ConsistencyProofSchema, ...problemResponses(404) },
+    },
+  }
+  api.get('/v1/audit/proofs/consistency', consistency, async (request) => {
     await audit.ready()
     const { from } = request.query
     const to = request.query.to ?? audit.checkpoints.at(-1)?.checkpoint.treeSize ?? audit.size
@@ -163,7 +214,17 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps):
     }
   })
 
-  api.get('/v1/cases/:caseId/audit-bundle', { onRequest: access.requireRole('auditor', 'supervisor'), schema: { params: CaseParams } }, async (request, reply) => {
+  const bundle = {
+    onRequest: access.requireRole('auditor', 'supervisor'),
+    schema: {
+      tags: ['audit'],
+      summary: "One case's self-contained, verifiable audit file (events as stored, proofs, checkpoint, key)",
+      description: 'The case by id or tracking code. Sent as an attachment (denetim-paketi-<caseId>.json); check it offline with `pnpm audit:verify`.',
+      params: CaseParams,
+      response: { 200: AuditBundleSchema, ...problemResponses(404) },
+    },
+  }
+  api.get('/v1/cases/:caseId/audit-bundle', bundle, async (request, reply) => {
     const reference = request.params.caseId
     const uuid = z.uuid().safeParse(reference.toLowerCase())
     let caseId: string | undefined = uuid.success ? uuid.data : undefined

@@ -9,7 +9,7 @@ import { caseIdOfStream, createCaseFeed } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { caseEventOpener, completePendingErasures, openConfiguredPrivacy, privacySettingsOf, sealingEventStore, startPeriodicDestruction } from '@civic-desk/privacy'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
+import { accessConfigOrDev, configureMetrics, countingAppends, createAccessControl, createLogger, exitAtStart, httpTimeouts, installShutdown, listenForMetrics, loadCatalogue, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
 import { buildWorkflowApp } from './app.ts'
 import { registerAuditRoutes } from './audit-routes.ts'
 import { registerPrivacyRoutes } from './privacy-routes.ts'
@@ -21,6 +21,8 @@ import { loadWorkflows } from './workflows.ts'
 
 const SERVICE = 'department-workflow'
 const config = parseConfigOrExit(workflowConfig, process.env, SERVICE)
+// Before anything records: CIVIC_METRICS=off leaves every figure unrecorded.
+configureMetrics(config)
 const logger = createLogger({ level: config.logLevel, name: SERVICE })
 // Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
 const tracing = await startServiceTracing(config, process.env, SERVICE, logger)
@@ -49,9 +51,11 @@ const privacy = await openConfiguredPrivacy(privacySettingsOf(config), { dataDir
   exitAtStart('department-workflow', 'cannot open the personal data key store', error),
 )
 // The log: SQLite in the data folder (one host), or a PostgreSQL server (CIVIC_EVENT_STORE=postgres).
-const { store: log, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
+const { store: storeAsOpened, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
   exitAtStart('department-workflow', 'cannot open the event store', error),
 )
+// Every event this process appends is counted by type (civic_events_appended_total).
+const log = countingAppends(storeAsOpened)
 const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
 // The audit log: a Merkle tree over the whole log, signed checkpoints at least every minute.
 const signingKey = (() => {
@@ -98,9 +102,12 @@ registerAuditRoutes(app, { audit, store: log, access, logger })
 // Personal data whose retention period ran out goes at every period (KVKK; at most six months).
 const destruction = startPeriodicDestruction({ keys: privacy.keys, log: privacy.log, store, scanStore: log, catalogue, periodDays: config.destructionPeriodDays, logger: logger.child({ component: 'periodic-destruction' }), now })
 
+// CIVIC_METRICS_LISTEN: GET /metrics without a token on a private address.
+const metricsListener = await listenForMetrics(config, logger)
 const shutdown = installShutdown({
   logger,
   tasks: [
+    { name: 'metrics listener', close: async () => metricsListener?.close() },
     { name: 'http', close: () => app.close() },
     { name: 'periodic destruction', close: () => destruction.stop() },
     // Before the store: lets a tick in flight finish its append.

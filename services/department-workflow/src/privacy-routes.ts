@@ -11,14 +11,15 @@
  *   may read it too (it holds no personal data).
  * Nothing here logs an identifier, a name or a text: the routes log counts and ids only.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { caseIdForTrackingCode, parseTrackingCode, replay } from '@civic-desk/case-domain'
 import { caseStreamId, loadCase } from '@civic-desk/case-feed'
 import { isOpenStatus } from '@civic-desk/contracts'
 import type { EventStore } from '@civic-desk/event-store'
 import { destructionLogCsv, erasePersonalData, personalValuesOf, type DestructionLog, type KeyStore, type SubjectIdentifier } from '@civic-desk/privacy'
-import { NotFoundError, ValidationError, type AccessControl, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
+import { NotFoundError, ValidationError, problemResponses, type AccessControl, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
+import { DataSubjectAnswerSchema, DestructionLogSchema, ErasureAlreadyDoneSchema, ErasureDoneSchema } from './api-schemas.ts'
 
 export interface PrivacyRouteDeps {
   readonly keys: KeyStore
@@ -68,10 +69,10 @@ const ErasureBody = z.intersection(
     /** The legal basis, e.g. "KVKK m.7, m.11/1-e". */
     legalBasis: z.string().trim().min(3).max(500),
   }),
-)
+).meta({ examples: [{ phone: '+905321112233', requestReference: 'KVKK-2026-0042', legalBasis: 'KVKK m.7, m.11/1-e' }] })
 
 const SubjectQuery = z
-  .strictObject({ phone: z.string().trim().min(3).max(40).optional(), email: z.string().trim().min(3).max(254).optional() })
+  .strictObject({ phone: z.string().trim().min(3).max(40).optional().meta({ examples: ['+905321112233'] }), email: z.string().trim().min(3).max(254).optional() })
   .refine((q) => (q.phone === undefined) !== (q.email === undefined), { message: 'give exactly one of phone or email' })
 
 const DestructionQuery = z.strictObject({
@@ -102,7 +103,18 @@ export function registerPrivacyRoutes(app: FastifyInstance, deps: PrivacyRouteDe
   const officer = access.requireRole('privacy-officer')
   const principalId = (request: FastifyRequest): string => request.principal?.id ?? 'unknown'
 
-  api.post('/v1/privacy/erasures', { onRequest: officer, schema: { body: ErasureBody } }, async (request, reply) => {
+  const erasure = {
+    onRequest: officer,
+    schema: {
+      tags: ['privacy'],
+      summary: "Erase a person's personal data (KVKK Art. 7, 11) found by phone, e-mail or tracking code",
+      description: 'Exactly one of `phone`, `email`, `trackingCode`. 201 when erased now (Location: the destruction-log entry), 200 when every case found was erased before.',
+      body: ErasureBody,
+      // 404: no case holds personal data for the identifier (or only the application itself).
+      response: { 200: ErasureAlreadyDoneSchema, 201: ErasureDoneSchema, ...problemResponses(404) },
+    },
+  }
+  api.post('/v1/privacy/erasures', erasure, async (request, reply) => {
     const body = request.body
     const subject = subjectOf(body)
     let found: string[]
@@ -157,7 +169,16 @@ export function registerPrivacyRoutes(app: FastifyInstance, deps: PrivacyRouteDe
       })
   })
 
-  api.get('/v1/privacy/subjects', { onRequest: officer, schema: { querystring: SubjectQuery } }, async (request, reply) => {
+  const subjectAccess = {
+    onRequest: officer,
+    schema: {
+      tags: ['privacy'],
+      summary: 'Every case and every piece of personal data held about a person (KVKK Art. 11 answer)',
+      querystring: SubjectQuery,
+      response: { 200: DataSubjectAnswerSchema, ...problemResponses(404) },
+    },
+  }
+  api.get('/v1/privacy/subjects', subjectAccess, async (request, reply) => {
     const subject = subjectOf(request.query) as SubjectIdentifier
     const caseIds = (await keys.casesOf(subject)).sort()
     if (caseIds.length === 0) throw new NotFoundError('Bu bilgiyle eşleşen, kişisel verisi tutulan bir başvuru yok. No personal data is held for this identifier.')
@@ -174,7 +195,10 @@ export function registerPrivacyRoutes(app: FastifyInstance, deps: PrivacyRouteDe
         category: state.category,
         department: state.department,
         submittedAt: state.submittedAt,
-        personalData: loaded.records.flatMap(({ event }) => personalValuesOf(event.type, event.data).map((v) => ({ eventType: event.type, occurredAt: event.occurredAt, ...v }))),
+        personalData: loaded.records.flatMap(({ event }) =>
+          // A personal field holds text; the coordinates come as one `location.point` value (personalValuesOf).
+          personalValuesOf(event.type, event.data).map((v) => ({ eventType: event.type, occurredAt: event.occurredAt, field: v.field, value: v.value as string | { lat: number; lon: number } })),
+        ),
       })
     }
     request.log.info({ by: subject.kind, cases: cases.length }, 'data-subject access answered')
@@ -189,12 +213,22 @@ export function registerPrivacyRoutes(app: FastifyInstance, deps: PrivacyRouteDe
     }
   })
 
-  api.get('/v1/privacy/destructions', { onRequest: access.requireRole('privacy-officer', 'auditor'), schema: { querystring: DestructionQuery } }, async (request, reply) => {
+  const destructions = {
+    onRequest: access.requireRole('privacy-officer', 'auditor'),
+    schema: {
+      tags: ['privacy'],
+      summary: 'The destruction log (KVKK inventory), JSON or with format=csv as text/csv',
+      querystring: DestructionQuery,
+      response: { 200: DestructionLogSchema.describe('With `format=csv` the same entries come as `text/csv; charset=utf-8` (imha-kayitlari.csv) instead.') },
+    },
+  }
+  api.get('/v1/privacy/destructions', destructions, async (request, reply) => {
     const { from, to, format } = request.query
     if (from !== undefined && to !== undefined && new Date(from) >= new Date(to)) throw new ValidationError('from must be before to', [{ field: 'from', message: 'must be before to' }])
     const entries = await log.list({ ...(from === undefined ? {} : { from: new Date(from) }), ...(to === undefined ? {} : { to: new Date(to) }) })
     if (format === 'csv') {
-      return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="imha-kayitlari.csv"').send(destructionLogCsv(entries))
+      // Text, not the JSON the response schema describes: the reply is used without the schema's typing.
+      return (reply as FastifyReply).header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="imha-kayitlari.csv"').send(destructionLogCsv(entries))
     }
     return { entries }
   })

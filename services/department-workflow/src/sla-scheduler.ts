@@ -17,9 +17,11 @@ import { executeOnCase, retryDelayMs } from '@civic-desk/case-feed'
 import { inSpan } from '@civic-desk/tracing'
 import type { Actor } from '@civic-desk/contracts'
 import type { EventStore } from '@civic-desk/event-store'
-import type { Logger } from '@civic-desk/service-kit'
+import { isQueueStatus } from '@civic-desk/contracts'
+import { processMetrics, type Logger } from '@civic-desk/service-kit'
 import { MinHeap } from './heap.ts'
 import type { OpenCases } from './open-cases.ts'
+import { slaPositionAt } from './sla-view.ts'
 
 /** Who records SLA events. */
 export const SLA_SCHEDULER_ACTOR: Actor = Object.freeze({ kind: 'system', id: 'sla-scheduler' })
@@ -116,6 +118,7 @@ export function startSlaScheduler(options: SlaSchedulerOptions): SlaScheduler {
         failures.delete(caseId)
         if (result.events.length > 0) {
           recorded += result.events.length
+          countSlaEvents(result.events)
           log.info({ caseId, events: result.events.map((e) => e.type), eventIds: result.events.map((e) => e.eventId), revision: result.revision }, 'SLA thresholds recorded')
         }
       })
@@ -157,6 +160,8 @@ export function startSlaScheduler(options: SlaSchedulerOptions): SlaScheduler {
 
   // Listen first, then seed: a case changed in between is rescheduled twice, never missed.
   const unsubscribe = openCases.onChange(reschedule)
+  // civic_open_cases: counted from the projection when Prometheus scrapes, never kept up to date in between.
+  const removeOpenCases = processMetrics()?.addScrapeSource('openCases', () => openCaseCounts(openCases, now()))
   for (const projected of openCases.all()) reschedule(projected.state.caseId)
   timer = setTimeout(run, 0)
   timer.unref()
@@ -175,9 +180,37 @@ export function startSlaScheduler(options: SlaSchedulerOptions): SlaScheduler {
     async stop() {
       stopped = true
       unsubscribe()
+      removeOpenCases?.()
       if (timer !== undefined) clearTimeout(timer)
       timer = undefined
       await inFlight
     },
   }
+}
+
+/** Counts the thresholds a tick recorded (civic_sla_warnings_total, _breaches_total, _escalations_total) by directorate. */
+function countSlaEvents(events: readonly { readonly type: string; readonly data?: unknown }[]): void {
+  const metrics = processMetrics()
+  if (metrics === undefined) return
+  for (const event of events) {
+    const directorate = (event.data as { readonly department?: unknown } | undefined)?.department
+    if (typeof directorate !== 'string') continue
+    if (event.type === 'SlaWarningRaised') metrics.slaWarnings.inc({ directorate })
+    else if (event.type === 'SlaBreached') metrics.slaBreaches.inc({ directorate })
+    else if (event.type === 'CaseEscalated') metrics.slaEscalations.inc({ directorate })
+  }
+}
+
+/** Open cases (in a queue status) by directorate and SLA level at `now`: `none` for a case without a clock. */
+export function openCaseCounts(openCases: Pick<OpenCases, 'all'>, now: Date): Array<readonly [{ readonly directorate: string; readonly sla_level: string }, number]> {
+  const counts = new Map<string, { directorate: string; sla_level: string; n: number }>()
+  for (const { state } of openCases.all()) {
+    if (!isQueueStatus(state.status) || state.department === null) continue
+    const level = state.sla === null ? 'none' : slaPositionAt(state.sla, now).level
+    const key = `${state.department}\n${level}`
+    const entry = counts.get(key)
+    if (entry === undefined) counts.set(key, { directorate: state.department, sla_level: level, n: 1 })
+    else entry.n++
+  }
+  return [...counts.values()].map(({ directorate, sla_level, n }) => [{ directorate, sla_level }, n] as const)
 }

@@ -11,7 +11,7 @@
  * it all: they have to answer the citizen and go there. Free text (description, notes, replies) is
  * shown as written; it cannot be redacted mechanically.
  */
-import { STATUS_TEXT, timelineEntry, type CatalogueNames, type NamedCode, type OpenCase, type RecordedStep, type Submission } from '@civic-desk/case-domain'
+import { STATUS_TEXT, timelineEntry, type CatalogueNames, type NamedCode, type OpenCase, type PublicStep, type RecordedStep, type Submission } from '@civic-desk/case-domain'
 import { type CaseRecord } from '@civic-desk/case-feed'
 import {
   categoryByCode,
@@ -19,6 +19,8 @@ import {
   workflowForCategory,
   type Catalogue,
   type CaseEvent,
+  type CaseEventOf,
+  type CaseEventType,
   type DeadlineBasis,
   type DeadlineTerms,
   type PublicTimelineEntry,
@@ -86,7 +88,7 @@ export interface WorkflowView {
   readonly nextSteps: readonly WorkflowStep[]
 }
 
-/** `GET /v1/cases/:caseId` and every command's answer. */
+/** `GET /v1/cases/:caseId` and every command's answer; described for the API by `CaseViewSchema` (api-schemas.ts). */
 export interface CaseView {
   readonly caseId: string
   readonly trackingCode: string
@@ -121,7 +123,8 @@ export interface CaseView {
   readonly resolvedAt: string | null
   readonly closedAt: string | null
   readonly workflow: WorkflowView | null
-  readonly timeline: readonly PublicTimelineEntry[]
+  /** The public timeline, with its steps as the closed set they are. */
+  readonly timeline: readonly (PublicTimelineEntry & { readonly step: PublicStep })[]
 }
 
 /** Notes shown per page of the case view unless the caller asks for another page size. */
@@ -243,30 +246,30 @@ export function caseView(
       workflow === undefined
         ? null
         : { definition: workflow, nextSteps: state.status === 'in_progress' ? nextWorkflowSteps(workflow, state.steps) : [] },
-    timeline: state.timeline.map((r) => timelineEntry(r, names)),
+    timeline: state.timeline.map((r) => ({ ...timelineEntry(r, names), step: r.step })),
   }
 }
 
-/** One event of `GET /v1/cases/:caseId/history`. */
-export interface HistoryEntry {
+/** What every event of `GET /v1/cases/:caseId/history` holds beside its type and data. */
+interface HistoryMeta {
   readonly revision: number
   readonly position: number
   readonly recordedAt: string
   readonly eventId: string
-  readonly type: CaseEvent['type']
-  readonly schemaVersion: number
   readonly occurredAt: string
   readonly actor: CaseEvent['actor']
   readonly correlationId: string
   /** The caller's own request id, as it sent it: untrusted. */
   readonly clientRequestId?: string
   readonly causationId: string | null
-  readonly data: unknown
   /** Set when personal data was left out of `data`. */
   readonly redacted?: readonly string[]
   /** The personal fields of this event that were erased (KVKK): they read "kişisel veri silindi" or are gone. */
   readonly erased?: readonly string[]
 }
+
+/** One event of `GET /v1/cases/:caseId/history`: its type and the data of that type (`HistoryEntrySchema` in api-schemas.ts). */
+export type HistoryEntry = { readonly [T in CaseEventType]: HistoryMeta & { readonly type: T; readonly schemaVersion: CaseEventOf<T>['schemaVersion']; readonly data: CaseEventOf<T>['data'] } }[CaseEventType]
 
 /** The stored events of a case in order, for auditors and supervisors. */
 export function historyEntries(records: readonly CaseRecord[], visibility: Visibility, options: { readonly erased?: boolean } = {}): HistoryEntry[] {
@@ -291,8 +294,10 @@ export function historyEntries(records: readonly CaseRecord[], visibility: Visib
     }
     if (visibility === 'without-personal-data' && event.type === 'CaseSubmitted') {
       const { data, removed } = withoutPersonalData(eventData as typeof event.data)
-      if (removed.length > 0) return { ...base, data, redacted: removed.map((path) => `data.${path}`), ...erased }
+      // A submission's data without the applicant and with the neighbourhood only is still one.
+      if (removed.length > 0) return { ...base, data, redacted: removed.map((path) => `data.${path}`), ...erased } as HistoryEntry
     }
-    return { ...base, data: eventData, ...erased }
+    // `type` and `data` come from the same event; spread apart, TypeScript no longer pairs them.
+    return { ...base, data: eventData, ...erased } as HistoryEntry
   })
 }

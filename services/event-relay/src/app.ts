@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
 import type { EventStore } from '@civic-desk/event-store'
 import { ACCESS_RULES, createHttpApp, type AccessControl, type EventStoreDescription, type HttpTimeouts, type Logger } from '@civic-desk/service-kit'
 import type { ConsumerStatus, ReaderStatus } from '@civic-desk/case-feed'
@@ -32,6 +33,28 @@ export interface RelayStatus {
   readonly consecutiveFailures: number
 }
 
+const RelayStatusSchema = z.object({
+  running: z.boolean(),
+  position: z.number().int().min(0).describe('Global position of the last event published and checkpointed'),
+  head: z.number().int().min(0).describe('Global position of the newest stored event'),
+  lag: z.number().int().min(0).describe('head - position: an upper bound of the events still to publish'),
+  buffered: z.number().int().min(0).describe('Events collected and waiting for their batch'),
+  published: z.number().int().min(0).describe('Messages published since this process started'),
+  consecutiveFailures: z.number().int().min(0).describe('Failures since the last success; > 0 means the relay is retrying'),
+})
+
+const ConsumersStatusSchema = z.object({
+  head: z.number().int().min(0).describe("Global position of the store's newest event"),
+  groups: z.array(
+    z.object({
+      groupId: z.string(),
+      position: z.number().int().min(0).describe('Global position the group has checkpointed'),
+      buffered: z.number().int().min(0),
+      lag: z.number().int().min(0).describe('head - position'),
+    }),
+  ),
+})
+
 /** The relay's HTTP surface: health, readiness and an operator status page. Never listens by itself. */
 export function buildRelayApp(deps: RelayAppDeps): FastifyInstance {
   const status = relayStatus(deps)
@@ -63,7 +86,8 @@ export function relayStatus(deps: Pick<RelayAppDeps, 'relay' | 'store'>): () => 
 
 /** Adds `GET /v1/relay/status` (operators) to an app made by `createHttpApp`. */
 export function registerRelayRoutes(app: FastifyInstance, deps: RelayAppDeps): void {
-  app.get('/v1/relay/status', { onRequest: deps.access.requireRole('operator') }, relayStatus(deps))
+  const schema = { tags: ['relay'], summary: "The relay's position, lag and failures (distributed mode)", response: { 200: RelayStatusSchema } }
+  app.get('/v1/relay/status', { onRequest: deps.access.requireRole('operator'), schema }, relayStatus(deps))
 }
 
 /**
@@ -79,7 +103,8 @@ export function registerConsumerRoutes(
     readonly access: AccessControl
   },
 ): void {
-  app.get('/v1/consumers/status', { onRequest: deps.access.requireRole('operator') }, async () => {
+  const schema = { tags: ['relay'], summary: "Each consumer group's position and lag behind the store (standalone mode)", response: { 200: ConsumersStatusSchema } }
+  app.get('/v1/consumers/status', { onRequest: deps.access.requireRole('operator'), schema }, async () => {
     const head = await deps.store.headPosition()
     const groups = (await deps.readers())
       .filter((r): r is ConsumerStatus => r.kind === 'store' && 'groupId' in r)

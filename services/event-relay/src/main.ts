@@ -5,12 +5,14 @@ import { join, resolve } from 'node:path'
 import { createFileCheckpointStore, relayCheckpointFile } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, exitAtStart, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
+import { accessConfigOrDev, configureMetrics, createAccessControl, createLogger, exitAtStart, httpTimeouts, installShutdown, listenForMetrics, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
 import { buildRelayApp } from './app.ts'
 import { relayConfig } from './config.ts'
 import { startRelay } from './relay.ts'
 
 const config = parseConfigOrExit(relayConfig, process.env, 'event-relay')
+// Before anything records: CIVIC_METRICS=off leaves every figure unrecorded.
+configureMetrics(config)
 
 const logger = createLogger({ level: config.logLevel, name: 'event-relay' })
 // Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
@@ -35,9 +37,12 @@ const checkpoints = createFileCheckpointStore({ file: relayCheckpointFile(dataDi
 const relay = await startRelay({ store, bus, checkpoints, logger, batchSize: config.batchSize })
 const app = buildRelayApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => store.headPosition() }, relay, store, access, logger, timeouts: httpTimeouts(config) })
 
+// CIVIC_METRICS_LISTEN: GET /metrics without a token on a private address.
+const metricsListener = await listenForMetrics(config, logger)
 const shutdown = installShutdown({
   logger,
   tasks: [
+    { name: 'metrics listener', close: async () => metricsListener?.close() },
     { name: 'http', close: () => app.close() },
     // Before the bus and the store: it publishes what it collected and saves the checkpoint.
     { name: 'relay', close: () => relay.stop() },

@@ -1,13 +1,14 @@
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
-import { SubmissionBody, categoryByCode, departmentByCode, type Catalogue } from '@civic-desk/contracts'
+import { PublicCaseView, SubmissionBody, SubmissionReceipt, categoryByCode, departmentByCode, type Catalogue } from '@civic-desk/contracts'
 import { NOT_IN_PUBLIC_VIEW, caseIdForTrackingCode, parseTrackingCode, replay, toPublicView, type CatalogueNames } from '@civic-desk/case-domain'
 import { caseStreamId, decodeCaseEvent } from '@civic-desk/case-feed'
-import { ACCESS_RULES, NotFoundError, TooManyRequestsError, ValidationError, createHttpApp, type AccessControl, type EventStoreDescription, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
+import { ACCESS_RULES, NotFoundError, problemResponses, TooManyRequestsError, ValidationError, createHttpApp, type AccessControl, type EventStoreDescription, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 import { submitRequest, type SubmitDeps } from './submit.ts'
 import { channelActor, checkSubmission, submissionConflict } from './validation.ts'
 import { registerOpen311Routes } from './open311/routes.ts'
+import { countSubmissions } from './submission-metrics.ts'
 import type { Open311Index } from './open311/request-index.ts'
 
 export interface IntakeDeps extends SubmitDeps {
@@ -30,7 +31,38 @@ export interface IntakeDeps extends SubmitDeps {
 }
 
 // Any text: what makes a tracking code valid is checked in the handler, which says what is wrong with it.
-const LookupParams = z.strictObject({ trackingCode: z.string() })
+const LookupParams = z.strictObject({ trackingCode: z.string().describe('As printed on the receipt; case, spaces and dashes do not matter').meta({ examples: ['K7MA-4PXR-9TK'] }) })
+
+/** The submission as the API description shows it, with an example a call centre would send. */
+const SubmissionRequest = SubmissionBody.meta({
+  examples: [
+    {
+      channel: 'call-center',
+      externalId: 'alo153-20261120-0042',
+      kind: 'complaint',
+      category: 'yol-cukur',
+      description: 'Sokağımızda büyük bir çukur var, araçlar zarar görüyor.',
+      location: { neighbourhood: 'Kazımdirik', address: 'Şehit Öğretmen Sk. No:4', lat: 38.468213, lon: 27.209741 },
+      citizen: { name: 'Ayşe Yılmaz', phone: '+90 532 111 22 33', preferredChannel: 'sms' },
+    },
+  ],
+})
+
+const submitSchema = {
+  tags: ['intake'],
+  summary: 'Hand in a citizen request',
+  description: '`201` for a new case (`Location` names its look-up), `200` for a repeated `(channel, externalId)` with the case as it is now, `409` when that key was used for another request.',
+  body: SubmissionRequest,
+  response: { 201: SubmissionReceipt.describe('A new case'), 200: SubmissionReceipt.describe('The same request again: the existing case'), ...problemResponses(409) },
+}
+
+const lookupSchema = {
+  tags: ['intake'],
+  summary: "The citizen's view of a request, by tracking code",
+  description: 'Status, category, directorate, expected-by time and the public timeline; never personal data or internal notes. `400` for a mistyped code, `404` for an unknown one.',
+  params: LookupParams,
+  response: { 200: PublicCaseView },
+}
 
 /** Catalogue names for the public view. */
 function catalogueNames(catalogue: Catalogue): CatalogueNames {
@@ -75,7 +107,7 @@ export async function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDep
   const log = deps.logger.child({ component: 'intake' })
   const api = app.withTypeProvider<ZodTypeProvider>()
 
-  api.post('/v1/requests', { onRequest: deps.access.requireRole('channel'), schema: { body: SubmissionBody } }, async (request, reply) => {
+  api.post('/v1/requests', { onRequest: deps.access.requireRole('channel'), onResponse: countSubmissions('http'), schema: submitSchema }, async (request, reply) => {
     const body = checkSubmission(deps, request.body)
     const principal = request.principal
     const result = await submitRequest(deps, body, {
@@ -108,7 +140,7 @@ export async function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDep
   })
   const lookupLimit = { max: deps.lookupsPerMinute ?? 120, timeWindow: '1 minute' }
 
-  api.get('/v1/requests/:trackingCode', { config: { rateLimit: lookupLimit }, schema: { params: LookupParams } }, async (request) => {
+  api.get('/v1/requests/:trackingCode', { config: { rateLimit: lookupLimit }, schema: lookupSchema }, async (request) => {
     const parsed = parseTrackingCode(request.params.trackingCode)
     if (!parsed.ok) {
       const why = {

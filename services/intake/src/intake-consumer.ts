@@ -26,6 +26,7 @@ import { TOPICS, type Bus, type BusMessage } from '@civic-desk/messaging'
 import { ConflictError, PayloadTooLargeError, ValidationError, type Logger } from '@civic-desk/service-kit'
 import { TRACE_HEADERS } from '@civic-desk/tracing'
 import { submitRequest, type SubmitDeps } from './submit.ts'
+import { channelLabel, countSubmission } from './submission-metrics.ts'
 import { channelActor, submissionConflict, validateSubmission, type SubmissionRules } from './validation.ts'
 
 /** Header names intake reads on `civic.intake.v1` (all optional). */
@@ -218,6 +219,7 @@ export async function startIntakeConsumer(options: IntakeConsumerOptions): Promi
     ])
     // The value holds personal data: the log names the fields, never their contents.
     log.warn({ ...source, correlationId, code: reason.code, fields: reason.errors.map((e) => e.path), detail: reason.detail }, 'intake message rejected')
+    countSubmission('kafka', channelLabel(isRecord(message.value) ? message.value['channel'] : undefined), reason.code)
     return 'rejected'
   }
 
@@ -240,9 +242,11 @@ export async function startIntakeConsumer(options: IntakeConsumerOptions): Promi
     switch (result.outcome) {
       case 'created':
         log.info({ ...fields, kind: body.kind, position: result.position, actor: actor.id }, 'case submitted')
+        countSubmission('kafka', body.channel, undefined)
         return 'created'
       case 'duplicate':
         log.debug(fields, 'case already submitted; nothing stored')
+        countSubmission('kafka', body.channel, undefined)
         return 'duplicate'
       case 'conflict':
         return reject(message, submissionConflict(body, result.receipt), correlationId)

@@ -6,7 +6,7 @@ import { caseIdOfStream, createLogTail, startProjection } from '@civic-desk/case
 import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { openConfiguredPrivacy, privacySettingsOf, sealingEventStore } from '@civic-desk/privacy'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
+import { accessConfigOrDev, configureMetrics, countingAppends, createAccessControl, createLogger, exitAtStart, httpTimeouts, installShutdown, listenForMetrics, loadCatalogue, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
 import { buildIntakeApp } from './app.ts'
 import { intakeConfig } from './config.ts'
 import { startIntakeConsumer } from './intake-consumer.ts'
@@ -15,6 +15,8 @@ import { decodeTrackingKey, loadOrCreateTrackingKey } from './tracking-key.ts'
 
 const SERVICE = 'intake'
 const config = parseConfigOrExit(intakeConfig, process.env, SERVICE)
+// Before anything records: CIVIC_METRICS=off leaves every figure unrecorded.
+configureMetrics(config)
 const logger = createLogger({ level: config.logLevel, name: SERVICE })
 // Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
 const tracing = await startServiceTracing(config, process.env, SERVICE, logger)
@@ -32,9 +34,11 @@ const privacy = await openConfiguredPrivacy(privacySettingsOf(config), { dataDir
   exitAtStart('intake', 'cannot open the personal data key store', error),
 )
 // The log: SQLite in the data folder (one host), or a PostgreSQL server (CIVIC_EVENT_STORE=postgres).
-const { store: log, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
+const { store: storeAsOpened, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
   exitAtStart('intake', 'cannot open the event store', error),
 )
+// Every event this process appends is counted by type (civic_events_appended_total).
+const log = countingAppends(storeAsOpened)
 const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
 const { bus, kind: busKind, target: busTarget } = openServiceBus({
   kafkaBrokers: config.kafkaBrokers,
@@ -61,9 +65,12 @@ const app = await buildIntakeApp({
   open311: { index: open311Index, jurisdiction: config.open311Jurisdiction },
 })
 
+// CIVIC_METRICS_LISTEN: GET /metrics without a token on a private address.
+const metricsListener = await listenForMetrics(config, logger)
 const shutdown = installShutdown({
   logger,
   tasks: [
+    { name: 'metrics listener', close: async () => metricsListener?.close() },
     { name: 'http', close: () => app.close() },
     // Before the bus and the store: the message in hand is stored and committed, or left for redelivery.
     { name: 'intake consumer', close: () => consumer.stop() },

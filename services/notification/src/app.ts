@@ -5,6 +5,7 @@ import { caseIdParam } from '@civic-desk/contracts'
 import { ACCESS_RULES, createHttpApp, type AccessControl, type EventStoreDescription, type HttpTimeouts, type Logger, type ZodTypeProvider } from '@civic-desk/service-kit'
 import type { NotifierStatus } from './notifier.ts'
 import { MAX_OUTBOX_PAGE, type Outbox } from './outbox.ts'
+import { LANGUAGES, NOTIFICATION_CHANNELS, TEMPLATE_NAMES, type NotificationChannel } from './templates.ts'
 
 export interface NotificationAppDeps {
   readonly outbox: Outbox
@@ -34,6 +35,28 @@ const OutboxQuery = z.strictObject({
   after: z.coerce.number().int().min(0).optional(),
 })
 
+const OutboxEntrySchema = z.object({
+  sequence: z.number().int().min(1).describe('Position in the outbox; page with `after`'),
+  id: z.string().describe('Idempotency key of the message'),
+  channel: z.enum(NOTIFICATION_CHANNELS as readonly [NotificationChannel, ...NotificationChannel[]]),
+  to: z.string().describe('E-mail address or phone number'),
+  subject: z.string(),
+  text: z.string(),
+  caseId: z.string(),
+  trackingCode: z.string(),
+  template: z.enum(TEMPLATE_NAMES),
+  language: z.enum(LANGUAGES),
+  provider: z.string().describe('The provider that sent it'),
+  recordedAt: z.string().describe('When it was recorded (ISO 8601)'),
+})
+const OutboxPageSchema = z.object({ total: z.number().int().min(0).describe('How many messages match the filter'), entries: z.array(OutboxEntrySchema) })
+const NotifierStatusSchema = z.object({
+  sent: z.number().int().min(0),
+  failed: z.number().int().min(0),
+  skipped: z.number().int().min(0).describe('Events that needed no message'),
+  lastError: z.string().nullable(),
+})
+
 /**
  * Adds the notification routes to an app made by `createHttpApp`:
  * - `GET /v1/notifications/outbox` (operators, supervisors): the recorded messages, with their
@@ -42,7 +65,13 @@ const OutboxQuery = z.strictObject({
  */
 export function registerNotificationRoutes(app: FastifyInstance, deps: NotificationAppDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>()
-  api.get('/v1/notifications/outbox', { onRequest: deps.access.requireRole('operator', 'supervisor'), schema: { querystring: OutboxQuery } }, async (request) => {
+  const outboxSchema = {
+    tags: ['notification'],
+    summary: 'The messages sent to citizens, with their text and address',
+    querystring: OutboxQuery,
+    response: { 200: OutboxPageSchema },
+  }
+  api.get('/v1/notifications/outbox', { onRequest: deps.access.requireRole('operator', 'supervisor'), schema: outboxSchema }, async (request) => {
     const q = request.query
     const filter = {
       ...(q.caseId === undefined ? {} : { caseId: q.caseId }),
@@ -56,7 +85,8 @@ export function registerNotificationRoutes(app: FastifyInstance, deps: Notificat
     // The total of what was asked for, so a client pages through one case's messages, not the whole outbox.
     return { total: deps.outbox.count(filter), entries }
   })
-  app.get('/v1/notifications/status', { onRequest: deps.access.requireRole('operator') }, async () => deps.notifier.status())
+  const statusSchema = { tags: ['notification'], summary: 'Messages sent, failed and skipped since start', response: { 200: NotifierStatusSchema } }
+  app.get('/v1/notifications/status', { onRequest: deps.access.requireRole('operator'), schema: statusSchema }, async () => deps.notifier.status())
 }
 
 /** The notification process's own HTTP surface. Never listens by itself. */

@@ -6,7 +6,7 @@ import { caseIdOfStream, createCaseFeed } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { caseEventOpener, openConfiguredPrivacy, privacySettingsOf, sealingEventStore } from '@civic-desk/privacy'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
+import { accessConfigOrDev, configureMetrics, countingAppends, createAccessControl, createLogger, exitAtStart, httpTimeouts, installShutdown, listenForMetrics, loadCatalogue, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
 import { buildNotificationApp } from './app.ts'
 import { buildProviderRouter, notificationConfig, notifierSettings } from './config.ts'
 import { startNotifier } from './notifier.ts'
@@ -14,6 +14,8 @@ import { openSqliteOutbox } from './outbox.ts'
 import { startSupervisorService } from './supervisor-service.ts'
 
 const config = parseConfigOrExit(notificationConfig, process.env, 'notification')
+// Before anything records: CIVIC_METRICS=off leaves every figure unrecorded.
+configureMetrics(config)
 const logger = createLogger({ level: config.logLevel, name: 'notification' })
 // Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
 const tracing = await startServiceTracing(config, process.env, 'notification', logger)
@@ -29,9 +31,11 @@ const privacy = await openConfiguredPrivacy(privacySettingsOf(config), { dataDir
   exitAtStart('notification', 'cannot open the personal data key store', error),
 )
 // The log: SQLite in the data folder (one host), or a PostgreSQL server (CIVIC_EVENT_STORE=postgres).
-const { store: log, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
+const { store: storeAsOpened, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
   exitAtStart('notification', 'cannot open the event store', error),
 )
+// Every event this process appends is counted by type (civic_events_appended_total).
+const log = countingAppends(storeAsOpened)
 const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
 const { bus, kind: busKind, target: busTarget } = openServiceBus({
   kafkaBrokers: config.kafkaBrokers,
@@ -57,9 +61,12 @@ const notifier = await startNotifier({
 const supervisors = await startSupervisorService({ feed, store, catalogue, config, dataDir, logger })
 const app = buildNotificationApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => log.headPosition() }, outbox, notifier, access, logger, timeouts: httpTimeouts(config) })
 
+// CIVIC_METRICS_LISTEN: GET /metrics without a token on a private address.
+const metricsListener = await listenForMetrics(config, logger)
 const shutdown = installShutdown({
   logger,
   tasks: [
+    { name: 'metrics listener', close: async () => metricsListener?.close() },
     { name: 'http', close: () => app.close() },
     { name: 'notifier', close: () => notifier.stop() },
     { name: 'supervisor notices', close: () => supervisors.stop() },

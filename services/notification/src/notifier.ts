@@ -32,7 +32,7 @@ import { deriveEventId, evolve, initialState, type CaseState, type OpenCase } fr
 import { executeOnCase, loadCase, type CaseFeed, type CaseFeedEvent, type Consumer } from '@civic-desk/case-feed'
 import type { EventStore } from '@civic-desk/event-store'
 import { NonRetriableError } from '@civic-desk/messaging'
-import type { Logger } from '@civic-desk/service-kit'
+import { processMetrics, type Logger } from '@civic-desk/service-kit'
 import { sendWithRetry } from './delivery.ts'
 import type { OutgoingNotification, ProviderRouter } from './providers.ts'
 import type { Outbox } from './outbox.ts'
@@ -265,8 +265,10 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     )
     if (outcome.ok) {
       log.info({ channel: target.channel, provider }, 'citizen notified')
+      processMetrics()?.notificationsSent.inc({ channel: target.channel, provider })
       return 'sent'
     }
+    processMetrics()?.notificationsFailed.inc({ channel: target.channel, provider })
     failure = outcome.error.message
     log.error({ channel: target.channel, provider, attempts: outcome.attempts, error: outcome.error }, 'notification failed after the last try')
     return 'failed'

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
 import { ACCESS_RULES, createHttpApp, type AccessControl, type EventStoreDescription, type HttpTimeouts, type Logger } from '@civic-desk/service-kit'
 import type { RoutingStatus } from './routing.ts'
 
@@ -12,6 +13,16 @@ export interface RoutingAppDeps {
   /** The event store in use, named with its head by `/readyz` (operators). */
   readonly eventStore?: EventStoreDescription
 }
+
+/** `RoutingStatus` as the API describes it. */
+const RoutingStatusSchema = z.object({
+  running: z.boolean().describe('False once the consumer was stopped'),
+  routed: z.number().int().min(0).describe('CaseRouted decisions appended since start'),
+  duplicates: z.number().int().min(0).describe('CaseMarkedDuplicate decisions appended since start'),
+  skipped: z.number().int().min(0).describe('Submissions that needed nothing (already routed)'),
+  indexPosition: z.number().int().min(0).describe('Global position the duplicate index has applied'),
+  lastError: z.string().optional().describe('The last failure or degraded decision, if any'),
+})
 
 /** The routing service's HTTP surface: health, readiness and an operator status page. Never listens by itself. */
 export function buildRoutingApp(deps: RoutingAppDeps): FastifyInstance {
@@ -34,5 +45,6 @@ export function buildRoutingApp(deps: RoutingAppDeps): FastifyInstance {
 
 /** Adds `GET /v1/routing/status` (operators) to an app made by `createHttpApp`. */
 export function registerRoutingRoutes(app: FastifyInstance, deps: RoutingAppDeps): void {
-  app.get('/v1/routing/status', { onRequest: deps.access.requireRole('operator') }, async (): Promise<RoutingStatus> => deps.routing.status())
+  const schema = { tags: ['routing'], summary: "Routing's counters since start and its duplicate index position", response: { 200: RoutingStatusSchema } }
+  app.get('/v1/routing/status', { onRequest: deps.access.requireRole('operator'), schema }, async (): Promise<RoutingStatus> => deps.routing.status())
 }

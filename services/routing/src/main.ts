@@ -7,12 +7,14 @@ import { caseIdOfStream, createCaseFeed } from '@civic-desk/case-feed'
 import { openConfiguredEventStore } from '@civic-desk/event-store'
 import { caseEventOpener, openConfiguredPrivacy, privacySettingsOf, sealingEventStore } from '@civic-desk/privacy'
 import { openServiceBus } from '@civic-desk/messaging'
-import { accessConfigOrDev, createAccessControl, createLogger, httpTimeouts, installShutdown, loadCatalogue, exitAtStart, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
+import { accessConfigOrDev, configureMetrics, countingAppends, createAccessControl, createLogger, exitAtStart, httpTimeouts, installShutdown, listenForMetrics, loadCatalogue, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
 import { buildRoutingApp } from './app.ts'
 import { routingConfig } from './config.ts'
 import { startRouting } from './routing.ts'
 
 const config = parseConfigOrExit(routingConfig, process.env, 'routing')
+// Before anything records: CIVIC_METRICS=off leaves every figure unrecorded.
+configureMetrics(config)
 
 const logger = createLogger({ level: config.logLevel, name: 'routing' })
 // Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
@@ -31,9 +33,11 @@ const privacy = await openConfiguredPrivacy(privacySettingsOf(config), { dataDir
   exitAtStart('routing', 'cannot open the personal data key store', error),
 )
 // The log: SQLite in the data folder (one host), or a PostgreSQL server (CIVIC_EVENT_STORE=postgres).
-const { store: log, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
+const { store: storeAsOpened, kind: storeKind, target: storeTarget } = await openConfiguredEventStore(config, { dataDir, logger: logger.child({ component: 'event-store' }) }).catch((error: unknown) =>
   exitAtStart('routing', 'cannot open the event store', error),
 )
+// Every event this process appends is counted by type (civic_events_appended_total).
+const log = countingAppends(storeAsOpened)
 const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
 const { bus, kind: busKind, target: busTarget } = openServiceBus({
   kafkaBrokers: config.kafkaBrokers,
@@ -61,9 +65,12 @@ const routing = await startRouting({
 })
 const app = buildRoutingApp({ eventStore: { kind: storeKind, target: storeTarget, head: () => log.headPosition() }, routing, access, logger, timeouts: httpTimeouts(config) })
 
+// CIVIC_METRICS_LISTEN: GET /metrics without a token on a private address.
+const metricsListener = await listenForMetrics(config, logger)
 const shutdown = installShutdown({
   logger,
   tasks: [
+    { name: 'metrics listener', close: async () => metricsListener?.close() },
     { name: 'http', close: () => app.close() },
     // Before the bus and the store: the message in flight finishes (or stays uncommitted).
     { name: 'routing', close: () => routing.stop() },

@@ -10,7 +10,7 @@ import { deriveEventId, type CaseCommand, type CommandMeta, type Submission } fr
 import { executeOnCase, loadCaseFrom, type CaseFeed, type CaseFeedEvent, type Consumer } from '@civic-desk/case-feed'
 import { departmentByCode, type Catalogue } from '@civic-desk/contracts'
 import type { EventStore } from '@civic-desk/event-store'
-import type { Logger } from '@civic-desk/service-kit'
+import { processMetrics, type Logger } from '@civic-desk/service-kit'
 import { createClassifier } from './classify.ts'
 import { startDuplicateIndex } from './duplicate-index.ts'
 import { duplicateScopes, planRouting, resolveRoute, resolveRoutingOptions, type Route, type RoutingOptionsInput } from './plan.ts'
@@ -157,6 +157,8 @@ export async function startRouting(options: StartRoutingOptions): Promise<Routin
       caseLog.debug('case already routed; nothing to do')
       return 'skipped'
     }
+    // The flow's latency: from the request being stored to its routing being stored (clock of this host).
+    processMetrics()?.flowRoutingDelay.observe(Math.max(0, Date.now() - Date.parse(delivered.recordedAt)) / 1000)
     if (plan.kind === 'routed') {
       caseLog.info({ category: plan.data.category, routedBy: plan.data.routedBy, dueAt: plan.data.sla.dueAt, basis: plan.data.sla.basis }, 'case routed')
       return 'routed'

@@ -205,6 +205,7 @@ t.test('every route × every caller answers as ACCESS_RULES says', async (t) => 
   /** How to call each route of the table; `allowed` asks for a fresh case where the call changes it. */
   const TARGETS: Record<string, (allowed: boolean) => Promise<Target>> = {
     'GET /healthz': async () => ({ method: 'GET', url: '/healthz', department: fen, ok: 200 }),
+    'GET /metrics': async () => ({ method: 'GET', url: '/metrics', department: fen, ok: 200 }),
     'GET /readyz': async () => ({
       method: 'GET',
       url: '/readyz',
@@ -213,6 +214,8 @@ t.test('every route × every caller answers as ACCESS_RULES says', async (t) => 
       sees: (grant, text) => t.equal((JSON.parse(text) as { details?: unknown }).details !== undefined, grant === 'full', `readiness details: ${grant}`),
     }),
     'GET /*': async () => ({ method: 'GET', url: '/', department: fen, ok: 200 }),
+    'GET /openapi.json': async () => ({ method: 'GET', url: '/openapi.json', department: fen, ok: 200 }),
+    'GET /docs': async () => ({ method: 'GET', url: '/docs', department: fen, ok: 200 }),
     'POST /v1/requests': async () => ({ method: 'POST', url: '/v1/requests', department: fen, ok: 201, body: { channel: 'web', kind: 'suggestion', description: 'Parka bank konulsun.' } }),
     'GET /v1/requests/:trackingCode': async () => ({ method: 'GET', url: `/v1/requests/${fixture.trackingCode}`, department: fen, ok: 200, sees: (_g, text) => withoutPersonalData('without-personal-data', text) }),
     // Open311: public reads that never show personal data, whoever asks; filing by the form's api_key,

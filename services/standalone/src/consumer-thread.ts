@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads'
 import type { ReaderStatus } from '@civic-desk/case-feed'
 import type { NotifierStatus } from '@civic-desk/notification'
 import type { RoutingStatus } from '@civic-desk/routing'
-import type { Logger } from '@civic-desk/service-kit'
+import type { Logger, MetricsSnapshot } from '@civic-desk/service-kit'
 
 /** The BroadcastChannel by which the threads' event-store instances on one file wake each other. */
 export function eventStoreWakeChannel(file: string): string {
@@ -26,12 +26,14 @@ export interface ConsumerSnapshot {
 }
 
 /** Messages from the HTTP thread to the consumer thread. */
-export type ToConsumerThread = { readonly kind: 'snapshot'; readonly id: number } | { readonly kind: 'stop' }
+export type ToConsumerThread = { readonly kind: 'snapshot'; readonly id: number } | { readonly kind: 'metrics'; readonly id: number } | { readonly kind: 'stop' }
 
 /** Messages from the consumer thread to the HTTP thread. */
 export type FromConsumerThread =
   | { readonly kind: 'started'; readonly providers: Readonly<Record<string, string>> }
   | { readonly kind: 'snapshot'; readonly id: number; readonly snapshot: ConsumerSnapshot }
+  /** The thread's Prometheus figures (`registry.getMetricsAsJSON()`), which the HTTP thread sums into /metrics. */
+  | { readonly kind: 'metrics'; readonly id: number; readonly metrics: MetricsSnapshot }
   | { readonly kind: 'stopped' }
 
 /** The running consumer thread, as the HTTP thread holds it. */
@@ -40,6 +42,8 @@ export interface ConsumerThread {
   readonly providers: Readonly<Record<string, string>>
   /** The thread's consumers as they are now; rejects when the thread is gone. */
   snapshot(): Promise<ConsumerSnapshot>
+  /** The thread's Prometheus figures; rejects when the thread is gone. */
+  metrics(): Promise<MetricsSnapshot>
   /** Lets the consumers finish or leave the message in hand, save their checkpoints and close the files. Idempotent. */
   stop(): Promise<void>
 }
@@ -63,7 +67,8 @@ export interface StartConsumerThreadOptions {
 export async function startConsumerThread(options: StartConsumerThreadOptions): Promise<ConsumerThread> {
   const log = options.logger.child({ component: 'consumer-thread' })
   const worker = new Worker(options.entry ?? new URL('./consumer-thread.worker.mjs', import.meta.url))
-  const pending = new Map<number, { resolve: (s: ConsumerSnapshot) => void; reject: (e: Error) => void }>()
+  // Every question is answered by a message with its id: a snapshot or the thread's metrics.
+  const pending = new Map<number, { resolve: (answer: never) => void; reject: (e: Error) => void }>()
   let nextId = 0
   let stopping: Promise<void> | undefined
   let gone: Error | undefined
@@ -86,8 +91,8 @@ export async function startConsumerThread(options: StartConsumerThreadOptions): 
         clearTimeout(timer)
         running = true
         resolve(message.providers)
-      } else if (message.kind === 'snapshot') {
-        pending.get(message.id)?.resolve(message.snapshot)
+      } else if (message.kind === 'snapshot' || message.kind === 'metrics') {
+        pending.get(message.id)?.resolve((message.kind === 'snapshot' ? message.snapshot : message.metrics) as never)
         pending.delete(message.id)
       }
     })
@@ -107,16 +112,19 @@ export async function startConsumerThread(options: StartConsumerThreadOptions): 
   })
   const providers = await started
 
+  const ask = <T>(kind: 'snapshot' | 'metrics'): Promise<T> => {
+    if (gone !== undefined) return Promise.reject(gone)
+    return new Promise<T>((resolve, reject) => {
+      const id = nextId++
+      pending.set(id, { resolve: resolve as (answer: never) => void, reject })
+      worker.postMessage({ kind, id } satisfies ToConsumerThread)
+    })
+  }
+
   return {
     providers,
-    snapshot() {
-      if (gone !== undefined) return Promise.reject(gone)
-      return new Promise((resolve, reject) => {
-        const id = nextId++
-        pending.set(id, { resolve, reject })
-        worker.postMessage({ kind: 'snapshot', id } satisfies ToConsumerThread)
-      })
-    },
+    snapshot: () => ask<ConsumerSnapshot>('snapshot'),
+    metrics: () => ask<MetricsSnapshot>('metrics'),
     stop() {
       stopping ??= new Promise<void>((resolve) => {
         if (gone !== undefined) return resolve()

@@ -12,7 +12,7 @@ import { openSqliteBus } from '@civic-desk/messaging'
 import { openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
 import { buildProviderRouter, notifierSettings, openSqliteOutbox, startNotifier, startSupervisorService } from '@civic-desk/notification'
 import { startRouting } from '@civic-desk/routing'
-import { createLogger, loadCatalogue, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
+import { configureMetrics, countingAppends, createLogger, loadCatalogue, parseConfigOrExit, processMetrics, startServiceTracing } from '@civic-desk/service-kit'
 import { standaloneConfig } from './config.ts'
 import { eventStoreWakeChannel, type FromConsumerThread, type ToConsumerThread } from './consumer-thread.ts'
 
@@ -22,6 +22,8 @@ const send = (message: FromConsumerThread): void => port.postMessage(message)
 
 // The same environment and files as the HTTP thread, which has checked them already.
 const config = parseConfigOrExit(standaloneConfig, process.env, 'civic-desk')
+// This thread's own registry; the HTTP thread merges it into /metrics. The Node process figures are the HTTP thread's.
+configureMetrics(config, { processDefaults: false })
 const logger = createLogger({ level: config.logLevel, name: 'civic-desk' }).child({ thread: 'consumers' })
 // Tracing is per thread (its current span lives in this thread's async context); this thread exports its own spans.
 const tracing = await startServiceTracing(config, process.env, 'civic-desk', logger)
@@ -31,7 +33,7 @@ const catalogue = loadCatalogue(config.catalogueFile)
 const calendar = createBusinessCalendar(loadHolidayData(config.holidayFile))
 
 const eventsFile = join(dataDir, 'events.sqlite')
-const log = openSqliteEventStore({ file: eventsFile, wakeChannel: eventStoreWakeChannel(eventsFile), logger: logger.child({ component: 'event-store' }) })
+const log = countingAppends(openSqliteEventStore({ file: eventsFile, wakeChannel: eventStoreWakeChannel(eventsFile), logger: logger.child({ component: 'event-store' }) }))
 // The key store the HTTP thread opened first (and checked against the master key).
 const privacy = await openConfiguredPrivacy({ masterKey: config.masterKey }, { dataDir })
 // Routing reads the description, notification the citizen's address: opened here, sealed in the log.
@@ -84,6 +86,17 @@ async function stop(): Promise<void> {
 port.on('message', (message: ToConsumerThread) => {
   if (message.kind === 'snapshot') {
     send({ kind: 'snapshot', id: message.id, snapshot: { routing: routing.status(), notifier: notifier.status(), readers: feed.readers() } })
+  } else if (message.kind === 'metrics') {
+    const metrics = processMetrics()
+    if (metrics === undefined) send({ kind: 'metrics', id: message.id, metrics: [] })
+    else
+      void metrics.registry.getMetricsAsJSON().then(
+        (snapshot) => send({ kind: 'metrics', id: message.id, metrics: snapshot }),
+        (error: unknown) => {
+          logger.error({ err: error }, 'metrics could not be collected')
+          send({ kind: 'metrics', id: message.id, metrics: [] })
+        },
+      )
   } else {
     void stop()
   }

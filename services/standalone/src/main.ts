@@ -10,21 +10,21 @@ import { join, resolve } from 'node:path'
 import { configuredSigningKey, openAuditLog } from '@civic-desk/audit'
 import { createBusinessCalendar, loadHolidayData } from '@civic-desk/calendar'
 import { caseIdOfStream, createCaseFeed, groupCheckpointDir } from '@civic-desk/case-feed'
-import { openSqliteOutbox, registerNotificationRoutes } from '@civic-desk/notification'
-import { createOpenCases, loadWorkflows, registerAuditRoutes, registerPrivacyRoutes, registerWorkflowRoutes, startSlaScheduler } from '@civic-desk/department-workflow'
-import { registerConsole } from '@civic-desk/console'
-import { headRate, loadOrCreateStoreIdentity, openReadModels, registerDashboardRoutes, startDashboardProjector } from '@civic-desk/dashboard'
-import { registerConsumerRoutes } from '@civic-desk/event-relay'
+import { openSqliteOutbox } from '@civic-desk/notification'
+import { createOpenCases, loadWorkflows, startSlaScheduler } from '@civic-desk/department-workflow'
+import { headRate, loadOrCreateStoreIdentity, openReadModels, startDashboardProjector } from '@civic-desk/dashboard'
 import { HASH_CHAIN_ENABLED, openSqliteEventStore } from '@civic-desk/event-store'
-import { decodeTrackingKey, loadOrCreateTrackingKey, registerIntakeRoutes, startOpen311Index } from '@civic-desk/intake'
+import { decodeTrackingKey, loadOrCreateTrackingKey, startOpen311Index } from '@civic-desk/intake'
 import { openSqliteBus } from '@civic-desk/messaging'
 import { completePendingErasures, openConfiguredPrivacy, sealingEventStore, startPeriodicDestruction } from '@civic-desk/privacy'
-import { registerRoutingRoutes } from '@civic-desk/routing'
-import { ACCESS_RULES, accessConfigOrDev, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, loadCatalogue, parseConfigOrExit, startServiceTracing } from '@civic-desk/service-kit'
+import { ACCESS_RULES, accessConfigOrDev, configureMetrics, countingAppends, createAccessControl, createHttpApp, createLogger, httpTimeouts, installShutdown, listenForMetrics, loadCatalogue, parseConfigOrExit, processMetrics, startServiceTracing } from '@civic-desk/service-kit'
 import { standaloneConfig } from './config.ts'
 import { eventStoreWakeChannel, startConsumerThread } from './consumer-thread.ts'
+import { registerStandaloneRoutes } from './routes.ts'
 
 const config = parseConfigOrExit(standaloneConfig, process.env, 'civic-desk')
+// Before anything records: CIVIC_METRICS=off leaves every figure unrecorded.
+configureMetrics(config)
 
 const logger = createLogger({ level: config.logLevel, name: 'civic-desk' })
 // Trace ids in logs, events and messages; spans exported only with OTEL_EXPORTER_OTLP_ENDPOINT.
@@ -48,7 +48,8 @@ const privacy = await openConfiguredPrivacy({ masterKey: config.masterKey }, { d
 })
 const eventsFile = join(dataDir, 'events.sqlite')
 // The log as stored: personal fields sealed. The dashboards read it as it is (they need none).
-const log = openSqliteEventStore({ file: eventsFile, wakeChannel: eventStoreWakeChannel(eventsFile), logger: logger.child({ component: 'event-store' }) })
+// Every event this thread appends is counted by type (the consumer thread counts its own).
+const log = countingAppends(openSqliteEventStore({ file: eventsFile, wakeChannel: eventStoreWakeChannel(eventsFile), logger: logger.child({ component: 'event-store' }) }))
 // What the services read and write: personal fields sealed on append, opened on read.
 const store = sealingEventStore(log, privacy.keys, { caseIdOf: caseIdOfStream, logger: logger.child({ component: 'privacy' }) })
 // The audit log: a Merkle tree over the log as stored, signed checkpoints at least every minute
@@ -90,6 +91,8 @@ const outbox = openSqliteOutbox(join(dataDir, 'outbox.sqlite'))
 // that a supervisor restarts it; every consumer resumes from its checkpoint.
 let shutdown: { fail(error: Error): void } | undefined
 const consumers = await startConsumerThread({ logger, onDeath: (error) => (shutdown === undefined ? process.exit(1) : shutdown.fail(error)) })
+// /metrics shows both threads' figures: the consumer thread's are asked for at every scrape and summed in.
+processMetrics()?.addThread(() => consumers.metrics())
 const routing = { status: async () => (await consumers.snapshot()).routing }
 const notifier = { status: async () => (await consumers.snapshot()).notifier }
 // Every reader of the log in this process, in both threads.
@@ -126,38 +129,41 @@ const app = createHttpApp({
 })
 // Open311's request index: a projection of this thread's feed (the log as stored, no personal data).
 const open311Index = startOpen311Index((options) => feed.project(options))
-await registerIntakeRoutes(app, { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute, open311: { index: open311Index, jurisdiction: config.open311Jurisdiction } })
-registerWorkflowRoutes(app, { store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, caseLimits: { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes } })
-registerPrivacyRoutes(app, { keys: privacy.keys, log: privacy.log, store, access, logger, now })
-if (audit !== undefined) registerAuditRoutes(app, { audit, store: log, access, logger })
 // Personal data whose retention period ran out goes at every period (KVKK; at most six months).
 const destruction = startPeriodicDestruction({ keys: privacy.keys, log: privacy.log, store, scanStore: log, catalogue, periodDays: config.destructionPeriodDays, logger: logger.child({ component: 'periodic-destruction' }), now })
-registerRoutingRoutes(app, { routing, access, logger })
-registerConsumerRoutes(app, { readers, store, access })
-registerNotificationRoutes(app, { outbox, notifier, access, logger })
-registerDashboardRoutes(app, {
-  eventStore: { kind: 'sqlite', target: eventsFile },
-  readModels,
-  projector: dashboard,
-  store,
-  catalogue,
-  access,
-  logger,
-  now,
-  eventsPerSecond: rate.perSecond,
-  // Every reader of the log in this process: the consumer groups, and the projections that follow
-  // the store directly (the directorates' queues and SLA timers, routing's duplicate index).
-  consumers: async () => {
-    const head = await store.headPosition()
-    return (await readers()).map((r) => ({ name: r.name, kind: 'store' as const, ...(r.topic === undefined ? {} : { topic: r.topic }), position: r.position ?? 0, lag: Math.max(0, head - (r.position ?? 0)) }))
+await registerStandaloneRoutes(app, {
+  intake: { store, catalogue, access, logger, trackingKey, now, lookupsPerMinute: config.lookupsPerMinute, open311: { index: open311Index, jurisdiction: config.open311Jurisdiction } },
+  workflow: { store, openCases, catalogue, calendar, workflows, access, logger, now, maxReopenings: config.maxReopenings, caseLimits: { maxNotes: config.maxNotesPerCase, maxCaseBytes: config.maxCaseBytes } },
+  privacy: { keys: privacy.keys, log: privacy.log, store, access, logger, now },
+  audit: audit === undefined ? undefined : { audit, store: log, access, logger },
+  routing: { routing, access, logger },
+  consumers: { readers, store, access },
+  notification: { outbox, notifier, access, logger },
+  dashboard: {
+    eventStore: { kind: 'sqlite', target: eventsFile },
+    readModels,
+    projector: dashboard,
+    store,
+    catalogue,
+    access,
+    logger,
+    now,
+    eventsPerSecond: rate.perSecond,
+    // Every reader of the log in this process: the consumer groups, and the projections that follow
+    // the store directly (the directorates' queues and SLA timers, routing's duplicate index).
+    consumers: async () => {
+      const head = await store.headPosition()
+      return (await readers()).map((r) => ({ name: r.name, kind: 'store' as const, ...(r.topic === undefined ? {} : { topic: r.topic }), position: r.position ?? 0, lag: Math.max(0, head - (r.position ?? 0)) }))
+    },
   },
 })
-// The operator console (static pages over the dashboard API of the same origin) at /.
-await registerConsole(app)
 
+// CIVIC_METRICS_LISTEN: GET /metrics without a token on a private address.
+const metricsListener = await listenForMetrics(config, logger)
 shutdown = installShutdown({
   logger,
   tasks: [
+    { name: 'metrics listener', close: async () => metricsListener?.close() },
     { name: 'http', close: () => app.close() },
     // The consumers finish or leave unfinished the message in hand and save their checkpoints,
     // all before the bus and the store close.

@@ -4,6 +4,7 @@
  * by kafkajs after retriable crashes up to a bound, with the members it left behind removed from
  * its group and a watchdog for a consumer that silently stopped.
  */
+import { processMetrics } from '@civic-desk/service-kit'
 import type { SubscribeOptions } from '../port.ts'
 import { abortableDelay, consumerSettings } from '../shared.ts'
 import { handleBatch } from './batch.ts'
@@ -171,6 +172,7 @@ export async function startMember(context: MemberContext, member: Member): Promi
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     const fields = { topic, groupId, restart: payload.restart, err: payload.error, restarts }
     if (member.closing) return
+    processMetrics()?.kafkaErrors.inc({ client: 'consumer' })
     if (payload.restart) {
       logger?.error(fields, 'kafka bus: consumer crashed; kafkajs restarts it')
       return

@@ -1,6 +1,7 @@
 /** The bus's one producer: idempotent, acks from all in-sync replicas, murmur2 partitioning. */
 import kafkajs from 'kafkajs'
 import type { Kafka, Producer } from 'kafkajs'
+import { processMetrics } from '@civic-desk/service-kit'
 import type { SerializedMessage } from '../shared.ts'
 import type { TopicAdmin } from './admin.ts'
 import type { BrokerWatch } from './broker-watch.ts'
@@ -47,6 +48,7 @@ export function createBusProducer({ kafka, retry, admin, watch }: ProducerContex
         // acks -1: the leader answers once every in-sync replica has the batch (with min.insync.replicas, no loss when one broker dies).
         await producer.send({ topic, acks: -1, messages: messages.map(({ key, value, headers }) => ({ key, value, headers: { ...headers } })) })
       } catch (error) {
+        processMetrics()?.kafkaErrors.inc({ client: 'producer' })
         // Whoever retries this (a handler's back-off, the dead-letter retries) hears when a broker answers again.
         if (brokersUnreachable(error)) watch.suspect()
         throw error

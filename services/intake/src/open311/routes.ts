@@ -17,12 +17,14 @@ import { OPEN_STATUSES, categoryByCode, departmentByCode, isInstantWithOffset, i
 import { ProjectionNotReadyError } from '@civic-desk/case-feed'
 import { UnauthorizedError, type AccessControl, type Logger, type Principal } from '@civic-desk/service-kit'
 import { submitRequest, type SubmitDeps } from '../submit.ts'
+import { countSubmissions } from '../submission-metrics.ts'
 import { channelActor, checkSubmission } from '../validation.ts'
 import { Open311Error, badRequest, notFound, open311ErrorHandler } from './errors.ts'
 import { single, submissionOf } from './form.ts'
 import { CONTENT_TYPES, istanbulDateTime, render, xmlElement, type DocRecord, type Document, type Format } from './format.ts'
 import { expectedMs, type IndexedRequest, type Open311Index } from './request-index.ts'
 import { catalogueNames, noteType, serviceNotice, stepText } from './texts.ts'
+import { documentOnly, fileRequestSchema, requestSchema, resourceSchema, serviceDefinitionSchema } from './schemas.ts'
 
 export interface Open311Deps extends SubmitDeps {
   readonly catalogue: Catalogue
@@ -226,7 +228,7 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
       // (repeated `attribute[code][]` fields kept, `+` as space).
       scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, new URLSearchParams(body as string)))
 
-      scope.get<{ Params: { resource: string } }>('/:resource', { config: rateLimit }, async (request, reply) => {
+      scope.get<{ Params: { resource: string } }>('/:resource', { config: rateLimit, schema: resourceSchema, validatorCompiler: documentOnly }, async (request, reply) => {
         const { name, format } = splitResource(request.params.resource)
         const params = queryOf(request)
         checkJurisdiction(params)
@@ -316,7 +318,7 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
         }
       })
 
-      scope.get<{ Params: { file: string } }>('/services/:file', { config: rateLimit }, async (request, reply) => {
+      scope.get<{ Params: { file: string } }>('/services/:file', { config: rateLimit, schema: serviceDefinitionSchema, validatorCompiler: documentOnly }, async (request, reply) => {
         const { name, format } = splitResource(request.params.file)
         checkJurisdiction(queryOf(request))
         const category = categoryByCode(catalogue, name)
@@ -324,7 +326,7 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
         return send(reply, { root: 'service_definition', record: definitionRecord(category) }, format)
       })
 
-      scope.get<{ Params: { file: string } }>('/requests/:file', { config: rateLimit }, async (request, reply) => {
+      scope.get<{ Params: { file: string } }>('/requests/:file', { config: rateLimit, schema: requestSchema, validatorCompiler: documentOnly }, async (request, reply) => {
         const { name, format } = splitResource(request.params.file)
         const params = queryOf(request)
         checkJurisdiction(params)
@@ -335,13 +337,15 @@ export async function registerOpen311Routes(app: FastifyInstance, deps: Open311D
         return sendRequests(reply, [r], format, flag(params, 'extensions'))
       })
 
-      scope.post<{ Params: { resource: string } }>('/:resource', async (request, reply) => {
+      scope.post<{ Params: { resource: string } }>('/:resource', { onResponse: countSubmissions('open311'), schema: fileRequestSchema, validatorCompiler: documentOnly }, async (request, reply) => {
         const { name, format } = splitResource(request.params.resource)
         if (name !== 'requests') throw notFound(`'${name}' kaynağına POST yapılamaz; başvurular requests.${format} adresine gönderilir.`)
         if (!(request.body instanceof URLSearchParams)) throw badRequest('İstek gövdesi application/x-www-form-urlencoded biçiminde olmalı.')
         const params = request.body
         checkJurisdiction(params)
         const principal = channelOf(deps.access, single(params, 'api_key'))
+        // The caller, as requireRole would set it (the metrics count the submission under its channel).
+        request.principal = principal
         const code = single(params, 'service_code')
         if (code === undefined) throw badRequest('service_code eksik: hangi hizmet için başvurulduğunu belirtin (GET services).')
         const category = categoryByCode(catalogue, code)

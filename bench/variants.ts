@@ -1,0 +1,109 @@
+// Variants of the product's operability switches, measured against each other in one benchmark run
+// (BENCH_VARIANTS=off,metrics,tracing,export for bench:intake and bench:flow):
+//   off      — CIVIC_METRICS=off, CIVIC_TRACING=off: no instrumentation at all;
+//   metrics  — Prometheus metrics on, tracing off;
+//   tracing  — metrics and trace propagation on (trace ids in events, Kafka headers, logs), no exporter;
+//   export   — as tracing, and spans exported over OTLP/HTTP to a receiver this benchmark runs.
+// The variants run in turn, BENCH_VARIANT_ROUNDS times (default 2) in alternating order, so a drift of
+// the machine (thermal, page cache, another process) does not land on one variant alone. Each
+// server's CPU time (user + system, all threads, from /proc) is read before and after the measured
+// phase: CPU milliseconds per submission is the cost figure, the throughput and latencies the effect.
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export type VariantName = 'off' | 'metrics' | 'tracing' | 'export'
+const NAMES: readonly VariantName[] = ['off', 'metrics', 'tracing', 'export']
+
+/** The variants BENCH_VARIANTS asks for, in order, or undefined for one run on the product's defaults. */
+export function variantsFromEnv(): VariantName[] | undefined {
+  const raw = process.env.BENCH_VARIANTS
+  if (raw === undefined || raw === '') return undefined
+  const names = raw.split(',').map((s) => s.trim())
+  for (const name of names) if (!(NAMES as readonly string[]).includes(name)) throw new Error(`BENCH_VARIANTS: unknown variant "${name}" (known: ${NAMES.join(', ')})`)
+  return names as VariantName[]
+}
+
+/** The rounds of a comparison: every round has every variant once, odd rounds in reverse order. */
+export function variantSchedule(names: readonly VariantName[]): VariantName[] {
+  const rounds = Number(process.env.BENCH_VARIANT_ROUNDS ?? 2)
+  const out: VariantName[] = []
+  for (let round = 0; round < rounds; round++) out.push(...(round % 2 === 0 ? names : [...names].reverse()))
+  return out
+}
+
+/** The environment of a server in a variant (the OTLP receiver's URL for `export`). */
+export function variantEnv(name: VariantName, otlpUrl: string | undefined): Record<string, string> {
+  switch (name) {
+    case 'off':
+      return { CIVIC_METRICS: 'off', CIVIC_TRACING: 'off' }
+    // The product's defaults: metrics and tracing on, no exporter.
+    case 'metrics':
+      return { CIVIC_TRACING: 'off' }
+    case 'tracing':
+      return {}
+    case 'export':
+      if (otlpUrl === undefined) throw new Error('the export variant needs the OTLP receiver')
+      return { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl }
+  }
+}
+
+/** A local OTLP/HTTP receiver that takes every export (answers 200) and counts what arrived. */
+export interface OtlpSink {
+  readonly url: string
+  /** Export requests and bytes received so far. */
+  received(): { readonly requests: number; readonly bytes: number }
+  close(): Promise<void>
+}
+
+export async function startOtlpSink(): Promise<OtlpSink> {
+  let requests = 0
+  let bytes = 0
+  const server = http.createServer((req, res) => {
+    req.on('data', (chunk: Buffer) => void (bytes += chunk.length))
+    req.on('end', () => {
+      requests++
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received: () => ({ requests, bytes }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
+/** CPU time (user + system, every thread) a process has used so far, in ms; NaN where /proc is missing. */
+export function cpuMsOf(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces, hence the last ')'): utime is the 14th, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticksPerSecond = 100 // USER_HZ, 100 on every Linux this project runs on
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** The mean of each variant's figure over its rounds. */
+export function meanBy<T>(runs: ReadonlyArray<{ readonly variant: VariantName; readonly value: T }>, pick: (value: T) => number): Map<VariantName, number> {
+  const sums = new Map<VariantName, { sum: number; n: number }>()
+  for (const run of runs) {
+    const s = sums.get(run.variant) ?? { sum: 0, n: 0 }
+    s.sum += pick(run.value)
+    s.n++
+    sums.set(run.variant, s)
+  }
+  return new Map([...sums].map(([name, s]) => [name, s.sum / s.n]))
+}
+
+/** "+3.2 %" against the `off` variant (positive: costs more / is slower). */
+export function against(base: number | undefined, value: number, higherIsWorse = true): string {
+  if (base === undefined || !Number.isFinite(base) || base === 0) return '—'
+  const change = ((value - base) / base) * 100 * (higherIsWorse ? 1 : -1)
+  return `${change >= 0 ? '+' : ''}${change.toFixed(1)} %`
+}
