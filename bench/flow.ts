@@ -402,7 +402,7 @@ async function main(env: Record<string, string> = {}, withRamp = true) {
 /** BENCH_VARIANTS: the steady phase on the product with its metrics and tracing off and on, alternating. */
 async function compareVariants(names: readonly VariantName[]): Promise<void> {
   if (mode !== 'standalone') throw new Error('BENCH_VARIANTS is for the standalone mode (one process whose CPU is read)')
-  const sink: OtlpSink | undefined = names.includes('export') ? await startOtlpSink() : undefined
+  const sink: OtlpSink | undefined = names.includes('export') || names.includes('sampled') ? await startOtlpSink() : undefined
   const runs: Array<{ variant: VariantName; value: Awaited<ReturnType<typeof main>> }> = []
   try {
     for (const variant of variantSchedule(names)) {
@@ -421,7 +421,7 @@ async function compareVariants(names: readonly VariantName[]): Promise<void> {
     [
       '',
       `bench:flow variants — ${rate} submissions/s (${arrivals}) for ${seconds} s, ${runs.length / names.length} rounds each (means)`,
-      '  variant    CPU ms/case   vs off    routed p99   ack p99   submit p99 (ms)',
+      '  variant    CPU ms/case   Δ off     routed p99   ack p99   submit p99 (ms)',
       ...names.map(
         (name) =>
           `  ${name.padEnd(9)} ${cpu.get(name)!.toFixed(3).padStart(11)}   ${against(cpu.get('off'), cpu.get(name)!).padStart(7)}   ${ms(routed.get(name)!)}        ${ms(ack.get(name)!)}     ${ms(http.get(name)!)}`,

@@ -3,7 +3,9 @@
 //   off      — CIVIC_METRICS=off, CIVIC_TRACING=off: no instrumentation at all;
 //   metrics  — Prometheus metrics on, tracing off;
 //   tracing  — metrics and trace propagation on (trace ids in events, Kafka headers, logs), no exporter;
-//   export   — as tracing, and spans exported over OTLP/HTTP to a receiver this benchmark runs.
+//   export   — as tracing, and spans exported over OTLP/HTTP to a receiver this benchmark runs;
+//   sampled  — as export, with the SDK's standard head sampling at 10 % of the traces
+//              (OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG=0.1), as a busy desk would run it.
 // The variants run in turn, BENCH_VARIANT_ROUNDS times (default 2) in alternating order, so a drift of
 // the machine (thermal, page cache, another process) does not land on one variant alone. Each
 // server's CPU time (user + system, all threads, from /proc) is read before and after the measured
@@ -12,8 +14,8 @@ import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-export type VariantName = 'off' | 'metrics' | 'tracing' | 'export'
-const NAMES: readonly VariantName[] = ['off', 'metrics', 'tracing', 'export']
+export type VariantName = 'off' | 'metrics' | 'tracing' | 'export' | 'sampled'
+const NAMES: readonly VariantName[] = ['off', 'metrics', 'tracing', 'export', 'sampled']
 
 /** The variants BENCH_VARIANTS asks for, in order, or undefined for one run on the product's defaults. */
 export function variantsFromEnv(): VariantName[] | undefined {
@@ -45,6 +47,9 @@ export function variantEnv(name: VariantName, otlpUrl: string | undefined): Reco
     case 'export':
       if (otlpUrl === undefined) throw new Error('the export variant needs the OTLP receiver')
       return { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl }
+    case 'sampled':
+      if (otlpUrl === undefined) throw new Error('the sampled variant needs the OTLP receiver')
+      return { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }
   }
 }
 
@@ -101,9 +106,9 @@ export function meanBy<T>(runs: ReadonlyArray<{ readonly variant: VariantName; r
   return new Map([...sums].map(([name, s]) => [name, s.sum / s.n]))
 }
 
-/** "+3.2 %" against the `off` variant (positive: costs more / is slower). */
-export function against(base: number | undefined, value: number, higherIsWorse = true): string {
+/** The change against the `off` variant, signed: "+3.2 %" is 3.2 % more than off. */
+export function against(base: number | undefined, value: number): string {
   if (base === undefined || !Number.isFinite(base) || base === 0) return '—'
-  const change = ((value - base) / base) * 100 * (higherIsWorse ? 1 : -1)
+  const change = ((value - base) / base) * 100
   return `${change >= 0 ? '+' : ''}${change.toFixed(1)} %`
 }
