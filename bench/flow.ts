@@ -35,8 +35,9 @@ import { openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
 import pg_ from 'pg'
 import { createKafkaLagReader, type KafkaLagReader } from '@civic-desk/messaging'
 import { freePort, load, paced, percentile, readLag, startTs, stop, waitForOk, type PacedResult } from './lib.ts'
-import { against, cpuMsOf, meanBy, startOtlpSink, variantEnv, variantSchedule, variantsFromEnv, type OtlpSink, type VariantName } from './variants.ts'
+import { against, cpuMsOf, meanBy, variantEnv, variantSchedule, variantsFromEnv, type VariantName } from './variants.ts'
 import { createWorkload } from './workload.ts'
+import { startOtlpReceiver, type OtlpReceiver } from '@civic-desk/tracing/testing'
 
 const mode = process.env.BENCH_MODE ?? 'standalone'
 if (mode !== 'standalone' && mode !== 'kafka') throw new Error(`BENCH_MODE must be standalone or kafka, not ${mode}`)
@@ -402,7 +403,7 @@ async function main(env: Record<string, string> = {}, withRamp = true) {
 /** BENCH_VARIANTS: the steady phase on the product with its metrics and tracing off and on, alternating. */
 async function compareVariants(names: readonly VariantName[]): Promise<void> {
   if (mode !== 'standalone') throw new Error('BENCH_VARIANTS is for the standalone mode (one process whose CPU is read)')
-  const sink: OtlpSink | undefined = names.includes('export') || names.includes('sampled') ? await startOtlpSink() : undefined
+  const sink: OtlpReceiver | undefined = names.includes('export') || names.includes('sampled') ? await startOtlpReceiver({ keepSpans: false }) : undefined
   const runs: Array<{ variant: VariantName; value: Awaited<ReturnType<typeof main>> }> = []
   try {
     for (const variant of variantSchedule(names)) {
@@ -427,7 +428,7 @@ async function compareVariants(names: readonly VariantName[]): Promise<void> {
           `  ${name.padEnd(9)} ${cpu.get(name)!.toFixed(3).padStart(11)}   ${against(cpu.get('off'), cpu.get(name)!).padStart(7)}   ${ms(routed.get(name)!)}        ${ms(ack.get(name)!)}     ${ms(http.get(name)!)}`,
       ),
       `  per run: ${runs.map((r) => `${r.variant} ${r.value.cpuMsPerCase.toFixed(3)} ms, ack p99 ${r.value.report.submitToAcknowledgementMs.p99} ms`).join('; ')}`,
-      ...(sink === undefined ? [] : [`  OTLP receiver got ${sink.received().requests} export requests, ${Math.round(sink.received().bytes / 1024)} KiB`]),
+      ...(sink === undefined ? [] : [`  OTLP receiver got ${sink.requests.length} export requests, ${Math.round(sink.bytes() / 1024)} KiB`]),
       '  target: metrics ≤ 5 %, export ≤ 10 % CPU per case against off',
       '',
     ].join('\n'),

@@ -14,8 +14,9 @@ import { fileURLToPath } from 'node:url'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import type autocannon from 'autocannon'
 import { freePort, keptUp, load, readLag, startTs, stop, waitForOk, type LagSample, type LoadResult } from './lib.ts'
-import { against, cpuMsOf, meanBy, startOtlpSink, variantEnv, variantSchedule, variantsFromEnv, type OtlpSink, type VariantName } from './variants.ts'
+import { against, cpuMsOf, meanBy, variantEnv, variantSchedule, variantsFromEnv, type VariantName } from './variants.ts'
 import { createWorkload } from './workload.ts'
+import { startOtlpReceiver, type OtlpReceiver } from '@civic-desk/tracing/testing'
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const seconds = Number(process.env.BENCH_SECONDS ?? 15)
@@ -145,7 +146,7 @@ process.stdout.write(
 
 /** BENCH_VARIANTS: the same load on the product with its metrics and tracing off and on, alternating. */
 async function compareVariants(names: readonly VariantName[]): Promise<void> {
-  const sink: OtlpSink | undefined = names.includes('export') || names.includes('sampled') ? await startOtlpSink() : undefined
+  const sink: OtlpReceiver | undefined = names.includes('export') || names.includes('sampled') ? await startOtlpReceiver({ keepSpans: false }) : undefined
   const runs: Array<{ variant: VariantName; value: Awaited<ReturnType<typeof benchIntake>> }> = []
   try {
     for (const variant of variantSchedule(names)) {
@@ -172,7 +173,7 @@ async function compareVariants(names: readonly VariantName[]): Promise<void> {
       return `  ${name.padEnd(9)} ${f(r).padStart(7)}   ${against(rate.get('off'), r).padStart(7)}   ${c.toFixed(3).padStart(10)}   ${against(cpu.get('off'), c).padStart(7)}   ${f(p99.get(name)!).padStart(6)}`
     }),
     `  per run: ${runs.map((r) => `${r.variant} ${f(r.value.perSecond)}/s ${r.value.cpuMsPerSubmission.toFixed(3)} ms`).join('; ')}`,
-    ...(sink === undefined ? [] : [`  OTLP receiver got ${f(sink.received().requests)} export requests, ${f(sink.received().bytes / 1024)} KiB`]),
+    ...(sink === undefined ? [] : [`  OTLP receiver got ${f(sink.requests.length)} export requests, ${f(sink.bytes() / 1024)} KiB`]),
     `  acknowledged → on disk: ${lost === 0 ? 'none lost in any run' : `!! ${lost} runs lost acknowledged requests`}`,
     '  target: metrics ≤ 5 %, export ≤ 10 % (throughput and CPU per submission against off)',
     '',

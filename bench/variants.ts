@@ -11,8 +11,6 @@
 // server's CPU time (user + system, all threads, from /proc) is read before and after the measured
 // phase: CPU milliseconds per submission is the cost figure, the throughput and latencies the effect.
 import { readFileSync } from 'node:fs'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 
 export type VariantName = 'off' | 'metrics' | 'tracing' | 'export' | 'sampled'
 const NAMES: readonly VariantName[] = ['off', 'metrics', 'tracing', 'export', 'sampled']
@@ -50,33 +48,6 @@ export function variantEnv(name: VariantName, otlpUrl: string | undefined): Reco
     case 'sampled':
       if (otlpUrl === undefined) throw new Error('the sampled variant needs the OTLP receiver')
       return { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }
-  }
-}
-
-/** A local OTLP/HTTP receiver that takes every export (answers 200) and counts what arrived. */
-export interface OtlpSink {
-  readonly url: string
-  /** Export requests and bytes received so far. */
-  received(): { readonly requests: number; readonly bytes: number }
-  close(): Promise<void>
-}
-
-export async function startOtlpSink(): Promise<OtlpSink> {
-  let requests = 0
-  let bytes = 0
-  const server = http.createServer((req, res) => {
-    req.on('data', (chunk: Buffer) => void (bytes += chunk.length))
-    req.on('end', () => {
-      requests++
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received: () => ({ requests, bytes }),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
 }
 

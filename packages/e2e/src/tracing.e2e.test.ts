@@ -4,7 +4,6 @@
 // every event of its case; the spans every service exports to an OTLP/HTTP receiver this test runs
 // form one tree across the processes. Runs when KAFKA_BROKERS is set or CIVIC_REQUIRE_KAFKA=1, like the
 // other stack tests; it starts its own broker.
-import { createServer } from 'node:http'
 import t from 'tap'
 import { join } from 'node:path'
 import { caseIdOfStream } from '@civic-desk/case-feed'
@@ -13,41 +12,8 @@ import { TOPICS, createKafkaBus } from '@civic-desk/messaging'
 import { kafkaTestBrokers } from '@civic-desk/messaging/testing'
 import { openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
 import { exclusiveHeavyTest } from '@civic-desk/service-kit/testing'
+import { startOtlpReceiver, type ReceivedSpan } from '@civic-desk/tracing/testing'
 import { SERVICES, createTestStack, eventually, postJson, startTestBroker, type TestBroker, type TestStack } from './stack.ts'
-
-interface ReceivedSpan {
-  readonly service: string
-  readonly name: string
-  readonly kind: number
-  readonly traceId: string
-  readonly spanId: string
-  readonly parentSpanId: string
-}
-
-/** A plain OTLP/HTTP JSON receiver: keeps every span it is sent, with its service's name. */
-async function startOtlpReceiver(): Promise<{ readonly url: string; readonly spans: ReceivedSpan[]; close(): void }> {
-  const spans: ReceivedSpan[] = []
-  const server = createServer((req, res) => {
-    let text = ''
-    req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')))
-    req.on('end', () => {
-      const doc = JSON.parse(text) as { resourceSpans: Array<{ resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> }; scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }> }
-      for (const resourceSpans of doc.resourceSpans) {
-        const service = resourceSpans.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? ''
-        for (const scope of resourceSpans.scopeSpans) {
-          for (const span of scope.spans) {
-            spans.push({ service, name: String(span['name']), kind: Number(span['kind']), traceId: String(span['traceId']), spanId: String(span['spanId']), parentSpanId: String(span['parentSpanId'] ?? '') })
-          }
-        }
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('the receiver has no port')
-  return { url: `http://127.0.0.1:${address.port}`, spans, close: () => server.close() }
-}
 
 t.setTimeout(10 * 60_000)
 const wanted = await kafkaTestBrokers(t)

@@ -1,5 +1,5 @@
-// OTLP export of spans, against receivers this test starts: a plain node:http server decoding the
-// OTLP/HTTP JSON the exporter sends; a port nothing listens on; a receiver that never answers.
+// OTLP export of spans, against receivers this test starts: the plain OTLP/HTTP JSON receiver of
+// @civic-desk/tracing/testing; a port nothing listens on; a receiver that never answers.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -11,6 +11,7 @@ import { createAccessControl, createLogger, defaultCatalogueFile, devAccessConfi
 import { freePort } from '@civic-desk/service-kit/testing'
 import { waitFor } from '@civic-desk/messaging/testing'
 import { startTracing } from '@civic-desk/tracing'
+import { startOtlpReceiver } from '@civic-desk/tracing/testing'
 import { buildIntakeApp } from './app.ts'
 
 const catalogue = loadCatalogue(defaultCatalogueFile)
@@ -18,25 +19,6 @@ const access = createAccessControl(devAccessConfig(catalogue.departments.map((d)
 const logger = createLogger({ level: 'silent', name: 'intake' })
 const TRACE = '5b8efff798038103d269b633813fc60c'
 const PARENT = 'eee19b7ec3c1b174'
-
-interface ReceivedSpan {
-  readonly service: string
-  readonly name: string
-  readonly kind: number
-  readonly traceId: string
-  readonly spanId: string
-  readonly parentSpanId: string
-  readonly attributes: Record<string, unknown>
-}
-
-/** OTLP JSON writes ids as hex (the JS exporter) or base64 (the protobuf JSON mapping): read either. */
-const hexId = (id: unknown): string => (typeof id !== 'string' || id === '' ? '' : /^[0-9a-f]+$/.test(id) ? id : Buffer.from(id, 'base64').toString('hex'))
-
-async function bodyOf(req: IncomingMessage): Promise<string> {
-  let text = ''
-  for await (const chunk of req) text += String(chunk)
-  return text
-}
 
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -74,27 +56,10 @@ async function intake(t: Test) {
 }
 
 t.test("a request's spans arrive at the OTLP receiver with the caller's trace and parent", async (t) => {
-  const received: ReceivedSpan[] = []
-  const paths: string[] = []
-  const receiver = createServer((req, res) => {
-    void bodyOf(req).then((text) => {
-      paths.push(`${req.method} ${req.url} ${req.headers['content-type']}`)
-      const doc = JSON.parse(text) as { resourceSpans: Array<{ resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> }; scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }> }
-      for (const rs of doc.resourceSpans) {
-        const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? ''
-        for (const ss of rs.scopeSpans)
-          for (const span of ss.spans) {
-            const attributes = Object.fromEntries(((span['attributes'] ?? []) as Array<{ key: string; value: Record<string, unknown> }>).map((a) => [a.key, Object.values(a.value)[0]]))
-            received.push({ service, name: String(span['name']), kind: Number(span['kind']), traceId: hexId(span['traceId']), spanId: hexId(span['spanId']), parentSpanId: hexId(span['parentSpanId']), attributes })
-          }
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
-  })
-  t.teardown(() => void receiver.close())
-  const port = await listen(receiver)
-  const tracing = await startTracing({ enabled: true, serviceName: 'intake', otlpEndpoint: `http://127.0.0.1:${port}/` })
-  t.equal(tracing.exportUrl, `http://127.0.0.1:${port}/v1/traces`)
+  const receiver = await startOtlpReceiver()
+  t.teardown(() => receiver.close())
+  const tracing = await startTracing({ enabled: true, serviceName: 'intake', otlpEndpoint: `${receiver.url}/` })
+  t.equal(tracing.exportUrl, `${receiver.url}/v1/traces`)
   const env = await intake(t)
 
   const res = await env.submit({ traceparent: `00-${TRACE}-${PARENT}-01` })
@@ -105,15 +70,15 @@ t.test("a request's spans arrive at the OTLP receiver with the caller's trace an
   // Flushes the batch processor (the queue leaves before the stop).
   await tracing.shutdown()
 
-  t.match(paths[0], /^POST \/v1\/traces application\/json/)
-  const server = received.find((s) => s.traceId === TRACE)
+  t.match(receiver.requests[0], /^POST \/v1\/traces application\/json/)
+  const server = receiver.spans.find((s) => s.traceId === TRACE)
   t.ok(server, 'the span of the request arrived')
   t.match(server, { service: 'intake', name: 'POST /v1/requests', kind: 2, parentSpanId: PARENT, attributes: { 'http.route': '/v1/requests', 'http.response.status_code': 201, 'http.request.method': 'POST' } })
   const { caseId } = res.json() as { caseId: string }
   const [stored] = await env.store.readStream(caseStreamId(caseId))
   t.equal((stored?.metadata as { traceparent?: string }).traceparent, `00-${TRACE}-${server?.spanId}-01`, 'the stored event names the exported span')
 
-  const other = received.find((s) => s.traceId === fresh.headers['x-trace-id'])
+  const other = receiver.spans.find((s) => s.traceId === fresh.headers['x-trace-id'])
   t.ok(other, 'a request without traceparent is exported as a trace of its own')
   t.equal(other?.parentSpanId, '', 'as its root span')
 })

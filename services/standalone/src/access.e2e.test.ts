@@ -3,24 +3,21 @@
 // standalone process (`pnpm start`'s entry point, development tokens) — and the relay's own app for
 // the one route only the distributed stack serves. The standalone is started with the table, so a
 // route added without a row stops it from starting and fails this test as well.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { createMemoryCheckpointStore } from '@civic-desk/case-feed'
 import { buildRelayApp, startRelay } from '@civic-desk/event-relay'
 import { openSqliteEventStore } from '@civic-desk/event-store'
 import { createMemoryBus } from '@civic-desk/messaging'
 import { ACCESS_RULES, createAccessControl, createLogger, defaultCatalogueFile, devAccessConfig, loadCatalogue, type AccessRule, type Grant, type Role } from '@civic-desk/service-kit'
-import { eventually, freePort } from '@civic-desk/service-kit/testing'
+import { eventually } from '@civic-desk/service-kit/testing'
+import { startStandaloneProcess } from './standalone-process.testing.ts'
 
-const entry = fileURLToPath(new URL('./main.ts', import.meta.url))
 // One real standalone process and a thousand requests: minutes on a busy machine.
 t.setTimeout(600_000)
 const catalogue = loadCatalogue(defaultCatalogueFile)
-const { REDIS_URL: _redisUrl, ...inherited } = process.env
 
 /** Who calls: no token, one token per role, and staff of the directorate that holds the case (or another one). */
 interface Caller {
@@ -79,28 +76,7 @@ const PLACE = { neighbourhood: 'Kazımdirik', address: 'Şehit Öğretmen Sk. No
 const PERSONAL = ['Ayşe Yılmaz', '+905321112233', 'Şehit Öğretmen', '38.468213', '27.209741']
 
 t.test('every route × every caller answers as ACCESS_RULES says', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'civic-access-'))
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], {
-    env: { ...inherited, PORT: String(port), CIVIC_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL')
-  })
-  await eventually(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`standalone exited with ${child.exitCode}:\n${output}`)
-      return (await fetch(`${base}/healthz`)).ok
-    },
-    (ok) => ok,
-    'the standalone to listen',
-  )
+  const { base } = await startStandaloneProcess(t)
 
   // The relay status route exists only in the distributed stack: its own app, same development tokens.
   const relayDir = mkdtempSync(join(tmpdir(), 'civic-access-relay-'))

@@ -6,20 +6,15 @@
 // against the schema documented for the status and media type it came with (Ajv, JSON Schema
 // 2020-12, the dialect OpenAPI 3.1 and zod 4 speak). An undocumented status fails.
 // Case commands each get a case of their own, brought first to where the command is legal.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
 import t from 'tap'
 import { ACCESS_RULES, accessRuleFor, type Role } from '@civic-desk/service-kit'
-import { eventually, freePort } from '@civic-desk/service-kit/testing'
+import { eventually } from '@civic-desk/service-kit/testing'
+import { startStandaloneProcess } from './standalone-process.testing.ts'
 
-const entry = fileURLToPath(new URL('./main.ts', import.meta.url))
 t.setTimeout(600_000)
-const { REDIS_URL: _redisUrl, ...inherited } = process.env
 
 // ajv-formats is CommonJS: its default export is the plugin function itself.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020
@@ -106,28 +101,7 @@ const TOKEN_OF: Readonly<Record<Role, string | null>> = {
 const ROLE_PREFERENCE: readonly Role[] = ['supervisor', 'operator', 'auditor', 'privacy-officer', 'channel', 'staff']
 
 t.test('every documented operation answers its documented example as its schema says', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'civic-openapi-examples-'))
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], {
-    env: { ...inherited, PORT: String(port), CIVIC_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL')
-  })
-  await eventually(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`standalone exited with ${child.exitCode}:\n${output}`)
-      return (await fetch(`${base}/healthz`)).ok
-    },
-    (ok) => ok,
-    'the standalone to listen',
-  )
+  const { base } = await startStandaloneProcess(t)
 
   const doc = (await (await fetch(`${base}/openapi.json`)).json()) as Document
   const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true, validateFormats: true }))
