@@ -106,11 +106,15 @@ t.test('standalone: counters move with real requests, both threads are in one sc
   const wrongRole = await fetch(`${product.base}/v1/requests`, { method: 'POST', headers: { ...auth('dev-auditor'), 'content-type': 'application/json' }, body: JSON.stringify(submission(10)) })
   t.equal(wrongRole.status, 403)
 
-  // Routing (in the consumer thread) routes each of them; the scrape shows it once it has.
+  // Routing (in the consumer thread) routes each of them, and the HTTP thread's projections follow
+  // (the dashboard projector, the queues behind the open-case figures); the scrape shows it once they have.
   const after = await eventually(
     () => scrape(product),
-    (m) => m.value('civic_events_appended_total', { type: 'CaseRouted' }) - before.value('civic_events_appended_total', { type: 'CaseRouted' }) >= 3,
-    'the three cases to be routed',
+    (m) =>
+      m.value('civic_events_appended_total', { type: 'CaseRouted' }) - before.value('civic_events_appended_total', { type: 'CaseRouted' }) >= 3 &&
+      m.value('civic_consumer_handler_duration_seconds_count', { group: 'dashboard' }) - before.value('civic_consumer_handler_duration_seconds_count', { group: 'dashboard' }) >= 3 &&
+      m.value('civic_open_cases', { directorate: 'fen-isleri', sla_level: 'on-track' }) >= 3,
+    'the three cases to be routed and projected',
   )
   const delta = (name: string, labels: Record<string, string> = {}) => after.value(name, labels) - before.value(name, labels)
 
