@@ -70,10 +70,10 @@ import { useStrictJsonParser } from './json-body.ts'
 import { registerApiDescription } from './openapi.ts'
 import type { Logger } from './logging.ts'
 import { installMetrics } from './metrics.ts'
-import { PROBLEM_CONTENT_TYPE, problemResponses, problemType } from './problem.ts'
+import { PROBLEM_CONTENT_TYPE, problemCodeOfStatus, problemResponses, problemType } from './problem.ts'
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, answerProtocolErrors, checkTimeouts, checkingIntervalMs, type HttpTimeouts } from './protocol-errors.ts'
 
-export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, ProblemSchema, problemResponses, problemType } from './problem.ts'
+export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, ProblemSchema, problemCodeOfStatus, problemResponses, problemType } from './problem.ts'
 
 /** An RFC 9457 problem body as this project sends it. */
 export interface ProblemDetails {
@@ -506,7 +506,7 @@ function toProblem(error: unknown): ProblemInit {
     const text = STATUS_CODES[status] ?? 'Client error'
     return {
       status,
-      code: text.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, ''),
+      code: problemCodeOfStatus(status),
       title: text,
       detail: own ? String(e.message) : `${text}.`,
     }

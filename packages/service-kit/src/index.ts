@@ -54,6 +54,7 @@ export {
   PROBLEM_CONTENT_TYPE,
   PROBLEM_TYPE_BASE,
   ProblemSchema,
+  problemCodeOfStatus,
   problemResponses,
   createHttpApp,
   problemType,

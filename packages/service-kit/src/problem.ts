@@ -1,5 +1,6 @@
 // The two constants every problem response shares, apart so that both the fastify app (http.ts)
 // and the answers written straight onto a socket (protocol-errors.ts) use the same ones.
+import { STATUS_CODES } from 'node:http'
 import { z } from 'zod'
 
 /** Base of every problem `type` URI; the code is appended. */
@@ -7,6 +8,11 @@ export const PROBLEM_TYPE_BASE = 'https://civic-desk.dev/problems/'
 
 /** Content type of every error response. */
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
+
+/** The code of a status no code of ours names (fastify's own errors, another protocol's answers): its status text, snake-cased. */
+export function problemCodeOfStatus(status: number): string {
+  return (STATUS_CODES[status] ?? (status < 500 ? 'Client error' : 'Server error')).toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '')
+}
 
 /** The `type` URI of a problem code. */
 export function problemType(code: string): string {

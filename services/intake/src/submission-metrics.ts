@@ -2,10 +2,9 @@
 // channel, way in and the refusal's problem code: a route-level onResponse hook for HTTP and
 // Open311, and one call for the intake topic. Labels are bounded: a channel that is not one of
 // the product's reads as `unknown`, a reason is a problem code.
-import { STATUS_CODES } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Channel } from '@civic-desk/contracts'
-import { processMetrics } from '@civic-desk/service-kit'
+import { problemCodeOfStatus, processMetrics } from '@civic-desk/service-kit'
 
 /** How a submission came in. */
 export type SubmissionPath = 'http' | 'open311' | 'kafka'
@@ -15,11 +14,6 @@ const CHANNELS: ReadonlySet<string> = new Set(Channel.options)
 /** The channel as a label: one of the product's channels, else `unknown` (never what a caller typed). */
 export function channelLabel(value: unknown): string {
   return typeof value === 'string' && CHANNELS.has(value) ? value : 'unknown'
-}
-
-/** The problem code of an answer that is not a problem document (Open311's own errors): its status, snake-cased. */
-function statusCode(status: number): string {
-  return (STATUS_CODES[status] ?? 'error').toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '')
 }
 
 /** Counts one submission; `reason` is the problem code of a refusal, undefined for an accepted one. */
@@ -38,7 +32,7 @@ export function countSubmissions(via: 'http' | 'open311'): (request: FastifyRequ
       const body = request.body as { readonly channel?: unknown } | undefined
       const named = typeof body === 'object' && body !== null && !(body instanceof URLSearchParams) ? body.channel : undefined
       const channel = channelLabel(named ?? request.principal?.channel)
-      countSubmission(via, channel, reply.statusCode < 300 ? undefined : (reply.problemCode ?? statusCode(reply.statusCode)))
+      countSubmission(via, channel, reply.statusCode < 300 ? undefined : (reply.problemCode ?? problemCodeOfStatus(reply.statusCode)))
     }
     done()
   }
