@@ -15,11 +15,19 @@
 //           own process (intake, event-relay, routing, department-workflow, notification), like
 //           `pnpm stack:up`; submissions go to intake; lag is the relay's (store head − checkpoint)
 //           plus every consumer group's lag on the broker.
-// BENCH_STORE=postgres (kafka mode): the stack's log and key store on PostgreSQL (CIVIC_PG_URL, else
-// CIVIC_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/test), in schemas of the run's own.
+//           With REDIS_URL set the dashboard projects into Redis (under a prefix of the run's own),
+//           as `pnpm stack:up` runs it; else in memory.
+// BENCH_STORE (kafka mode): postgres (default, as `pnpm stack:up`) — the stack's log and key store on
+// PostgreSQL (CIVIC_PG_URL, else CIVIC_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/test),
+// in schemas of the run's own; sqlite — one events.sqlite file the services share on this host.
+// BENCH_DUPLICATES: the share of requests repeating a recent one (0.15 by default, a desk's normal day),
+// or "street" for the old workload where a district's streets make nearly every request a duplicate.
+// The steady phase's CPU per case is printed per process (each service, the broker, PostgreSQL, Redis,
+// the load generator) from /proc, until the phase's cases were all handled.
 // Options (env): BENCH_RATE (500 submissions/s), BENCH_SECONDS (20), BENCH_ARRIVALS (even | burst),
 // BENCH_RAMP (rates of the ramp, "300,500,700,900,1200"; "off" skips it), BENCH_RAMP_SECONDS (15),
-// BENCH_SEED (153), BENCH_WARMUP_SECONDS (kafka 40, standalone 5); kafka mode: BENCH_PROFILE (services to CPU-profile, e.g. "routing"), BENCH_PROFILE_DIR.
+// BENCH_SEED (153), BENCH_WARMUP_SECONDS (kafka 40, standalone 5); kafka mode: BENCH_PROFILE (services to CPU-profile, e.g. "routing",
+// or "all"; each profile is summarised per case at the end, bench/profile-summary.ts), BENCH_PROFILE_DIR.
 // Standalone mode: BENCH_VARIANTS (e.g. "off,metrics,tracing,export") runs the steady phase on the product
 // with its metrics and tracing switched off and on, in the same run, and reports each one's cost against
 // off (bench/variants.ts; no ramp then), BENCH_VARIANT_ROUNDS (2).
@@ -28,15 +36,17 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createTestStack, startTestBroker, type ServiceName, type TestBroker, type TestStack } from '@civic-desk/e2e/src/stack.ts'
+import { createTestStack, startTestBroker, STACK_SERVICES, type StackServiceName, type TestBroker, type TestStack } from '@civic-desk/e2e/src/stack.ts'
 import { caseIdOfStream } from '@civic-desk/case-feed'
 import { openPostgresEventStore, openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
 import { openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
 import pg_ from 'pg'
 import { createKafkaLagReader, type KafkaLagReader } from '@civic-desk/messaging'
+import { deleteRedisPrefix } from '../packages/read-models/src/index.ts'
 import { freePort, load, paced, percentile, readLag, startTs, stop, waitForOk, type PacedResult } from './lib.ts'
-import { against, cpuMsOf, meanBy, variantEnv, variantSchedule, variantsFromEnv, type VariantName } from './variants.ts'
+import { against, cpuMsOf, sumCpuOf, meanBy, variantEnv, variantSchedule, variantsFromEnv, type VariantName } from './variants.ts'
 import { createWorkload } from './workload.ts'
+import { formatSummary, profileFiles, summariseProfile } from './profile-summary.ts'
 import { startOtlpReceiver, type OtlpReceiver } from '@civic-desk/tracing/testing'
 
 const mode = process.env.BENCH_MODE ?? 'standalone'
@@ -54,7 +64,13 @@ const runId = `flow-${process.pid}-${Date.now().toString(36)}`
 // are found as often as the traffic makes them, not on every request.
 const arrivals = process.env.BENCH_ARRIVALS ?? 'even'
 if (arrivals !== 'even' && arrivals !== 'burst') throw new Error(`BENCH_ARRIVALS must be even or burst, not ${arrivals}`)
-const workload = createWorkload({ runId, seed: Number(process.env.BENCH_SEED ?? 153) })
+// BENCH_DUPLICATES: the share of requests that repeat a recent one (default 0.15, like a desk's
+// normal day), or "street" for duplicates as a district's streets make them (nearly all after a
+// few thousand requests: the benchmark's workload until 2026-12).
+const duplicatesSetting = process.env.BENCH_DUPLICATES ?? '0.15'
+const duplicateShare = duplicatesSetting === 'street' ? undefined : Number(duplicatesSetting)
+if (duplicateShare !== undefined && !(duplicateShare >= 0 && duplicateShare <= 1)) throw new Error(`BENCH_DUPLICATES must be a share within 0..1 or "street", not ${duplicatesSetting}`)
+const workload = createWorkload({ runId, seed: Number(process.env.BENCH_SEED ?? 153), ...(duplicateShare === undefined ? {} : { duplicateShare }) })
 const nextBody = (): string => JSON.stringify(workload.next())
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`)
@@ -71,6 +87,8 @@ class FlowObserver {
   private readonly routed = new Map<string, number>()
   private readonly acknowledged = new Map<string, number>()
   private readonly duplicates = new Set<string>()
+  /** Case events of the whole run by type (what each case costs in events). */
+  readonly types = new Map<string, number>()
 
   constructor(private readonly store: EventStore) {}
 
@@ -79,6 +97,7 @@ class FlowObserver {
       const batch = await this.store.readAll({ after: this.after, maxCount: 10_000, streamPrefix: 'case-' })
       if (batch.length === 0) return
       for (const e of batch) {
+        this.types.set(e.type, (this.types.get(e.type) ?? 0) + 1)
         const at = Date.parse(e.recordedAt)
         if (e.type === 'CaseSubmitted') {
           const data = e.data as { externalId?: string; citizen?: { preferredChannel?: string } }
@@ -133,6 +152,8 @@ interface FlowTarget {
   lag(): Promise<{ total: number; byConsumer: Record<string, number> }>
   /** CPU ms the product's processes used so far (standalone: its one process); NaN where unknown. */
   cpuMs(): number
+  /** CPU ms each process of the system under test used so far, by name (the services, the broker, the stores). */
+  cpuByProcess(): Record<string, number>
   close(): Promise<void>
 }
 
@@ -151,6 +172,7 @@ async function startStandalone(env: Record<string, string> = {}): Promise<FlowTa
       return { total, byConsumer: { ...byReader } }
     },
     cpuMs: () => cpuMsOf(server.pid),
+    cpuByProcess: () => ({ standalone: cpuMsOf(server.pid) }),
     async close() {
       await stop(server)
       rmSync(dataDir, { recursive: true, force: true })
@@ -164,8 +186,11 @@ interface PostgresTarget {
   readonly schema: string
   readonly masterKey: string
 }
+const benchStore = process.env.BENCH_STORE ?? (mode === 'kafka' ? 'postgres' : 'sqlite')
+if (benchStore !== 'postgres' && benchStore !== 'sqlite') throw new Error(`BENCH_STORE must be postgres or sqlite, not ${benchStore}`)
+if (mode === 'standalone' && benchStore !== 'sqlite') throw new Error('BENCH_STORE=postgres is for BENCH_MODE=kafka (standalone keeps its log in SQLite)')
 const onPostgres: PostgresTarget | undefined =
-  process.env.BENCH_STORE === 'postgres'
+  mode === 'kafka' && benchStore === 'postgres'
     ? {
         url: process.env.CIVIC_PG_URL ?? process.env.CIVIC_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
         schema: `bench_flow_${process.pid}_${Date.now().toString(36)}`,
@@ -198,6 +223,33 @@ async function dropPostgres(pg: PostgresTarget): Promise<void> {
   }
 }
 
+// BENCH_PROFILE: services whose CPU is profiled (`node --cpu-prof`), "all" for every one; each run
+// writes into a folder of its own under BENCH_PROFILE_DIR (.bench/profiles), summarised at the end.
+const profileDir = join(process.env.BENCH_PROFILE_DIR ?? join(root, '.bench/profiles'), runId)
+function profiledServices(): StackServiceName[] {
+  const raw = (process.env.BENCH_PROFILE ?? '').split(',').map((name) => name.trim()).filter(Boolean)
+  const names = raw.includes('all') ? [...STACK_SERVICES] : raw
+  for (const name of names) if (!(STACK_SERVICES as readonly string[]).includes(name)) throw new Error(`BENCH_PROFILE: unknown service "${name}" (known: all, ${STACK_SERVICES.join(', ')})`)
+  return names as StackServiceName[]
+}
+
+/** After a profiled run: each service's profile, per case of the whole run (warm-up included). */
+function printProfiles(cases: number): void {
+  for (const name of profiledServices()) {
+    let files: string[]
+    try {
+      files = profileFiles(join(profileDir, name))
+    } catch {
+      files = []
+    }
+    if (files.length === 0) {
+      say(`no CPU profile of ${name} in ${join(profileDir, name)} (a process killed rather than stopped writes none)`)
+      continue
+    }
+    for (const file of files) console.log(`\n${formatSummary(`${name} (whole run, ${file})`, summariseProfile(file), cases)}`)
+  }
+}
+
 async function startKafkaStack(): Promise<FlowTarget> {
   say('kafka: starting a broker of its own (infra/kafka/start.sh)…')
   const broker: TestBroker = await startTestBroker()
@@ -205,11 +257,18 @@ async function startKafkaStack(): Promise<FlowTarget> {
   let lagReader: KafkaLagReader | undefined
   try {
     // BENCH_PROFILE=routing,notification writes a CPU profile of those services into BENCH_PROFILE_DIR (.bench/profiles).
-    const profiled = (process.env.BENCH_PROFILE ?? '').split(',').filter(Boolean) as ServiceName[]
-    const profileDir = process.env.BENCH_PROFILE_DIR ?? join(root, '.bench/profiles')
+    const profiled = profiledServices()
     const nodeArgs = Object.fromEntries(profiled.map((name) => [name, ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`]]))
-    stack = await createTestStack({ brokers: broker.brokers, env: { LOG_LEVEL: 'warn', ...(onPostgres === undefined ? {} : postgresEnv(onPostgres)) }, nodeArgs })
-    say(`kafka: broker ${broker.brokers.join(',')}; starting intake, event-relay, routing, department-workflow, notification…`)
+    if (profiled.length > 0) say(`kafka: CPU profiles of ${profiled.join(', ')} go to ${profileDir}`)
+    // The whole stack of `pnpm stack:up`: the dashboard projects into Redis when REDIS_URL is set (else in memory).
+    const redisEnv = process.env.REDIS_URL === undefined ? {} : { REDIS_URL: process.env.REDIS_URL, CIVIC_REDIS_PREFIX: `${runId}:` }
+    stack = await createTestStack({
+      brokers: broker.brokers,
+      services: STACK_SERVICES,
+      env: { LOG_LEVEL: 'warn', ...redisEnv, ...(onPostgres === undefined ? {} : postgresEnv(onPostgres)) },
+      nodeArgs,
+    })
+    say(`kafka: broker ${broker.brokers.join(',')}; starting ${STACK_SERVICES.join(', ')}${onPostgres === undefined ? ' on one SQLite file' : ` on PostgreSQL (schema ${onPostgres.schema})`}…`)
     await stack.startAll()
     lagReader = createKafkaLagReader({ brokers: broker.brokers, clientId: 'bench-flow-lag' })
   } catch (error) {
@@ -219,6 +278,16 @@ async function startKafkaStack(): Promise<FlowTarget> {
   }
   const s = stack
   const reader = lagReader
+  // Every process of the system: each service, the broker's JVM, the PostgreSQL server's processes
+  // (its backends and writers; other clients of the server are assumed quiet) and Redis.
+  const this_cpu = (): Record<string, number> => {
+    const out: Record<string, number> = {}
+    for (const name of STACK_SERVICES) out[name] = cpuMsOf(s.running.get(name)?.child.pid)
+    out['kafka broker'] = cpuMsOf(broker.pid())
+    if (onPostgres !== undefined) out.postgresql = sumCpuOf('postgres')
+    if (process.env.REDIS_URL !== undefined) out.redis = sumCpuOf('redis-server')
+    return out
+  }
   return {
     submitUrl: s.url('intake', '/v1/requests'),
     storeKind: onPostgres === undefined ? 'sqlite' : 'postgres',
@@ -230,7 +299,8 @@ async function startKafkaStack(): Promise<FlowTarget> {
       for (const g of groups) byConsumer[`${g.groupId} ← ${g.topic}`] = g.lag
       return { total: Object.values(byConsumer).reduce((sum, n) => sum + n, 0), byConsumer }
     },
-    cpuMs: () => Number.NaN,
+    cpuMs: () => Object.values(this_cpu()).reduce((sum, ms) => sum + ms, 0),
+    cpuByProcess: () => this_cpu(),
     async close() {
       await reader.close()
       // SIGTERM first: a graceful exit is when node writes --cpu-prof profiles.
@@ -238,6 +308,7 @@ async function startKafkaStack(): Promise<FlowTarget> {
       await s.cleanup()
       broker.destroy()
       if (onPostgres !== undefined) await dropPostgres(onPostgres)
+      if (process.env.REDIS_URL !== undefined) await deleteRedisPrefix(process.env.REDIS_URL, `${runId}:`)
     },
   }
 }
@@ -298,6 +369,9 @@ async function main(env: Record<string, string> = {}, withRamp = true) {
       })()
       const headBefore = await store!.headPosition()
       const cpuBefore = target.cpuMs()
+      const byProcessBefore = target.cpuByProcess()
+      const ownBefore = process.cpuUsage()
+      const wallBefore = performance.now()
       const result = await submit(phaseRate, phaseSeconds, `${phaseRate}/s`)
       // Events the store took per second during the phase: turns a lag in events into seconds.
       const eventsPerSecond = ((await store!.headPosition()) - headBefore) / Math.max(1, result.durationSeconds)
@@ -306,8 +380,15 @@ async function main(env: Record<string, string> = {}, withRamp = true) {
       const to = workload.count
       const phase = await drain(from, to)
       // The product's CPU for the phase's cases, until they were all routed and acknowledged.
-      const cpuMsPerCase = (target.cpuMs() - cpuBefore) / Math.max(1, to - from)
-      return { result, phase, lagSamples, eventsPerSecond, cpuMsPerCase }
+      const cases = Math.max(1, to - from)
+      const cpuMsPerCase = (target.cpuMs() - cpuBefore) / cases
+      const byProcessAfter = target.cpuByProcess()
+      const own = process.cpuUsage(ownBefore)
+      const wallMs = performance.now() - wallBefore
+      // Per process: CPU ms per case, and the share of one core it kept busy over the phase and its drain.
+      const cpuTable = Object.entries(byProcessAfter).map(([name, after]) => ({ name, msPerCase: (after - (byProcessBefore[name] ?? Number.NaN)) / cases, cores: (after - (byProcessBefore[name] ?? Number.NaN)) / wallMs }))
+      cpuTable.push({ name: 'load generator (this benchmark)', msPerCase: (own.user + own.system) / 1000 / cases, cores: (own.user + own.system) / 1000 / wallMs })
+      return { result, phase, lagSamples, eventsPerSecond, cpuMsPerCase, cpuTable }
     }
 
     // Measured warm: a fresh JVM (the broker) and fresh node processes compile their hot paths in
@@ -332,9 +413,14 @@ async function main(env: Record<string, string> = {}, withRamp = true) {
       submitHttp: { ...steady.result.latency, errors: steady.result.errors + steady.result.non2xx, maxInFlight: steady.result.maxInFlight },
       ...phase,
       maxLag: Math.max(0, ...steady.lagSamples.map((s) => s.total)),
+      duplicates: duplicateShare === undefined ? 'street' : duplicateShare,
+      cpuMsPerCaseByProcess: Object.fromEntries(steady.cpuTable.map((row) => [row.name, Math.round(row.msPerCase * 1000) / 1000])),
       targets,
     }
     console.log(JSON.stringify(report, null, 2))
+    const stored = [...observer.types].sort((a, b) => b[1] - a[1])
+    console.log(`\ncase events stored in the run, per submission: ${stored.map(([type, n]) => `${type} ${(n / workload.count).toFixed(2)}`).join(', ')}`)
+    printCpuTable(steady.cpuTable, phase.cases)
     const routed = phase.submitToRoutedMs
     const ack = phase.submitToAcknowledgementMs
     console.log(
@@ -397,7 +483,25 @@ async function main(env: Record<string, string> = {}, withRamp = true) {
   } finally {
     await log?.close()
     await target.close()
+    if (mode === 'kafka' && profiledServices().length > 0) printProfiles(workload.count)
   }
+}
+
+/** Where the steady phase's CPU went, per process: ms per case and cores kept busy. */
+function printCpuTable(rows: ReadonlyArray<{ name: string; msPerCase: number; cores: number }>, cases: number): void {
+  const known = rows.filter((row) => Number.isFinite(row.msPerCase))
+  const total = known.reduce((sum, row) => sum + row.msPerCase, 0)
+  const cores = known.reduce((sum, row) => sum + row.cores, 0)
+  console.log(
+    [
+      '',
+      `CPU per case, steady phase (${cases} cases, until all were handled):`,
+      '  process                           ms/case    cores busy',
+      ...known.map((row) => `  ${row.name.padEnd(32)} ${row.msPerCase.toFixed(3).padStart(8)}    ${row.cores.toFixed(2).padStart(6)}`),
+      `  ${'total'.padEnd(32)} ${total.toFixed(3).padStart(8)}    ${cores.toFixed(2).padStart(6)}`,
+      '',
+    ].join('\n'),
+  )
 }
 
 /** BENCH_VARIANTS: the steady phase on the product with its metrics and tracing off and on, alternating. */

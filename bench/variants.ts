@@ -10,7 +10,7 @@
 // the machine (thermal, page cache, another process) does not land on one variant alone. Each
 // server's CPU time (user + system, all threads, from /proc) is read before and after the measured
 // phase: CPU milliseconds per submission is the cost figure, the throughput and latencies the effect.
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 export type VariantName = 'off' | 'metrics' | 'tracing' | 'export' | 'sampled'
 const NAMES: readonly VariantName[] = ['off', 'metrics', 'tracing', 'export', 'sampled']
@@ -63,6 +63,22 @@ export function cpuMsOf(pid: number | undefined): number {
   } catch {
     return Number.NaN
   }
+}
+
+/** CPU time (ms) of every process with this command name (`/proc/<pid>/comm`), summed: a server of many processes. */
+export function sumCpuOf(command: string): number {
+  let sum = 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== command) continue
+    } catch {
+      continue // gone meanwhile
+    }
+    const ms = cpuMsOf(Number(entry))
+    if (Number.isFinite(ms)) sum += ms
+  }
+  return sum
 }
 
 /** The mean of each variant's figure over its rounds. */

@@ -138,7 +138,36 @@ export interface WorkloadOptions {
   readonly seed?: number
   /** Prefix of every externalId, so runs never collide on idempotency. */
   readonly runId: string
+  /**
+   * The share of requests (0..1) that repeat a recent one, as a desk sees it (~10–20 %). Without
+   * it, duplicates arise from the streets alone: a district's two dozen streets and categories
+   * soon hold an open case for every combination, and after a few thousand requests nearly every
+   * new one repeats one (a storm's afternoon, not a normal day).
+   */
+  readonly duplicateShare?: number
 }
+
+/**
+ * Where the requests of a controlled duplicate share are: a grid of points 250 m apart over the
+ * metropolitan area (İzmir, about 75 × 75 km), visited in a scrambled order, so a new problem is
+ * never within routing's duplicate radius (150 m) of another one until the grid wraps around
+ * (90,000 points).
+ */
+const GRID = { originLat: 38.1, originLon: 26.75, stepMeters: 250, side: 300 } as const
+const METRES_PER_DEGREE_LAT = 111_000
+const gridPoint = (n: number): { lat: number; lon: number } => {
+  const cells = GRID.side * GRID.side
+  // A multiplier coprime to the cell count scatters consecutive points over the city.
+  const cell = (n * 7_919) % cells
+  const row = Math.floor(cell / GRID.side)
+  const column = cell % GRID.side
+  const lat = GRID.originLat + (row * GRID.stepMeters) / METRES_PER_DEGREE_LAT
+  const lon = GRID.originLon + (column * GRID.stepMeters) / (METRES_PER_DEGREE_LAT * Math.cos((lat * Math.PI) / 180))
+  return { lat: round(lat), lon: round(lon) }
+}
+
+/** How many recent new problems a repeat is drawn from (they are all still open in a benchmark). */
+const RECENT_PROBLEMS = 500
 
 /** An endless, seeded source of realistic submission bodies. */
 export function createWorkload(options: WorkloadOptions): { next(): SubmissionBody; readonly count: number } {
@@ -151,6 +180,11 @@ export function createWorkload(options: WorkloadOptions): { next(): SubmissionBo
   }
   const categories = Object.keys(TEMPLATES)
   let count = 0
+  const share = options.duplicateShare
+  if (share !== undefined && !(share >= 0 && share <= 1)) throw new RangeError(`duplicateShare must be within 0..1, got ${share}`)
+  // The controlled share: recent new problems (category, text, point) a repeat reports again.
+  const recent: Array<{ kind: SubmissionBody['kind']; category: string; description: string; address: string; lat: number; lon: number }> = []
+  let points = 0
 
   const next = (): SubmissionBody => {
     count++
@@ -182,6 +216,28 @@ export function createWorkload(options: WorkloadOptions): { next(): SubmissionBo
       neighbourhood: random() < 0.5 ? `${place.name} Mahallesi` : place.name,
       address: `${street}, ${place.name}, Bornova`,
       ...(located ? { lat: round(place.lat + (random() - 0.5) * 0.008), lon: round(place.lon + (random() - 0.5) * 0.008) } : {}),
+    }
+    if (share !== undefined && category !== undefined) {
+      if (recent.length > 0 && random() < share / 0.7) {
+        // Someone else reports a recent problem again: its words, a few metres from its point.
+        const earlier = pick(recent)
+        kind = earlier.kind
+        category = earlier.category
+        description = earlier.description
+        location.address = earlier.address
+        Object.assign(location, { lat: round(earlier.lat + (random() - 0.5) * 0.0004), lon: round(earlier.lon + (random() - 0.5) * 0.0004) })
+      } else {
+        // A new problem at a point of its own, pinned on the map (the neighbourhood is in the address).
+        Object.assign(location, gridPoint(points++))
+        delete (location as { neighbourhood?: string }).neighbourhood
+        recent.push({ kind, category, description, address: location.address, lat: (location as { lat: number }).lat, lon: (location as { lon: number }).lon })
+        if (recent.length > RECENT_PROBLEMS) recent.shift()
+      }
+    } else if (share !== undefined) {
+      // Information requests, suggestions and free text: never compared without a category; kept
+      // apart from the grid's problems by their own point.
+      Object.assign(location, gridPoint(points++))
+      delete (location as { neighbourhood?: string }).neighbourhood
     }
     const anonymous = random() < 0.12
     const name = pick(NAMES)

@@ -31,6 +31,8 @@ export interface TestBroker {
   kill(): Promise<void>
   /** Stops it and removes its data (synchronous: also runs at process exit). */
   destroy(): void
+  /** The broker's process id while it runs (its CPU time for the benchmarks), else undefined. */
+  pid(): number | undefined
 }
 
 const scriptArgs = (script: string, args: readonly string[]): string[] => [join(repoRoot, 'infra/kafka', script), ...args]
@@ -137,6 +139,7 @@ export async function startTestBroker(options: { readonly host?: string } = {}):
       }
     },
     destroy,
+    pid: brokerPid,
   }
 }
 

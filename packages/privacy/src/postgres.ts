@@ -155,6 +155,21 @@ export async function openPostgresKeyStore(options: PostgresPrivacyOptions & { r
     },
     keyFor: (caseId, subjects = []) =>
       run('keyFor', async () => {
+        // A new case (its CaseSubmitted names its subjects): the key is made and the subjects filed
+        // in one statement, one round trip instead of four. A case that has a key already (a
+        // repeated submission) makes nothing there and goes the way below.
+        if (subjects.length > 0) {
+          const key = newKey()
+          const { rows } = await pool.query<{ made: boolean }>(
+            `WITH made AS (
+               INSERT INTO ${s}.data_keys (case_id, wrapped, created_at) VALUES ($1, $2, now()) ON CONFLICT (case_id) DO NOTHING RETURNING 1),
+             filed AS (
+               INSERT INTO ${s}.subjects (subject, case_id) SELECT unnest($3::text[]), $1 WHERE EXISTS (SELECT 1 FROM made) ON CONFLICT DO NOTHING)
+             SELECT EXISTS (SELECT 1 FROM made) AS made`,
+            [caseId, wrapKey(master.key, dataKeyPurpose(caseId), key), subjects.map((subject) => hashSubject(subjectKey, subject))],
+          )
+          if (rows[0]?.made === true) return key
+        }
         const found = await lookup(caseId)
         if (found.state === 'destroyed') throw new DataKeyDestroyedError(caseId, found.destroyedAt)
         if (found.state === 'active') {
