@@ -27,7 +27,8 @@
 // Options (env): BENCH_RATE (500 submissions/s), BENCH_SECONDS (20), BENCH_ARRIVALS (even | burst),
 // BENCH_RAMP (rates of the ramp, "300,500,700,900,1200"; "off" skips it), BENCH_RAMP_SECONDS (15),
 // BENCH_SEED (153), BENCH_WARMUP_SECONDS (kafka 40, standalone 5); kafka mode: BENCH_PROFILE (services to CPU-profile, e.g. "routing",
-// or "all"; each profile is summarised per case at the end, bench/profile-summary.ts), BENCH_PROFILE_DIR.
+// or "all"; each profile is summarised per case at the end, bench/profile-summary.ts), BENCH_PROFILE_DIR,
+// BENCH_REPLICAS (services that run a second instance in the same consumer groups, e.g. "department-workflow").
 // Standalone mode: BENCH_VARIANTS (e.g. "off,metrics,tracing,export") runs the steady phase on the product
 // with its metrics and tracing switched off and on, in the same run, and reports each one's cost against
 // off (bench/variants.ts; no ramp then), BENCH_VARIANT_ROUNDS (2).
@@ -233,6 +234,13 @@ function profiledServices(): StackServiceName[] {
   return names as StackServiceName[]
 }
 
+// BENCH_REPLICAS: services that run a second instance in the same consumer groups (e.g. "department-workflow").
+function replicaServices(): StackServiceName[] {
+  const names = (process.env.BENCH_REPLICAS ?? '').split(',').map((name) => name.trim()).filter(Boolean)
+  for (const name of names) if (!(STACK_SERVICES as readonly string[]).includes(name)) throw new Error(`BENCH_REPLICAS: unknown service "${name}" (known: ${STACK_SERVICES.join(', ')})`)
+  return names as StackServiceName[]
+}
+
 /** After a profiled run: each service's profile, per case of the whole run (warm-up included). */
 function printProfiles(cases: number): void {
   for (const name of profiledServices()) {
@@ -270,6 +278,10 @@ async function startKafkaStack(): Promise<FlowTarget> {
     })
     say(`kafka: broker ${broker.brokers.join(',')}; starting ${STACK_SERVICES.join(', ')}${onPostgres === undefined ? ' on one SQLite file' : ` on PostgreSQL (schema ${onPostgres.schema})`}…`)
     await stack.startAll()
+    for (const name of replicaServices()) {
+      const replica = await stack.startReplica(name)
+      say(`kafka: a second ${name} on ${replica.base}, in the same consumer groups`)
+    }
     lagReader = createKafkaLagReader({ brokers: broker.brokers, clientId: 'bench-flow-lag' })
   } catch (error) {
     await stack?.cleanup()
@@ -283,6 +295,7 @@ async function startKafkaStack(): Promise<FlowTarget> {
   const this_cpu = (): Record<string, number> => {
     const out: Record<string, number> = {}
     for (const name of STACK_SERVICES) out[name] = cpuMsOf(s.running.get(name)?.child.pid)
+    s.replicas.forEach((replica, i) => (out[`${replica.name} (instance ${i + 2})`] = cpuMsOf(replica.child.pid)))
     out['kafka broker'] = cpuMsOf(broker.pid())
     if (onPostgres !== undefined) out.postgresql = sumCpuOf('postgres')
     if (process.env.REDIS_URL !== undefined) out.redis = sumCpuOf('redis-server')

@@ -123,6 +123,11 @@ export interface TopicConsumerOptions<V> {
   readonly maxAttempts?: number
   /** Wait before the 2nd attempt, doubling. Default: the bus's (100 ms). */
   readonly retryBackoffMs?: number
+  /**
+   * Messages to pass over by their headers alone (the bus's `skip`), counted as `ignored`. The
+   * handler must pass them over too: an adapter may still hand them to it.
+   */
+  readonly skip?: (headers: Readonly<Record<string, string>>) => boolean
 }
 
 /** Joins `groupId` on `topic` and hands every message to `handle` through the skeleton. Resolves once subscribed. */
@@ -137,6 +142,15 @@ export async function startTopicConsumer<V>(options: TopicConsumerOptions<V>): P
     ...(options.schema === undefined ? {} : { schema: options.schema }),
     ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
     ...(options.retryBackoffMs === undefined ? {} : { retryBackoffMs: options.retryBackoffMs }),
+    ...(options.skip === undefined
+      ? {}
+      : {
+          skip: (headers: Readonly<Record<string, string>>) => {
+            if (!options.skip!(headers)) return false
+            core.count('ignored')
+            return true
+          },
+        }),
     handler: async (message) => {
       const startedAt = performance.now()
       try {

@@ -14,7 +14,7 @@
  * its position for the operators' stream view.
  */
 import type { CaseEventType, CaseEventMessage as CaseEventMessageType } from '@civic-desk/contracts'
-import { CaseEventMessage } from '@civic-desk/contracts'
+import { CASE_EVENT_HEADERS, CaseEventMessage } from '@civic-desk/contracts'
 import type { EventStore } from '@civic-desk/event-store'
 import { TOPICS, type Bus } from '@civic-desk/messaging'
 import type { Logger } from '@civic-desk/service-kit'
@@ -104,8 +104,17 @@ export function createCaseFeed(options: CaseFeedOptions): CaseFeed {
       fromBeginning: opts.fromBeginning ?? true,
       ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
       ...(opts.retryBackoffMs === undefined ? {} : { retryBackoffMs: opts.retryBackoffMs }),
-      // Types the group does not handle pass without being decoded; a known type that does not
-      // decode throws CaseEventDecodeError, which the skeleton dead-letters.
+      // Types the group does not handle pass without being decoded: on Kafka by the relay's
+      // event-type header, before the message is even parsed; a known type that does not decode
+      // throws CaseEventDecodeError, which the skeleton dead-letters.
+      ...(types === undefined
+        ? {}
+        : {
+            skip: (headers: Readonly<Record<string, string>>) => {
+              const type = headers[CASE_EVENT_HEADERS.eventType]
+              return type !== undefined && !types.has(type)
+            },
+          }),
       handle: async (message) => (types !== undefined && !types.has(message.value.event.type) ? 'ignored' : opts.handle(await fromMessage(message.value))),
     })
   }

@@ -164,6 +164,13 @@ export interface TestStack {
   readonly ports: Readonly<Record<StackServiceName, number>>
   readonly running: Map<StackServiceName, ServiceProcess>
   start(name: StackServiceName): Promise<ServiceProcess>
+  /**
+   * Starts one more instance of a running service on a port of its own, the same environment and
+   * data folder (it joins the same consumer groups); stopped with the others by `stopAll` and `cleanup`.
+   */
+  startReplica(name: StackServiceName): Promise<ServiceProcess>
+  /** The instances `startReplica` started that still run. */
+  readonly replicas: readonly ServiceProcess[]
   /** Starts `TestStackOptions.services`, one after the other. */
   startAll(): Promise<void>
   /** SIGTERM (graceful) or SIGKILL; resolves with the exit code (null when killed by a signal). */
@@ -198,8 +205,11 @@ export async function createTestStack(options: TestStackOptions): Promise<TestSt
   const history: string[] = []
   const { REDIS_URL: _redisUrl, ...inherited } = process.env
 
-  const start = async (name: StackServiceName): Promise<ServiceProcess> => {
-    if (running.has(name)) throw new Error(`${name} is already running`)
+  const replicas: ServiceProcess[] = []
+
+  const start = async (name: StackServiceName, replicaPort?: number): Promise<ServiceProcess> => {
+    if (replicaPort === undefined && running.has(name)) throw new Error(`${name} is already running`)
+    const port = replicaPort ?? ports[name]
     const child = spawn(process.execPath, [...(options.nodeArgs?.[name] ?? []), '--import', 'tsx', join(repoRoot, 'services', name, 'src/main.ts')], {
       cwd: repoRoot,
       env: {
@@ -207,7 +217,7 @@ export async function createTestStack(options: TestStackOptions): Promise<TestSt
         // The dashboard asks the relay for its position over HTTP.
         CIVIC_RELAY_URL: `http://127.0.0.1:${ports['event-relay']}`,
         ...options.env,
-        PORT: String(ports[name]),
+        PORT: String(port),
         CIVIC_DATA_DIR: dataDir,
         KAFKA_BROKERS: options.brokers.join(','),
         LOG_LEVEL: options.env?.LOG_LEVEL ?? 'info',
@@ -220,14 +230,16 @@ export async function createTestStack(options: TestStackOptions): Promise<TestSt
     }
     child.stdout?.on('data', collect)
     child.stderr?.on('data', collect)
-    const service: ServiceProcess = { name, base: `http://127.0.0.1:${ports[name]}`, child, output: () => output }
-    running.set(name, service)
+    const service: ServiceProcess = { name, base: `http://127.0.0.1:${port}`, child, output: () => output }
+    if (replicaPort === undefined) running.set(name, service)
+    else replicas.push(service)
     const killAtExit = (): void => void child.kill('SIGKILL')
     atExit.add(killAtExit)
     child.once('exit', () => {
       atExit.delete(killAtExit)
-      history.push(`--- ${name} (exited ${child.exitCode ?? child.signalCode})\n${output.slice(-6000)}`)
+      history.push(`--- ${name}${replicaPort === undefined ? '' : ` (replica on :${port})`} (exited ${child.exitCode ?? child.signalCode})\n${output.slice(-6000)}`)
       if (running.get(name) === service) running.delete(name)
+      if (replicas.includes(service)) replicas.splice(replicas.indexOf(service), 1)
     })
     const deadline = Date.now() + 90_000
     for (;;) {
@@ -242,8 +254,7 @@ export async function createTestStack(options: TestStackOptions): Promise<TestSt
     }
   }
 
-  const stop = async (name: StackServiceName, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
-    const service = running.get(name)
+  const stopProcess = async (service: ServiceProcess | undefined, signal: NodeJS.Signals): Promise<number | null> => {
     if (service === undefined) return null
     const { child } = service
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
@@ -254,22 +265,28 @@ export async function createTestStack(options: TestStackOptions): Promise<TestSt
     clearTimeout(timer)
     return code
   }
+  const stop = (name: StackServiceName, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => stopProcess(running.get(name), signal)
 
   const stack: TestStack = {
     dataDir,
     ports,
     running,
-    start,
+    replicas,
+    start: (name) => start(name),
+    async startReplica(name) {
+      if (!running.has(name)) throw new Error(`${name} is not running: start it before a replica`)
+      return start(name, await freePort())
+    },
     async startAll() {
       // Sequentially: several compilers at once on two cores only slow each other down.
       for (const name of options.services ?? SERVICES) await start(name)
     },
     stop,
     async stopAll(signal = 'SIGTERM') {
-      await Promise.all([...running.keys()].map((name) => stop(name, signal)))
+      await Promise.all([...[...running.values()], ...replicas].map((service) => stopProcess(service, signal)))
     },
     url: (name, path) => `http://127.0.0.1:${ports[name]}${path}`,
-    logs: () => [...history, ...[...running.values()].map((s) => `--- ${s.name} (running)\n${s.output().slice(-6000)}`)].join('\n'),
+    logs: () => [...history, ...[...running.values(), ...replicas].map((s) => `--- ${s.name} (running on ${s.base})\n${s.output().slice(-6000)}`)].join('\n'),
     async cleanup() {
       await stack.stopAll('SIGKILL')
       rmSync(dataDir, { recursive: true, force: true })

@@ -262,6 +262,46 @@ if (brokers !== undefined) {
     t.same(after.map(({ value }) => value), ['new'], 'only the message published after the first bus closed')
   })
 
+  void t.test('skip: messages passed over by their headers are never decoded or handed over, and their offsets are committed', { timeout: 60_000 }, async (t) => {
+    const topic = unique('kafka.skip')
+    const groupId = unique('g')
+    const { bus, raw } = fixture(t)
+    const handed: unknown[] = []
+    const looked: string[] = []
+    await bus.subscribe({
+      topic,
+      groupId,
+      fromBeginning: true,
+      schema: z.object({ n: z.number() }),
+      skip: (headers) => {
+        looked.push(headers['kind'] ?? '(none)')
+        return headers['kind'] === 'other'
+      },
+      handler: async ({ value }) => void handed.push(value),
+    })
+    await bus.publish(topic, [
+      { key: 'a', value: { n: 1 }, headers: { kind: 'wanted' } },
+      { key: 'a', value: { n: 2 }, headers: { kind: 'other' } },
+      { key: 'a', value: { n: 3 } },
+    ])
+    // Not even JSON: a skipped message is not parsed, so it is not dead-lettered by this group.
+    await raw.publishRaw(topic, [{ key: 'a', value: 'not json', headers: { kind: 'other' } }])
+    await bus.publish(topic, [{ key: 'a', value: { n: 4 }, headers: { kind: 'wanted' } }])
+    await waitFor(() => handed.length === 3, 20_000, 'three wanted messages')
+    t.same(handed, [{ n: 1 }, { n: 3 }, { n: 4 }], 'the skipped ones never reached the handler, the rest in order')
+    t.same(looked, ['wanted', 'other', '(none)', 'other', 'wanted'], 'the predicate saw every message once, by its headers')
+    // Committed up to the end, the skipped messages included (the last one was handled, so this is soon).
+    let uncommitted: unknown
+    for (const deadline = Date.now() + 20_000; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      const ends = await admin.fetchTopicOffsets(topic)
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
+      const at = Object.fromEntries((committed?.partitions ?? []).map(({ partition, offset }) => [partition, offset]))
+      uncommitted = ends.filter(({ partition, high }) => at[partition] !== high)
+      if ((uncommitted as unknown[]).length === 0 || Date.now() > deadline) break
+    }
+    t.same(uncommitted, [], 'every partition committed up to its end')
+  })
+
   void t.test('a handler that runs longer than the session keeps its partition (heartbeats go on)', { timeout: 60_000 }, async (t) => {
     const sessionTimeoutMs = 6_000 // the broker's group.min.session.timeout.ms
     const { bus } = fixture(t, { sessionTimeoutMs, heartbeatIntervalMs: 1_000 })

@@ -94,6 +94,14 @@ export interface SubscribeOptions<V = unknown> {
    * back-off, throw `NonRetriableError` = dead-letter at once.
    */
   readonly handler: (message: BusMessage<NoInfer<V>>) => Promise<void>
+  /**
+   * Messages this returns true for (by their headers alone) are passed over: committed without
+   * being decoded, checked or handed to the handler. For a group that wants a few kinds of
+   * message of a busy topic (the case events carry their type in a header). A hint: an adapter
+   * may also hand such a message to the handler, which must then pass it over itself (the
+   * Kafka adapter skips them; the in-process adapters deliver everything).
+   */
+  readonly skip?: (headers: Readonly<Record<string, string>>) => boolean
   /** Handler calls per message before it is dead-lettered as `failed`. Default 5, at least 1. */
   readonly maxAttempts?: number
   /** Wait before the 2nd attempt; doubles per attempt, capped at 30 s. Default 100 ms. */

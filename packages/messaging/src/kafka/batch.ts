@@ -75,6 +75,8 @@ async function settle(context: MemberContext, member: Member, partition: number,
   const raw = message.value === null ? '' : message.value.toString('utf8')
   const key = message.key === null ? '' : message.key.toString('utf8')
   const headers = decodeHeaders(messageHeaders(message))
+  // Not for this group, by its headers: committed without decoding (no JSON, schema, span or retry machinery).
+  if (subscribeOptions.skip?.(headers) === true) return 'done'
   const source = { topic, partition, offset: message.offset, key, groupId }
   const timestamp = new Date(Number(message.timestamp)).toISOString()
   const deadLettered = async (record: DeadLetterRecord): Promise<Settled> => ((await deadLetter(context, member, record, key, headers, signal)) ? 'done' : 'abandoned')
