@@ -45,7 +45,7 @@ import pg_ from 'pg'
 import { createKafkaLagReader, type KafkaLagReader } from '@civic-desk/messaging'
 import { deleteRedisPrefix } from '../packages/read-models/src/index.ts'
 import { freePort, load, paced, percentile, readLag, startTs, stop, waitForOk, type PacedResult } from './lib.ts'
-import { against, cpuMsOf, sumCpuOf, meanBy, variantEnv, variantSchedule, variantsFromEnv, type VariantName } from './variants.ts'
+import { against, cpuMsOf, rssMibOf, sumCpuOf, meanBy, variantEnv, variantSchedule, variantsFromEnv, type VariantName } from './variants.ts'
 import { createWorkload } from './workload.ts'
 import { formatSummary, profileFiles, summariseProfile } from './profile-summary.ts'
 import { startOtlpReceiver, type OtlpReceiver } from '@civic-desk/tracing/testing'
@@ -155,6 +155,8 @@ interface FlowTarget {
   cpuMs(): number
   /** CPU ms each process of the system under test used so far, by name (the services, the broker, the stores). */
   cpuByProcess(): Record<string, number>
+  /** Resident memory (MiB) of each process, by the same names; NaN where unknown. */
+  memoryMib(): Record<string, number>
   close(): Promise<void>
 }
 
@@ -174,6 +176,7 @@ async function startStandalone(env: Record<string, string> = {}): Promise<FlowTa
     },
     cpuMs: () => cpuMsOf(server.pid),
     cpuByProcess: () => ({ standalone: cpuMsOf(server.pid) }),
+    memoryMib: () => ({ standalone: rssMibOf(server.pid) }),
     async close() {
       await stop(server)
       rmSync(dataDir, { recursive: true, force: true })
@@ -292,7 +295,7 @@ async function startKafkaStack(): Promise<FlowTarget> {
   const reader = lagReader
   // Every process of the system: each service, the broker's JVM, the PostgreSQL server's processes
   // (its backends and writers; other clients of the server are assumed quiet) and Redis.
-  const this_cpu = (): Record<string, number> => {
+  const cpuOfEachProcess = (): Record<string, number> => {
     const out: Record<string, number> = {}
     for (const name of STACK_SERVICES) out[name] = cpuMsOf(s.running.get(name)?.child.pid)
     s.replicas.forEach((replica, i) => (out[`${replica.name} (instance ${i + 2})`] = cpuMsOf(replica.child.pid)))
@@ -312,8 +315,15 @@ async function startKafkaStack(): Promise<FlowTarget> {
       for (const g of groups) byConsumer[`${g.groupId} ← ${g.topic}`] = g.lag
       return { total: Object.values(byConsumer).reduce((sum, n) => sum + n, 0), byConsumer }
     },
-    cpuMs: () => Object.values(this_cpu()).reduce((sum, ms) => sum + ms, 0),
-    cpuByProcess: () => this_cpu(),
+    cpuMs: () => Object.values(cpuOfEachProcess()).reduce((sum, ms) => sum + ms, 0),
+    cpuByProcess: () => cpuOfEachProcess(),
+    memoryMib() {
+      const out: Record<string, number> = {}
+      for (const name of STACK_SERVICES) out[name] = rssMibOf(s.running.get(name)?.child.pid)
+      s.replicas.forEach((replica, i) => (out[`${replica.name} (instance ${i + 2})`] = rssMibOf(replica.child.pid)))
+      out['kafka broker'] = rssMibOf(broker.pid())
+      return out
+    },
     async close() {
       await reader.close()
       // SIGTERM first: a graceful exit is when node writes --cpu-prof profiles.
@@ -399,8 +409,14 @@ async function main(env: Record<string, string> = {}, withRamp = true) {
       const own = process.cpuUsage(ownBefore)
       const wallMs = performance.now() - wallBefore
       // Per process: CPU ms per case, and the share of one core it kept busy over the phase and its drain.
-      const cpuTable = Object.entries(byProcessAfter).map(([name, after]) => ({ name, msPerCase: (after - (byProcessBefore[name] ?? Number.NaN)) / cases, cores: (after - (byProcessBefore[name] ?? Number.NaN)) / wallMs }))
-      cpuTable.push({ name: 'load generator (this benchmark)', msPerCase: (own.user + own.system) / 1000 / cases, cores: (own.user + own.system) / 1000 / wallMs })
+      const memory = target.memoryMib()
+      const cpuTable = Object.entries(byProcessAfter).map(([name, after]) => ({
+        name,
+        msPerCase: (after - (byProcessBefore[name] ?? Number.NaN)) / cases,
+        cores: (after - (byProcessBefore[name] ?? Number.NaN)) / wallMs,
+        rssMib: memory[name] ?? Number.NaN,
+      }))
+      cpuTable.push({ name: 'load generator (this benchmark)', msPerCase: (own.user + own.system) / 1000 / cases, cores: (own.user + own.system) / 1000 / wallMs, rssMib: Number.NaN })
       return { result, phase, lagSamples, eventsPerSecond, cpuMsPerCase, cpuTable }
     }
 
@@ -433,7 +449,7 @@ async function main(env: Record<string, string> = {}, withRamp = true) {
     console.log(JSON.stringify(report, null, 2))
     const stored = [...observer.types].sort((a, b) => b[1] - a[1])
     console.log(`\ncase events stored in the run, per submission: ${stored.map(([type, n]) => `${type} ${(n / workload.count).toFixed(2)}`).join(', ')}`)
-    printCpuTable(steady.cpuTable, phase.cases)
+    printCpuTable(steady.cpuTable, phase.cases, workload.count)
     const routed = phase.submitToRoutedMs
     const ack = phase.submitToAcknowledgementMs
     console.log(
@@ -501,16 +517,16 @@ async function main(env: Record<string, string> = {}, withRamp = true) {
 }
 
 /** Where the steady phase's CPU went, per process: ms per case and cores kept busy. */
-function printCpuTable(rows: ReadonlyArray<{ name: string; msPerCase: number; cores: number }>, cases: number): void {
+function printCpuTable(rows: ReadonlyArray<{ name: string; msPerCase: number; cores: number; rssMib: number }>, cases: number, casesInLog: number): void {
   const known = rows.filter((row) => Number.isFinite(row.msPerCase))
   const total = known.reduce((sum, row) => sum + row.msPerCase, 0)
   const cores = known.reduce((sum, row) => sum + row.cores, 0)
   console.log(
     [
       '',
-      `CPU per case, steady phase (${cases} cases, until all were handled):`,
-      '  process                           ms/case    cores busy',
-      ...known.map((row) => `  ${row.name.padEnd(32)} ${row.msPerCase.toFixed(3).padStart(8)}    ${row.cores.toFixed(2).padStart(6)}`),
+      `CPU per case, steady phase (${cases} cases, until all were handled); resident memory at its end, ${casesInLog} cases in the log:`,
+      '  process                           ms/case    cores busy    RSS MiB',
+      ...known.map((row) => `  ${row.name.padEnd(32)} ${row.msPerCase.toFixed(3).padStart(8)}    ${row.cores.toFixed(2).padStart(6)}    ${Number.isFinite(row.rssMib) ? row.rssMib.toFixed(0).padStart(7) : '      –'}`),
       `  ${'total'.padEnd(32)} ${total.toFixed(3).padStart(8)}    ${cores.toFixed(2).padStart(6)}`,
       '',
     ].join('\n'),

@@ -65,6 +65,17 @@ export function cpuMsOf(pid: number | undefined): number {
   }
 }
 
+/** Resident memory of a process in MiB (VmRSS); NaN where /proc is missing. */
+export function rssMibOf(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN
+  try {
+    const line = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return line === null ? Number.NaN : Number(line[1]) / 1024
+  } catch {
+    return Number.NaN
+  }
+}
+
 /** CPU time (ms) of every process with this command name (`/proc/<pid>/comm`), summed: a server of many processes. */
 export function sumCpuOf(command: string): number {
   let sum = 0
