@@ -76,7 +76,9 @@ if (wanted !== undefined) {
   // Registered before the tests: a failing one shows what the processes logged.
   t.afterEach(async (t) => {
     if (t.passing()) return
-    t.comment(s.logs().slice(-20_000))
+    // The processes that exited come first in the logs: keep their part as well as the end.
+    const logs = s.logs()
+    t.comment(logs.length <= 40_000 ? logs : `${logs.slice(0, 20_000)}\n[…]\n${logs.slice(-20_000)}`)
   })
 
   // The log as the services read it: personal fields (an adapter's externalId among them) opened

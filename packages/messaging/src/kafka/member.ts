@@ -4,6 +4,7 @@
  * by kafkajs after retriable crashes up to a bound, with the members it left behind removed from
  * its group and a watchdog for a consumer that silently stopped.
  */
+import type { ConsumerRunConfig } from 'kafkajs'
 import { processMetrics } from '@civic-desk/service-kit'
 import type { SubscribeOptions } from '../port.ts'
 import { abortableDelay, consumerSettings } from '../shared.ts'
@@ -177,6 +178,16 @@ export async function startMember(context: MemberContext, member: Member): Promi
       logger?.error(fields, 'kafka bus: consumer crashed; kafkajs restarts it')
       return
     }
+    // kafkajs takes a group coordinator it cannot find for a lasting fault and does not restart:
+    // but that is what a broker that is restarting looks like (seen under load: the restart after
+    // an outage asks before the broker has loaded its groups). Start the consumer again ourselves,
+    // on the same count of restarts in a row.
+    if (joinedOnce && coordinatorNotFound(payload.error) && restarts < settings.maxConsumerRestarts) {
+      restarts++
+      logger?.warn(fields, 'kafka bus: no group coordinator yet (the broker is away or restarting); starting the consumer again')
+      void startAgain(payload.error)
+      return
+    }
     // Not restarted: this subscription no longer consumes. Say it loudly and tell the owner.
     logger?.error(fields, 'kafka bus: consumer crashed and will NOT restart; the subscription has stopped consuming')
     const error = toBusError(payload.error, `consumer of ${topic} in group ${groupId}`)
@@ -192,9 +203,7 @@ export async function startMember(context: MemberContext, member: Member): Promi
     if (!member.closing) logger?.error({ topic, groupId }, 'kafka bus: consumer disconnected while its subscription is open')
   })
 
-  await consumer.connect()
-  await consumer.subscribe({ topics: [topic], fromBeginning: (member.options.fromBeginning ?? false) !== false })
-  await consumer.run({
+  const runConfig: ConsumerRunConfig = {
     // We commit, and only what settled: kafkajs' auto-commit would commit fetched batches.
     autoCommit: false,
     eachBatchAutoResolve: false,
@@ -209,7 +218,41 @@ export async function startMember(context: MemberContext, member: Member): Promi
         member.inFlight.delete(work)
       }
     },
-  })
+  }
+
+  /** After a crash kafkajs would not restart from: wait as its own restarts do, then connect and run again. */
+  async function startAgain(error: unknown): Promise<void> {
+    if (member.memberId !== undefined) {
+      member.staleMemberIds.add(member.memberId)
+      member.memberId = undefined
+      removeStaleMembers(context, member)
+    }
+    const brokersBack = watch.recovered
+    watch.suspect()
+    await abortableDelay(kafkajsRetry(retry).initialRetryTime ?? 300, AbortSignal.any([member.abort.signal, brokersBack]))
+    if (member.closing) return
+    try {
+      await consumer.connect()
+      await consumer.run(runConfig)
+    } catch (failure) {
+      if (member.closing) return
+      // Not connected yet (the broker is still away): another try, on the same count.
+      if (restarts < settings.maxConsumerRestarts) {
+        restarts++
+        logger?.warn({ topic, groupId, err: failure, restarts }, 'kafka bus: the consumer could not connect again yet; trying again')
+        void startAgain(failure)
+        return
+      }
+      logger?.error({ topic, groupId, err: failure, cause: error }, 'kafka bus: the consumer could not start again; the subscription has stopped consuming')
+      const busError = toBusError(failure, `consumer of ${topic} in group ${groupId}`)
+      rejectJoin(busError)
+      context.onFatalError?.(busError, { topic, groupId })
+    }
+  }
+
+  await consumer.connect()
+  await consumer.subscribe({ topics: [topic], fromBeginning: (member.options.fromBeginning ?? false) !== false })
+  await consumer.run(runConfig)
 
   // run() resolves after the first join (or a crash); wait for the join event, bounded.
   let timer: NodeJS.Timeout | undefined
@@ -226,6 +269,14 @@ export async function startMember(context: MemberContext, member: Member): Promi
     clearTimeout(timer)
     member.abort.signal.removeEventListener('abort', onAbort)
   }
+}
+
+/** True when kafkajs gave up because it found no group coordinator (anywhere in the error's causes). */
+export function coordinatorNotFound(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 10; e = (e as Error & { cause?: unknown }).cause, depth++) {
+    if (e.name === 'KafkaJSGroupCoordinatorNotFound') return true
+  }
+  return false
 }
 
 /**
