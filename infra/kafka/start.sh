@@ -89,7 +89,12 @@ LOG4J
   # Formatting writes meta.properties with the cluster id; only once, or the data would be lost.
   if [ ! -f "$KAFKA_LOG_DIRS/meta.properties" ]; then
     # A Kafka cluster id is 16 random bytes in URL-safe base64 without padding.
-    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    # One starting with '-' (1 in 64) would be read by kafka-storage as an option ("expected one
+    # argument"), so the storage would not format: such an id is drawn again.
+    cluster_id="-"
+    while [ "${cluster_id#-}" != "$cluster_id" ]; do
+      cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    done
     say "formatting storage in $KAFKA_LOG_DIRS (cluster id $cluster_id)"
     if ! java -Dlog4j.configuration="file:$LOG4J_PROPERTIES" -cp "$classpath" kafka.tools.StorageTool format \
       -t "$cluster_id" -c "$SERVER_PROPERTIES" >>"$BROKER_LOG" 2>&1; then
