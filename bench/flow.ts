@@ -151,8 +151,6 @@ interface FlowTarget {
   readonly storeKind: 'sqlite' | 'postgres'
   /** Events or messages not yet handled, per consumer (relay, each group), and their sum. */
   lag(): Promise<{ total: number; byConsumer: Record<string, number> }>
-  /** CPU ms the product's processes used so far (standalone: its one process); NaN where unknown. */
-  cpuMs(): number
   /** CPU ms each process of the system under test used so far, by name (the services, the broker, the stores). */
   cpuByProcess(): Record<string, number>
   /** Resident memory (MiB) of each process, by the same names; NaN where unknown. */
@@ -174,7 +172,6 @@ async function startStandalone(env: Record<string, string> = {}): Promise<FlowTa
       const { total, byReader } = await readLag(`http://127.0.0.1:${port}`, 0)
       return { total, byConsumer: { ...byReader } }
     },
-    cpuMs: () => cpuMsOf(server.pid),
     cpuByProcess: () => ({ standalone: cpuMsOf(server.pid) }),
     memoryMib: () => ({ standalone: rssMibOf(server.pid) }),
     async close() {
@@ -295,15 +292,14 @@ async function startKafkaStack(): Promise<FlowTarget> {
   const reader = lagReader
   // Every process of the system: each service, the broker's JVM, the PostgreSQL server's processes
   // (its backends and writers; other clients of the server are assumed quiet) and Redis.
-  const cpuOfEachProcess = (): Record<string, number> => {
-    const out: Record<string, number> = {}
-    for (const name of STACK_SERVICES) out[name] = cpuMsOf(s.running.get(name)?.child.pid)
-    s.replicas.forEach((replica, i) => (out[`${replica.name} (instance ${i + 2})`] = cpuMsOf(replica.child.pid)))
-    out['kafka broker'] = cpuMsOf(broker.pid())
-    if (onPostgres !== undefined) out.postgresql = sumCpuOf('postgres')
-    if (process.env.REDIS_URL !== undefined) out.redis = sumCpuOf('redis-server')
+  const pids = (): Record<string, number | undefined> => {
+    const out: Record<string, number | undefined> = {}
+    for (const name of STACK_SERVICES) out[name] = s.running.get(name)?.child.pid
+    s.replicas.forEach((replica, i) => (out[`${replica.name} (instance ${i + 2})`] = replica.child.pid))
+    out['kafka broker'] = broker.pid()
     return out
   }
+  const ofEach = (read: (pid: number | undefined) => number): Record<string, number> => Object.fromEntries(Object.entries(pids()).map(([name, pid]) => [name, read(pid)]))
   return {
     submitUrl: s.url('intake', '/v1/requests'),
     storeKind: onPostgres === undefined ? 'sqlite' : 'postgres',
@@ -315,15 +311,12 @@ async function startKafkaStack(): Promise<FlowTarget> {
       for (const g of groups) byConsumer[`${g.groupId} ← ${g.topic}`] = g.lag
       return { total: Object.values(byConsumer).reduce((sum, n) => sum + n, 0), byConsumer }
     },
-    cpuMs: () => Object.values(cpuOfEachProcess()).reduce((sum, ms) => sum + ms, 0),
-    cpuByProcess: () => cpuOfEachProcess(),
-    memoryMib() {
-      const out: Record<string, number> = {}
-      for (const name of STACK_SERVICES) out[name] = rssMibOf(s.running.get(name)?.child.pid)
-      s.replicas.forEach((replica, i) => (out[`${replica.name} (instance ${i + 2})`] = rssMibOf(replica.child.pid)))
-      out['kafka broker'] = rssMibOf(broker.pid())
-      return out
-    },
+    cpuByProcess: () => ({
+      ...ofEach(cpuMsOf),
+      ...(onPostgres === undefined ? {} : { postgresql: sumCpuOf('postgres') }),
+      ...(process.env.REDIS_URL === undefined ? {} : { redis: sumCpuOf('redis-server') }),
+    }),
+    memoryMib: () => ofEach(rssMibOf),
     async close() {
       await reader.close()
       // SIGTERM first: a graceful exit is when node writes --cpu-prof profiles.
@@ -391,7 +384,6 @@ async function main(env: Record<string, string> = {}, withRamp = true) {
         }
       })()
       const headBefore = await store!.headPosition()
-      const cpuBefore = target.cpuMs()
       const byProcessBefore = target.cpuByProcess()
       const ownBefore = process.cpuUsage()
       const wallBefore = performance.now()
@@ -404,7 +396,6 @@ async function main(env: Record<string, string> = {}, withRamp = true) {
       const phase = await drain(from, to)
       // The product's CPU for the phase's cases, until they were all routed and acknowledged.
       const cases = Math.max(1, to - from)
-      const cpuMsPerCase = (target.cpuMs() - cpuBefore) / cases
       const byProcessAfter = target.cpuByProcess()
       const own = process.cpuUsage(ownBefore)
       const wallMs = performance.now() - wallBefore
@@ -416,6 +407,7 @@ async function main(env: Record<string, string> = {}, withRamp = true) {
         cores: (after - (byProcessBefore[name] ?? Number.NaN)) / wallMs,
         rssMib: memory[name] ?? Number.NaN,
       }))
+      const cpuMsPerCase = cpuTable.reduce((sum, row) => sum + row.msPerCase, 0)
       cpuTable.push({ name: 'load generator (this benchmark)', msPerCase: (own.user + own.system) / 1000 / cases, cores: (own.user + own.system) / 1000 / wallMs, rssMib: Number.NaN })
       return { result, phase, lagSamples, eventsPerSecond, cpuMsPerCase, cpuTable }
     }

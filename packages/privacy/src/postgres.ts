@@ -144,9 +144,9 @@ export async function openPostgresKeyStore(options: PostgresPrivacyOptions & { r
     return { state: 'active', key: unwrapRow(caseId, row.wrapped) }
   }
 
+  const hashesOf = (subjects: readonly SubjectIdentifier[]): string[] => subjects.map((subject) => hashSubject(subjectKey, subject))
   const insertSubjects = async (caseId: string, subjects: readonly SubjectIdentifier[]): Promise<void> => {
-    const hashes = subjects.map((subject) => hashSubject(subjectKey, subject))
-    await pool.query(`INSERT INTO ${s}.subjects (subject, case_id) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`, [hashes, caseId])
+    await pool.query(`INSERT INTO ${s}.subjects (subject, case_id) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`, [hashesOf(subjects), caseId])
   }
 
   return {
@@ -166,7 +166,7 @@ export async function openPostgresKeyStore(options: PostgresPrivacyOptions & { r
              filed AS (
                INSERT INTO ${s}.subjects (subject, case_id) SELECT unnest($3::text[]), $1 WHERE EXISTS (SELECT 1 FROM made) ON CONFLICT DO NOTHING)
              SELECT EXISTS (SELECT 1 FROM made) AS made`,
-            [caseId, wrapKey(master.key, dataKeyPurpose(caseId), key), subjects.map((subject) => hashSubject(subjectKey, subject))],
+            [caseId, wrapKey(master.key, dataKeyPurpose(caseId), key), hashesOf(subjects)],
           )
           if (rows[0]?.made === true) return key
         }

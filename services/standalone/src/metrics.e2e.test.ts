@@ -3,23 +3,19 @@
 // of both threads move (routing and notification run in the consumer thread, whose figures the
 // HTTP thread merges), the consumer lag equals what GET /v1/ops/streams says, the three ways to
 // scrape work, and every metric the Grafana dashboard's queries use is in the scrape.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import type { Test } from 'tap'
 import { deleteRedisPrefix } from '@civic-desk/read-models'
 import { redisTestUrl } from '@civic-desk/read-models/testing'
 import { eventually, freePort, parseMetrics, type ParsedMetrics } from '@civic-desk/service-kit/testing'
+import { startStandaloneProcess } from './standalone-process.testing.ts'
 
 t.setTimeout(300_000)
 
-const entry = fileURLToPath(new URL('./main.ts', import.meta.url))
 const dashboardFile = fileURLToPath(new URL('../../../infra/grafana/dashboards/civic-desk.json', import.meta.url))
-const { REDIS_URL: _redisUrl, ...inherited } = process.env
 const METRICS_TOKEN = `prometheus-${randomUUID()}`
 
 interface Product {
@@ -29,30 +25,9 @@ interface Product {
 }
 
 async function start(t: Test, env: Record<string, string>): Promise<Product> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'civic-metrics-'))
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
-  const [port, metricsPort] = [await freePort(), await freePort()]
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], {
-    env: { ...inherited, PORT: String(port), CIVIC_DATA_DIR: dataDir, LOG_LEVEL: 'warn', CIVIC_METRICS_LISTEN: `127.0.0.1:${metricsPort}`, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  const base = `http://127.0.0.1:${port}`
-  await eventually(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`standalone exited with ${child.exitCode}:\n${output}`)
-      return (await fetch(`${base}/readyz`)).ok
-    },
-    (ok) => ok,
-    'standalone to be ready',
-    60_000,
-  )
-  return { base, metricsBase: `http://127.0.0.1:${metricsPort}`, output: () => output }
+  const metricsPort = await freePort()
+  const { base, output } = await startStandaloneProcess(t, { CIVIC_METRICS_LISTEN: `127.0.0.1:${metricsPort}`, ...env }, { until: 'readyz', timeoutMs: 60_000 })
+  return { base, metricsBase: `http://127.0.0.1:${metricsPort}`, output }
 }
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` })

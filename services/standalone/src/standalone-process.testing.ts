@@ -15,8 +15,19 @@ interface Teardown {
   teardown(fn: () => void): void
 }
 
-/** Starts standalone (`main.ts`), waits until it listens, and returns its origin and data folder. */
-export async function startStandaloneProcess(t: Teardown, env: Readonly<Record<string, string>> = {}): Promise<{ readonly base: string; readonly dataDir: string }> {
+export interface StandaloneProcessOptions {
+  /** What to wait for: `/healthz` (listening, default) or `/readyz` (its readers caught up too). */
+  readonly until?: 'healthz' | 'readyz'
+  /** Longest wait for it. Default: `eventually`'s. */
+  readonly timeoutMs?: number
+}
+
+/** Starts standalone (`main.ts`), waits until it listens (or is ready), and returns its origin, data folder and output so far. */
+export async function startStandaloneProcess(
+  t: Teardown,
+  env: Readonly<Record<string, string>> = {},
+  options: StandaloneProcessOptions = {},
+): Promise<{ readonly base: string; readonly dataDir: string; output(): string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'civic-standalone-'))
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
   const port = await freePort()
@@ -30,15 +41,17 @@ export async function startStandaloneProcess(t: Teardown, env: Readonly<Record<s
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
   t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL')
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })
+  const until = options.until ?? 'healthz'
   await eventually(
     async () => {
       if (child.exitCode !== null) throw new Error(`standalone exited with ${child.exitCode}:\n${output}`)
-      return (await fetch(`${base}/healthz`)).ok
+      return (await fetch(`${base}/${until}`)).ok
     },
     (ok) => ok,
-    'the standalone to listen',
+    until === 'healthz' ? 'the standalone to listen' : 'the standalone to be ready',
+    ...(options.timeoutMs === undefined ? [] : [options.timeoutMs]),
   )
-  return { base, dataDir }
+  return { base, dataDir, output: () => output }
 }

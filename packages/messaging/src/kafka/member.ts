@@ -101,6 +101,24 @@ export async function startMember(context: MemberContext, member: Member): Promi
   const { kafka, settings, retry, watch, logger } = context
   const { topic, groupId } = member
   let restarts = 0
+  /**
+   * Before a restart (kafkajs' own, or ours after a crash it gives up on): the old member id is
+   * removed from the group, then a wait of `error.retryTime` — the last wait of the retry cycle that
+   * failed, doubling with jitter up to maxRetryTime — or initialRetryTime, cut short as soon as a
+   * broker answers again (`suspect`: ask the brokers meanwhile). The count of restarts keeps its pace while they are away.
+   */
+  const pauseBeforeRestart = async (error: unknown, suspect: boolean): Promise<void> => {
+    if (member.memberId !== undefined) {
+      member.staleMemberIds.add(member.memberId)
+      member.memberId = undefined
+      removeStaleMembers(context, member)
+    }
+    const retryTime = (error as { retryTime?: unknown } | undefined)?.retryTime
+    const delay = typeof retryTime === 'number' && retryTime > 0 ? retryTime : kafkajsRetry(retry).initialRetryTime
+    const brokersBack = watch.recovered
+    if (suspect) watch.suspect()
+    await abortableDelay(delay ?? 0, AbortSignal.any([member.abort.signal, brokersBack]))
+  }
   let joinedOnce = false
   const consumer = kafka.consumer({
     groupId,
@@ -118,22 +136,11 @@ export async function startMember(context: MemberContext, member: Member): Promi
         if (member.closing) return false
         restarts++
         if (restarts > settings.maxConsumerRestarts) return false
-        if (member.memberId !== undefined) {
-          member.staleMemberIds.add(member.memberId)
-          member.memberId = undefined
-          removeStaleMembers(context, member)
-        }
-        // kafkajs restarts after `error.retryTime`, the last wait of the retry cycle that failed
-        // (it doubles, with jitter, up to maxRetryTime): wait that long at most, but restart as
-        // soon as a broker answers again. The count of restarts keeps its pace while they are away.
-        const retrying = error as Error & { retryTime?: unknown }
-        const delay = typeof retrying.retryTime === 'number' && retrying.retryTime > 0 ? retrying.retryTime : kafkajsRetry(retry).initialRetryTime
-        const brokersBack = watch.recovered
-        if (brokersUnreachable(error)) watch.suspect()
-        await abortableDelay(delay ?? 0, AbortSignal.any([member.abort.signal, brokersBack]))
+        await pauseBeforeRestart(error, brokersUnreachable(error))
         // Waited here already. kafkajs reads retryTime after this callback resolved (src/consumer/index.js,
         // `onCrash`) and takes a falsy one for "use initialRetryTime", hence 1 ms.
-        retrying.retryTime = 1
+        const waited = error as Error & { retryTime?: unknown }
+        waited.retryTime = 1
         return !member.closing
       },
     },
@@ -222,14 +229,7 @@ export async function startMember(context: MemberContext, member: Member): Promi
 
   /** After a crash kafkajs would not restart from: wait as its own restarts do, then connect and run again. */
   async function startAgain(error: unknown): Promise<void> {
-    if (member.memberId !== undefined) {
-      member.staleMemberIds.add(member.memberId)
-      member.memberId = undefined
-      removeStaleMembers(context, member)
-    }
-    const brokersBack = watch.recovered
-    watch.suspect()
-    await abortableDelay(kafkajsRetry(retry).initialRetryTime ?? 300, AbortSignal.any([member.abort.signal, brokersBack]))
+    await pauseBeforeRestart(error, true)
     if (member.closing) return
     try {
       await consumer.connect()
