@@ -56,9 +56,11 @@ export type PublicCaseView = z.infer<typeof PublicCaseView>
  * Answer to an accepted submission (201 when new, 200 when the same externalId was seen before).
  * `status` is the case's status now: `submitted` for a new case, whatever it has become for a retry.
  */
-export const SubmissionReceipt = z.strictObject({
-  caseId: z.uuid(),
-  trackingCode: z.string(),
-  status: CaseStatus,
-})
+export const SubmissionReceipt = z
+  .strictObject({
+    caseId: z.uuid(),
+    trackingCode: z.string(),
+    status: CaseStatus,
+  })
+  .meta({ examples: [{ caseId: 'a7241b0f-3203-55ad-9684-a4f1ee5f2512', trackingCode: 'K7MA-4PXR-9TK', status: 'submitted' }] })
 export type SubmissionReceipt = z.infer<typeof SubmissionReceipt>

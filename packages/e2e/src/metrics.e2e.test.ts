@@ -100,5 +100,28 @@ if (wanted !== undefined) {
       if (name === 'civic_redis_up') continue
       t.ok(families.has(name) || families.has(name.replace(/_(bucket|sum|count)$/, '')), `${name} (dashboard) is served`)
     }
+
+    // Each process describes its own routes at /openapi.json (its route table against its document is
+    // each service's app test); together they describe standalone's API, docs/openapi.json, plus
+    // the relay's status page, which only the distributed relay has, and less standalone's view of
+    // its log-fed groups (here the dashboard's /v1/ops/streams shows the Kafka groups).
+    const committed = JSON.parse(readFileSync(join(repoRoot, 'docs/openapi.json'), 'utf8')) as { paths: Record<string, Record<string, unknown>> }
+    const operations = (doc: { paths: Record<string, Record<string, unknown>> }): string[] => Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
+    const standalone = new Set(operations(committed))
+    const described = new Set<string>()
+    for (const name of STACK_SERVICES) {
+      const res = await fetch(s.url(name, '/openapi.json'))
+      t.equal(res.status, 200, `${name}: GET /openapi.json without a token`)
+      const doc = (await res.json()) as { openapi: string; info: { description: string }; paths: Record<string, Record<string, unknown>> }
+      t.equal(doc.openapi, '3.1.0', `${name}: OpenAPI 3.1`)
+      t.match(doc.info.description, `\`${name}\` process`, `${name}: the document names its process`)
+      const own = operations(doc)
+      t.ok(own.includes('GET /metrics') && own.includes('GET /healthz'), `${name}: its /metrics and /healthz are described`)
+      for (const op of own) {
+        described.add(op)
+        if (!standalone.has(op)) t.equal(`${name} ${op}`, 'event-relay GET /v1/relay/status', `${name}: ${op} is in standalone's document, or the relay's own page`)
+      }
+    }
+    t.same([...standalone].filter((op) => !described.has(op)), ['GET /v1/consumers/status'], "every other operation of docs/openapi.json is in some service's document")
   })
 }

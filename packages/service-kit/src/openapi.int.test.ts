@@ -9,6 +9,7 @@ import { createHttpApp } from './http.ts'
 import { createLogger } from './logging.ts'
 import { problemResponses } from './problem.ts'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { describedRouteGaps } from './testing.ts'
 
 const RULES: readonly AccessRule[] = [
   { method: 'GET', path: '/healthz', anonymous: 'full', roles: {}, who: 'anyone' },
@@ -88,4 +89,28 @@ t.test('/docs serves Swagger UI from the package', async (t) => {
   const bundle = await app.inject({ url: '/docs/static/swagger-ui-bundle.js' })
   t.equal(bundle.statusCode, 200)
   t.ok(bundle.body.length > 100_000, 'the bundle itself, not a link to a CDN')
+})
+
+t.test('describedRouteGaps names each way a route falls short of the document', async (t) => {
+  t.same(await describedRouteGaps(await appWithRoute(), RULES), [], 'a described route: no gaps')
+
+  const access = createAccessControl(devAccessConfig([]))
+  const app = createHttpApp({ serviceName: 'test', logger: createLogger({ level: 'silent', name: 'openapi-test' }), access, accessRules: RULES })
+  t.teardown(() => app.close())
+  // No tags, no summary, no response schema.
+  app.post('/v1/things/:id', { onRequest: access.requireRole('operator') }, async () => ({}))
+  const gaps = await describedRouteGaps(app, RULES)
+  t.same(gaps, [
+    'POST /v1/things/:id: no 2xx response with a schema',
+    'POST /v1/things/:id: not tagged with a known group ()',
+    'POST /v1/things/:id: no summary',
+  ])
+
+  const bare = createHttpApp({ serviceName: 'test', logger: createLogger({ level: 'silent', name: 'openapi-test' }), access })
+  t.teardown(() => bare.close())
+  bare.get('/v1/unruled', { schema: { tags: ['operations'], summary: 'No access row', response: { 200: z.object({ ok: z.boolean() }) } } }, async () => ({ ok: true }))
+  const unruled = await describedRouteGaps(bare, [])
+  t.ok(unruled.includes('GET /v1/unruled: no security requirement (no ACCESS_RULES row?)'), 'an app without access rules documents no security')
+  t.ok(unruled.includes('GET /healthz: no security requirement (no ACCESS_RULES row?)'), "not even for createHttpApp's own routes")
+  t.ok(unruled.every((gap) => gap.endsWith('no security requirement (no ACCESS_RULES row?)')), 'and nothing else is amiss')
 })

@@ -3,7 +3,10 @@
 // benchmarks that start real processes. No side effects on import.
 import { createServer } from 'node:net'
 import { Writable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { ACCESS_RULES, type AccessRule } from './access-rules.ts'
 import { createLogger, type Logger } from './logging.ts'
+import { API_TAGS, isHiddenRoute, registeredRoutes } from './openapi.ts'
 
 /** A logger whose JSON lines are collected in `lines` instead of written to stdout. */
 export function capturingLogger(level: 'info' | 'debug' = 'info', name = 'test'): { logger: Logger; lines: Array<Record<string, unknown>> } {
@@ -140,3 +143,50 @@ export function parseMetrics(text: string): ParsedMetrics {
     },
   }
 }
+
+/**
+ * What the API description of an app made by `createHttpApp` gets wrong about its own route table
+ * (empty when nothing): a route not in the document, an operation without a 2xx response schema,
+ * a known tag, a summary or a security requirement, and a documented operation that is no route.
+ * The routes hidden on purpose (`isHiddenRoute`: the console's files, Swagger UI's) and HEAD routes
+ * are left out. Call after every route is added (it readies the app).
+ */
+export async function describedRouteGaps(app: FastifyInstance, rules: readonly AccessRule[] = ACCESS_RULES): Promise<string[]> {
+  await app.ready()
+  const doc = app.swagger() as unknown as DescribedDocument
+  const tags = new Set(API_TAGS.map((tag) => tag.name))
+  const gaps: string[] = []
+  const documented = registeredRoutes(app).filter((r) => r.method !== 'HEAD' && !isHiddenRoute(r.method, r.url, rules))
+  if (documented.length === 0) gaps.push('no routes registered: was the app made by createHttpApp?')
+  for (const route of documented) {
+    const name = `${route.method} ${route.url}`
+    const op = doc.paths[openApiPath(route.url)]?.[route.method.toLowerCase()]
+    if (op === undefined) {
+      gaps.push(`${name} is missing from the document`)
+      continue
+    }
+    const ok = Object.entries(op.responses ?? {}).some(([status, r]) => /^2\d\d$/.test(status) && Object.values(r.content ?? {}).some((c) => c.schema !== undefined))
+    if (!ok) gaps.push(`${name}: no 2xx response with a schema`)
+    if ((op.tags ?? []).length === 0 || !(op.tags ?? []).every((tag) => tags.has(tag))) gaps.push(`${name}: not tagged with a known group (${(op.tags ?? []).join(', ')})`)
+    if (typeof op.summary !== 'string' || op.summary.length === 0) gaps.push(`${name}: no summary`)
+    if (!Array.isArray(op.security)) gaps.push(`${name}: no security requirement (no ACCESS_RULES row?)`)
+  }
+  const known = new Set(documented.map((r) => `${r.method.toLowerCase()} ${openApiPath(r.url)}`))
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const method of Object.keys(ops)) if (!known.has(`${method} ${path}`)) gaps.push(`${method.toUpperCase()} ${path} is documented but is no route`)
+  }
+  return gaps
+}
+
+interface DescribedOperation {
+  readonly tags?: readonly string[]
+  readonly summary?: string
+  readonly security?: readonly unknown[]
+  readonly responses?: Record<string, { readonly content?: Record<string, { readonly schema?: unknown }> }>
+}
+interface DescribedDocument {
+  readonly paths: Record<string, Record<string, DescribedOperation>>
+}
+
+/** `/v1/cases/:caseId` → `/v1/cases/{caseId}`, as OpenAPI writes paths. */
+const openApiPath = (url: string): string => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')

@@ -12,7 +12,8 @@ import type { Actor } from '@civic-desk/contracts'
 import { openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
 import { createMemoryBus } from '@civic-desk/messaging'
 import { createMemoryReadModelStore } from '@civic-desk/read-models'
-import { createAccessControl, createHttpApp, createLogger, defaultCatalogueFile, devAccessConfig, loadCatalogue } from '@civic-desk/service-kit'
+import { ACCESS_RULES, createAccessControl, createHttpApp, createLogger, defaultCatalogueFile, devAccessConfig, loadCatalogue } from '@civic-desk/service-kit'
+import { describedRouteGaps } from '@civic-desk/service-kit/testing'
 import { startDashboardProjector } from './projector.ts'
 import { registerDashboardRoutes } from './routes.ts'
 
@@ -73,8 +74,8 @@ async function dashboards<Seeded>(t: Test, now: Date, seed: (store: EventStore) 
   const readModels = createMemoryReadModelStore()
   const seeded = await seed(store)
   const projector = await startDashboardProjector({ feed, store, bus, readModels, storeIdentity: 'test-store', logger })
-  const app = createHttpApp({ serviceName: 'dashboard', logger, access: createAccessControl(devAccessConfig(catalogue.departments.map((d) => d.code))) })
   const access = createAccessControl(devAccessConfig(catalogue.departments.map((d) => d.code)))
+  const app = createHttpApp({ serviceName: 'dashboard', logger, access, accessRules: ACCESS_RULES })
   registerDashboardRoutes(app, { readModels, projector, store, catalogue, access, logger, now: () => now, consumers: async () => feed.readers().map((r) => ({ name: r.name, kind: 'store' as const, position: r.position ?? 0, lag: 0 })), eventsPerSecond: () => 0 })
   t.teardown(async () => {
     await app.close()
@@ -301,4 +302,9 @@ t.test('twenty rebuild requests at once start one rebuild; the others get 409 wi
   t.equal(next.statusCode, 202, 'a rebuild may start again once the last one is done')
   t.equal(next.json().version, version + 1, 'no other version was allocated')
   await until(async () => (await get('/v1/ops/read-models')).json().activeVersion === version + 1)
+})
+
+t.test("every route of the dashboard's process is in its /openapi.json", async (t) => {
+  const { app } = await dashboards(t, new Date(), async () => undefined)
+  t.same(await describedRouteGaps(app), [])
 })

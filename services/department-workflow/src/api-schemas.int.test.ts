@@ -20,6 +20,7 @@ import { categoryByCode } from '@civic-desk/contracts'
 import { openSqliteEventStore, type EventStore } from '@civic-desk/event-store'
 import { newMasterKeyText, openConfiguredPrivacy, sealingEventStore } from '@civic-desk/privacy'
 import { ACCESS_RULES, ProblemSchema, createAccessControl, createHttpApp, loadAccessConfig } from '@civic-desk/service-kit'
+import { describedRouteGaps } from '@civic-desk/service-kit/testing'
 import { CaseViewSchema } from './api-schemas.ts'
 import { registerWorkflowRoutes } from './app.ts'
 import { registerAuditRoutes } from './audit-routes.ts'
@@ -406,6 +407,11 @@ t.test('every route of the staff, privacy and audit APIs answers what its schema
       t.ok(api.answered.has(route), `${route} answered a 2xx that was checked`)
     }
   })
+})
+
+t.test("every route of department-workflow's process (staff, privacy and audit APIs) is in its /openapi.json", async (t) => {
+  const served = await serve(t)
+  t.same(await describedRouteGaps(served.app), [])
 })
 
 t.test('the check fails when a schema leaves out a key the route sends', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createAccessControl, devAccessConfig } from '@civic-desk/service-kit'
+import { describedRouteGaps } from '@civic-desk/service-kit/testing'
 import { buildRelayApp } from './app.ts'
 import { createMemoryCheckpointStore } from '@civic-desk/case-feed'
 import { startRelay } from './relay.ts'
@@ -21,6 +22,7 @@ t.test('health, readiness and the operator status page', async (t) => {
   const stored = await storedCaseEvents(store)
   const head = await store.headPosition()
   await waitFor(() => relay.position === stored.at(-1)?.position, 5000, 'relayed')
+  t.same(await describedRouteGaps(app), [], "every route of the relay's process is in its /openapi.json")
 
   t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
   const ready = await app.inject({ method: 'GET', url: '/readyz', headers: operator })

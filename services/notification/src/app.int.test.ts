@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { caseIdForTrackingCode, trackingCodeFromBytes } from '@civic-desk/case-domain'
 import { createAccessControl, createLogger, devAccessConfig } from '@civic-desk/service-kit'
+import { describedRouteGaps } from '@civic-desk/service-kit/testing'
 import { buildNotificationApp } from './app.ts'
 import type { Notifier, NotifierStatus } from './notifier.ts'
 import { MAX_OUTBOX_PAGE, createMemoryOutbox } from './outbox.ts'
@@ -109,4 +110,9 @@ t.test('operators and supervisors read the outbox, operators the status; others 
   t.equal(status.statusCode, 200)
   t.same(status.json(), { sent: 3, failed: 0, skipped: 1, lastError: null })
   t.equal((await app.inject({ method: 'GET', url: '/v1/notifications/status', headers: { authorization: 'Bearer dev-supervisor' } })).statusCode, 403)
+})
+
+t.test("every route of notification's process is in its /openapi.json", async (t) => {
+  const { app } = setup(t)
+  t.same(await describedRouteGaps(app), [])
 })

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createAccessControl, devAccessConfig } from '@civic-desk/service-kit'
+import { describedRouteGaps } from '@civic-desk/service-kit/testing'
 import { buildRoutingApp } from './app.ts'
 import { startRouting } from './routing.ts'
 import { NOW, calendar, catalogue, environment, eventsOf, silentLogger, submitCase, waitFor } from './test-support.ts'
@@ -19,6 +20,7 @@ t.test('health, readiness and the operator status page', async (t) => {
   await waitFor(() => eventsOf(env.events, submission.caseId).length === 2, 2000, 'routed')
   await waitFor(() => routing.status().indexPosition > position, 2000, 'the index saw the CaseRouted')
 
+  t.same(await describedRouteGaps(app), [], "every route of routing's process is in its /openapi.json")
   t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
   const ready = await app.inject({ method: 'GET', url: '/readyz', headers: operator })
   t.equal(ready.statusCode, 200)

@@ -2,6 +2,7 @@
 // element against the spec's examples) and JSON, and their errors.
 import t from 'tap'
 import { departmentByCode } from '@civic-desk/contracts'
+import { describedRouteGaps } from '@civic-desk/service-kit/testing'
 import { catalogue, childOf, names, open311Env, parseXml, textOf } from './open311.testing.ts'
 
 const SERVICE_ELEMENTS = ['service_code', 'service_name', 'description', 'metadata', 'type', 'keywords', 'group']
@@ -141,4 +142,9 @@ t.test('public reads are rate-limited per address like the public look-up, with 
   t.equal(limited.statusCode, 429)
   t.same(limited.json(), [{ code: 429, description: 'Bu adresten çok fazla istek geldi; lütfen bir dakika sonra yeniden deneyin.' }])
   t.ok(limited.headers['retry-after'], 'says when to retry')
+})
+
+t.test("every route of intake's process, Open311's included, is in its /openapi.json", async (t) => {
+  const env = await open311Env(t)
+  t.same(await describedRouteGaps(env.app), [])
 })
