@@ -92,6 +92,8 @@ if (wanted !== undefined) {
       t.ok(lines.length > 0, `${name}: ${lines.length} lines carry the trace id`)
       for (const line of lines) t.match(line['spanId'], /^[0-9a-f]{16}$/, `${name}: "${String(line['msg'])}" carries a span id`)
       if (expected[name] !== '') t.ok(lines.some((l) => String(l['msg']).includes(expected[name])), `${name}: "${expected[name]}" is among them (${lines.map((l) => l['msg']).join(' | ')})`)
+      // The line that names the step names the case too, so `jq 'select(.caseId == …)'` finds it.
+      for (const line of lines.filter((l) => l['msg'] === expected[name])) t.equal(line['caseId'], caseId, `${name}: "${expected[name]}" names the case`)
     }
 
     // The exported spans: one tree across the five processes, rooted at the caller's span.

@@ -158,7 +158,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       // One line per event, in the event's trace: following one request through the logs finds the relay too.
       for (const p of batch) {
         const trace = parentFrom(p.message.headers?.[CASE_EVENT_HEADERS.traceparent])
-        if (trace !== null) runInTrace(trace, () => log.info({ position: p.position, eventId: p.message.headers?.[CASE_EVENT_HEADERS.eventId], type: p.message.headers?.[CASE_EVENT_HEADERS.eventType] }, 'event relayed'))
+        if (trace !== null) runInTrace(trace, () => log.info({ position: p.position, caseId: p.message.key, eventId: p.message.headers?.[CASE_EVENT_HEADERS.eventId], type: p.message.headers?.[CASE_EVENT_HEADERS.eventType] }, 'event relayed'))
       }
       // Only after the bus accepted the batch: a checkpoint ahead of the bus would skip events.
       // Saved at most every checkpointIntervalMs while events keep coming (each save is an fsync);
