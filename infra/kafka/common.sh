@@ -11,6 +11,9 @@ KAFKA_LIBS="$CIVIC_KAFKA_HOME/libs"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 # Address of the broker listener, and the one it advertises to clients (the controller stays on 127.0.0.1).
 KAFKA_HOST="${KAFKA_HOST:-127.0.0.1}"
+# The port clients are told to connect to (default KAFKA_PORT): another one puts a proxy of a test
+# between every client and the broker.
+KAFKA_ADVERTISED_PORT="${KAFKA_ADVERTISED_PORT:-$KAFKA_PORT}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-$REPO_DIR/data/kafka}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"

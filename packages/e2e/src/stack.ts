@@ -77,12 +77,15 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 /**
  * `host`: the address the broker listens on and advertises (infra/kafka's KAFKA_HOST); default
  * 127.0.0.1. Another one (a bridge address) lets clients in other network namespaces reach it.
+ * `advertisedPort`: the port clients are told to use (KAFKA_ADVERTISED_PORT), a proxy's that
+ * forwards to `listenPort` (a free port when omitted; `brokers` then names the proxy).
  */
-export async function startTestBroker(options: { readonly host?: string } = {}): Promise<TestBroker> {
+export async function startTestBroker(options: { readonly host?: string; readonly listenPort?: number; readonly advertisedPort?: number } = {}): Promise<TestBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'civic-e2e-kafka-'))
-  const [port, controller] = [await freePort(), await freePort()]
+  const [port, controller] = [options.listenPort ?? (await freePort()), await freePort()]
   const host = options.host ?? '127.0.0.1'
-  const env = { KAFKA_HOST: host, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller), KAFKA_DATA_DIR: dataDir, KAFKA_HEAP_OPTS: '-Xmx512m -Xms128m' }
+  const advertised = options.advertisedPort ?? port
+  const env = { KAFKA_HOST: host, KAFKA_PORT: String(port), KAFKA_ADVERTISED_PORT: String(advertised), KAFKA_CONTROLLER_PORT: String(controller), KAFKA_DATA_DIR: dataDir, KAFKA_HEAP_OPTS: '-Xmx512m -Xms128m' }
   const brokerPid = (): number | undefined => {
     try {
       const pid = Number(readFileSync(join(dataDir, 'kafka.pid'), 'utf8').trim())
@@ -113,13 +116,14 @@ export async function startTestBroker(options: { readonly host?: string } = {}):
   }
   atExit.add(destroy)
   try {
-    runScript('start.sh', env)
+    // Not blocking this process: a proxy in it (advertisedPort) answers the start's own checks.
+    await runScriptAsync('start.sh', env)
   } catch (error) {
     destroy()
     throw error
   }
   return {
-    brokers: [`${host}:${port}`],
+    brokers: [`${host}:${advertised}`],
     stop: () => runScriptAsync('stop.sh', env),
     start: () => runScriptAsync('start.sh', env),
     pause: () => {
