@@ -185,6 +185,11 @@ export function createWorkload(options: WorkloadOptions): { next(): SubmissionBo
   // The controlled share: recent new problems (category, text, point) a repeat reports again.
   const recent: Array<{ kind: SubmissionBody['kind']; category: string; description: string; address: string; lat: number; lon: number }> = []
   let points = 0
+  /** Puts a request at the grid's next point, dropping its neighbourhood (the address keeps it). */
+  const pinAtNewPoint = (location: object): void => {
+    Object.assign(location, gridPoint(points++))
+    delete (location as { neighbourhood?: string }).neighbourhood
+  }
 
   const next = (): SubmissionBody => {
     count++
@@ -228,16 +233,14 @@ export function createWorkload(options: WorkloadOptions): { next(): SubmissionBo
         Object.assign(location, { lat: round(earlier.lat + (random() - 0.5) * 0.0004), lon: round(earlier.lon + (random() - 0.5) * 0.0004) })
       } else {
         // A new problem at a point of its own, pinned on the map (the neighbourhood is in the address).
-        Object.assign(location, gridPoint(points++))
-        delete (location as { neighbourhood?: string }).neighbourhood
+        pinAtNewPoint(location)
         recent.push({ kind, category, description, address: location.address, lat: (location as { lat: number }).lat, lon: (location as { lon: number }).lon })
         if (recent.length > RECENT_PROBLEMS) recent.shift()
       }
     } else if (share !== undefined) {
       // Information requests, suggestions and free text: never compared without a category; kept
       // apart from the grid's problems by their own point.
-      Object.assign(location, gridPoint(points++))
-      delete (location as { neighbourhood?: string }).neighbourhood
+      pinAtNewPoint(location)
     }
     const anonymous = random() < 0.12
     const name = pick(NAMES)

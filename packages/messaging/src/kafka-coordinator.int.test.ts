@@ -13,8 +13,8 @@ import kafkajs from 'kafkajs'
 import t from 'tap'
 import { freePort } from '@civic-desk/service-kit/testing'
 import { eventually, exclusiveHeavyTest, startTestBroker, type TestBroker } from '../../e2e/src/stack.ts'
-import { createKafkaBus, type KafkaBusLogger } from './index.ts'
-import { kafkaTestBrokers, waitFor } from './testing.ts'
+import { createKafkaBus } from './index.ts'
+import { formatLogLines, kafkaTestBrokers, recordingLogger, waitFor } from './testing.ts'
 
 t.setTimeout(6 * 60_000)
 
@@ -106,12 +106,6 @@ async function startCoordinatorProxy(port: number, upstreamPort: number): Promis
   return proxy
 }
 
-interface LogLine {
-  readonly level: 'error' | 'warn' | 'info'
-  readonly msg: string
-  readonly obj: Readonly<Record<string, unknown>>
-}
-
 const wanted = await kafkaTestBrokers(t)
 if (wanted !== undefined) {
   await exclusiveHeavyTest(t, 'kafka-coordinator.int')
@@ -123,12 +117,9 @@ if (wanted !== undefined) {
   t.teardown(() => broker.destroy())
 
   await t.test('a consumer kafkajs gives up on for want of a group coordinator is started again by the bus and consumes once one is found', async (t) => {
-    const lines: LogLine[] = []
-    const keep = (level: LogLine['level']) => (obj: object, msg: string) => void lines.push({ level, msg, obj: obj as Record<string, unknown> })
-    const logger: KafkaBusLogger = { error: keep('error'), warn: keep('warn'), info: keep('info') }
-    const count = (msg: string): number => lines.filter((line) => line.msg === msg).length
+    const { logger, lines, count } = recordingLogger()
     t.teardown(() => {
-      if (!t.passing()) t.comment(lines.map(({ level, msg, obj }) => `${level} ${msg} ${JSON.stringify(obj, (_k, v: unknown) => (v instanceof Error ? `${v.name}: ${v.message}` : v))}`).join('\n').slice(-20_000))
+      if (!t.passing()) t.comment(formatLogLines(lines).slice(-20_000))
     })
     const fatal: Error[] = []
     const settings = { brokers: broker.brokers, defaultPartitions: 1, maxWaitTimeMs: 200, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500, retry: { retries: 2, initialRetryTimeMs: 100, maxRetryTimeMs: 500 } }
@@ -163,7 +154,7 @@ if (wanted !== undefined) {
     await waitFor(() => count('kafka bus: no group coordinator yet (the broker is away or restarting); starting the consumer again') > 0, 120_000, 'the bus to start the consumer kafkajs gave up on')
     t.ok(proxy.refused > 0, `${proxy.refused} FindCoordinator requests answered COORDINATOR_NOT_AVAILABLE`)
     const gaveUp = lines.find((line) => line.msg.startsWith('kafka bus: no group coordinator yet'))
-    t.match(String(gaveUp?.obj['err'] instanceof Error ? gaveUp.obj['err'].name : ''), 'KafkaJSGroupCoordinatorNotFound', 'kafkajs gave up with KafkaJSGroupCoordinatorNotFound')
+    t.match((gaveUp?.obj['err'] as Error | undefined)?.name, 'KafkaJSGroupCoordinatorNotFound', 'kafkajs gave up with KafkaJSGroupCoordinatorNotFound')
 
     // The coordinator is ready: the consumer started again joins and consumes.
     proxy.mode = 'pass'

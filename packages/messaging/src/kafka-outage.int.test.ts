@@ -8,24 +8,11 @@ import { randomUUID } from 'node:crypto'
 import kafkajs from 'kafkajs'
 import t, { type Test } from 'tap'
 import { eventually, exclusiveHeavyTest, startTestBroker, type TestBroker } from '../../e2e/src/stack.ts'
-import { createKafkaBus, type KafkaBus, type KafkaBusLogger, type KafkaBusOptions } from './index.ts'
-import { createKafkaRawPublisher, kafkaTestBrokers, waitFor } from './testing.ts'
+import { createKafkaBus, type KafkaBus, type KafkaBusOptions } from './index.ts'
+import { createKafkaRawPublisher, errorText, formatLogLines, kafkaTestBrokers, recordingLogger, waitFor, type RecordedLogLine } from './testing.ts'
 
 // Four outages and three restarts of the broker (a start takes 10 s or more on a busy machine).
 t.setTimeout(10 * 60_000)
-
-interface LogLine {
-  readonly level: 'error' | 'warn' | 'info'
-  readonly msg: string
-  readonly obj: Readonly<Record<string, unknown>>
-}
-
-/** A bus logger that keeps every line, for assertions on what the bus did and for failure output. */
-function recordingLogger(): { readonly logger: KafkaBusLogger; readonly lines: LogLine[]; count(msg: string): number } {
-  const lines: LogLine[] = []
-  const keep = (level: LogLine['level']) => (obj: object, msg: string) => void lines.push({ level, msg, obj: obj as Record<string, unknown> })
-  return { logger: { error: keep('error'), warn: keep('warn'), info: keep('info') }, lines, count: (msg) => lines.filter((line) => line.msg === msg).length }
-}
 
 /** A promise and the function that resolves it. */
 function gate(): { readonly opened: Promise<void>; open(): void } {
@@ -34,7 +21,6 @@ function gate(): { readonly opened: Promise<void>; open(): void } {
   return { opened, open }
 }
 
-const errorText = (value: unknown): string => (value instanceof Error ? `${value.name}: ${value.message}` : String(value))
 const unique = (prefix: string): string => `${prefix}.${randomUUID().slice(0, 8)}`
 
 const wanted = await kafkaTestBrokers(t)
@@ -44,11 +30,10 @@ if (wanted !== undefined) {
   const broker: TestBroker = await startTestBroker()
   t.teardown(() => broker.destroy())
   const { brokers } = broker
-  const logs: LogLine[][] = []
+  const logs: RecordedLogLine[][] = []
   t.afterEach(async (t) => {
     if (t.passing()) return
-    const shown = logs.flat().map(({ level, msg, obj }) => `${level} ${msg} ${JSON.stringify(obj, (_key, value: unknown) => (value instanceof Error ? errorText(value) : value))}`)
-    t.comment(shown.join('\n').slice(-20_000))
+    t.comment(formatLogLines(logs.flat()).slice(-20_000))
   })
 
   /** A bus closed when the test ends, logging into `log`. */

@@ -1,8 +1,8 @@
-/** Kafka test support (exported by `@civic-desk/messaging/testing`): the test gate and a producer for poison messages. */
+/** Kafka test support (exported by `@civic-desk/messaging/testing`): the test gate, a producer for poison messages and a bus logger that keeps its lines. */
 import kafkajs from 'kafkajs'
 import type { Test } from 'tap'
 import { createClient, describeKafkaError, toBusError } from './client.ts'
-import type { KafkaBusOptions } from './options.ts'
+import type { KafkaBusLogger, KafkaBusOptions } from './options.ts'
 
 const { Partitioners } = kafkajs
 
@@ -130,4 +130,26 @@ export async function readTopicsRaw(options: Pick<KafkaBusOptions, 'brokers'> & 
   } finally {
     await consumer.disconnect()
   }
+}
+
+/** One line a bus logged. */
+export interface RecordedLogLine {
+  readonly level: 'error' | 'warn' | 'info'
+  readonly msg: string
+  readonly obj: Readonly<Record<string, unknown>>
+}
+
+/** An error as one line of text (its name and message). */
+export const errorText = (value: unknown): string => (value instanceof Error ? `${value.name}: ${value.message}` : String(value))
+
+/** Recorded lines as text, errors by name and message: a failing test's output. */
+export function formatLogLines(lines: readonly RecordedLogLine[]): string {
+  return lines.map(({ level, msg, obj }) => `${level} ${msg} ${JSON.stringify(obj, (_key, value: unknown) => (value instanceof Error ? errorText(value) : value))}`).join('\n')
+}
+
+/** A bus logger that keeps every line, for assertions on what the bus did and for failure output. */
+export function recordingLogger(): { readonly logger: KafkaBusLogger; readonly lines: RecordedLogLine[]; count(msg: string): number } {
+  const lines: RecordedLogLine[] = []
+  const keep = (level: RecordedLogLine['level']) => (obj: object, msg: string) => void lines.push({ level, msg, obj: obj as Record<string, unknown> })
+  return { logger: { error: keep('error'), warn: keep('warn'), info: keep('info') }, lines, count: (msg) => lines.filter((line) => line.msg === msg).length }
 }
