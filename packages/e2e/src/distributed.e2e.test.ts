@@ -44,7 +44,8 @@ const CONSUMER_SERVICES = ['intake', 'routing', 'department-workflow', 'notifica
 const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((total, n) => total + n, 0)
 
 // Six service processes, a broker of its own and its restart: well beyond tap's default per-file limit.
-t.setTimeout(15 * 60_000)
+const RUN_MS = 15 * 60_000
+t.setTimeout(RUN_MS)
 const wanted = await kafkaTestBrokers(t)
 if (wanted !== undefined) {
   let broker: TestBroker | undefined
@@ -56,7 +57,7 @@ if (wanted !== undefined) {
     broker?.destroy()
   })
   // One stack of processes with its broker at a time on this machine (see exclusiveHeavyTest).
-  await exclusiveHeavyTest(t, 'distributed.e2e')
+  await exclusiveHeavyTest(t, 'distributed.e2e', RUN_MS)
   broker = await startTestBroker()
   // The dashboard keeps its read models in memory (the stack does not pass REDIS_URL on).
   stack = await createTestStack({ brokers: broker.brokers, services: STACK_SERVICES, env: { CIVIC_SLA_TICK_MS: '500' } })

@@ -13,7 +13,8 @@ import { kafkaTestBrokers } from '@civic-desk/messaging/testing'
 import { parseMetrics, type ParsedMetrics } from '@civic-desk/service-kit/testing'
 import { STACK_SERVICES, createTestStack, eventually, exclusiveHeavyTest, getJson, postJson, repoRoot, startTestBroker, type StackServiceName, type TestBroker, type TestStack } from './stack.ts'
 
-t.setTimeout(10 * 60_000)
+const RUN_MS = 10 * 60_000
+t.setTimeout(RUN_MS)
 const METRICS_TOKEN = `prometheus-${randomUUID()}`
 
 interface StreamsView {
@@ -29,7 +30,7 @@ if (wanted !== undefined) {
       await stack?.cleanup()
       broker?.destroy()
     })
-    await exclusiveHeavyTest(t, 'metrics.e2e')
+    await exclusiveHeavyTest(t, 'metrics.e2e', RUN_MS)
     broker = await startTestBroker()
     stack = await createTestStack({ brokers: broker.brokers, services: STACK_SERVICES, env: { CIVIC_METRICS_TOKEN: METRICS_TOKEN, LOG_LEVEL: 'warn' } })
     const s = stack

@@ -63,7 +63,8 @@ const hitsOf = (messages: readonly RawTopicMessage[]): string[] =>
   messages.flatMap((m) => [...found(m.key), ...found(m.value), ...m.headers.flatMap(([name, v]) => [...found(Buffer.from(name)), ...found(v)])].map((n) => `${m.topic}/${m.partition}@${m.offset}: ${n}`))
 
 // Five service processes and a broker of its own.
-t.setTimeout(10 * 60_000)
+const RUN_MS = 10 * 60_000
+t.setTimeout(RUN_MS)
 const wanted = await kafkaTestBrokers(t)
 if (wanted !== undefined) {
   let broker: TestBroker | undefined
@@ -76,7 +77,7 @@ if (wanted !== undefined) {
   t.test('distributed: the topics never carry the person in clear; routing still read the description', async (t) => {
     const started = Date.now()
     // One stack of processes with its broker at a time on this machine (see exclusiveHeavyTest).
-    await exclusiveHeavyTest(t, 'privacy.e2e')
+    await exclusiveHeavyTest(t, 'privacy.e2e', RUN_MS)
     broker = await startTestBroker()
     stack = await createTestStack({ brokers: broker.brokers, services: SERVICES, env: { CIVIC_SLA_TICK_MS: '500' } })
     const s = stack

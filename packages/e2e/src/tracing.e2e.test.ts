@@ -15,7 +15,8 @@ import { exclusiveHeavyTest } from '@civic-desk/service-kit/testing'
 import { startOtlpReceiver, type ReceivedSpan } from '@civic-desk/tracing/testing'
 import { SERVICES, createTestStack, eventually, postJson, startTestBroker, type TestBroker, type TestStack } from './stack.ts'
 
-t.setTimeout(10 * 60_000)
+const RUN_MS = 10 * 60_000
+t.setTimeout(RUN_MS)
 const wanted = await kafkaTestBrokers(t)
 if (wanted !== undefined) {
   let broker: TestBroker | undefined
@@ -25,7 +26,7 @@ if (wanted !== undefined) {
     broker?.destroy()
   })
   // One stack of processes with its broker at a time on this machine (see exclusiveHeavyTest).
-  await exclusiveHeavyTest(t, 'tracing.e2e')
+  await exclusiveHeavyTest(t, 'tracing.e2e', RUN_MS)
   broker = await startTestBroker()
   // Every service exports its spans to this receiver (batches every 200 ms instead of 5 s).
   const receiver = await startOtlpReceiver()

@@ -16,7 +16,8 @@ import { eventually, exclusiveHeavyTest, startTestBroker, type TestBroker } from
 import { createKafkaBus } from './index.ts'
 import { formatLogLines, kafkaTestBrokers, recordingLogger, waitFor } from './testing.ts'
 
-t.setTimeout(6 * 60_000)
+const RUN_MS = 6 * 60_000
+t.setTimeout(RUN_MS)
 
 /** Kafka's FindCoordinator request (API key 10) and the error a broker gives while its coordinator is not ready. */
 const FIND_COORDINATOR = 10
@@ -108,7 +109,7 @@ async function startCoordinatorProxy(port: number, upstreamPort: number): Promis
 
 const wanted = await kafkaTestBrokers(t)
 if (wanted !== undefined) {
-  await exclusiveHeavyTest(t, 'kafka-coordinator.int')
+  await exclusiveHeavyTest(t, 'kafka-coordinator.int', RUN_MS)
   const [listenPort, proxyPort] = [await freePort(), await freePort()]
   // Before the broker: its start already connects to the address it advertises.
   const proxy = await startCoordinatorProxy(proxyPort, listenPort)

@@ -12,7 +12,8 @@ import { createKafkaBus, type KafkaBus, type KafkaBusOptions } from './index.ts'
 import { createKafkaRawPublisher, errorText, formatLogLines, kafkaTestBrokers, recordingLogger, waitFor, type RecordedLogLine } from './testing.ts'
 
 // Four outages and three restarts of the broker (a start takes 10 s or more on a busy machine).
-t.setTimeout(10 * 60_000)
+const RUN_MS = 10 * 60_000
+t.setTimeout(RUN_MS)
 
 /** A promise and the function that resolves it. */
 function gate(): { readonly opened: Promise<void>; open(): void } {
@@ -26,7 +27,7 @@ const unique = (prefix: string): string => `${prefix}.${randomUUID().slice(0, 8)
 const wanted = await kafkaTestBrokers(t)
 if (wanted !== undefined) {
   // Its broker stops and starts on a schedule: no other stack's processes beside it (see exclusiveHeavyTest).
-  await exclusiveHeavyTest(t, 'kafka-outage.int')
+  await exclusiveHeavyTest(t, 'kafka-outage.int', RUN_MS)
   const broker: TestBroker = await startTestBroker()
   t.teardown(() => broker.destroy())
   const { brokers } = broker
