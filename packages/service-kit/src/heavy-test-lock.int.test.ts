@@ -2,7 +2,7 @@
 // heavy-test lock, so a file queued behind another stack's run is not timed out for that run's
 // minutes (CI failed so once), and its own limit still holds once it runs.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -21,7 +21,13 @@ function runFixture(tmp: string, timeoutS: number, env: Record<string, string>, 
       cwd: repoRoot,
       env: { ...clean, ...env, TMPDIR: tmp },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, ended whole if it runs past any limit of these cases.
+      detached: true,
     })
+    const stopper = setTimeout(() => {
+      output += '\n[heavy-test-lock.int: still running after 60 s; killed]'
+      process.kill(-(child.pid ?? 0), 'SIGKILL')
+    }, 60_000)
     let output = ''
     const collect = (chunk: Buffer): void => {
       output += chunk.toString('utf8')
@@ -30,7 +36,10 @@ function runFixture(tmp: string, timeoutS: number, env: Record<string, string>, 
     child.stdout.on('data', collect)
     child.stderr.on('data', collect)
     child.on('error', reject)
-    child.on('close', (code) => resolve({ code, output, ms: Date.now() - started }))
+    child.on('close', (code) => {
+      clearTimeout(stopper)
+      resolve({ code, output, ms: Date.now() - started })
+    })
   })
 }
 
@@ -41,11 +50,17 @@ function tempDir(t: Test): string {
   return tmp
 }
 
-/** Takes the heavy-test lock in `tmp` for this (living) process; the function returned gives it up. */
-function holdLock(t: Test, tmp: string): () => void {
+/** This process's start time as /proc gives it (what the lock records beside the pid). */
+function ownStartTime(): string {
+  const stat = readFileSync('/proc/self/stat', 'utf8')
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? ''
+}
+
+/** Takes the heavy-test lock in `tmp` in this (living) process's name; the function returned gives it up. */
+function holdLock(t: Test, tmp: string, holder = `${process.pid} ${ownStartTime()} another-stack.e2e`): () => void {
   const dir = join(tmp, 'civic-desk-heavy-test.lock')
   mkdirSync(dir)
-  writeFileSync(join(dir, 'holder'), `${process.pid} another-stack.e2e`)
+  writeFileSync(join(dir, 'holder'), holder)
   const release = (): void => rmSync(dir, { recursive: true, force: true })
   t.teardown(release)
   return release
@@ -65,7 +80,7 @@ t.test('a file that waits for the lock longer than its limit is not timed out fo
     timer = setTimeout(release, 6_000)
   })
   t.equal(run.code, 0, `the queued file passed:\n${run.output.slice(-3_000)}`)
-  t.match(run.output, /waiting for another heavy test to finish \(\d+ another-stack\.e2e\)/)
+  t.match(run.output, /waiting for another heavy test to finish \(\d+ \d+ another-stack\.e2e\)/)
   t.match(run.output, /heavy-test-lock\.fixture runs after waiting \d+ s for the heavy-test lock/)
   t.ok(waitingSince !== undefined && Date.now() - waitingSince >= 6_000, 'it ran once the lock was given up, after waiting twice its limit')
 })
@@ -77,4 +92,16 @@ t.test('once it holds the lock, its own limit applies: a file that overruns it i
   t.not(run.code, 0, 'the file failed')
   t.match(run.output, /timeout!/, 'for its time limit')
   t.ok(run.ms < 25_000, `well before its work was done (${run.ms} ms)`)
+  t.notOk(existsSync(join(tmp, 'civic-desk-heavy-test.lock')), 'the timed-out file gave its lock up')
+})
+
+t.test("a lock whose holder's pid now belongs to another process is taken over at once", async (t) => {
+  // This process's pid, with a start time it never had: a holder killed before its teardown, whose
+  // pid came round again. Without the start time, the fixture would wait for it (killed after 60 s).
+  const tmp = tempDir(t)
+  holdLock(t, tmp, `${process.pid} 1 killed-stack.e2e`)
+  const run = await runFixture(tmp, 20, { HEAVY_FIXTURE_RUN_MS: '20000' })
+  t.equal(run.code, 0, `the file passed:\n${run.output.slice(-3_000)}`)
+  t.match(run.output, new RegExp(`taking over the heavy-test lock of a holder that is gone \\(${process.pid} 1 killed-stack\\.e2e\\)`))
+  t.notMatch(run.output, /waiting for another heavy test/)
 })

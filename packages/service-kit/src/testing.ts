@@ -1,7 +1,10 @@
 // Test support of the project, as `@civic-desk/service-kit/testing` (never imported by production
 // code): a logger whose lines a test can read, free ports and waiting on a condition for tests and
 // benchmarks that start real processes. No side effects on import.
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { ACCESS_RULES, type AccessRule } from './access-rules.ts'
@@ -65,48 +68,44 @@ export interface HeavyTestHandle {
  * time, even when tap runs files side by side: two such stacks on a 2-core machine starve each
  * other's brokers and consumers (kafkajs retries run out, a service gives up on its broker), which
  * is a fault of the test machine, not of the product. Takes a lock directory in the system's temp
- * folder (waiting for it, taking over one whose holder died), released when the test ends.
+ * folder, released when the test ends (also when it fails or times out).
+ *
+ * A lock whose holder is gone is taken over: its process no longer runs, or the process with its
+ * pid started at another time than the holder (pids come round again: 32,768 of them here, and a
+ * killed holder's lock outlives it), or it never wrote its name (it died between the two steps).
  *
  * The file's time limit counts from when it holds the lock: `runMs` from then on. While it waits,
  * the limit is the wait's own (`waitMs`) plus `runMs`, so a file queued behind other stacks' runs
  * (with two files side by side, it may lose the lock to several in turn) is never timed out for
- * their minutes: CI failed so once on a slow day. A holder that hangs is ended by its own limit,
- * and its lock is then taken over, so the long wait only bounds what cannot otherwise happen.
+ * their minutes. A holder that hangs is ended by its own limit, and its lock is then taken over,
+ * so the long wait only bounds what cannot otherwise happen.
  */
 export async function exclusiveHeavyTest(t: HeavyTestHandle, name: string, runMs: number, waitMs = 60 * 60_000): Promise<void> {
-  const { mkdirSync, readFileSync, rmSync, writeFileSync } = await import('node:fs')
-  const { join } = await import('node:path')
-  const { tmpdir } = await import('node:os')
   // The file's limit is the root test's: tap's runner restarts its clock whenever the root sets one.
   let file: HeavyTestHandle = t
   while (isHeavyTestHandle(file.parent)) file = file.parent
   const dir = join(tmpdir(), 'civic-desk-heavy-test.lock')
+  const holderFile = join(dir, 'holder')
+  const readHolder = (): string => {
+    try {
+      return readFileSync(holderFile, 'utf8')
+    } catch {
+      return ''
+    }
+  }
+  const me = `${process.pid} ${processStartTime(process.pid) ?? '-'} ${name}`
   const started = Date.now()
   let said = false
   for (;;) {
     try {
       mkdirSync(dir)
-      writeFileSync(join(dir, 'holder'), `${process.pid} ${name}`)
+      writeFileSync(holderFile, me)
       break
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const holder = (() => {
-        try {
-          return readFileSync(join(dir, 'holder'), 'utf8')
-        } catch {
-          return ''
-        }
-      })()
-      const pid = Number(holder.split(' ')[0])
-      const alive = Number.isInteger(pid) && pid > 0 && (() => {
-        try {
-          process.kill(pid, 0)
-          return true
-        } catch {
-          return false
-        }
-      })()
-      if (holder !== '' && !alive) {
+      const holder = readHolder()
+      if (holderIsGone(holder, () => Date.now() - statSync(dir).mtimeMs)) {
+        t.comment(`taking over the heavy-test lock of a holder that is gone (${holder || 'no name written'})`)
         rmSync(dir, { recursive: true, force: true })
         continue
       }
@@ -121,7 +120,49 @@ export async function exclusiveHeavyTest(t: HeavyTestHandle, name: string, runMs
   }
   if (said) t.comment(`${name} runs after waiting ${Math.round((Date.now() - started) / 1000)} s for the heavy-test lock`)
   file.setTimeout(runMs)
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  // Only while it is still this test's (a holder taken for gone may find its lock someone else's).
+  // A process killed outright leaves its lock behind: the next one finds its holder gone.
+  t.teardown(() => {
+    if (readHolder() === me) rmSync(dir, { recursive: true, force: true })
+  })
+}
+
+/** When a process started (clock ticks since boot, from /proc), or undefined where that cannot be read. */
+function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The fields after the command name in parentheses (which may hold spaces) start at the third; the start time is the 22nd.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Whether the heavy-test lock's holder (`pid start name`, or `pid name` from before start times
+ * were written) is gone; `lockAgeMs` reads how long ago the lock was taken.
+ */
+export function holderIsGone(holder: string, lockAgeMs: () => number): boolean {
+  if (holder === '') {
+    // Taken a moment ago and its name on the way, or its holder died in between.
+    try {
+      return lockAgeMs() > 10_000
+    } catch {
+      return false // the lock went away meanwhile: the next try takes it
+    }
+  }
+  const [pidText, startText] = holder.split(' ')
+  const pid = Number(pidText)
+  if (!Number.isInteger(pid) || pid <= 0) return true
+  try {
+    process.kill(pid, 0)
+  } catch (error) {
+    // EPERM: a process runs with that pid, of another user; not one of ours, but alive.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return true
+  }
+  if (startText === undefined || !/^\d+$/.test(startText)) return false
+  const start = processStartTime(pid)
+  return start !== undefined && start !== startText
 }
 
 function isHeavyTestHandle(value: unknown): value is HeavyTestHandle {
