@@ -2,11 +2,12 @@
 // heavy-test lock, so a file queued behind another stack's run is not timed out for that run's
 // minutes (CI failed so once), and its own limit still holds once it runs.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
+import { processStartTime } from './testing.ts'
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 const fixture = fileURLToPath(new URL('./heavy-test-lock.fixture.ts', import.meta.url))
@@ -50,14 +51,8 @@ function tempDir(t: Test): string {
   return tmp
 }
 
-/** This process's start time as /proc gives it (what the lock records beside the pid). */
-function ownStartTime(): string {
-  const stat = readFileSync('/proc/self/stat', 'utf8')
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? ''
-}
-
 /** Takes the heavy-test lock in `tmp` in this (living) process's name; the function returned gives it up. */
-function holdLock(t: Test, tmp: string, holder = `${process.pid} ${ownStartTime()} another-stack.e2e`): () => void {
+function holdLock(t: Test, tmp: string, holder = `${process.pid} ${processStartTime(process.pid) ?? '-'} another-stack.e2e`): () => void {
   const dir = join(tmp, 'civic-desk-heavy-test.lock')
   mkdirSync(dir)
   writeFileSync(join(dir, 'holder'), holder)

@@ -1,13 +1,19 @@
 // When the heavy-test lock's holder counts as gone (see exclusiveHeavyTest).
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { holderIsGone } from './testing.ts'
+import { holderIsGone, processStartTime } from './testing.ts'
 
-const stat = readFileSync('/proc/self/stat', 'utf8')
-const ownStart = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? ''
+const ownStart = processStartTime(process.pid) ?? ''
 const never = (): number => {
   throw new Error('the age of a named lock is never asked')
 }
+
+t.test("a process's start time is read from /proc", async (t) => {
+  t.match(ownStart, /^\d+$/, 'clock ticks since boot')
+  // The 22nd field of /proc/<pid>/stat (this process's command name, node, has no spaces to skip).
+  t.equal(ownStart, readFileSync('/proc/self/stat', 'utf8').split(' ')[21], 'the 22nd field')
+  t.equal(processStartTime(4_194_305), undefined, 'no such process')
+})
 
 t.test('a living holder keeps its lock', async (t) => {
   t.equal(holderIsGone(`${process.pid} ${ownStart} distributed.e2e`, never), false, 'pid and start time match')

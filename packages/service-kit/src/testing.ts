@@ -128,7 +128,7 @@ export async function exclusiveHeavyTest(t: HeavyTestHandle, name: string, runMs
 }
 
 /** When a process started (clock ticks since boot, from /proc), or undefined where that cannot be read. */
-function processStartTime(pid: number): string | undefined {
+export function processStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // The fields after the command name in parentheses (which may hold spaces) start at the third; the start time is the 22nd.
