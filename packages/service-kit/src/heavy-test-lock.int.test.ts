@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import { processStartTime } from './testing.ts'
+import { heavyTestLock, processStartTime } from './testing.ts'
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 const fixture = fileURLToPath(new URL('./heavy-test-lock.fixture.ts', import.meta.url))
@@ -53,9 +53,9 @@ function tempDir(t: Test): string {
 
 /** Takes the heavy-test lock in `tmp` in this (living) process's name; the function returned gives it up. */
 function holdLock(t: Test, tmp: string, holder = `${process.pid} ${processStartTime(process.pid) ?? '-'} another-stack.e2e`): () => void {
-  const dir = join(tmp, 'civic-desk-heavy-test.lock')
+  const { dir, holderFile } = heavyTestLock(tmp)
   mkdirSync(dir)
-  writeFileSync(join(dir, 'holder'), holder)
+  writeFileSync(holderFile, holder)
   const release = (): void => rmSync(dir, { recursive: true, force: true })
   t.teardown(release)
   return release
@@ -87,7 +87,7 @@ t.test('once it holds the lock, its own limit applies: a file that overruns it i
   t.not(run.code, 0, 'the file failed')
   t.match(run.output, /timeout!/, 'for its time limit')
   t.ok(run.ms < 25_000, `well before its work was done (${run.ms} ms)`)
-  t.notOk(existsSync(join(tmp, 'civic-desk-heavy-test.lock')), 'the timed-out file gave its lock up')
+  t.notOk(existsSync(heavyTestLock(tmp).dir), 'the timed-out file gave its lock up')
 })
 
 t.test("a lock whose holder's pid now belongs to another process is taken over at once", async (t) => {

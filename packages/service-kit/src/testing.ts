@@ -84,8 +84,7 @@ export async function exclusiveHeavyTest(t: HeavyTestHandle, name: string, runMs
   // The file's limit is the root test's: tap's runner restarts its clock whenever the root sets one.
   let file: HeavyTestHandle = t
   while (isHeavyTestHandle(file.parent)) file = file.parent
-  const dir = join(tmpdir(), 'civic-desk-heavy-test.lock')
-  const holderFile = join(dir, 'holder')
+  const { dir, holderFile } = heavyTestLock()
   const readHolder = (): string => {
     try {
       return readFileSync(holderFile, 'utf8')
@@ -125,6 +124,12 @@ export async function exclusiveHeavyTest(t: HeavyTestHandle, name: string, runMs
   t.teardown(() => {
     if (readHolder() === me) rmSync(dir, { recursive: true, force: true })
   })
+}
+
+/** Where the heavy-test lock lives under a temp folder (the system's, unless given): its directory and the file naming its holder. */
+export function heavyTestLock(root = tmpdir()): { readonly dir: string; readonly holderFile: string } {
+  const dir = join(root, 'civic-desk-heavy-test.lock')
+  return { dir, holderFile: join(dir, 'holder') }
 }
 
 /** When a process started (clock ticks since boot, from /proc), or undefined where that cannot be read. */
